@@ -1,0 +1,59 @@
+// Package sandbox turns a Policy into a running, contained process.
+//
+// A Policy is OS-neutral data: which paths a command may read, execute, write
+// or merely traverse, which paths must stay hidden or read-only, what network
+// it gets and which environment it sees. Launch (per OS) builds the sandbox,
+// runs the command and reports how it ended. The Linux backend combines
+// Landlock, user/mount/PID/IPC/UTS/network namespaces and, later, seccomp; it
+// refuses to start when a kernel feature it relies on is missing.
+package sandbox
+
+// Network is the network mode of a sandbox (§4, §6 of the spec).
+type Network string
+
+// The network modes, from most to least open.
+const (
+	// NetUnrestricted shares the host's network stack.
+	NetUnrestricted Network = "unrestricted"
+	// NetLocalhost gives the sandbox its own, working loopback and nothing else.
+	NetLocalhost Network = "localhost"
+	// NetProxy sends every TCP connection and DNS query to pent's proxy.
+	NetProxy Network = "proxy"
+	// NetBlocked gives the sandbox a network namespace with no usable interface.
+	NetBlocked Network = "blocked"
+)
+
+// Networks lists the valid modes in the order they are documented.
+var Networks = []Network{NetUnrestricted, NetLocalhost, NetProxy, NetBlocked}
+
+// Policy is everything a sandboxed command is allowed to do. All paths are
+// absolute and clean; nothing here is read from the environment.
+type Policy struct {
+	// Command is the argv to run; Command[0] is an absolute path.
+	Command []string
+	// Dir is the working directory of the command.
+	Dir string
+	// Env is the complete environment of the command, KEY=VALUE.
+	Env []string
+	// Network is the network mode.
+	Network Network
+
+	// Read may be read (files) and listed (directories), recursively.
+	Read []string
+	// Execute may be read and executed, recursively.
+	Execute []string
+	// Write may be read, written, created, renamed and deleted, recursively.
+	Write []string
+	// Traverse directories exist in the sandbox and can be listed, but only the
+	// entries some other rule allows are visible in them.
+	Traverse []string
+
+	// Protected paths stay read-only even where an ancestor is writable.
+	Protected []string
+	// Masked directories are replaced by empty, private directories; the
+	// allowed paths beneath them are put back. Everything else under them is
+	// absent (ENOENT), including UNIX sockets.
+	Masked []string
+	// PrivateTmp directories (e.g. /tmp) are fresh, empty and writable.
+	PrivateTmp []string
+}

@@ -45,15 +45,29 @@ type Policy struct {
 	// Write may be read, written, created, renamed and deleted, recursively.
 	Write []string
 	// Traverse directories exist in the sandbox and can be listed, but only the
-	// entries some other rule allows are visible in them.
+	// entries some other rule allows are visible in them: a Traverse directory
+	// that no Read, Execute or Write rule covers is masked (see Masked).
 	Traverse []string
 
-	// Protected paths stay read-only even where an ancestor is writable.
+	// Protected paths stay read-only even where an ancestor is writable. The
+	// ones that exist when the sandbox starts are made read-only mounts and
+	// their writable ancestors become mount points, so they can be neither
+	// changed nor renamed away and replaced; a protected path that is a
+	// symlink refuses the start. Paths that do not exist yet are listed too,
+	// so that CreatedProtected can report the ones a run created.
 	Protected []string
 	// Masked directories are replaced by empty, private directories; the
-	// allowed paths beneath them are put back. Everything else under them is
-	// absent (ENOENT), including UNIX sockets.
+	// allowed paths at or beneath them are put back. Everything else under
+	// them is absent (ENOENT), including UNIX sockets. An allowed path above
+	// a masked directory does not unmask it. /run is always masked: the
+	// sandbox keeps its own state there.
 	Masked []string
-	// PrivateTmp directories (e.g. /tmp) are fresh, empty and writable.
+	// PrivateTmp directories (e.g. /tmp) are fresh, empty and writable; the
+	// allowed paths beneath them are put back as in Masked.
 	PrivateTmp []string
+
+	// Withheld is the working directory ($HOME or /) that Defaults did not
+	// grant wholesale (it is Traverse or Read instead of Write); empty when
+	// nothing was withheld. The caller warns about it.
+	Withheld string
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/hook"
+)
+
+// loadRequest says where a command's configuration comes from.
+type loadRequest struct {
+	// ProjectDir overrides the directory the project file is searched from.
+	ProjectDir string
+	// NoConfig skips the global and project files (flags still apply).
+	NoConfig bool
+	// ExtraConfig is a --config file, layered after the project.
+	ExtraConfig string
+	// Flags is the layer made from command-line flags, applied last.
+	Flags *config.File
+}
+
+// loaded is the configuration of one invocation, with where it came from.
+type loaded struct {
+	Home, Cwd string
+	// ProjectFile and ProjectRoot are empty when no project file was found;
+	// they are set for an untrusted file too (its protected paths still
+	// need protecting), but only Root() grants anything.
+	ProjectFile, ProjectRoot string
+	// Trust is the project file's trust state; its layer is used only when
+	// it is Allowed.
+	Trust     hook.State
+	Global    *config.File
+	Project   *config.File
+	Effective *config.Effective
+}
+
+// load finds, checks and layers every configuration source (§3): built-in
+// defaults ⊕ global ⊕ trusted project ⊕ PENT_* ⊕ --config ⊕ flags. Any error
+// in any layer is returned: a config error never starts a child.
+func (f *Factory) load(req loadRequest) (*loaded, error) {
+	home, err := f.Home()
+	if err != nil {
+		return nil, err
+	}
+	cwd, err := f.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("reading the working directory: %w", err)
+	}
+	l := &loaded{Home: home, Cwd: cwd}
+	var layers []*config.File
+	if !req.NoConfig {
+		if l.Global, err = f.loadGlobal(); err != nil {
+			return nil, err
+		}
+		layers = append(layers, l.Global)
+		if err := f.loadProject(l, req.ProjectDir); err != nil {
+			return nil, err
+		}
+		if l.Trust == hook.Allowed {
+			layers = append(layers, l.Project)
+		}
+	}
+	envLayer, err := config.FromEnv(f.Env)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, envLayer)
+	if req.ExtraConfig != "" {
+		extra, err := config.Load(req.ExtraConfig, config.Extra)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, extra)
+	}
+	layers = append(layers, req.Flags)
+	l.Effective, err = config.Resolve(layers, config.Expand{Home: home, ProjectRoot: l.Root(), Cwd: cwd})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Root is the project root when the project file is trusted, else "": an
+// untrusted file grants nothing, not even its directory.
+func (l *loaded) Root() string {
+	if l.Trust == hook.Allowed {
+		return l.ProjectRoot
+	}
+	return ""
+}
+
+// loadGlobal reads the global file; a missing one is an empty layer.
+func (f *Factory) loadGlobal() (*config.File, error) {
+	path, err := f.GlobalConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	g, err := config.Load(path, config.Global)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return g, err
+}
+
+// loadProject finds the nearest project file and its trust state. The file
+// is parsed even when untrusted, so that `pent allow` can show what it
+// grants and a broken file is reported at once.
+func (f *Factory) loadProject(l *loaded, from string) error {
+	if from == "" {
+		from = l.Cwd
+	}
+	from, err := filepath.Abs(from)
+	if err != nil {
+		return err
+	}
+	file, root, ok := hook.FindProject(from)
+	if !ok {
+		return nil
+	}
+	l.ProjectFile, l.ProjectRoot = file, root
+	trust, err := f.trust()
+	if err != nil {
+		return err
+	}
+	if l.Trust, err = trust.Check(file); err != nil {
+		return err
+	}
+	if l.Trust == hook.Allowed {
+		l.Project, err = config.Load(file, config.Project)
+		return err
+	}
+	return nil
+}
+
+// trust opens the trust store.
+func (f *Factory) trust() (hook.Trust, error) {
+	dir, err := f.DataDir()
+	if err != nil {
+		return hook.Trust{}, err
+	}
+	return hook.Trust{Dir: dir}, nil
+}
+
+// tilde shortens a path under home for messages.
+func tilde(path, home string) string {
+	if rel, err := filepath.Rel(home, path); err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../") {
+		if rel == "." {
+			return "~"
+		}
+		return "~/" + rel
+	}
+	return path
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/profiles"
+)
+
+// NewCmdStatus builds `pent status`.
+func NewCmdStatus(f *Factory) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the current project, its trust state and the effective policy",
+		Example: `  pent status
+  pent status --json | jq .trust`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return statusRun(f, asJSON) },
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print machine-readable JSON on stdout")
+	return cmd
+}
+
+// statusReport is what `pent status --json` prints.
+type statusReport struct {
+	Project string   `json:"project,omitempty"`
+	Root    string   `json:"root,omitempty"`
+	Trust   string   `json:"trust"`
+	Wrapped []string `json:"wrapped"`
+	Network string   `json:"network"`
+	Grants  []string `json:"grants"`
+	Proxy   string   `json:"proxy"`
+}
+
+func statusRun(f *Factory, asJSON bool) error {
+	l, err := f.load(loadRequest{Flags: &config.File{Path: "command line"}})
+	if err != nil {
+		return err
+	}
+	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective), Wrapped: l.Effective.Wrap, Proxy: proxyState(f, l)}
+	if l.ProjectFile != "" {
+		r.Project, r.Root, r.Trust = l.ProjectFile, l.ProjectRoot, l.Trust.String()
+	}
+	if r.Wrapped == nil {
+		r.Wrapped = []string{}
+	}
+	if asJSON {
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	out := f.IO.Out
+	if r.Project == "" {
+		fmt.Fprintln(out, "project:  none (the working directory is writable in the sandbox)")
+	} else {
+		fmt.Fprintf(out, "project:  %s (%s)\n", tilde(r.Project, l.Home), r.Trust)
+	}
+	if len(r.Wrapped) > 0 {
+		fmt.Fprintf(out, "wrapped:  %s\n", strings.Join(r.Wrapped, ", "))
+	}
+	fmt.Fprintf(out, "network:  %s (set by %s)\n", r.Network, l.Effective.NetworkSource)
+	fmt.Fprintf(out, "proxy:    %s\n", r.Proxy)
+	if len(r.Grants) > 0 {
+		fmt.Fprintln(out, "grants:")
+		for _, g := range r.Grants {
+			fmt.Fprintf(out, "  %s\n", g)
+		}
+	}
+	return nil
+}
+
+// NewCmdEdit builds `pent edit`.
+func NewCmdEdit(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "edit",
+		Short: "Edit the project's .pent.toml, then review and allow it again",
+		Long: `Open the nearest .pent.toml in $VISUAL or $EDITOR. When you changed it, pent
+checks it, shows what it grants and records your trust in the new content.`,
+		Example: "  pent edit",
+		Args:    cobra.NoArgs,
+		RunE:    func(*cobra.Command, []string) error { return editRun(f) },
+	}
+}
+
+func editRun(f *Factory) error {
+	opts := &TrustOptions{IO: f.IO, Factory: f}
+	file, err := opts.projectFile()
+	if err != nil {
+		return err
+	}
+	before, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if err := f.editFile(file); err != nil {
+		return err
+	}
+	after, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(before, after) {
+		f.IO.Say("%s unchanged", file)
+		return nil
+	}
+	if _, err := config.Parse(file, after, config.Project); err != nil {
+		return fmt.Errorf("%w\npent: the file is saved as you left it and is not allowed; fix it with `pent edit`", err)
+	}
+	opts.Path = file
+	return allowRun(opts)
+}
+
+// NewCmdPrune builds `pent prune`.
+func NewCmdPrune(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "prune",
+		Short:   "Drop trust records of project files that are gone or changed",
+		Example: "  pent prune",
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			trust, err := f.trust()
+			if err != nil {
+				return err
+			}
+			removed, err := trust.Prune()
+			if err != nil {
+				return err
+			}
+			stamps, err := trust.PruneStamps(time.Now(), 7*24*time.Hour)
+			if err != nil {
+				return err
+			}
+			for _, r := range removed {
+				f.IO.Say("dropped the record for %s", r)
+			}
+			f.IO.Say("pruned %d trust record(s) and %d stale hook stamp(s)", len(removed), len(stamps))
+			return nil
+		},
+	}
+}
+
+// NewCmdInit builds `pent init`.
+func NewCmdInit(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "init [@PROFILE...]",
+		Short: "Write a commented starter .pent.toml in the working directory",
+		Long: `Write a starter .pent.toml with the given profiles and a wrap list of the
+commands they are for. Review it, then run pent allow to activate it.`,
+		Example: `  pent init @npm
+  pent init @cargo @gh`,
+		RunE: func(_ *cobra.Command, args []string) error { return initRun(f, args) },
+	}
+}
+
+func initRun(f *Factory, names []string) error {
+	wd, err := f.Getwd()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(wd, ".pent.toml")
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s already exists; change it with `pent edit`", path)
+	}
+	var wrap []string
+	for i, n := range names {
+		p, ok := profiles.Lookup(n)
+		if !ok {
+			return usagef("no profile %q; `pent profiles` lists them", n)
+		}
+		names[i] = p.Name
+		wrap = append(wrap, p.Commands...)
+	}
+	opts := &ConfigOptions{IO: f.IO, Factory: f}
+	if err := opts.checkAndWrite(path, config.Project, config.Starter(config.Project, names, wrap)); err != nil {
+		return err
+	}
+	f.IO.Say("wrote %s; review it, then run `pent allow` to activate it", path)
+	return nil
+}

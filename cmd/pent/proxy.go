@@ -1,0 +1,215 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/proxy"
+)
+
+// NewCmdProxy builds `pent proxy status|stop|logs` and the hidden `serve`
+// that runs a project's proxy daemon.
+func NewCmdProxy(f *Factory) *cobra.Command {
+	var project string
+	var lines int
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Inspect or stop the current project's network proxy",
+		Long: `The first sandboxed run of a project in proxy mode starts a proxy for that
+project in the background; later runs share it. It listens only on a UNIX
+socket in a private directory, reloads its allowlist when the global or the
+(allowed) project file changes, and exits after ten idle minutes.`,
+		Example: `  pent proxy status
+  pent proxy logs -n 50
+  pent proxy stop`,
+		Args: cobra.NoArgs,
+	}
+	cmd.PersistentFlags().StringVar(&project, "project", "", "the project `DIR` (default: found from the working directory)")
+	client := func() (*proxy.Client, string, error) {
+		root, err := f.projectRoot(project)
+		if err != nil {
+			return nil, "", err
+		}
+		rt, err := f.RuntimeDir()
+		if err != nil {
+			return nil, "", err
+		}
+		return proxy.NewClient(proxy.SocketPath(rt, root)), root, nil
+	}
+	status := &cobra.Command{
+		Use: "status", Short: "Show whether the project's proxy runs, its sessions and connections", Args: cobra.NoArgs,
+		Example: "  pent proxy status",
+		RunE: func(*cobra.Command, []string) error {
+			c, root, err := client()
+			if err != nil {
+				return err
+			}
+			s, err := c.Status()
+			if err != nil {
+				fmt.Fprintf(f.IO.Out, "proxy for %s: not running\n", root)
+				return nil
+			}
+			fmt.Fprintf(f.IO.Out, "proxy for %s: running, pid %d, up %s\nsessions: %d\nconnections: %d\npolicy: %s\n",
+				root, s.PID, time.Duration(s.UptimeSeconds*float64(time.Second)).Round(time.Second), s.Sessions, s.Connections, s.Policy)
+			return nil
+		},
+	}
+	stop := &cobra.Command{
+		Use: "stop", Short: "Stop the project's proxy (running sandboxes lose their network)", Args: cobra.NoArgs,
+		Example: "  pent proxy stop",
+		RunE: func(*cobra.Command, []string) error {
+			c, root, err := client()
+			if err != nil {
+				return err
+			}
+			if err := c.Stop(); err != nil {
+				return fmt.Errorf("no proxy is running for %s", root)
+			}
+			f.IO.Say("stopped the proxy for %s", root)
+			return nil
+		},
+	}
+	logs := &cobra.Command{
+		Use: "logs", Short: "Print the proxy's recent decisions, one JSON line each", Args: cobra.NoArgs,
+		Example: "  pent proxy logs -n 20",
+		RunE: func(*cobra.Command, []string) error {
+			c, root, err := client()
+			if err != nil {
+				return err
+			}
+			out, err := c.Logs(lines)
+			if err != nil {
+				return fmt.Errorf("no proxy is running for %s", root)
+			}
+			_, err = f.IO.Out.Write(out)
+			return err
+		},
+	}
+	logs.Flags().IntVarP(&lines, "lines", "n", 100, "how many decisions to print")
+	serve := &cobra.Command{
+		Use: "serve", Short: "Run the project's proxy daemon in the foreground", Hidden: true, Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return serveProxy(f, project) },
+	}
+	cmd.AddCommand(status, stop, logs, serve)
+	return cmd
+}
+
+// projectRoot is the root of the project found from dir (or the working
+// directory).
+func (f *Factory) projectRoot(dir string) (string, error) {
+	l, err := f.load(loadRequest{ProjectDir: dir, Flags: &config.File{Path: "command line"}})
+	if err != nil {
+		return "", err
+	}
+	if l.ProjectRoot == "" {
+		return "", fmt.Errorf("no .pent.toml in %s or above: runs without a project use a private proxy of their own", l.Cwd)
+	}
+	return l.ProjectRoot, nil
+}
+
+// proxySettings is the proxy part of a loaded configuration.
+func proxySettings(e *config.Effective) proxy.Settings {
+	return proxy.Settings{Allow: e.Domains, UpstreamDNS: e.UpstreamDNS, Destinations: e.Destinations}
+}
+
+// serveProxy runs the daemon for a project until it is idle or stopped.
+func serveProxy(f *Factory, dir string) error {
+	root, err := f.projectRoot(dir)
+	if err != nil {
+		return err
+	}
+	rt, err := f.RuntimeDir()
+	if err != nil {
+		return err
+	}
+	global, err := f.GlobalConfigPath()
+	if err != nil {
+		return err
+	}
+	resolvers, err := hostResolvers()
+	if err != nil {
+		return err
+	}
+	return proxy.RunDaemon(proxy.DaemonConfig{
+		SocketPath:    proxy.SocketPath(rt, root),
+		HostResolvers: resolvers,
+		Watch:         []string{global, filepath.Join(root, ".pent.toml"), filepath.Join(root, ".pent", "pent.toml"), trustDirOf(f)},
+		Reload: func() (proxy.Settings, error) {
+			l, err := f.load(loadRequest{ProjectDir: root, Flags: &config.File{Path: "command line"}})
+			if err != nil {
+				return proxy.Settings{}, err
+			}
+			return proxySettings(l.Effective), nil
+		},
+		Errors: os.Stderr,
+	})
+}
+
+// trustDirOf is the directory of allow records: a new record must reload
+// the daemon, since it changes whether the project file counts.
+func trustDirOf(f *Factory) string {
+	d, err := f.DataDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "allow")
+}
+
+// hostResolvers reads the host's DNS servers.
+func hostResolvers() ([]string, error) {
+	rc, err := os.Open("/etc/resolv.conf")
+	if err != nil {
+		return nil, fmt.Errorf("reading the host's DNS servers: %w; set [proxy] upstream_dns", err)
+	}
+	defer rc.Close()
+	return proxy.HostResolvers(rc), nil
+}
+
+// startProxyDaemon launches `pent proxy serve` for root in the background,
+// in its own session, logging to a file beside its socket.
+func (f *Factory) startProxyDaemon(rt, root string) func() error {
+	return func() error {
+		logPath := filepath.Join(filepath.Dir(proxy.SocketPath(rt, root)), "daemon.log")
+		logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer logFile.Close()
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(self, "proxy", "serve", "--project", root)
+		cmd.Dir = root
+		cmd.Env = os.Environ()
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		return cmd.Process.Release()
+	}
+}
+
+// proxyState describes the project's proxy for `pent status`.
+func proxyState(f *Factory, l *loaded) string {
+	if l.Root() == "" {
+		return "none (no allowed project; proxy-mode runs use a private proxy)"
+	}
+	rt, err := f.RuntimeDir()
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	s, err := proxy.NewClient(proxy.SocketPath(rt, l.Root())).Status()
+	if err != nil {
+		return "not running"
+	}
+	return fmt.Sprintf("running (pid %d, %d session(s), %d connection(s))", s.PID, s.Sessions, s.Connections)
+}

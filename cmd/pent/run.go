@@ -1,0 +1,287 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/sandbox"
+)
+
+// RunOptions are the inputs of `pent run`.
+type RunOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+
+	Network  string
+	Allow    []string
+	Read     []string
+	Write    []string
+	Execute  []string
+	Traverse []string
+	Profiles []string
+	Env      []string
+	Config   string
+	NoConfig bool
+	Trace    bool
+	Project  string
+	// Wrapped is set by the shell hook's wrapper functions: the command
+	// name the user typed. A wrapped run insists on a trusted project file.
+	Wrapped string
+
+	Command []string
+}
+
+// NewCmdRun builds `pent run`. runF replaces the run function in tests.
+func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: f.IO, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "run [flags] -- COMMAND [ARGS...]",
+		Short: "Run a command in the sandbox",
+		Long: `Run COMMAND under the effective policy: built-in defaults, the global
+config, the project's .pent.toml (only once you have allowed it), PENT_*
+variables, --config and these flags, in that order.
+
+By default the command may read and execute system paths, write the project
+(or the working directory), and nothing else: $HOME is hidden, /tmp is private
+and the network is blocked. pent exits with the command's status; if the
+command is killed by a signal, pent dies by the same signal.`,
+		Example: `  pent run -- make test
+  pent run --network localhost -- npm test        # own loopback only
+  pent run --write ~/.cache/go-build -- go build ./...
+  pent run --profile @npm -- npm ci`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("pent run needs a command, e.g. `pent run -- make`")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Command = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SetInterspersed(false)
+	fl.StringVar(&opts.Network, "network", "", "network mode: unrestricted, localhost, proxy or blocked")
+	fl.StringArrayVar(&opts.Allow, "allow", nil, "allow a domain (`DOMAIN[:PORT]`, *.x, **.x); implies --network proxy")
+	fl.StringArrayVar(&opts.Read, "read", nil, "allow reading `PATH`")
+	fl.StringArrayVar(&opts.Write, "write", nil, "allow reading and writing `PATH`")
+	fl.StringArrayVar(&opts.Execute, "execute", nil, "allow reading and executing `PATH`")
+	fl.StringArrayVar(&opts.Traverse, "traverse", nil, "show directory `PATH` (only allowed entries inside)")
+	fl.StringArrayVar(&opts.Profiles, "profile", nil, "add a profile (`@NAME`, see `pent profiles`)")
+	fl.StringArrayVar(&opts.Env, "env", nil, "pass variable `KEY` or set KEY=VALUE")
+	fl.StringVar(&opts.Config, "config", "", "layer this config `FILE` after the project's")
+	fl.BoolVar(&opts.NoConfig, "no-config", false, "ignore the global and project config files")
+	fl.BoolVar(&opts.Trace, "trace", false, "log every denial with a fix hint")
+	fl.StringVar(&opts.Project, "project", "", "look for the project file from `DIR` instead of the working directory")
+	fl.StringVar(&opts.Wrapped, "wrapped", "", "set by the shell hook: the wrapped command's name")
+	_ = fl.MarkHidden("wrapped")
+	return cmd
+}
+
+// flagLayer turns the flags into the last configuration layer.
+func (o *RunOptions) flagLayer() (*config.File, error) {
+	layer := &config.File{
+		Path:            "command line",
+		Profiles:        o.Profiles,
+		Env:             o.Env,
+		DomainAllowlist: o.Allow,
+		Paths: config.Paths{
+			Read:      o.Read,
+			ReadWrite: o.Write,
+			Execute:   o.Execute,
+			Traversal: o.Traverse,
+		},
+	}
+	switch {
+	case o.Network != "":
+		if !validNetwork(o.Network) {
+			return nil, usagef("--network %q: use one of unrestricted, localhost, proxy, blocked", o.Network)
+		}
+		layer.Network = o.Network
+	case len(o.Allow) > 0:
+		layer.Network = string(sandbox.NetProxy)
+	}
+	return layer, nil
+}
+
+func validNetwork(s string) bool {
+	for _, n := range sandbox.Networks {
+		if string(n) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func runRun(o *RunOptions) error {
+	f := o.Factory
+	if nested, err := sandbox.Nested(); err != nil {
+		return err
+	} else if nested {
+		return runNested(o)
+	}
+	flags, err := o.flagLayer()
+	if err != nil {
+		return err
+	}
+	l, err := f.load(loadRequest{ProjectDir: o.Project, NoConfig: o.NoConfig, ExtraConfig: o.Config, Flags: flags})
+	if err != nil {
+		return err
+	}
+	if err := o.checkTrust(l); err != nil {
+		return err
+	}
+	if o.Trace {
+		return fmt.Errorf("--trace is not available yet: denials cannot be logged in this version; run without --trace")
+	}
+	policy, err := o.policy(l)
+	if err != nil {
+		return err
+	}
+	before := sandbox.ExistingProtected(policy)
+	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	if err != nil {
+		return err
+	}
+	for _, p := range sandbox.CreatedProtected(policy, before) {
+		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", tilde(p, l.Home))
+	}
+	return exitLike(status)
+}
+
+// checkTrust says what happens to the project file: a wrapped command
+// refuses to run unless the file is allowed as it is now; a plain run
+// ignores an untrusted file with one line.
+func (o *RunOptions) checkTrust(l *loaded) error {
+	if l.ProjectFile == "" {
+		if o.Wrapped != "" {
+			o.IO.Say("%s is wrapped by pent but no project file is here any more; run `command %s` to run it unsandboxed", o.Wrapped, o.Wrapped)
+			return exitError{exitFailure}
+		}
+		return nil
+	}
+	file := tilde(l.ProjectFile, l.Home)
+	var why string
+	switch l.Trust {
+	case hook.Allowed:
+		return nil
+	case hook.Changed:
+		why = "changed since you allowed it"
+	case hook.Denied:
+		why = "denied"
+	default:
+		why = "not allowed yet"
+	}
+	if o.Wrapped != "" {
+		o.IO.Say("refusing to run %s: %s is %s — review it with `pent allow`", o.Wrapped, file, why)
+		return exitError{exitFailure}
+	}
+	if l.Trust != hook.Denied {
+		o.IO.Warn("ignoring %s: %s — run `pent allow` to review it", file, why)
+	}
+	return nil
+}
+
+// policy builds the sandbox policy from the effective configuration.
+func (o *RunOptions) policy(l *loaded) (sandbox.Policy, error) {
+	e := l.Effective
+	if e.Network == sandbox.NetProxy {
+		return sandbox.Policy{}, fmt.Errorf("network mode %q is not available in this version of pent; use --network blocked, localhost or unrestricted (set by %s)", e.Network, e.NetworkSource)
+	}
+	command, err := resolveCommand(o.Command[0], o.Factory.Env["PATH"], l.Cwd)
+	if err != nil {
+		return sandbox.Policy{}, err
+	}
+	host := sandbox.Host{
+		Home:        l.Home,
+		Cwd:         l.Cwd,
+		ProjectRoot: l.Root(),
+		RuntimeDir:  o.Factory.Env["XDG_RUNTIME_DIR"],
+		Path:        filepath.SplitList(o.Factory.Env["PATH"]),
+		Command:     command,
+	}
+	p := sandbox.Defaults(host)
+	if p.Withheld != "" && !containsPath(e.Paths.ReadWrite, p.Withheld) {
+		o.IO.Warn("%s is not shared with the sandbox wholesale; pass --write . or --read . to share it", tilde(p.Withheld, l.Home))
+	}
+	if l.ProjectRoot != "" && l.Root() == "" {
+		p.Protected = append(p.Protected, sandbox.ProtectedUnder(l.ProjectRoot)...)
+	}
+	p.Command = append([]string{command}, o.Command[1:]...)
+	p.Dir = l.Cwd
+	p.Network = e.Network
+	p.Read = append(p.Read, e.Paths.Read...)
+	p.Execute = append(p.Execute, e.Paths.Execute...)
+	p.Write = append(p.Write, e.Paths.ReadWrite...)
+	p.Traverse = append(p.Traverse, e.Paths.Traversal...)
+	p.Env = sandbox.FilterEnv(o.Factory.Env, e.Env)
+	return p, nil
+}
+
+func containsPath(list []string, p string) bool {
+	for _, q := range list {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveCommand finds argv[0] the way a shell would, with the caller's PATH.
+func resolveCommand(name, path, cwd string) (string, error) {
+	if filepath.IsAbs(name) {
+		return name, nil
+	}
+	if filepath.Base(name) != name {
+		return filepath.Join(cwd, name), nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		candidate := filepath.Join(dir, name)
+		if fi, err := os.Stat(candidate); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("%s: command not found in PATH", name)
+}
+
+// runNested runs the command inside the sandbox pent is already in: it
+// cannot build a second one and must not pretend to widen the first.
+func runNested(o *RunOptions) error {
+	command, err := exec.LookPath(o.Command[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.Command[0], err)
+	}
+	o.IO.Say("already inside a pent sandbox: running %s in it, under its policy (flags that widen it have no effect)", o.Command[0])
+	env := os.Environ()
+	return syscall.Exec(command, o.Command, env)
+}
+
+// exitLike ends pent the way the sandboxed command ended: the same exit
+// status, or death by the same signal.
+func exitLike(s sandbox.Status) error {
+	if s.Signal == 0 {
+		return exitError{s.Code}
+	}
+	signal.Reset(s.Signal)
+	_ = syscall.Kill(os.Getpid(), s.Signal)
+	// A signal that does not kill (or is blocked) falls back to the shell's
+	// convention.
+	time.Sleep(100 * time.Millisecond)
+	return exitError{128 + int(s.Signal)}
+}

@@ -1,0 +1,261 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestRun_ProcShowsOnlySandbox: /proc inside lists only the sandbox's own
+// processes — not the test process, not anything else on the host.
+func TestRun_ProcShowsOnlySandbox(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostPID := os.Getpid()
+		res := r.sandboxSh(fmt.Sprintf(`echo "count=$(ls /proc | grep -c '^[0-9]')"
+test -e /proc/%d && echo HOST-PID-VISIBLE
+for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null; echo; done
+echo DONE`, hostPID))
+		res.wantCode(t, 0)
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the /proc script did not run to the end:\n%s", res)
+		}
+		count := -1
+		for _, line := range strings.Split(res.stdout, "\n") {
+			if v, ok := strings.CutPrefix(line, "count="); ok {
+				count, _ = strconv.Atoi(v)
+			}
+		}
+		if count < 1 || count > 8 {
+			t.Errorf("/proc lists %d processes inside the sandbox, want a handful (1..8)", count)
+		}
+		// An exact line: the script's own text shows up in /proc/*/cmdline.
+		if hostPID > 8 && hasExactLine(res.stdout, "HOST-PID-VISIBLE") {
+			t.Errorf("/proc/%d (the host test process) is visible inside the sandbox", hostPID)
+		}
+		if testBin := os.Args[0]; strings.Contains(res.stdout, testBin) {
+			t.Errorf("the host test process's command line %q is visible inside the sandbox", testBin)
+		}
+	})
+}
+
+// TestRun_HostProcessNotSignalable: a process outside the sandbox, owned by
+// the same user, cannot be signalled from inside.
+func TestRun_HostProcessNotSignalable(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		ctx, cancel := context.WithCancel(context.Background())
+		sleeper := r.command(ctx, r.project, "sleep", "300")
+		if err := sleeper.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cancel(); _ = sleeper.Wait() })
+		pid := sleeper.Process.Pid
+
+		// Control: outside the sandbox, the same user can signal it.
+		r.host("kill", "-0", strconv.Itoa(pid)).wantCode(t, 0)
+
+		res := r.sandboxSh(probeLib + fmt.Sprintf(`
+try sleeper0 kill -0 %d
+try sleeperTERM kill -TERM %d
+try sleeperKILL kill -KILL %d
+try test0 kill -0 %d
+`, pid, pid, pid, os.Getpid()))
+		res.wantCode(t, 0)
+		got := probes(t, res, "sleeper0", "sleeperTERM", "sleeperKILL", "test0")
+		for name, p := range got {
+			if p.ok {
+				t.Errorf("%s: signalling a host process succeeded from inside the sandbox", name)
+			}
+		}
+		if state := processState(t, pid); state == "Z" || state == "" {
+			t.Errorf("the host sleeper died during the sandboxed run (state %q)", state)
+		}
+	})
+}
+
+// TestRun_ExitStatus: pent exits with the child's status.
+func TestRun_ExitStatus(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		for _, code := range []int{0, 1, 7, 255} {
+			r.sandboxSh(fmt.Sprintf("exit %d", code)).wantCode(t, code)
+		}
+		r.pent("run", "--", "false").wantCode(t, 1)
+	})
+}
+
+// TestRun_DeathBySignal: a child killed by signal N makes pent die by N, which
+// a shell reports as 128+N.
+func TestRun_DeathBySignal(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL, syscall.SIGHUP} {
+			res := r.sandboxSh(fmt.Sprintf("kill -%d $$", int(sig)))
+			if res.signal != sig {
+				t.Errorf("child killed by %v: want pent killed by %v, got:\n%s", sig, sig, res)
+			}
+		}
+		res := r.host("sh", "-c", `"$0" run -- sh -c 'kill -TERM $$'; echo "rc=$?"`, pentBin)
+		if !strings.Contains(res.stdout, "rc=143") {
+			t.Errorf("a shell running pent whose child died by SIGTERM: want rc=143, got:\n%s", res)
+		}
+	})
+}
+
+// TestRun_CtrlCReachesChild: Ctrl-C typed on pent's controlling terminal
+// interrupts the sandboxed command (and the sleep it is waiting for), whose
+// trap then decides the exit status.
+func TestRun_CtrlCReachesChild(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		p := r.startInPty("run", "--", "sh", "-c", `trap "echo GOT-INT; exit 3" INT; echo READY; sleep 30`)
+		p.expect("READY", 30*time.Second)
+		p.write("\x03")
+		// Well under the 30 s sleep: the interrupt must reach the foreground
+		// sleep too, as it does in a terminal without pent.
+		p.expect("GOT-INT", 10*time.Second)
+		ws := p.wait(10 * time.Second)
+		if ws.Signaled() || ws.ExitStatus() != 3 {
+			t.Errorf("want pent to exit 3 (the trap's status), got %v; terminal:\n%s", ws, p.output())
+		}
+	})
+}
+
+// processState is the state letter of pid from /proc (Z for a zombie), or ""
+// when the process is gone.
+func processState(t *testing.T, pid int) string {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	// The state follows the command name, which is in parentheses.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) == 0 {
+		t.Fatalf("unexpected /proc/%d/stat: %q", pid, stat)
+	}
+	return fields[0]
+}
+
+// startPent starts pent args in the project with its output in a pipe, and
+// waits until the output shows ready.
+func (r *runner) startPent(ready string, args ...string) (*exec.Cmd, *lineBuffer) {
+	r.t.Helper()
+	cmd := r.command(context.Background(), r.project, pentBin, args...)
+	out := &lineBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	if !waitFor(30*time.Second, func() bool { return strings.Contains(out.String(), ready) }) {
+		r.t.Fatalf("%q did not appear; pent printed:\n%s", ready, out)
+	}
+	return cmd, out
+}
+
+// lineBuffer is an output buffer safe to read while a process writes it.
+type lineBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lineBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lineBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// TestRun_SignalsForwarded: SIGTERM, SIGHUP and SIGINT sent to pent reach the
+// sandboxed command, whose handler then decides pent's exit status.
+func TestRun_SignalsForwarded(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+			name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
+			script := fmt.Sprintf(`trap 'echo GOT-%s; kill $!; exit 4' %s; echo READY; sleep 30 & wait`, name, name)
+			cmd, out := r.startPent("READY", "run", "--", "sh", "-c", script)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if !waitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "GOT-"+name) }) {
+				t.Errorf("%v sent to pent did not reach the child; output:\n%s", sig, out)
+			}
+			err := cmd.Wait()
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if ws.Signaled() || ws.ExitStatus() != 4 {
+				t.Errorf("%v: want pent to exit 4 (the child's trap), got %v (%v); output:\n%s", sig, ws, err, out)
+			}
+		}
+	})
+}
+
+// TestRun_ChildDiesWithPent: when pent is killed with SIGKILL, the sandboxed
+// command does not outlive it.
+func TestRun_ChildDiesWithPent(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		// A sleep with a unique argument, findable from the host.
+		arg := strconv.Itoa(100000 + os.Getpid()%100000 + len(r.mode))
+		cmd, out := r.startPent("READY", "run", "--", "sh", "-c", "echo READY; exec sleep "+arg)
+		if !waitFor(10*time.Second, func() bool { return len(findProcesses("sleep\x00"+arg+"\x00")) > 0 }) {
+			t.Fatalf("the sandboxed sleep %s never showed up on the host; output:\n%s", arg, out)
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if !waitFor(10*time.Second, func() bool { return len(findProcesses("sleep\x00"+arg+"\x00")) == 0 }) {
+			pids := findProcesses("sleep\x00" + arg + "\x00")
+			t.Errorf("the sandboxed command outlived pent's SIGKILL: pids %v", pids)
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+}
+
+// findProcesses lists the live (not zombie) host pids whose raw
+// /proc/PID/cmdline is exactly cmdline.
+func findProcesses(cmdline string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		got, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && string(got) == cmdline {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,262 @@
+package profiles
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// seedProfiles are the profiles the seed implementation shipped (SPEC §3.1).
+var seedProfiles = []string{
+	"@base", "@node", "@npm", "@cargo", "@pip", "@gem", "@go", "@brew", "@gh", "@git",
+	"@ssh", "@keychain", "@claude", "@codex", "@gemini",
+}
+
+func TestBuiltinTable(t *testing.T) {
+	all := Builtin()
+	if !slices.IsSortedFunc(all, func(a, b Profile) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Fatalf("table is not sorted by name: %v", Names())
+	}
+	for _, name := range seedProfiles {
+		if _, ok := Lookup(name); !ok {
+			t.Errorf("seed profile %s is missing", name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range all {
+		if seen[p.Name] {
+			t.Errorf("%s defined twice", p.Name)
+		}
+		seen[p.Name] = true
+		if canon, err := Normalize(p.Name); err != nil || canon != p.Name {
+			t.Errorf("%s: name is not canonical (%q, %v)", p.Name, canon, err)
+		}
+		if p.Summary == "" || strings.Contains(p.Summary, "\n") {
+			t.Errorf("%s: summary must be one non-empty line", p.Name)
+		}
+		for _, req := range p.Requires {
+			if _, ok := Lookup(req); !ok {
+				t.Errorf("%s requires unknown %s", p.Name, req)
+			}
+		}
+		if _, err := Expand([]string{p.Name}, nil); err != nil {
+			t.Errorf("%s does not expand: %v", p.Name, err)
+		}
+		for _, list := range [][]string{p.Read, p.Execute, p.ReadWrite, p.Traversal} {
+			for _, path := range list {
+				if !(path == "~" || strings.HasPrefix(path, "~/") || strings.HasPrefix(path, "/")) {
+					t.Errorf("%s: path %q is relative", p.Name, path)
+				}
+			}
+		}
+	}
+}
+
+// TestNoSecrets pins the promises the table makes about what it never grants.
+func TestNoSecrets(t *testing.T) {
+	ssh, _ := Lookup("@ssh")
+	if len(ssh.Domains) != 0 || len(ssh.ReadWrite) != 0 || len(ssh.Execute) != 0 {
+		t.Errorf("@ssh grants more than reading known_hosts and config: %+v", ssh)
+	}
+	if !slices.Equal(ssh.Env, []string{"SSH_AUTH_SOCK"}) {
+		t.Errorf("@ssh env = %v, want only SSH_AUTH_SOCK", ssh.Env)
+	}
+	forbidden := []string{"~/.ssh", "~/.aws", "~/.git-credentials", "~/.netrc", "~/.local/bin", "~/.gnupg", "~/.docker"}
+	for _, p := range Builtin() {
+		for _, list := range [][]string{p.Read, p.Execute, p.ReadWrite} {
+			for _, path := range list {
+				if slices.Contains(forbidden, path) || strings.HasPrefix(path, "~/.ssh/id_") {
+					t.Errorf("%s grants %s", p.Name, path)
+				}
+			}
+		}
+		for _, path := range p.ReadWrite {
+			if path == "~" || path == "/" {
+				t.Errorf("%s makes %s writable", p.Name, path)
+			}
+		}
+	}
+}
+
+func TestBuiltinIsACopy(t *testing.T) {
+	a := Builtin()
+	a[0].Domains = append(a[0].Domains, "evil.example")
+	a[0].Traversal[0] = "/"
+	b := Builtin()
+	if slices.Contains(b[0].Domains, "evil.example") || b[0].Traversal[0] == "/" {
+		t.Fatal("changing Builtin()'s result changed the table")
+	}
+	p, _ := Lookup("npm")
+	p.Domains[0] = "evil.example"
+	if q, _ := Lookup("@npm"); q.Domains[0] == "evil.example" {
+		t.Fatal("changing Lookup's result changed the table")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	tests := []struct {
+		name string
+		want string
+		ok   bool
+	}{
+		{"npm", "@npm", true},
+		{"@npm", "@npm", true},
+		{"@NPM", "", false},
+		{"@", "", false},
+		{"", "", false},
+		{"@nope", "", false},
+		{"@@npm", "", false},
+	}
+	for _, tt := range tests {
+		p, ok := Lookup(tt.name)
+		if ok != tt.ok || p.Name != tt.want {
+			t.Errorf("Lookup(%q) = %q, %v; want %q, %v", tt.name, p.Name, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"npm", "@npm", true},
+		{"@my-tool_2", "@my-tool_2", true},
+		{"@2fa", "@2fa", true},
+		{"@-x", "", false},
+		{"@Npm", "", false},
+		{"@n pm", "", false},
+		{"@", "", false},
+		{"@é", "", false},
+	}
+	for _, tt := range tests {
+		got, err := Normalize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func names(ps []Profile) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Name
+	}
+	return out
+}
+
+func TestExpand(t *testing.T) {
+	user := map[string]Profile{
+		"@work": {Name: "@work", Requires: []string{"@npm", "gh"}, Domains: []string{"npm.work.example"}},
+		"@a":    {Name: "@a", Requires: []string{"@b"}},
+		"@b":    {Name: "@b", Requires: []string{"@c"}},
+		"@c":    {Name: "@c", Requires: []string{"@a"}},
+		"@self": {Name: "@self", Requires: []string{"@self"}},
+		"@typo": {Name: "@typo", Requires: []string{"@nodee"}},
+	}
+	tests := []struct {
+		name    string
+		in      []string
+		want    []string
+		unknown *UnknownError
+		cycle   []string
+	}{
+		{name: "empty", in: nil, want: nil},
+		{name: "dependencies first", in: []string{"@npm"}, want: []string{"@base", "@node", "@npm"}},
+		{name: "bare names", in: []string{"npm"}, want: []string{"@base", "@node", "@npm"}},
+		{name: "deduplicated", in: []string{"@npm", "@claude", "@npm", "node"},
+			want: []string{"@base", "@node", "@npm", "@claude"}},
+		{name: "order kept", in: []string{"@gh", "@cargo"}, want: []string{"@base", "@git", "@gh", "@cargo"}},
+		{name: "user profile on built-ins", in: []string{"@work"},
+			want: []string{"@base", "@node", "@npm", "@git", "@gh", "@work"}},
+		{name: "unknown with suggestion", in: []string{"@nmp"},
+			unknown: &UnknownError{Name: "@nmp", Suggestion: "@npm"}},
+		{name: "unknown bare with suggestion", in: []string{"cargoo"},
+			unknown: &UnknownError{Name: "cargoo", Suggestion: "@cargo"}},
+		{name: "unknown without suggestion", in: []string{"@kubernetes"},
+			unknown: &UnknownError{Name: "@kubernetes"}},
+		{name: "unknown suggests user profile", in: []string{"@wrok"},
+			unknown: &UnknownError{Name: "@wrok", Suggestion: "@work"}},
+		{name: "unknown requirement", in: []string{"@typo"},
+			unknown: &UnknownError{Name: "@nodee", RequiredBy: "@typo", Suggestion: "@node"}},
+		{name: "invalid name", in: []string{"@No Such"},
+			unknown: &UnknownError{Name: "@No Such"}},
+		{name: "cycle", in: []string{"@a"}, cycle: []string{"@a", "@b", "@c", "@a"}},
+		{name: "cycle entered midway", in: []string{"@b"}, cycle: []string{"@b", "@c", "@a", "@b"}},
+		{name: "self cycle", in: []string{"@self"}, cycle: []string{"@self", "@self"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Expand(tt.in, user)
+			var ue *UnknownError
+			var ce *CycleError
+			switch {
+			case tt.unknown != nil:
+				if !errors.As(err, &ue) || *ue != *tt.unknown {
+					t.Fatalf("err = %v (%#v), want %#v", err, ue, tt.unknown)
+				}
+			case tt.cycle != nil:
+				if !errors.As(err, &ce) || !slices.Equal(ce.Cycle, tt.cycle) {
+					t.Fatalf("err = %v, want cycle %v", err, tt.cycle)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case !slices.Equal(names(got), tt.want):
+				t.Fatalf("Expand(%v) = %v, want %v", tt.in, names(got), tt.want)
+			}
+		})
+	}
+}
+
+func TestFind(t *testing.T) {
+	user := map[string]Profile{"@mine": {Summary: "mine"}}
+	if p, err := Find("mine", user); err != nil || p.Name != "@mine" || p.Summary != "mine" {
+		t.Errorf("Find(mine) = %+v, %v", p, err)
+	}
+	if p, err := Find("@git", user); err != nil || p.Name != "@git" {
+		t.Errorf("Find(@git) = %+v, %v", p, err)
+	}
+	_, err := Find("@mien", user)
+	var ue *UnknownError
+	if !errors.As(err, &ue) || ue.Suggestion != "@mine" || ue.RequiredBy != "" {
+		t.Errorf("Find(@mien) = %v", err)
+	}
+	if _, err := Find(strings.Repeat("x", 1<<16), user); err == nil {
+		t.Error("Find of a long garbage name succeeded")
+	}
+}
+
+func TestErrorMessages(t *testing.T) {
+	_, err := Expand([]string{"@nmp"}, nil)
+	if want := `unknown profile "@nmp" (did you mean "@npm"?)`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	_, err = Expand([]string{"@x"}, map[string]Profile{"@x": {Requires: []string{"@x"}}})
+	if want := "profiles require each other: @x → @x"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	opts := []string{"read", "read_write", "execute", "traversal", "write"}
+	tests := []struct{ word, want string }{
+		{"raed", "read"},
+		{"read-write", "read_write"},
+		{"exec", ""}, // 3 edits from "execute": beyond the limit for a short word
+		{"traverse", "traversal"},
+		{"zzzzzz", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := Suggest(tt.word, opts); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.word, got, tt.want)
+		}
+	}
+	if got := Suggest("ab", []string{"ax", "ay"}); got != "ax" {
+		t.Errorf("ties must go to the first in sort order, got %q", got)
+	}
+	if got := Suggest("ab", []string{"ay", "ax"}); got != "ax" {
+		t.Errorf("ties must not depend on option order, got %q", got)
+	}
+}

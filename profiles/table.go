@@ -1,0 +1,188 @@
+package profiles
+
+// builtin is the table of built-in profiles, sorted by name (Lookup relies on
+// that; a test checks it). Paths missing on a given host are simply absent in
+// the sandbox. Private keys, token stores that other tools own, and
+// directories on PATH that would let a sandboxed process plant code for later
+// (such as ~/.local/bin) are deliberately never writable here.
+var builtin = []Profile{
+	{
+		Name:      "@base",
+		Summary:   "home directory skeleton and harmless shell and terminal settings",
+		Traversal: []string{"~", "~/.config", "~/.cache", "~/.local", "~/.local/share", "~/.local/state"},
+		Read: []string{
+			"~/.terminfo", "~/.inputrc", "~/.editorconfig", "~/.config/fontconfig",
+			"~/.local/share/terminfo",
+		},
+	},
+	{
+		Name:     "@brew",
+		Commands: []string{"brew"},
+		Summary:  "Homebrew: formulae API, bottles on ghcr.io, its prefix and caches",
+		Requires: []string{"@base"},
+		Domains: []string{
+			"formulae.brew.sh", "ghcr.io", "pkg-containers.githubusercontent.com", "github.com",
+			"objects.githubusercontent.com", "codeload.github.com",
+		},
+		ReadWrite: []string{
+			"/opt/homebrew", "/home/linuxbrew/.linuxbrew", "~/.linuxbrew",
+			"~/Library/Caches/Homebrew", "~/Library/Logs/Homebrew", "~/.cache/Homebrew",
+		},
+		Read: []string{"~/.homebrew", "~/.config/homebrew"},
+		Env:  []string{"HOMEBREW_PREFIX", "HOMEBREW_CELLAR", "HOMEBREW_REPOSITORY", "HOMEBREW_NO_AUTO_UPDATE", "HOMEBREW_NO_ANALYTICS"},
+	},
+	{
+		Name:     "@cargo",
+		Commands: []string{"cargo", "rustc", "rustup"},
+		Summary:  "Rust: crates.io registry, rustup toolchains, ~/.cargo",
+		Requires: []string{"@base"},
+		Domains: []string{
+			"crates.io", "static.crates.io", "index.crates.io", "static.rust-lang.org",
+		},
+		ReadWrite: []string{"~/.cargo"},
+		Execute:   []string{"~/.rustup"},
+		Env:       []string{"CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "RUSTFLAGS", "CARGO_TARGET_DIR"},
+	},
+	{
+		Name:     "@claude",
+		Commands: []string{"claude"},
+		Summary:  "Claude Code: Anthropic API and login, telemetry, ~/.claude and ~/.claude.json",
+		Requires: []string{"@node"},
+		Domains: []string{
+			"api.anthropic.com", "console.anthropic.com", "statsig.anthropic.com", "claude.ai",
+			"statsig.com", "sentry.io",
+		},
+		ReadWrite: []string{"~/.claude", "~/.claude.json", "~/.claude.json.backup", "~/.config/claude"},
+		Execute:   []string{"~/.local/share/claude", "~/.local/bin/claude"},
+		Env: []string{
+			"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
+			"CLAUDE_CONFIG_DIR", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
+		},
+	},
+	{
+		Name:      "@codex",
+		Commands:  []string{"codex"},
+		Summary:   "OpenAI Codex CLI: OpenAI API and ChatGPT login, ~/.codex",
+		Requires:  []string{"@node"},
+		Domains:   []string{"api.openai.com", "chatgpt.com", "auth.openai.com"},
+		ReadWrite: []string{"~/.codex"},
+		Env:       []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "CODEX_HOME"},
+	},
+	{
+		Name:     "@gem",
+		Commands: []string{"gem", "bundle", "ruby"},
+		Summary:  "Ruby: rubygems.org, gem and bundler directories, rbenv/rvm rubies",
+		Requires: []string{"@base"},
+		Domains:  []string{"rubygems.org", "index.rubygems.org", "api.rubygems.org"},
+		ReadWrite: []string{
+			"~/.gem", "~/.bundle", "~/.cache/gem", "~/.local/share/gem",
+		},
+		Read:    []string{"~/.gemrc"},
+		Execute: []string{"~/.rbenv", "~/.rvm", "~/.local/share/mise"},
+		Env:     []string{"GEM_HOME", "GEM_PATH", "BUNDLE_PATH", "BUNDLE_GEMFILE", "RBENV_VERSION"},
+	},
+	{
+		Name:     "@gemini",
+		Commands: []string{"gemini"},
+		Summary:  "Gemini CLI: Google AI APIs and Google login, ~/.gemini",
+		Requires: []string{"@node"},
+		Domains: []string{
+			"generativelanguage.googleapis.com", "cloudcode-pa.googleapis.com",
+			"oauth2.googleapis.com", "accounts.google.com", "play.googleapis.com",
+		},
+		ReadWrite: []string{"~/.gemini"},
+		Env: []string{
+			"GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT",
+			"GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_USE_VERTEXAI",
+		},
+	},
+	{
+		Name:      "@gh",
+		Commands:  []string{"gh"},
+		Summary:   "GitHub CLI: GitHub API and downloads, ~/.config/gh, GH_TOKEN",
+		Requires:  []string{"@git"},
+		Domains:   []string{"api.github.com", "uploads.github.com", "objects.githubusercontent.com", "raw.githubusercontent.com", "codeload.github.com"},
+		ReadWrite: []string{"~/.config/gh", "~/.local/state/gh", "~/.cache/gh"},
+		Env:       []string{"GH_TOKEN", "GITHUB_TOKEN", "GH_HOST", "GH_ENTERPRISE_TOKEN", "GH_PAGER", "GH_NO_UPDATE_NOTIFIER"},
+	},
+	{
+		Name:     "@git",
+		Commands: []string{"git"},
+		Summary:  "git: user configuration (no credentials) and the big forges",
+		Requires: []string{"@base"},
+		Domains:  []string{"github.com", "gitlab.com", "bitbucket.org", "codeberg.org"},
+		Read:     []string{"~/.gitconfig", "~/.config/git", "~/.gitignore_global", "~/.gitattributes"},
+		Env: []string{
+			"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+			"GIT_EDITOR", "GIT_PAGER",
+		},
+	},
+	{
+		Name:      "@go",
+		Commands:  []string{"go"},
+		Summary:   "Go: module proxy and checksum database, ~/go and the build cache",
+		Requires:  []string{"@base"},
+		Domains:   []string{"proxy.golang.org", "sum.golang.org", "go.dev", "golang.org"},
+		ReadWrite: []string{"~/go", "~/.cache/go-build"},
+		Read:      []string{"~/.config/go"},
+		Execute:   []string{"~/sdk"},
+		Env: []string{
+			"GOPATH", "GOPROXY", "GOFLAGS", "GOPRIVATE", "GONOSUMDB", "GONOPROXY", "GOTOOLCHAIN",
+			"GOCACHE", "GOMODCACHE", "CGO_ENABLED",
+		},
+	},
+	{
+		Name:      "@keychain",
+		Summary:   "OS credential store: macOS Keychain and Secret Service keyrings (needs the session bus)",
+		Requires:  []string{"@base"},
+		ReadWrite: []string{"~/Library/Keychains", "~/.local/share/keyrings", "~/.local/share/kwalletd"},
+		Env:       []string{"DBUS_SESSION_BUS_ADDRESS"},
+	},
+	{
+		Name:     "@node",
+		Commands: []string{"node"},
+		Summary:  "Node.js runtimes (nvm, volta, fnm) and native-module headers",
+		Requires: []string{"@base"},
+		Domains:  []string{"nodejs.org"},
+		Execute: []string{
+			"~/.nvm", "~/.volta", "~/.local/share/fnm", "~/.fnm", "~/.local/share/mise",
+		},
+		ReadWrite: []string{"~/.cache/node-gyp", "~/.node-gyp", "~/.cache/node"},
+		Env:       []string{"NVM_DIR", "VOLTA_HOME", "FNM_DIR", "NODE_OPTIONS", "NODE_EXTRA_CA_CERTS"},
+	},
+	{
+		Name:     "@npm",
+		Commands: []string{"npm", "npx"},
+		Summary:  "npm, yarn and pnpm: the npm registry, caches and ~/.npmrc",
+		Requires: []string{"@node"},
+		Domains:  []string{"registry.npmjs.org", "registry.yarnpkg.com", "repo.yarnpkg.com"},
+		ReadWrite: []string{
+			"~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.local/share/pnpm", "~/.cache/pnpm",
+		},
+		Read: []string{"~/.npmrc", "~/.yarnrc", "~/.yarnrc.yml", "~/.config/pnpm"},
+		Env:  []string{"NPM_CONFIG_REGISTRY", "NPM_CONFIG_USERCONFIG", "YARN_CACHE_FOLDER", "PNPM_HOME"},
+	},
+	{
+		Name:      "@pip",
+		Commands:  []string{"pip", "pip3", "python3"},
+		Summary:   "Python packages: PyPI, pip and uv caches, pyenv interpreters",
+		Requires:  []string{"@base"},
+		Domains:   []string{"pypi.org", "files.pythonhosted.org"},
+		ReadWrite: []string{"~/.cache/pip", "~/.cache/uv"},
+		Read:      []string{"~/.config/pip", "~/.pip", "~/.config/uv"},
+		Execute:   []string{"~/.pyenv", "~/.local/share/uv"},
+		Env: []string{
+			"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_REQUIRE_VIRTUALENV", "VIRTUAL_ENV",
+			"UV_INDEX_URL", "PYENV_VERSION",
+		},
+	},
+	{
+		Name:      "@ssh",
+		Commands:  []string{"ssh", "scp"},
+		Summary:   "ssh: known_hosts and config (never private keys) and the agent via SSH_AUTH_SOCK",
+		Requires:  []string{"@base"},
+		Traversal: []string{"~/.ssh"},
+		Read:      []string{"~/.ssh/known_hosts", "~/.ssh/config", "~/.ssh/config.d"},
+		Env:       []string{"SSH_AUTH_SOCK"},
+	},
+}

@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// Decision is one allow/deny decision, written as one JSON line. It feeds
+// `pent proxy logs` and the trace feature (§7).
+type Decision struct {
+	Time    time.Time `json:"time"`
+	Action  string    `json:"action"` // "allow" or "deny"
+	Kind    string    `json:"kind"`   // "dns", "tcp", "connect", "socks5", "http"
+	Name    string    `json:"name,omitempty"`
+	Port    int       `json:"port,omitempty"`
+	Addr    string    `json:"addr,omitempty"` // the original destination or dialled address
+	Reason  string    `json:"reason"`
+	Session string    `json:"session,omitempty"`
+	PID     int       `json:"pid,omitempty"` // the pent process that opened the session
+}
+
+// decisionLog writes decisions to an io.Writer and keeps the last ones in a
+// ring for the `logs` control request.
+type decisionLog struct {
+	mu   sync.Mutex
+	w    io.Writer
+	ring [][]byte
+	next int
+	full bool
+}
+
+const logRingSize = 1000
+
+func newDecisionLog(w io.Writer) *decisionLog {
+	return &decisionLog{w: w, ring: make([][]byte, logRingSize)}
+}
+
+func (l *decisionLog) record(d Decision) {
+	line, err := json.Marshal(d)
+	if err != nil {
+		return // a Decision always marshals; nothing sensible to do otherwise
+	}
+	line = append(line, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ring[l.next] = line
+	l.next = (l.next + 1) % len(l.ring)
+	l.full = l.full || l.next == 0
+	if l.w != nil {
+		_, _ = l.w.Write(line) // a failing log sink must not stop the proxy
+	}
+}
+
+// tail returns up to n of the most recent lines, oldest first.
+func (l *decisionLog) tail(n int) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	count := l.next
+	if l.full {
+		count = len(l.ring)
+	}
+	n = min(n, count)
+	var out []byte
+	for i := range n {
+		idx := (l.next - n + i + len(l.ring)) % len(l.ring)
+		out = append(out, l.ring[idx]...)
+	}
+	return out
+}

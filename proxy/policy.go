@@ -1,0 +1,137 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Settings is the proxy part of pent's configuration ([proxy] in pent.toml).
+type Settings struct {
+	// Allow is domain_allowlist: NAME, *.NAME, **.NAME with optional :PORT.
+	Allow []string
+	// UpstreamDNS lists resolvers as host:port (a bare address means port 53).
+	// Empty means the host's resolvers (HostResolvers).
+	UpstreamDNS []string
+	// Destinations lists CIDRs of otherwise refused ranges (loopback, private,
+	// link-local, …) that allowed names may resolve to.
+	Destinations []string
+}
+
+// Policy is compiled Settings. It is immutable; the proxy swaps whole
+// policies on reload.
+type Policy struct {
+	// Allow is the compiled domain_allowlist.
+	Allow *Allowlist
+	// Upstreams are the resolvers asked for allowed names, as IP:port.
+	Upstreams []string
+	// Destinations are the ranges let through despite refusedRanges.
+	Destinations []netip.Prefix
+}
+
+// Compile validates s and returns its Policy. hostResolvers is used when
+// s.UpstreamDNS is empty; it must then be non-empty.
+func Compile(s Settings, hostResolvers []string) (*Policy, error) {
+	allow, err := ParseAllowlist(s.Allow)
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{Allow: allow}
+	ups := s.UpstreamDNS
+	if len(ups) == 0 {
+		ups = hostResolvers
+	}
+	for _, u := range ups {
+		hp, err := normalizeHostPort(u)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: upstream_dns %q: %w", u, err)
+		}
+		p.Upstreams = append(p.Upstreams, hp)
+	}
+	if len(p.Upstreams) == 0 && len(s.Allow) > 0 {
+		return nil, fmt.Errorf("proxy: no upstream DNS server: set [proxy] upstream_dns")
+	}
+	for _, d := range s.Destinations {
+		pfx, err := netip.ParsePrefix(d)
+		if err != nil {
+			a, aerr := netip.ParseAddr(d)
+			if aerr != nil {
+				return nil, fmt.Errorf("proxy: destinations %q: not a CIDR or address: %w", d, err)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		p.Destinations = append(p.Destinations, pfx.Masked())
+	}
+	return p, nil
+}
+
+func normalizeHostPort(s string) (string, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(a, 53).String(), nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return "", fmt.Errorf("want IP or IP:port: %w", err)
+	}
+	return ap.String(), nil
+}
+
+// HostResolvers parses resolv.conf content and returns its nameservers as
+// IP:53. The host's resolvers are read by the caller and passed in.
+func HostResolvers(resolvConf io.Reader) []string {
+	var out []string
+	sc := bufio.NewScanner(resolvConf)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "nameserver" {
+			a, err := netip.ParseAddr(strings.Split(f[1], "%")[0])
+			if err == nil {
+				out = append(out, net.JoinHostPort(a.String(), "53"))
+			}
+		}
+	}
+	return out
+}
+
+// refusedRanges are destinations an allowed name may not resolve to unless
+// Destinations lists them: loopback, link-local (cloud metadata), private,
+// carrier-grade NAT, benchmark/synthetic, multicast, reserved, unspecified.
+var refusedRanges = mustPrefixes(
+	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+	"172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
+	"240.0.0.0/4", "::/128", "::1/128", "fe80::/10", "fc00::/7", "ff00::/8", "64:ff9b::/96",
+)
+
+func mustPrefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+// DestinationAllowed reports whether the proxy may dial addr: public
+// addresses always, refused ranges only when a Destinations prefix holds addr.
+func (p *Policy) DestinationAllowed(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, d := range p.Destinations {
+		if d.Contains(addr) {
+			return true
+		}
+	}
+	for _, r := range refusedRanges {
+		if r.Contains(addr) {
+			return false
+		}
+	}
+	return addr.IsValid()
+}
+
+// Summary is a one-line description of the policy for `pent proxy status`.
+func (p *Policy) Summary() string {
+	return fmt.Sprintf("allow [%s]; upstream [%s]; destinations %v",
+		strings.Join(p.Allow.Entries(), " "), strings.Join(p.Upstreams, " "), p.Destinations)
+}

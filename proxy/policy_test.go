@@ -1,0 +1,80 @@
+package proxy
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCompile(t *testing.T) {
+	p, err := Compile(Settings{Allow: []string{"a.test"}, Destinations: []string{"127.0.0.0/8", "10.1.2.3"}},
+		HostResolvers(strings.NewReader("# comment\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\nsearch x\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Upstreams, ","); got != "127.0.0.53:53,[fe80::1]:53" {
+		t.Errorf("upstreams %s", got)
+	}
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"93.184.216.34", true}, {"127.0.0.1", true}, {"10.1.2.3", true}, {"10.1.2.4", false},
+		{"169.254.169.254", false}, {"192.168.1.1", false}, {"172.16.0.1", false}, {"100.64.0.1", false},
+		{"198.19.0.1", false}, {"224.0.0.1", false}, {"0.0.0.0", false}, {"::ffff:169.254.169.254", false},
+		{"fd00::1", false}, {"fe80::1", false}, {"::1", false}, {"2606:4700::1", true},
+	}
+	for _, tc := range tests {
+		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr)); got != tc.want {
+			t.Errorf("DestinationAllowed(%s) = %v", tc.addr, got)
+		}
+	}
+	for _, bad := range []Settings{
+		{Allow: []string{"a.test"}},                                        // no upstream at all
+		{Allow: []string{"*"}, UpstreamDNS: []string{"1.1.1.1"}},           // bad entry
+		{UpstreamDNS: []string{"dns.example:53"}},                          // names are not resolvers
+		{UpstreamDNS: []string{"1.1.1.1"}, Destinations: []string{"10/8"}}, // bad CIDR
+	} {
+		if _, err := Compile(bad, nil); err == nil {
+			t.Errorf("Compile(%+v) succeeded", bad)
+		}
+	}
+}
+
+func TestNameTable(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tab := newNameTable(func() time.Time { return now })
+	first := tab.addrFor("a.test")
+	if !syntheticNet.Contains(first) || first == syntheticNet.Addr() {
+		t.Fatalf("bad synthetic address %s", first)
+	}
+	if tab.addrFor("a.test") != first {
+		t.Fatal("same name, different address")
+	}
+	now = now.Add(nameLifetime + time.Second)
+	if _, ok := tab.nameOf(first); ok {
+		t.Fatal("expired binding still resolves")
+	}
+	// Fill the whole pool; the next name takes the binding that expires first.
+	tab = newNameTable(func() time.Time { return now })
+	first = tab.addrFor("n0.test")
+	for i := 1; i < tab.size; i++ {
+		now = now.Add(time.Millisecond)
+		tab.addrFor("n" + strconv.Itoa(i) + ".test")
+	}
+	if len(tab.byAddr) != tab.size {
+		t.Fatalf("pool holds %d bindings, want %d", len(tab.byAddr), tab.size)
+	}
+	now = now.Add(time.Millisecond)
+	if got := tab.addrFor("late.test"); got != first {
+		t.Fatalf("full pool: got %s, want the oldest %s", got, first)
+	}
+	if name, _ := tab.nameOf(first); name != "late.test" {
+		t.Fatalf("reused address bound to %q", name)
+	}
+	if _, ok := tab.byName["n0.test"]; ok {
+		t.Fatal("evicted name still bound")
+	}
+}

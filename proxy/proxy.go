@@ -1,0 +1,316 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+)
+
+// Proxy holds what all sessions of one project share: the current policy, the
+// synthetic name table, the upstream resolver cache and the decision log.
+type Proxy struct {
+	policy atomic.Pointer[Policy]
+	names  *nameTable
+	res    *resolver
+	log    *decisionLog
+	now    func() time.Time
+
+	started      time.Time
+	sessions     atomic.Int64
+	conns        atomic.Int64
+	lastActivity atomic.Int64 // unix nanoseconds
+	sessionSeq   atomic.Int64
+}
+
+// New returns a Proxy enforcing pol and writing one JSON line per decision to
+// logw (which may be nil).
+func New(pol *Policy, logw io.Writer) *Proxy {
+	p := &Proxy{log: newDecisionLog(logw), now: time.Now}
+	p.policy.Store(pol)
+	p.names = newNameTable(p.now)
+	p.res = newResolver(dnsClient{upstreams: func() []string { return p.policy.Load().Upstreams }}, p.now)
+	p.started = p.now()
+	p.touch()
+	return p
+}
+
+// SetPolicy replaces the policy; connections already relayed keep running,
+// every later DNS query and connection is decided by pol.
+func (p *Proxy) SetPolicy(pol *Policy) { p.policy.Store(pol) }
+
+// Policy returns the policy in force.
+func (p *Proxy) Policy() *Policy { return p.policy.Load() }
+
+// Stats is a snapshot for `pent proxy status`.
+type Stats struct {
+	Sessions    int64
+	Connections int64
+	Uptime      time.Duration
+	Idle        time.Duration
+}
+
+// Stats returns current counters.
+func (p *Proxy) Stats() Stats {
+	return Stats{
+		Sessions:    p.sessions.Load(),
+		Connections: p.conns.Load(),
+		Uptime:      p.now().Sub(p.started),
+		Idle:        p.now().Sub(time.Unix(0, p.lastActivity.Load())),
+	}
+}
+
+// Logs returns up to n recent decision lines (JSON, oldest first).
+func (p *Proxy) Logs(n int) []byte { return p.log.tail(n) }
+
+func (p *Proxy) touch() { p.lastActivity.Store(p.now().UnixNano()) }
+
+// SessionInfo labels a session's decisions.
+type SessionInfo struct {
+	// ID names the session in logs; empty means one is assigned.
+	ID string
+	// PID is the pent process that opened the session, if known.
+	PID int
+}
+
+// ServeSession serves one sandbox's capture sockets until ctx is done:
+// files are the TCP listener (transparent and proxy-aware traffic), the UDP
+// DNS socket and the TCP DNS listener, in that order (CaptureFiles.Files).
+// ServeSession owns the files: on return they, and every connection accepted
+// from them, are closed, so nothing keeps the sandbox's netns alive.
+func (p *Proxy) ServeSession(ctx context.Context, info SessionInfo, files ...*os.File) error {
+	return p.serveSession(ctx, info, files, nil)
+}
+
+// serveSession is ServeSession with a callback run once the sockets are
+// validated and the session has its ID.
+func (p *Proxy) serveSession(ctx context.Context, info SessionInfo, files []*os.File, ready func(id string)) error {
+	s, err := p.openSession(info, files)
+	closeFiles(files) // the session holds its own duplicates
+	if err != nil {
+		return err
+	}
+	p.sessions.Add(1)
+	defer func() {
+		p.sessions.Add(-1)
+		p.touch()
+	}()
+	return s.serve(ctx, func() {
+		if ready != nil {
+			ready(s.info.ID)
+		}
+	})
+}
+
+// session is one sandbox's sockets and the connections accepted from them.
+type session struct {
+	p    *Proxy
+	info SessionInfo
+
+	tcp    *net.TCPListener
+	dnsUDP net.PacketConn
+	dnsTCP *net.TCPListener
+
+	mu     sync.Mutex
+	tr     *http.Transport // created on the first plain-HTTP proxy request
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (p *Proxy) openSession(info SessionInfo, files []*os.File) (*session, error) {
+	if len(files) != 3 {
+		return nil, fmt.Errorf("proxy: session needs 3 sockets (tcp, dns udp, dns tcp), got %d", len(files))
+	}
+	if info.ID == "" {
+		info.ID = "s" + strconv.FormatInt(p.sessionSeq.Add(1), 10)
+	}
+	s := &session{p: p, info: info, conns: map[net.Conn]struct{}{}}
+	var errs []error
+	for i, want := range []int{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+		if err := checkSocket(files[i], want); err != nil {
+			errs = append(errs, fmt.Errorf("proxy: session socket %d: %w", i, err))
+		}
+	}
+	if len(errs) == 0 {
+		s.tcp, errs = fileTCPListener(files[0], errs)
+		s.dnsUDP, errs = filePacketConn(files[1], errs)
+		s.dnsTCP, errs = fileTCPListener(files[2], errs)
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.closeSockets()
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkSocket makes sure f is an IPv4/IPv6 socket of the wanted type; a
+// stream socket must be listening.
+func checkSocket(f *os.File, sockType int) error {
+	fd := int(f.Fd())
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return fmt.Errorf("not a socket: %w", err)
+	}
+	if typ != sockType {
+		return fmt.Errorf("socket type %d, want %d", typ, sockType)
+	}
+	switch sa, err := unix.Getsockname(fd); sa.(type) {
+	case *unix.SockaddrInet4, *unix.SockaddrInet6:
+	default:
+		return fmt.Errorf("not an IP socket (%v)", err)
+	}
+	if sockType == unix.SOCK_STREAM {
+		acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+		if err != nil || acc != 1 {
+			return fmt.Errorf("stream socket is not listening")
+		}
+	}
+	return nil
+}
+
+func fileTCPListener(f *os.File, errs []error) (*net.TCPListener, []error) {
+	l, err := net.FileListener(f)
+	if err != nil {
+		return nil, append(errs, fmt.Errorf("proxy: session listener: %w", err))
+	}
+	return l.(*net.TCPListener), errs
+}
+
+func filePacketConn(f *os.File, errs []error) (net.PacketConn, []error) {
+	c, err := net.FilePacketConn(f)
+	if err != nil {
+		return nil, append(errs, fmt.Errorf("proxy: session DNS socket: %w", err))
+	}
+	return c, errs
+}
+
+func (s *session) closeSockets() {
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.dnsUDP != nil {
+		s.dnsUDP.Close()
+	}
+	if s.dnsTCP != nil {
+		s.dnsTCP.Close()
+	}
+}
+
+func (s *session) serve(ctx context.Context, ready func()) error {
+	udpSrv := &dns.Server{PacketConn: s.dnsUDP, Handler: s.dnsHandler()}
+	tcpSrv := &dns.Server{Listener: s.dnsTCP, Handler: s.dnsHandler()}
+	errc := make(chan error, 3)
+	for _, srv := range []*dns.Server{udpSrv, tcpSrv} {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go func() { errc <- srv.ActivateAndServe() }()
+		select {
+		case <-started:
+		case err := <-errc:
+			s.shutdown(udpSrv, tcpSrv)
+			return fmt.Errorf("proxy: DNS server: %w", err)
+		}
+	}
+	go func() { errc <- s.acceptLoop() }()
+	ready()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		s.shutdown(udpSrv, tcpSrv)
+		return fmt.Errorf("proxy: session %s stopped: %w", s.info.ID, err)
+	}
+	s.shutdown(udpSrv, tcpSrv)
+	return nil
+}
+
+// shutdown closes the sockets and every connection of the session and waits
+// for their goroutines.
+func (s *session) shutdown(servers ...*dns.Server) {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	for _, srv := range servers {
+		_ = srv.Shutdown() // closes its socket and its TCP connections; "not started" is fine
+	}
+	s.closeSockets()
+	s.wg.Wait()
+	if s.tr != nil {
+		s.tr.CloseIdleConnections()
+	}
+}
+
+func (s *session) acceptLoop() error {
+	var delay time.Duration
+	for {
+		c, err := s.tcp.AcceptTCP()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				delay = min(max(delay*2, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		if !s.track(c) {
+			c.Close()
+			return net.ErrClosed
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			s.handle(c)
+		}()
+	}
+}
+
+// track registers c so that shutdown closes it; false once shut down.
+func (s *session) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.p.conns.Add(1)
+	s.p.touch()
+	return true
+}
+
+func (s *session) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Close()
+	s.p.conns.Add(-1)
+	s.p.touch()
+}
+
+// decide logs one decision and returns allowed for convenient use.
+func (s *session) decide(allowed bool, kind, name string, port int, addr, reason string) bool {
+	action := "deny"
+	if allowed {
+		action = "allow"
+	}
+	s.p.log.record(Decision{
+		Time: s.p.now().UTC(), Action: action, Kind: kind, Name: name, Port: port,
+		Addr: addr, Reason: reason, Session: s.info.ID, PID: s.info.PID,
+	})
+	return allowed
+}

@@ -1,0 +1,190 @@
+package proxy
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testServers are local HTTP and TLS servers; the TLS one records the SNI
+// names it saw.
+type testServers struct {
+	HTTP, TLS *httptest.Server
+	mu        sync.Mutex
+	snis      []string
+}
+
+func startServers(t testing.TB) *testServers {
+	t.Helper()
+	ts := &testServers{}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "host=%s path=%s", r.Host, r.URL.Path)
+	})
+	ts.HTTP = httptest.NewServer(handler)
+	ts.TLS = httptest.NewUnstartedServer(handler)
+	ts.TLS.TLS = &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		ts.mu.Lock()
+		ts.snis = append(ts.snis, h.ServerName)
+		ts.mu.Unlock()
+		return nil, nil
+	}}
+	ts.TLS.StartTLS()
+	t.Cleanup(ts.HTTP.Close)
+	t.Cleanup(ts.TLS.Close)
+	return ts
+}
+
+func (ts *testServers) port(s *httptest.Server) string {
+	_, p, _ := net.SplitHostPort(s.Listener.Addr().String())
+	return p
+}
+
+func (ts *testServers) sawSNI(name string) bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, s := range ts.snis {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+func proxyClient(proxyURL string, sni string) *http.Client {
+	u, _ := url.Parse(proxyURL)
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			Proxy:           http.ProxyURL(u),
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: sni},
+		},
+	}
+}
+
+func get(c *http.Client, u string) (int, string, error) {
+	resp, err := c.Get(u)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func TestProxyAwareClients(t *testing.T) {
+	u := startUpstream(t)
+	ts := startServers(t)
+	p := testProxy(t, u, "www.test", "other.test", "private.test", "ported.test:1")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	hp, tp := ts.port(ts.HTTP), ts.port(ts.TLS)
+
+	tests := []struct {
+		name, proxy, sni, url string
+		wantOK                bool
+		wantBody              string
+	}{
+		{"plain http", "http://" + proxyAddr, "", "http://www.test:" + hp + "/a", true, "host=www.test:" + hp + " path=/a"},
+		{"plain http denied", "http://" + proxyAddr, "", "http://denied.example:" + hp + "/", false, ""},
+		{"plain http raw ip", "http://" + proxyAddr, "", "http://127.0.0.1:" + hp + "/", false, ""},
+		{"plain http private destination", "http://" + proxyAddr, "", "http://private.test:" + hp + "/", false, ""},
+		{"plain http port not listed", "http://" + proxyAddr, "", "http://ported.test:" + hp + "/", false, ""},
+		{"connect", "http://" + proxyAddr, "www.test", "https://www.test:" + tp + "/b", true, "host=www.test:" + tp + " path=/b"},
+		{"connect denied", "http://" + proxyAddr, "denied.example", "https://denied.example:" + tp + "/", false, ""},
+		{"connect raw ip", "http://" + proxyAddr, "www.test", "https://127.0.0.1:" + tp + "/", false, ""},
+		{"connect sni of another name", "http://" + proxyAddr, "denied.example", "https://www.test:" + tp + "/", false, ""},
+		{"connect sni of another allowed name", "http://" + proxyAddr, "other.test", "https://www.test:" + tp + "/", false, ""},
+		{"socks5h", "socks5://" + proxyAddr, "www.test", "https://www.test:" + tp + "/c", true, "host=www.test:" + tp + " path=/c"},
+		{"socks5 denied", "socks5://" + proxyAddr, "x", "http://denied.example:" + hp + "/", false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body, err := get(proxyClient(tc.proxy, tc.sni), tc.url)
+			ok := err == nil && code == 200
+			if ok != tc.wantOK || (tc.wantOK && body != tc.wantBody) {
+				t.Fatalf("GET %s via %s: code %d body %q err %v; want ok=%v body %q", tc.url, tc.proxy, code, body, err, tc.wantOK, tc.wantBody)
+			}
+		})
+	}
+	if ts.sawSNI("denied.example") {
+		t.Error("a ClientHello naming a denied name reached the server")
+	}
+	logs := string(p.Logs(1000))
+	for _, want := range []string{`"action":"allow","kind":"http","name":"www.test"`, `"action":"deny","kind":"connect","name":"www.test"`,
+		`refused destination`, `"action":"deny","kind":"socks5","name":"denied.example"`, `raw IP connection to 127.0.0.1`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}
+
+// TestPlainHTTPKeepAlive checks that every request on one keep-alive proxy
+// connection is decided on its own.
+func TestPlainHTTPKeepAlive(t *testing.T) {
+	u := startUpstream(t)
+	ts := startServers(t)
+	p := testProxy(t, u, "www.test")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	c, err := net.Dial("tcp", proxyAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	hp := ts.port(ts.HTTP)
+	fmt.Fprintf(c, "GET http://www.test:%s/one HTTP/1.1\r\nHost: www.test:%s\r\n\r\n", hp, hp)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	fmt.Fprintf(c, "GET http://denied.example:%s/two HTTP/1.1\r\nHost: www.test\r\n\r\n", hp)
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("second request to a denied host: %v %v", resp, err)
+	}
+}
+
+func TestNoDestinationsRefusesLoopback(t *testing.T) {
+	u := startUpstream(t)
+	ts := startServers(t)
+	pol, err := Compile(Settings{Allow: []string{"www.test"}, UpstreamDNS: []string{u.Addr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyAddr, _, _ := loopbackSession(t, New(pol, nil))
+	code, _, err := get(proxyClient("http://"+proxyAddr, ""), "http://www.test:"+ts.port(ts.HTTP)+"/")
+	if err == nil && code == 200 {
+		t.Fatal("reached a loopback destination without [proxy] destinations")
+	}
+}
+
+func TestMalformedProxyInput(t *testing.T) {
+	u := startUpstream(t)
+	p := testProxy(t, u, "www.test")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	for _, in := range []string{"\x05\x01\x00\x05\x09\x00\x01", "\x05\xff", "CONNECT\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"\x16\x03\x01\x00\x05hello", "GARBAGE GARBAGE\r\n\r\n", "\x05\x01\x00\x05\x01\x00\x03\x00\x00\x50"} {
+		c, err := net.Dial("tcp", proxyAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte(in))
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		out, _ := io.ReadAll(c)
+		c.Close()
+		if strings.HasPrefix(string(out), "HTTP/1.1 200") || strings.Contains(string(out), "host=") {
+			t.Errorf("input %q got %q", in, out)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// clientHello returns the bytes a Go TLS client sends first for sni.
+func clientHello(t testing.TB, sni string) []byte {
+	t.Helper()
+	a, b := net.Pipe()
+	go func() {
+		c := tls.Client(a, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+		_ = c.Handshake()
+	}()
+	defer a.Close()
+	defer b.Close()
+	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := b.Read(buf)
+		out = append(out, buf[:n]...)
+		if _, perr := handshakeBytes(out); perr == nil || err != nil {
+			return out
+		}
+	}
+}
+
+// splitRecords re-frames one handshake record as several small records.
+func splitRecords(rec []byte, size int) []byte {
+	body := rec[5:]
+	var out []byte
+	for len(body) > 0 {
+		n := min(size, len(body))
+		out = append(out, 0x16, 3, 1, byte(n>>8), byte(n))
+		out = append(out, body[:n]...)
+		body = body[n:]
+	}
+	return out
+}
+
+func TestParseClientHello(t *testing.T) {
+	hello := clientHello(t, "WWW.Example.test")
+	if sni, err := parseClientHello(hello); err != nil || sni != "www.example.test" {
+		t.Fatalf("SNI = %q, %v", sni, err)
+	}
+	if sni, err := parseClientHello(splitRecords(hello, 100)); err != nil || sni != "www.example.test" {
+		t.Fatalf("split records: SNI = %q, %v", sni, err)
+	}
+	if _, err := parseClientHello(hello[:len(hello)-1]); !errors.Is(err, errIncomplete) {
+		t.Fatalf("short hello: %v", err)
+	}
+	if sni, err := parseClientHello(clientHello(t, "")); err != nil || sni != "" {
+		t.Fatalf("no SNI: %q, %v", sni, err)
+	}
+	for _, bad := range [][]byte{{0x17, 3, 1, 0, 1, 0}, {0x16, 3, 1, 0, 4, 2, 0, 0, 0}, {0x16, 3, 1, 0, 0}} {
+		if _, err := parseClientHello(bad); err == nil || errors.Is(err, errIncomplete) {
+			t.Errorf("%x: want a parse error, got %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseClientHello(f *testing.F) {
+	hello := clientHello(f, "www.example.test")
+	f.Add(hello)
+	f.Add(splitRecords(hello, 50))
+	f.Add(hello[:60])
+	f.Add([]byte{0x16, 3, 1, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sni, err := parseClientHello(b)
+		if err == nil && sni != "" {
+			if n, cerr := CanonicalName(sni); cerr != nil || n != sni {
+				t.Fatalf("SNI %q is not canonical", sni)
+			}
+		}
+	})
+}
+
+func TestParseHTTPHead(t *testing.T) {
+	req, err := parseHTTPHead([]byte("GET /x HTTP/1.1\r\nHost: WWW.Test:8080\r\n\r\nbody"))
+	if err != nil || req.Host != "WWW.Test:8080" {
+		t.Fatalf("req %v, %v", req, err)
+	}
+	if h, p, err := splitHostPort(req.Host, 80); err != nil || h != "www.test" || p != 8080 {
+		t.Fatalf("splitHostPort = %q %d %v", h, p, err)
+	}
+	if _, err := parseHTTPHead([]byte("GET / HTTP/1.1\r\nHost: a\r\n")); !errors.Is(err, errIncomplete) {
+		t.Fatalf("incomplete head: %v", err)
+	}
+	if req, err := parseHTTPHead([]byte("CONNECT a.test:443 HTTP/1.1\r\n\r\n")); err != nil || req.Host != "a.test:443" {
+		t.Fatalf("CONNECT: %v %v", req, err)
+	}
+	for _, bad := range []string{"a.test:0", "a.test:99999", "a..test", "bü.test:80", "a.test:x"} {
+		if _, _, err := splitHostPort(bad, 80); err == nil {
+			t.Errorf("splitHostPort(%q) succeeded", bad)
+		}
+	}
+}
+
+func FuzzParseHTTPRequest(f *testing.F) {
+	for _, s := range []string{
+		"GET http://www.test/ HTTP/1.1\r\nHost: www.test\r\n\r\n",
+		"CONNECT www.test:443 HTTP/1.1\r\nHost: www.test:443\r\n\r\n",
+		"GET / HTTP/1.0\r\n\r\n", "POST / HTTP/1.1\r\nHost: [::1]:80\r\nContent-Length: 3\r\n\r\nabc",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := parseHTTPHead(b)
+		if err != nil {
+			return
+		}
+		for _, authority := range []string{req.Host, req.URL.Host} {
+			host, port, err := splitHostPort(authority, 80)
+			if err == nil && (port < 1 || port > 65535 || host == "") {
+				t.Fatalf("splitHostPort(%q) = %q %d", authority, host, port)
+			}
+		}
+	})
+}
+
+func TestSOCKS5(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    socksTarget
+		wantErr bool
+		reply   string
+	}{
+		{"\x05\x01\x00\x05\x01\x00\x03\x08www.test\x01\xbb", socksTarget{name: "www.test", port: 443}, false, "\x05\x00"},
+		{"\x05\x01\x00\x05\x01\x00\x01\x7f\x00\x00\x01\x00\x50", socksTarget{addr: mustAddr("127.0.0.1"), port: 80}, false, "\x05\x00"},
+		{"\x05\x01\x02", socksTarget{}, true, "\x05\xff"},
+		{"\x05\x01\x00\x05\x02\x00\x01", socksTarget{}, true, "\x05\x00\x05\x07\x00\x01\x00\x00\x00\x00\x00\x00"},
+		{"\x04\x01", socksTarget{}, true, ""},
+		{"\x05\x01\x00\x05\x01\x00\x03\x03a b\x00\x50", socksTarget{}, true, "\x05\x00\x05\x08\x00\x01\x00\x00\x00\x00\x00\x00"},
+		{"\x05\x01\x00\x05\x01\x00\x03\x01a\x00\x00", socksTarget{name: "a"}, true, "\x05\x00\x05\x02\x00\x01\x00\x00\x00\x00\x00\x00"},
+	}
+	for _, tc := range tests {
+		var out bytes.Buffer
+		got, err := readSOCKS5(bytes.NewReader([]byte(tc.in)), &out)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) || out.String() != tc.reply {
+			t.Errorf("%q: got %+v, %v, reply %q", tc.in, got, err, out.String())
+		}
+	}
+}
+
+func FuzzSOCKS5(f *testing.F) {
+	f.Add([]byte("\x05\x01\x00\x05\x01\x00\x03\x08www.test\x01\xbb"))
+	f.Add([]byte("\x05\x01\x00\x05\x01\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x16"))
+	f.Add([]byte("\x05\x02\x00\x02\x05\x03\x00\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := readSOCKS5(bytes.NewReader(b), io.Discard)
+		if err == nil && (got.port < 1 || (got.name == "") == !got.addr.IsValid()) {
+			t.Fatalf("accepted a bad target %+v", got)
+		}
+	})
+}

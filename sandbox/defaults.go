@@ -1,0 +1,207 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Host is what Defaults needs to know about the invoking user and command.
+// The caller fills it from its environment; Defaults reads no variables.
+type Host struct {
+	// Home is the user's home directory.
+	Home string
+	// Cwd is the working directory pent was started in.
+	Cwd string
+	// ProjectRoot is the directory holding the project file, or empty.
+	ProjectRoot string
+	// RuntimeDir is $XDG_RUNTIME_DIR, or empty.
+	RuntimeDir string
+	// Path is $PATH, split.
+	Path []string
+	// Command is the resolved absolute path of argv[0].
+	Command string
+}
+
+// systemExec are the system trees a command may read and execute.
+var systemExec = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt"}
+
+// systemMasked are host directories hidden by default: they hold other users'
+// data, mounted media and daemon sockets (/run: D-Bus, docker, containerd;
+// /var: sockets under /var/lib and /var/snap, which Landlock below ABI 9
+// cannot stop a process from connecting to).
+var systemMasked = []string{"/run", "/var/run", "/home", "/root", "/mnt", "/media", "/srv", "/var"}
+
+// privateTmp are the scratch directories every sandbox gets fresh.
+var privateTmp = []string{"/tmp", "/var/tmp", "/dev/shm"}
+
+// protectedNames are the project entries a sandboxed command must not change:
+// they configure pent itself or run code outside the sandbox later.
+var protectedNames = []string{".pent.toml", ".pent", ".git/hooks", ".git/config", ".envrc", ".vscode", ".idea"}
+
+// ProtectedUnder lists the protected paths of a project rooted at root,
+// whether or not they exist.
+func ProtectedUnder(root string) []string {
+	out := make([]string, 0, len(protectedNames))
+	for _, name := range protectedNames {
+		out = append(out, filepath.Join(root, name))
+	}
+	return out
+}
+
+// Defaults is the policy of SPEC §4 for host h: system trees readable and
+// executable, /etc readable, the PATH directories and the command's install
+// tree executable, the project root (or the working directory) writable with
+// its protected entries read-only, $HOME and daemon directories masked, and
+// private temporary directories. The network is blocked.
+//
+// A writable root of $HOME or / is withheld: $HOME becomes Traverse, / becomes
+// Read, and Policy.Withheld names it so the caller can warn.
+func Defaults(h Host) Policy {
+	p := Policy{Network: NetBlocked, PrivateTmp: slices.Clone(privateTmp)}
+	home := cleanAbs(h.Home)
+
+	p.Execute = existing(systemExec)
+	p.Read = existing([]string{"/etc"})
+	for _, dir := range h.Path {
+		dir = cleanAbs(dir)
+		if dir == "" || dir == "/" || dir == home {
+			continue
+		}
+		p.Execute = append(p.Execute, dir)
+	}
+	p.Execute = append(p.Execute, installTrees(h.Command, home)...)
+	p.Execute = existing(dedupe(p.Execute))
+
+	root := cleanAbs(h.ProjectRoot)
+	if root == "" {
+		root = cleanAbs(h.Cwd)
+	}
+	switch {
+	case root == "":
+	case root == home:
+		p.Withheld = root
+		p.Traverse = append(p.Traverse, root)
+	case root == "/":
+		p.Withheld = root
+		p.Read = append(p.Read, root)
+	default:
+		p.Write = append(p.Write, root)
+	}
+	if root != "" && root != "/" {
+		p.Protected = ProtectedUnder(root)
+	}
+
+	masked := append([]string{home, cleanAbs(h.RuntimeDir)}, systemMasked...)
+	for _, m := range dedupe(masked) {
+		if fi, err := os.Lstat(m); m != "/" && err == nil && fi.IsDir() {
+			p.Masked = append(p.Masked, m)
+		}
+	}
+	if conf, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil && underAny(conf, p.Masked) {
+		// DNS for the unrestricted mode: only the file, not its directory,
+		// which may hold a resolver socket (systemd-resolved's varlink).
+		p.Read = append(p.Read, conf)
+	}
+	return p
+}
+
+// installTrees is where the command is installed: its directory and, for a
+// bin directory, the tree around it, both for the path as given and with
+// symlinks resolved (npm → ../lib/node_modules/npm/bin/npm-cli.js). A bin
+// directory directly in $HOME or one level below it (~/bin, ~/.local/bin,
+// ~/.cargo/bin) is not climbed out of: its parent holds unrelated data and
+// credentials.
+func installTrees(command, home string) []string {
+	command = cleanAbs(command)
+	if command == "" {
+		return nil
+	}
+	candidates := []string{command}
+	if resolved, err := filepath.EvalSymlinks(command); err == nil && resolved != command {
+		candidates = append(candidates, resolved)
+	}
+	var out []string
+	for _, c := range candidates {
+		dir := filepath.Dir(c)
+		parent := filepath.Dir(dir)
+		if filepath.Base(dir) == "bin" && parent != "/" && parent != home && (home == "" || filepath.Dir(parent) != home) {
+			dir = parent
+		}
+		if dir != "/" && dir != home {
+			out = append(out, dir)
+		}
+	}
+	return out
+}
+
+// cleanAbs returns the cleaned path, or "" when p is not absolute.
+func cleanAbs(p string) string {
+	if !filepath.IsAbs(p) {
+		return ""
+	}
+	return filepath.Clean(p)
+}
+
+// existing keeps the paths that exist on this host.
+func existing(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// dedupe drops empty and repeated entries, keeping the first occurrence.
+func dedupe(paths []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// within reports whether p is dir or lies beneath it (both clean, absolute).
+func within(p, dir string) bool {
+	if dir == "/" {
+		return true
+	}
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// underAny reports whether p lies at or beneath one of dirs.
+func underAny(p string, dirs []string) bool {
+	return slices.ContainsFunc(dirs, func(d string) bool { return within(p, d) })
+}
+
+// ExistingProtected records which of the policy's protected paths exist now;
+// pass the result to CreatedProtected after the run.
+func ExistingProtected(p Policy) map[string]bool {
+	out := map[string]bool{}
+	for _, path := range p.Protected {
+		if _, err := os.Lstat(path); err == nil {
+			out[path] = true
+		}
+	}
+	return out
+}
+
+// CreatedProtected lists the protected paths that exist now but did not in
+// before: the sandboxed command created them, and the caller should warn.
+func CreatedProtected(p Policy, before map[string]bool) []string {
+	var out []string
+	for path := range ExistingProtected(p) {
+		if !before[path] {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,264 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Nested reports whether this process runs inside a pent sandbox, judged by
+// the sandbox's own state: the marker the init stage creates in the
+// sandbox's private /run, and no_new_privs, which every sandboxed process
+// has and cannot clear.
+func Nested() (bool, error) {
+	if _, err := os.Lstat(markerPath); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("checking for a surrounding sandbox: %w", err)
+	}
+	nnp, err := statusField("NoNewPrivs")
+	if err != nil {
+		return false, fmt.Errorf("checking for a surrounding sandbox: %w", err)
+	}
+	return nnp == "1", nil
+}
+
+// statusField is one field of /proc/self/status.
+func statusField(name string) (string, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(s.Text(), ":"); ok && k == name {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	if err := s.Err(); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("no %s in /proc/self/status", name)
+}
+
+// probeResult is what the namespace probe reports: an error text per step,
+// empty when the step worked.
+type probeResult struct {
+	Mount   string `json:"mount"`
+	Proc    string `json:"proc"`
+	Overlay string `json:"overlay"`
+}
+
+// HostChecks tries each kernel feature pent relies on and says how to fix
+// what is missing: Landlock, the all-threads system calls (no cgo),
+// unprivileged user namespaces with mounts and a PID namespace procfs,
+// overlayfs in a user namespace, seccomp.
+func HostChecks() []Check {
+	checks := []Check{landlockCheck(), allThreadsCheck()}
+	probe, probeErr := runProbeChild()
+	checks = append(checks, usernsCheck(probe, probeErr))
+	checks = append(checks, stepCheck("procfs in a PID namespace", probe, probeErr, probe.Proc, true,
+		"pent needs to mount a fresh /proc; inside a container, run pent on the host or give the container an unmasked /proc"))
+	checks = append(checks, stepCheck("overlayfs in a user namespace", probe, probeErr, probe.Overlay, false,
+		"use Linux 5.11 or later with CONFIG_OVERLAY_FS (not needed by this version of pent)"))
+	return append(checks, seccompCheck())
+}
+
+func landlockCheck() Check {
+	c := Check{Name: "Landlock", Required: true}
+	if abi := LandlockABI(); abi > 0 {
+		c.OK, c.Detail = true, fmt.Sprintf("ABI %d", abi)
+		return c
+	}
+	c.Detail = "not available: pent run refuses to start"
+	lsm := "landlock,lockdown,yama,integrity,apparmor,bpf"
+	if cur, err := os.ReadFile("/sys/kernel/security/lsm"); err == nil && len(bytes.TrimSpace(cur)) > 0 {
+		lsm = "landlock," + strings.TrimSpace(string(cur))
+	}
+	c.Fix = fmt.Sprintf("use a kernel built with CONFIG_SECURITY_LANDLOCK=y (Linux 5.13+) and add lsm=%s to the kernel command line "+
+		"(e.g. GRUB_CMDLINE_LINUX in /etc/default/grub, then `sudo update-grub` and reboot)", lsm)
+	return c
+}
+
+func allThreadsCheck() Check {
+	c := Check{Name: "privilege drop on all threads", Required: true}
+	err := allThreads(unix.SYS_PRCTL, unix.PR_GET_NO_NEW_PRIVS, 0, 0)
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), "rebuild pent with CGO_ENABLED=0"
+		return c
+	}
+	c.OK, c.Detail = true, "available (pure-Go build)"
+	return c
+}
+
+// usernsCheck reports whether a user namespace with mount, PID and network
+// namespaces could be created and mounted in, with the sysctls that decide it.
+func usernsCheck(probe probeResult, probeErr error) Check {
+	c := Check{Name: "unprivileged user namespaces", Required: true}
+	var fixes, facts []string
+	if v, err := readSysctl("kernel/unprivileged_userns_clone"); err == nil {
+		facts = append(facts, "kernel.unprivileged_userns_clone="+v)
+		if v == "0" {
+			fixes = append(fixes, "sudo sysctl -w kernel.unprivileged_userns_clone=1 && echo kernel.unprivileged_userns_clone=1 | sudo tee /etc/sysctl.d/60-pent.conf")
+		}
+	}
+	if v, err := readSysctl("user/max_user_namespaces"); err == nil {
+		facts = append(facts, "user.max_user_namespaces="+v)
+		if v == "0" {
+			fixes = append(fixes, "sudo sysctl -w user.max_user_namespaces=15000 && echo user.max_user_namespaces=15000 | sudo tee -a /etc/sysctl.d/60-pent.conf")
+		}
+	}
+	if v, err := readSysctl("kernel/apparmor_restrict_unprivileged_userns"); err == nil {
+		facts = append(facts, "kernel.apparmor_restrict_unprivileged_userns="+v)
+		if v == "1" {
+			fixes = append(fixes, apparmorFix())
+		}
+	}
+	switch {
+	case probeErr != nil:
+		c.Detail = probeErr.Error()
+	case probe.Mount != "":
+		c.Detail = "created, but mounting in it failed: " + probe.Mount
+	default:
+		c.OK, c.Detail = true, "work (user, mount, PID, network namespaces created and mounted in)"
+	}
+	if len(facts) > 0 {
+		c.Detail += " [" + strings.Join(facts, ", ") + "]"
+	}
+	if !c.OK {
+		c.Fix = strings.Join(fixes, "; ")
+		if c.Fix == "" {
+			c.Fix = "enable CONFIG_USER_NS in the kernel; inside a container, allow unshare/clone of user namespaces (e.g. docker --security-opt seccomp=unconfined)"
+		}
+	}
+	return c
+}
+
+// apparmorFix is the profile that lets this pent binary create user
+// namespaces under Ubuntu's AppArmor restriction.
+func apparmorFix() string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/usr/local/bin/pent"
+	}
+	profile := fmt.Sprintf("abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile pent %s flags=(unconfined) {\\n  userns,\\n}\\n", exe)
+	return fmt.Sprintf("printf '%s' | sudo tee /etc/apparmor.d/pent && sudo apparmor_parser -r /etc/apparmor.d/pent", profile)
+}
+
+// stepCheck reports one step of the namespace probe.
+func stepCheck(name string, probe probeResult, probeErr error, stepErr string, required bool, fix string) Check {
+	c := Check{Name: name, Required: required}
+	switch {
+	case probeErr != nil:
+		c.Detail, c.Fix = "not tested: user namespaces do not work", "fix user namespaces first"
+	case probe.Mount != "":
+		c.Detail, c.Fix = "not tested: mounting in a user namespace fails", "fix user namespaces first"
+	case stepErr != "":
+		c.Detail, c.Fix = stepErr, fix
+	default:
+		c.OK, c.Detail = true, "works"
+	}
+	return c
+}
+
+func seccompCheck() Check {
+	c := Check{Name: "seccomp filters", Required: false}
+	mode, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+	field, ferr := statusField("Seccomp")
+	switch {
+	case errors.Is(err, unix.EINVAL) || ferr != nil:
+		c.Detail, c.Fix = "not supported by this kernel", "use a kernel built with CONFIG_SECCOMP_FILTER=y (not needed by this version of pent)"
+	case err != nil:
+		c.Detail, c.Fix = "PR_GET_SECCOMP: "+err.Error(), "use a kernel built with CONFIG_SECCOMP_FILTER=y"
+	default:
+		c.OK, c.Detail = true, fmt.Sprintf("supported (this process: mode %d, Seccomp: %s)", mode, field)
+	}
+	return c
+}
+
+func readSysctl(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join("/proc/sys", name))
+	return strings.TrimSpace(string(b)), err
+}
+
+// runProbeChild re-executes this binary in the namespaces a sandbox uses and
+// collects what worked.
+func runProbeChild() (probeResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/proc/self/exe", probeArg)
+	cmd.Args[0] = "pent-probe"
+	cmd.Env = []string{}
+	uid, gid := os.Getuid(), os.Getgid()
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+		AmbientCaps: stageCaps,
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return probeResult{}, fmt.Errorf("creating user, mount, PID and network namespaces failed: %v %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var r probeResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		return probeResult{}, fmt.Errorf("namespace probe: %w", err)
+	}
+	return r, nil
+}
+
+// runProbe runs in the probe's namespaces: mount a tmpfs, a procfs and an
+// overlay, and print which worked.
+func runProbe() int {
+	var r probeResult
+	errText := func(err error) string {
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}
+	err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, "")
+	if err == nil {
+		err = unix.Mount("tmpfs", "/tmp", "tmpfs", 0, "mode=0700")
+	}
+	r.Mount = errText(err)
+	if err == nil {
+		r.Proc = errText(unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""))
+		r.Overlay = errText(probeOverlay("/tmp"))
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// probeOverlay mounts an overlay (with userxattr, as a user namespace needs)
+// in dir and writes through it.
+func probeOverlay(dir string) error {
+	for _, d := range []string{"lower", "upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	opts := fmt.Sprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work,userxattr", dir, dir, dir)
+	if err := unix.Mount("overlay", filepath.Join(dir, "merged"), "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount overlay: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "merged", "probe"), []byte("ok"), 0o600)
+}

@@ -1,0 +1,266 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// stageCaps are the capabilities (in the new user namespace) the init stage
+// keeps across its exec to build the sandbox; it drops them all before the
+// command starts.
+var stageCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP}
+
+// alwaysForwarded reach the command however pent got them.
+var alwaysForwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// terminalSignals are forwarded only when pent is not in the terminal's
+// foreground process group: when it is, the command (in the same group)
+// already got them from the terminal.
+var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH}
+
+// Launch runs p.Command in a sandbox built from p and returns how it ended.
+// An error means the sandbox could not be built (or broke) and the command
+// did not run as asked; there is never a fallback to a weaker sandbox.
+// Launch returns only when every process of the sandbox has ended.
+func Launch(p Policy, stdio Stdio) (Status, error) {
+	p, err := p.normalized()
+	if err != nil {
+		return Status{}, err
+	}
+	if LandlockABI() < 1 {
+		return Status{}, errNoLandlock
+	}
+	policy, err := policyFile(p)
+	if err != nil {
+		return Status{}, err
+	}
+	defer policy.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return Status{}, fmt.Errorf("control socket: %w", err)
+	}
+	child := os.NewFile(uintptr(fds[1]), "pent-control")
+	defer child.Close()
+	ctrl, err := fileConn(uintptr(fds[0]), "pent-control")
+	if err != nil {
+		return Status{}, err
+	}
+	defer ctrl.Close()
+
+	// The stage's parent-death signal follows this thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd := stageCommand(p.Network, stdio, child, policy)
+	if err := cmd.Start(); err != nil {
+		return Status{}, fmt.Errorf("creating the sandbox namespaces: %w (are unprivileged user namespaces enabled? see `pent doctor`)", err)
+	}
+	child.Close()
+	return supervise(cmd, ctrl)
+}
+
+// policyFile is a memfd holding p as JSON, positioned at its start.
+func policyFile(p Policy) (*os.File, error) {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the policy: %w", err)
+	}
+	fd, err := unix.MemfdCreate("pent-policy", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "pent-policy")
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("writing the policy: %w", err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("writing the policy: %w", err)
+	}
+	return f, nil
+}
+
+// stageCommand is this binary re-executed as the init stage in new user,
+// mount, PID, IPC, UTS and (unless unrestricted) network namespaces, mapped
+// to the caller's own uid and gid.
+func stageCommand(n Network, stdio Stdio, control, policy *os.File) *exec.Cmd {
+	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
+	if n != NetUnrestricted {
+		flags |= unix.CLONE_NEWNET
+	}
+	uid, gid := os.Getuid(), os.Getgid()
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{"pent-sandbox", stageArg},
+		Env:        []string{},
+		ExtraFiles: []*os.File{control, policy}, // controlFD, policyFD
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags:                 flags,
+			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+			GidMappingsEnableSetgroups: false,
+			AmbientCaps:                stageCaps,
+			Pdeathsig:                  syscall.SIGKILL,
+		},
+	}
+	// A nil *os.File must not become a non-nil io.Reader/io.Writer.
+	if stdio.Stdin != nil {
+		cmd.Stdin = stdio.Stdin
+	}
+	if stdio.Stdout != nil {
+		cmd.Stdout = stdio.Stdout
+	}
+	if stdio.Stderr != nil {
+		cmd.Stderr = stdio.Stderr
+	}
+	return cmd
+}
+
+// stageMsg is one message from the stage.
+type stageMsg struct {
+	kind byte
+	data []byte
+	fd   int // attached descriptor, or -1
+}
+
+// supervise follows the stage until it ends: it forwards signals to the
+// command once its pidfd arrives, records the exit status, then kills and
+// reaps the stage (and with it the whole PID namespace).
+func supervise(cmd *exec.Cmd, ctrl *net.UnixConn) (Status, error) {
+	msgs := make(chan stageMsg, 4)
+	go readStage(ctrl, msgs)
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, append(alwaysForwarded, terminalSignals...)...)
+	defer signal.Stop(sigs)
+
+	pidfd := -1
+	var pending []syscall.Signal
+	var status *Status
+	var stageErr error
+loop:
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				break loop
+			}
+			switch {
+			case m.kind == msgStarted && m.fd >= 0 && pidfd < 0:
+				pidfd = m.fd
+				for _, s := range pending {
+					_ = unix.PidfdSendSignal(pidfd, s, nil, 0)
+				}
+				pending = nil
+				continue
+			case m.kind == msgExit && len(m.data) == 4:
+				s := statusOf(unix.WaitStatus(binary.LittleEndian.Uint32(m.data)))
+				status = &s
+			case m.kind == msgError:
+				stageErr = errors.New(string(m.data))
+			}
+			if m.fd >= 0 {
+				unix.Close(m.fd)
+			}
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			if isTerminalSignal(sig) && foreground() {
+				continue
+			}
+			if pidfd < 0 {
+				pending = append(pending, sig)
+				continue
+			}
+			_ = unix.PidfdSendSignal(pidfd, sig, nil, 0)
+		}
+	}
+	if pidfd >= 0 {
+		unix.Close(pidfd)
+	}
+	ctrl.Close()
+	_ = cmd.Process.Kill()
+	waitErr := cmd.Wait()
+	switch {
+	case stageErr != nil:
+		return Status{}, fmt.Errorf("building the sandbox: %w", stageErr)
+	case status != nil:
+		return *status, nil
+	default:
+		return Status{}, fmt.Errorf("the sandbox's init stage ended without reporting how the command ended (%v)", waitErr)
+	}
+}
+
+// readStage delivers the stage's messages until its end of the socket closes.
+func readStage(c *net.UnixConn, out chan<- stageMsg) {
+	defer close(out)
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	for {
+		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		if err != nil || n == 0 {
+			return
+		}
+		m := stageMsg{kind: buf[0], data: append([]byte(nil), buf[1:n]...), fd: -1}
+		for i, fd := range receivedFDs(oob[:oobn]) {
+			if i == 0 {
+				m.fd = fd
+			} else {
+				unix.Close(fd)
+			}
+		}
+		out <- m
+	}
+}
+
+// receivedFDs are the descriptors passed in a control message.
+func receivedFDs(oob []byte) []int {
+	cmsgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for _, c := range cmsgs {
+		if got, err := unix.ParseUnixRights(&c); err == nil {
+			fds = append(fds, got...)
+		}
+	}
+	return fds
+}
+
+// statusOf converts a wait status.
+func statusOf(ws unix.WaitStatus) Status {
+	if ws.Signaled() {
+		return Status{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}
+	}
+	return Status{Code: ws.ExitStatus()}
+}
+
+func isTerminalSignal(s syscall.Signal) bool {
+	for _, t := range terminalSignals {
+		if t == s {
+			return true
+		}
+	}
+	return false
+}
+
+// foreground reports whether this process is in the foreground process
+// group of its controlling terminal (false without one).
+func foreground() bool {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		return false
+	}
+	defer tty.Close()
+	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}

@@ -1,0 +1,276 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The init stage is this binary re-executed by Launch inside the new
+// namespaces, as PID 1 of the sandbox: it builds the mount namespace and the
+// network, applies Landlock, drops every privilege, starts the command, hands
+// its pidfd to pent, reaps every process and reports how the command ended.
+
+// Arguments that select a re-executed stage (os.Args[1]).
+const (
+	stageArg = "__pent_sandbox_stage__"
+	probeArg = "__pent_sandbox_probe__"
+)
+
+// File descriptors Launch passes to the stage.
+const (
+	controlFD = 3 // SOCK_SEQPACKET to pent
+	policyFD  = 4 // the Policy as JSON
+)
+
+// Messages on the control socket, stage → pent: one kind byte and a payload.
+const (
+	msgStarted = 'S' // the command runs; its pidfd is attached (SCM_RIGHTS)
+	msgExit    = 'X' // the command ended; payload: wait status, uint32 LE
+	msgError   = 'E' // the sandbox could not be built; payload: the reason
+)
+
+// Main runs the re-executed sandbox stage and exits when this process is one;
+// otherwise it returns at once. Call it first thing in main (and TestMain).
+func Main() {
+	if len(os.Args) < 2 {
+		return
+	}
+	switch os.Args[1] {
+	case stageArg:
+		os.Exit(runStage())
+	case probeArg:
+		os.Exit(runProbe())
+	}
+}
+
+// runStage is the whole life of the init stage.
+func runStage() int {
+	// Not dumpable: the command cannot open /proc/1/fd or ptrace its init.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
+		return 1
+	}
+	ctrl, err := fileConn(controlFD, "pent-control")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
+		return 1
+	}
+	// As PID 1 the stage must neither die from nor pass on the terminal's
+	// signals. Catching them (not SIG_IGN) leaves the command's defaults.
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs)
+	go func() {
+		for range sigs {
+		}
+	}()
+	// pent is gone when its end of the socket closes: end the sandbox.
+	go func() {
+		_, _ = ctrl.Read(make([]byte, 1))
+		os.Exit(1)
+	}()
+
+	pid, pidfd, err := startCommand()
+	if err != nil {
+		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
+		return 1
+	}
+	err = sendMsg(ctrl, msgStarted, nil, pidfd)
+	unix.Close(pidfd)
+	if err != nil {
+		return 1
+	}
+	ws, err := reap(pid)
+	if err != nil {
+		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
+		return 1
+	}
+	payload := binary.LittleEndian.AppendUint32(nil, uint32(ws))
+	if err := sendMsg(ctrl, msgExit, payload, -1); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// startCommand builds the sandbox and starts the command in it.
+func startCommand() (pid, pidfd int, err error) {
+	p, err := readPolicy()
+	if err != nil {
+		return 0, -1, err
+	}
+	// Relative lookups must not start from pent's directory as it was
+	// before the masks went up.
+	if err := unix.Chdir("/"); err != nil {
+		return 0, -1, err
+	}
+	if err := setupNetwork(p.Network); err != nil {
+		return 0, -1, err
+	}
+	if err := setupMounts(p); err != nil {
+		return 0, -1, err
+	}
+	rs, err := newRuleset(LandlockABI(), policyRules(p))
+	if err != nil {
+		return 0, -1, err
+	}
+	defer rs.close()
+	// The command is forked from this thread, the one whose bounding set
+	// dropPrivileges empties; the stage never unlocks it.
+	runtime.LockOSThread()
+	if err := dropPrivileges(); err != nil {
+		return 0, -1, fmt.Errorf("dropping privileges: %w", err)
+	}
+	if err := rs.restrictAllThreads(); err != nil {
+		return 0, -1, err
+	}
+	// Whatever pent inherited without close-on-exec stays out of the sandbox.
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return 0, -1, fmt.Errorf("close_range: %w", err)
+	}
+	pidfd = -1
+	attr := &syscall.ProcAttr{
+		Dir:   p.Dir,
+		Env:   p.Env,
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{PidFD: &pidfd},
+	}
+	pid, err = syscall.ForkExec(p.Command[0], p.Command, attr)
+	if err != nil {
+		return 0, -1, fmt.Errorf("starting %s in %s: %w", p.Command[0], p.Dir, err)
+	}
+	if pidfd < 0 {
+		if pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
+			return 0, -1, fmt.Errorf("pidfd_open: %w", err)
+		}
+	}
+	return pid, pidfd, nil
+}
+
+// readPolicy decodes the policy Launch wrote to policyFD.
+func readPolicy() (Policy, error) {
+	f := os.NewFile(policyFD, "pent-policy")
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return Policy{}, fmt.Errorf("reading the policy: %w", err)
+	}
+	var p Policy
+	if err := json.Unmarshal(data, &p); err != nil {
+		return Policy{}, fmt.Errorf("decoding the policy: %w", err)
+	}
+	if p, err = p.normalized(); err != nil {
+		return Policy{}, err
+	}
+	return p.withoutCovered(), nil
+}
+
+// withoutCovered drops the Read, Execute, Write and Traverse paths that lie
+// strictly inside a Write path. The Write path's mount and Landlock rule
+// already cover what is physically beneath it; a nested path could only add
+// something by resolving through a symlink that an earlier sandboxed run
+// planted there (`build -> /etc`), which must not widen the next run.
+func (p Policy) withoutCovered() Policy {
+	keep := func(paths []string) []string {
+		var out []string
+		for _, path := range paths {
+			inside := false
+			for _, w := range p.Write {
+				inside = inside || (path != w && within(path, w))
+			}
+			if !inside {
+				out = append(out, path)
+			}
+		}
+		return out
+	}
+	p.Read, p.Execute, p.Traverse, p.Write = keep(p.Read), keep(p.Execute), keep(p.Traverse), keep(p.Write)
+	return p
+}
+
+// reap waits for every child, as PID 1 must, until the command has ended,
+// and returns the command's wait status.
+func reap(pid int) (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("waiting for the command: %w", err)
+		}
+		if wpid == pid {
+			return ws, nil
+		}
+	}
+}
+
+// setupNetwork gives the sandbox's network namespace its shape.
+func setupNetwork(n Network) error {
+	switch n {
+	case NetBlocked, NetUnrestricted:
+		return nil // blocked: a new namespace whose lo stays down
+	case NetLocalhost:
+		return loopbackUp()
+	default:
+		return fmt.Errorf("network mode %q is not supported by the sandbox", n)
+	}
+}
+
+// loopbackUp brings up lo (with 127.0.0.1 and ::1) in the current network
+// namespace; an ioctl is enough and keeps netlink out of every start-up.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bringing up lo: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("bringing up lo: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing up lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing up lo: %w", err)
+	}
+	return nil
+}
+
+// fileConn turns an inherited socket descriptor into a close-on-exec conn.
+func fileConn(fd uintptr, name string) (*net.UnixConn, error) {
+	f := os.NewFile(fd, name)
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, errors.New("control socket: not a UNIX socket")
+	}
+	return uc, nil
+}
+
+// sendMsg sends one control message, with fd attached when it is >= 0.
+func sendMsg(c *net.UnixConn, kind byte, payload []byte, fd int) error {
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	_, _, err := c.WriteMsgUnix(append([]byte{kind}, payload...), oob, nil)
+	return err
+}

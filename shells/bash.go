@@ -1,0 +1,88 @@
+package shells
+
+import (
+	"strings"
+
+	"github.com/pent-sandbox/pent/hook"
+)
+
+// Bash is GNU bash (4.4 or later).
+type Bash struct{}
+
+// Name implements Shell.
+func (Bash) Name() string { return "bash" }
+
+// Hook implements Shell. It prepends _pent_hook to PROMPT_COMMAND, in its
+// string or array form, unless it is already there.
+func (Bash) Hook(self string) string {
+	bin := PosixQuote(self)
+	return `_pent_hook() {
+  local _pent_status=$? _pent_r=0
+  _pent_current || _pent_r=$?
+  if (( _pent_r != 0 )); then
+    if [[ -x ` + bin + ` ]]; then
+      eval "$(` + bin + ` export bash --fresh=$(( _pent_r == 2 )))"
+    else
+      printf '%s\n' ` + PosixQuote(goneMessage(self)) + ` >&2
+      _pent_hook() { return; }
+    fi
+  fi
+  return "$_pent_status"
+}
+declare -F _pent_current >/dev/null || _pent_current() { return 2; }
+if [[ ${PROMPT_COMMAND+${PROMPT_COMMAND@a}} == *a* ]]; then
+  [[ " ${PROMPT_COMMAND[*]} " == *" _pent_hook "* ]] || PROMPT_COMMAND=(_pent_hook "${PROMPT_COMMAND[@]}")
+else
+  [[ ${PROMPT_COMMAND-} == *_pent_hook* ]] || PROMPT_COMMAND="_pent_hook${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}"
+fi
+`
+}
+
+// Render implements Shell. Saving a shadowed user function costs one
+// subshell (bash has no other way to copy a function); nothing else forks.
+func (Bash) Render(p hook.Plan) string {
+	var b strings.Builder
+	bin := PosixQuote(p.Bin)
+	for _, n := range p.Unwrap {
+		s := savedName(n)
+		b.WriteString("unset -f " + n + "\n")
+		b.WriteString("if declare -F " + s + " >/dev/null; then " + s + "; unset -f " + s + "; fi\n")
+	}
+	for _, n := range p.Wrap {
+		s := savedName(n)
+		b.WriteString("if declare -F " + n + " >/dev/null && ! declare -F " + s + " >/dev/null; then " +
+			`eval "function ` + s + ` {"$'\n'"$(declare -f ` + n + `)"$'\n'"}"; fi` + "\n")
+		b.WriteString("function " + n + " { " + bin + " run --wrapped " + n + " -- " + n + ` "$@"; }` + "\n")
+	}
+	writePosixVars(&b, p)
+	b.WriteString("function _pent_current { [[ " + posixWatch(p.Watch) + " ]]; }\n")
+	return b.String()
+}
+
+// writePosixVars exports and unsets the plan's variables (bash and zsh).
+func writePosixVars(b *strings.Builder, p hook.Plan) {
+	for _, v := range p.Set {
+		b.WriteString("export " + v.Name + "=" + PosixQuote(v.Value) + "\n")
+	}
+	for _, n := range p.Unset {
+		b.WriteString("unset " + n + "\n")
+	}
+}
+
+// posixWatch is the [[ … ]] condition (bash and zsh) that holds while
+// nothing in w changed.
+func posixWatch(w hook.Watch) string {
+	stamp := PosixQuote(w.Stamp)
+	conds := []string{"$PWD == " + PosixQuote(w.Dir), "-e " + stamp}
+	for _, f := range w.Newer {
+		q := PosixQuote(f)
+		conds = append(conds, "-e "+q, "! "+q+" -nt "+stamp)
+	}
+	for _, f := range w.Present {
+		conds = append(conds, "-e "+PosixQuote(f))
+	}
+	for _, f := range w.Absent {
+		conds = append(conds, "! -e "+PosixQuote(f))
+	}
+	return strings.Join(conds, " && ")
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pent-sandbox/pent/sandbox"
+)
+
+// testFactory is a Factory over a temporary HOME with captured streams.
+func testFactory(t *testing.T, cwd string) (*Factory, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	home := t.TempDir()
+	if cwd == "" {
+		cwd = t.TempDir()
+	}
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	f := &Factory{
+		IO:    &IOStreams{In: os.Stdin, Out: out, ErrOut: errOut},
+		Env:   map[string]string{"HOME": home, "PATH": "/usr/bin:/bin"},
+		Getwd: func() (string, error) { return cwd, nil },
+		Self:  "/usr/local/bin/pent",
+	}
+	return f, out, errOut
+}
+
+func TestExecuteExitCodes(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    int
+		wantErr string
+	}{
+		{"no command", []string{"run"}, exitUsage, "needs a command"},
+		{"unknown flag", []string{"run", "--bogus", "--", "true"}, exitUsage, "unknown flag"},
+		{"bad network", []string{"run", "--network", "wide", "--", "true"}, exitUsage, "--network \"wide\""},
+		{"unknown command", []string{"frobnicate"}, exitUsage, "unknown command"},
+		{"unknown shell", []string{"hook", "tcsh"}, exitUsage, "unsupported shell"},
+		{"bad format", []string{"config", "show", "--format", "yaml"}, exitUsage, "--format"},
+		{"bad domain", []string{"run", "--allow", "*", "--", "true"}, exitFailure, ""},
+		{"unknown profile", []string{"profiles", "@nmp"}, exitFailure, "no profile"},
+		{"version", []string{"version"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, errOut := testFactory(t, "")
+			got := Execute(f, tt.args)
+			if got != tt.want {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", got, tt.want, errOut)
+			}
+			if !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Fatalf("stderr %q does not mention %q", errOut, tt.wantErr)
+			}
+			if got != 0 && !strings.HasPrefix(errOut.String(), "pent: ") {
+				t.Fatalf("message not prefixed with pent: %q", errOut)
+			}
+		})
+	}
+}
+
+func TestRunFlagLayer(t *testing.T) {
+	tests := []struct {
+		name string
+		opts RunOptions
+		want string
+	}{
+		{"default leaves network unset", RunOptions{}, ""},
+		{"allow implies proxy", RunOptions{Allow: []string{"example.com"}}, "proxy"},
+		{"explicit network wins over allow", RunOptions{Allow: []string{"example.com"}, Network: "blocked"}, "blocked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			layer, err := tt.opts.flagLayer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if layer.Network != tt.want {
+				t.Fatalf("network %q, want %q", layer.Network, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunPolicyLayering checks what a run would get, without running it:
+// global ⊕ trusted project ⊕ flags, and an untrusted project ignored.
+func TestRunPolicyLayering(t *testing.T) {
+	project := t.TempDir()
+	f, _, errOut := testFactory(t, project)
+	home := f.Env["HOME"]
+	mustWrite(t, filepath.Join(home, ".config/pent/pent.toml"), "[sandbox.paths]\nread = [\"~/global-read\"]\n")
+	mustWrite(t, filepath.Join(project, ".pent.toml"), "[sandbox.paths]\nread_write = [\"out\"]\n")
+
+	policy := func() sandbox.Policy {
+		t.Helper()
+		var got sandbox.Policy
+		cmd := NewCmdRun(f, func(o *RunOptions) error {
+			flags, err := o.flagLayer()
+			if err != nil {
+				return err
+			}
+			l, err := f.load(loadRequest{Flags: flags})
+			if err != nil {
+				return err
+			}
+			if err := o.checkTrust(l); err != nil {
+				return err
+			}
+			got, err = o.policy(l)
+			return err
+		})
+		cmd.SetArgs([]string{"--read", "/srv/data", "--", "true"})
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	p := policy()
+	if !containsPath(p.Read, filepath.Join(home, "global-read")) || !containsPath(p.Read, "/srv/data") {
+		t.Fatalf("global and flag reads missing: %v", p.Read)
+	}
+	if containsPath(p.Write, filepath.Join(project, "out")) {
+		t.Fatalf("untrusted project granted %v", p.Write)
+	}
+	if !strings.Contains(errOut.String(), "pent allow") {
+		t.Fatalf("no warning naming pent allow: %q", errOut)
+	}
+
+	if code := Execute(f, []string{"allow"}); code != 0 {
+		t.Fatalf("allow exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut.String(), filepath.Join(project, "out")) && !strings.Contains(errOut.String(), "out") {
+		t.Fatalf("allow did not show the grant: %q", errOut)
+	}
+	p = policy()
+	if !containsPath(p.Write, filepath.Join(project, "out")) || !containsPath(p.Write, project) {
+		t.Fatalf("trusted project grants missing: %v", p.Write)
+	}
+
+	mustWrite(t, filepath.Join(project, ".pent.toml"), "[sandbox.paths]\nread_write = [\"elsewhere\"]\n")
+	errOut.Reset()
+	wrapped := NewCmdRun(f, nil)
+	wrapped.SetArgs([]string{"--wrapped", "true", "--", "true"})
+	err := wrapped.Execute()
+	if ex, ok := err.(exitError); !ok || ex.code != exitFailure {
+		t.Fatalf("wrapped run of an edited project: err %v, want exit 1", err)
+	}
+	if !strings.Contains(errOut.String(), "changed since you allowed it") {
+		t.Fatalf("no reason given: %q", errOut)
+	}
+}
+
+func TestMalformedGlobalConfigNamesFileAndLine(t *testing.T) {
+	f, _, errOut := testFactory(t, "")
+	path := filepath.Join(f.Env["HOME"], ".config/pent/pent.toml")
+	mustWrite(t, path, "profiles = [\"@npm\"]\n\n[sandbox]\nnetwrok = \"blocked\"\n")
+	if code := Execute(f, []string{"run", "--", "true"}); code != exitFailure {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := path + ":4:"
+	if !strings.Contains(errOut.String(), want) || !strings.Contains(errOut.String(), "network") {
+		t.Fatalf("stderr %q lacks %q and a suggestion", errOut, want)
+	}
+}
+
+func TestConfigAddRmInit(t *testing.T) {
+	project := t.TempDir()
+	f, out, errOut := testFactory(t, project)
+	steps := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"config", "add", "@npm"}, exitFailure}, // no project file yet
+		{[]string{"init", "@npm"}, 0},
+		{[]string{"init"}, exitFailure}, // already exists
+		{[]string{"config", "add", "@gh", "cargo"}, 0},
+		{[]string{"config", "rm", "@npm"}, 0},
+		{[]string{"config", "add", "@nosuch"}, exitFailure},
+		{[]string{"config", "add", "--global", "@claude"}, 0},
+	}
+	for _, s := range steps {
+		if code := Execute(f, s.args); code != s.want {
+			t.Fatalf("%v: exit %d, want %d; stderr:\n%s", s.args, code, s.want, errOut)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(project, ".pent.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"@gh"`) || !strings.Contains(string(data), `"@cargo"`) || strings.Contains(string(data), `profiles = ["@npm"`) {
+		t.Fatalf("project file after add/rm:\n%s", data)
+	}
+	if !strings.Contains(string(data), `"npm"`) {
+		t.Fatalf("init did not propose the profile's commands for wrap:\n%s", data)
+	}
+	out.Reset()
+	if code := Execute(f, []string{"config", "show", "--format", "json"}); code != 0 {
+		t.Fatalf("config show: %s", errOut)
+	}
+	if !strings.Contains(out.String(), "@claude") {
+		t.Fatalf("config show lacks the global profile: %s", out)
+	}
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -162,10 +162,16 @@ func TestRun_UntrustedProjectIgnored(t *testing.T) {
 	})
 }
 
-// TestDoctor: `pent doctor` (and its alias `check`) exits 0 on this host and
-// names each check.
+// overlayProbe mounts an overlay in a fresh user and mount namespace with
+// util-linux unshare: the ground truth for doctor's overlay check.
+const overlayProbe = `mount -t tmpfs t /mnt && cd /mnt && mkdir l u w m &&
+mount -t overlay o -o lowerdir=/mnt/l,upperdir=/mnt/u,workdir=/mnt/w,userxattr /mnt/m && echo OVERLAY-OK`
+
+// TestDoctor: `pent doctor` (and its alias `check`) exits 0 on this host,
+// names each check, and does not call overlayfs broken where it works.
 func TestDoctor(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
+		overlayWorks := strings.Contains(r.host("unshare", "-Urm", "sh", "-c", overlayProbe).stdout, "OVERLAY-OK")
 		for _, cmd := range []string{"doctor", "check"} {
 			res := r.pent(cmd)
 			res.wantCode(t, 0)
@@ -173,6 +179,13 @@ func TestDoctor(t *testing.T) {
 			for _, check := range []string{"landlock", "user namespace", "overlay", "seccomp"} {
 				if !strings.Contains(out, check) {
 					t.Errorf("pent %s does not report the %s check:\n%s", cmd, check, res)
+				}
+			}
+			for _, line := range strings.Split(out, "\n") {
+				line = strings.TrimSpace(line)
+				isStatus := strings.Contains(line, "overlay") && !strings.HasPrefix(line, "fix:")
+				if overlayWorks && isStatus && !strings.HasPrefix(line, "ok") {
+					t.Errorf("pent %s reports overlayfs as not working, but `unshare -Urm` mounts one as this user: %q", cmd, line)
 				}
 			}
 		}

@@ -163,10 +163,10 @@ func TestRun_WriteOutsideFails(t *testing.T) {
 
 // TestRun_ProtectedProjectFiles: .pent.toml, .git/hooks and .git/config stay
 // read-only inside a writable project, including against renaming .git away
-// and planting a new hooks directory.
+// and planting a new hooks directory — whether or not the project file is
+// trusted (an untrusted one leaves the working directory writable).
 func TestRun_ProtectedProjectFiles(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		r.allow()
 		files := map[string]string{
 			"toml":   ".pent.toml",
 			"hook":   ".git/hooks/pre-commit",
@@ -188,12 +188,17 @@ try hooksdir sh -c 'mv .git/hooks .git/hooks2 && mkdir .git/hooks && echo evil >
 try gitdir sh -c 'mv .git .git2 && mkdir -p .git/hooks && echo evil > .git/hooks/pre-commit && cp .git2/config .git/config'
 `)
 		names = append(names, "newhook", "hooksdir", "gitdir")
-		res := r.sandboxSh(script.String())
-		res.wantCode(t, 0)
-		got := probes(t, res, names...)
-		for _, n := range names {
-			if got[n].ok {
-				t.Errorf("%s: modifying a protected project path succeeded", n)
+		for _, trusted := range []bool{false, true} {
+			if trusted {
+				r.allow()
+			}
+			res := r.sandboxSh(script.String())
+			res.wantCode(t, 0)
+			got := probes(t, res, names...)
+			for _, n := range names {
+				if got[n].ok {
+					t.Errorf("%s (project file trusted: %v): modifying a protected project path succeeded", n, trusted)
+				}
 			}
 		}
 		r.assertFile(filepath.Join(r.project, ".pent.toml"), projectConfig)

@@ -110,15 +110,19 @@ func TestRun_DeathBySignal(t *testing.T) {
 }
 
 // TestRun_CtrlCReachesChild: Ctrl-C typed on pent's controlling terminal
-// interrupts the sandboxed command (and the sleep it is waiting for), whose
-// trap then decides the exit status.
+// interrupts the sandboxed shell and the foreground process it waits for; the
+// shell's trap then decides the exit status.
 func TestRun_CtrlCReachesChild(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		p := r.startInPty("run", "--", "sh", "-c", `trap "echo GOT-INT; exit 3" INT; echo READY; sleep 30`)
+		// READY comes from the foreground process itself, so Ctrl-C cannot
+		// arrive before it runs (a shell that gets SIGINT before it forks a
+		// command runs its trap only once that command ends).
+		p := r.startInPty("run", "--", "sh", "-c",
+			`trap "echo GOT-INT; exit 3" INT; python3 -c "import time; print('READY', flush=True); time.sleep(30)"`)
 		p.expect("READY", 30*time.Second)
 		p.write("\x03")
 		// Well under the 30 s sleep: the interrupt must reach the foreground
-		// sleep too, as it does in a terminal without pent.
+		// process too, as it does in a terminal without pent.
 		p.expect("GOT-INT", 10*time.Second)
 		ws := p.wait(10 * time.Second)
 		if ws.Signaled() || ws.ExitStatus() != 3 {

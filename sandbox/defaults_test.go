@@ -228,7 +228,7 @@ func TestValidate(t *testing.T) {
 		func(p *Policy) { p.Command = []string{"true"} },
 		func(p *Policy) { p.Dir = "" },
 		func(p *Policy) { p.Network = "" },
-		func(p *Policy) { p.Network = NetProxy },
+		func(p *Policy) { p.Network = "proxy_only" },
 		func(p *Policy) { p.Write = []string{"rel"} },
 		func(p *Policy) { p.Masked = []string{"~/x"} },
 	}

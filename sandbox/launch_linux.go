@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -28,14 +29,36 @@ var alwaysForwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUS
 // already got them from the terminal.
 var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH}
 
+// LaunchOptions are what Launch needs besides the policy and the streams.
+type LaunchOptions struct {
+	// Attach connects a NetProxy sandbox to pent's proxy; it is required in
+	// that mode and unused in the others. Launch calls it once the sandbox's
+	// network namespace captures all traffic, with the capture sockets in
+	// proxy.CaptureFiles.Files order (TCP listener, DNS over UDP, DNS over
+	// TCP), and lets the command start only after Attach succeeded: the proxy
+	// owns the sockets before the first packet, and a failed Attach means
+	// the command never runs. Attach takes the files (it closes them, also
+	// on error). Launch closes the returned Closer when every process of the
+	// sandbox has ended, ignoring its error (the command has run by then; a
+	// Closer with something to report does so itself).
+	Attach func(files []*os.File) (io.Closer, error)
+}
+
+// errNoAttach refuses a NetProxy policy that has no proxy to attach to: it
+// must never run with a more open network.
+var errNoAttach = errors.New("proxy mode needs a proxy to attach the sandbox to (LaunchOptions.Attach)")
+
 // Launch runs p.Command in a sandbox built from p and returns how it ended.
 // An error means the sandbox could not be built (or broke) and the command
 // did not run as asked; there is never a fallback to a weaker sandbox.
 // Launch returns only when every process of the sandbox has ended.
-func Launch(p Policy, stdio Stdio) (Status, error) {
+func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	p, err := p.normalized()
 	if err != nil {
 		return Status{}, err
+	}
+	if p.Network == NetProxy && opts.Attach == nil {
+		return Status{}, errNoAttach
 	}
 	if LandlockABI() < 1 {
 		return Status{}, errNoLandlock
@@ -65,7 +88,7 @@ func Launch(p Policy, stdio Stdio) (Status, error) {
 		return Status{}, fmt.Errorf("creating the sandbox namespaces: %w (are unprivileged user namespaces enabled? see `pent doctor`)", err)
 	}
 	child.Close()
-	return supervise(cmd, ctrl)
+	return supervise(cmd, ctrl, opts)
 }
 
 // policyFile is a memfd holding p as JSON, positioned at its start.
@@ -130,13 +153,15 @@ func stageCommand(n Network, stdio Stdio, control, policy *os.File) *exec.Cmd {
 type stageMsg struct {
 	kind byte
 	data []byte
-	fd   int // attached descriptor, or -1
+	fds  []int // attached descriptors
 }
 
-// supervise follows the stage until it ends: it forwards signals to the
-// command once its pidfd arrives, records the exit status, then kills and
-// reaps the stage (and with it the whole PID namespace).
-func supervise(cmd *exec.Cmd, ctrl *net.UnixConn) (Status, error) {
+// supervise follows the stage until it ends: it attaches the sandbox's
+// network to the proxy when the capture sockets arrive, forwards signals to
+// the command once its pidfd arrives, records the exit status, then kills
+// and reaps the stage (and with it the whole PID namespace), and finally
+// ends the proxy session.
+func supervise(cmd *exec.Cmd, ctrl *net.UnixConn, opts LaunchOptions) (Status, error) {
 	msgs := make(chan stageMsg, 4)
 	go readStage(ctrl, msgs)
 	sigs := make(chan os.Signal, 16)
@@ -146,7 +171,8 @@ func supervise(cmd *exec.Cmd, ctrl *net.UnixConn) (Status, error) {
 	pidfd := -1
 	var pending []syscall.Signal
 	var status *Status
-	var stageErr error
+	var stageErr, attachErr error
+	var session io.Closer
 loop:
 	for {
 		select {
@@ -155,12 +181,17 @@ loop:
 				break loop
 			}
 			switch {
-			case m.kind == msgStarted && m.fd >= 0 && pidfd < 0:
-				pidfd = m.fd
+			case m.kind == msgStarted && len(m.fds) == 1 && pidfd < 0:
+				pidfd = m.fds[0]
 				for _, s := range pending {
 					_ = unix.PidfdSendSignal(pidfd, s, nil, 0)
 				}
 				pending = nil
+				continue
+			case m.kind == msgNetwork && session == nil:
+				if session, attachErr = attach(ctrl, m.fds, opts); attachErr != nil {
+					break loop // the command has not started and never will
+				}
 				continue
 			case m.kind == msgExit && len(m.data) == 4:
 				s := statusOf(unix.WaitStatus(binary.LittleEndian.Uint32(m.data)))
@@ -168,9 +199,7 @@ loop:
 			case m.kind == msgError:
 				stageErr = errors.New(string(m.data))
 			}
-			if m.fd >= 0 {
-				unix.Close(m.fd)
-			}
+			closeFDs(m.fds)
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
 			if isTerminalSignal(sig) && foreground() {
@@ -189,7 +218,12 @@ loop:
 	ctrl.Close()
 	_ = cmd.Process.Kill()
 	waitErr := cmd.Wait()
+	if session != nil {
+		_ = session.Close()
+	}
 	switch {
+	case attachErr != nil:
+		return Status{}, fmt.Errorf("attaching the sandbox to pent's proxy: %w", attachErr)
 	case stageErr != nil:
 		return Status{}, fmt.Errorf("building the sandbox: %w", stageErr)
 	case status != nil:
@@ -197,6 +231,27 @@ loop:
 	default:
 		return Status{}, fmt.Errorf("the sandbox's init stage ended without reporting how the command ended (%v)", waitErr)
 	}
+}
+
+// attach hands the capture sockets of msgNetwork to opts.Attach and, once
+// it succeeded, tells the stage to start the command.
+func attach(ctrl *net.UnixConn, fds []int, opts LaunchOptions) (io.Closer, error) {
+	if len(fds) != 3 || opts.Attach == nil {
+		closeFDs(fds)
+		return nil, fmt.Errorf("the sandbox sent %d capture sockets, want 3", len(fds))
+	}
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		files[i] = os.NewFile(uintptr(fd), "pent-capture")
+	}
+	session, err := opts.Attach(files)
+	if err != nil {
+		return nil, err
+	}
+	// A stage that cannot take the go-ahead has ended; what it reported
+	// before, or its exit, says why.
+	_ = sendMsg(ctrl, msgGo, nil, -1)
+	return session, nil
 }
 
 // readStage delivers the stage's messages until its end of the socket closes.
@@ -209,15 +264,13 @@ func readStage(c *net.UnixConn, out chan<- stageMsg) {
 		if err != nil || n == 0 {
 			return
 		}
-		m := stageMsg{kind: buf[0], data: append([]byte(nil), buf[1:n]...), fd: -1}
-		for i, fd := range receivedFDs(oob[:oobn]) {
-			if i == 0 {
-				m.fd = fd
-			} else {
-				unix.Close(fd)
-			}
-		}
-		out <- m
+		out <- stageMsg{kind: buf[0], data: append([]byte(nil), buf[1:n]...), fds: receivedFDs(oob[:oobn])}
+	}
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
 	}
 }
 

@@ -11,11 +11,17 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pent-sandbox/pent/proxy"
 )
 
 // markerPath is the file that tells a pent started inside the sandbox where
 // it is (see Nested); it lives in the sandbox's private /run.
 const markerPath = "/run/pent/sandbox"
+
+// resolvConfPath holds, in proxy mode, the resolv.conf bound over
+// /etc/resolv.conf; it lives in the sandbox's private /run.
+const resolvConfPath = "/run/pent/resolv.conf"
 
 // maskKind is what replaces a masked directory.
 type maskKind int
@@ -113,6 +119,8 @@ func setupMounts(p Policy) error {
 		m.bindWritable,
 		m.pinProtectedAncestors,
 		m.writeMarker,
+		m.bindResolvConf,
+		m.hideRootSecrets,
 		m.makeReadOnly,
 		m.bindProtected,
 	}
@@ -451,6 +459,67 @@ func (m *mounter) writeMarker() error {
 	}
 	if err := os.WriteFile(markerPath, []byte("pent sandbox\n"), 0o444); err != nil {
 		return fmt.Errorf("creating the sandbox marker: %w", err)
+	}
+	return nil
+}
+
+// bindResolvConf, in proxy mode, puts proxy.ResolvConf over /etc/resolv.conf
+// (or the file it links to): resolvers ask the sandbox's loopback, where the
+// capture rules hand every query to pent, also when the host's resolvers are
+// IPv6 addresses the sandbox cannot reach. makeReadOnly then makes it
+// read-only. Without a resolv.conf resolvers default to the loopback anyway.
+func (m *mounter) bindResolvConf() error {
+	if m.p.Network != NetProxy {
+		return nil
+	}
+	if _, err := os.Stat("/etc/resolv.conf"); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.WriteFile(resolvConfPath, []byte(proxy.ResolvConf), 0o444); err != nil {
+		return fmt.Errorf("writing the sandbox's resolv.conf: %w", err)
+	}
+	if err := unix.Mount(resolvConfPath, "/etc/resolv.conf", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("binding the sandbox's resolv.conf over /etc/resolv.conf: %w", err)
+	}
+	return nil
+}
+
+// rootSecrets are host credentials inside the readable system trees that
+// only root may read. A command pent runs as root is uid 0 of the host: it
+// has no capabilities, but owner permissions still let it read root's own
+// 0600/0640 files. (Added for the e2e escape suite's etc-shadow attempt.)
+var rootSecrets = []string{"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+	"/etc/security/opasswd", "/etc/ssl/private", "/etc/ssh/ssh_host_*_key"}
+
+// hideRootSecrets, in a sandbox that runs as root, covers every rootSecrets
+// entry that exists, is not world-readable and that no rule names exactly
+// with an empty, mode 0 file or directory; makeReadOnly then makes the
+// covers read-only. Unprivileged users cannot read these files anyway.
+func (m *mounter) hideRootSecrets() error {
+	if os.Getuid() != 0 {
+		return nil
+	}
+	covers := map[bool]string{false: "/run/pent/hidden-file", true: "/run/pent/hidden-dir"}
+	if err := os.WriteFile(covers[false], nil, 0); err != nil {
+		return fmt.Errorf("hiding root's secrets: %w", err)
+	}
+	if err := os.Mkdir(covers[true], 0); err != nil {
+		return fmt.Errorf("hiding root's secrets: %w", err)
+	}
+	for _, pattern := range rootSecrets {
+		paths, err := filepath.Glob(pattern)
+		if err != nil {
+			return fmt.Errorf("hiding root's secrets: %w", err)
+		}
+		for _, path := range paths {
+			fi, err := os.Lstat(path)
+			if err != nil || fi.Mode()&fs.ModeSymlink != 0 || fi.Mode().Perm()&0o004 != 0 || slices.Contains(m.p.allowed(), path) {
+				continue
+			}
+			if err := unix.Mount(covers[fi.IsDir()], path, "", unix.MS_BIND, ""); err != nil {
+				return fmt.Errorf("hiding %s: %w", path, err)
+			}
+		}
 	}
 	return nil
 }

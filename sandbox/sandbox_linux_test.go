@@ -68,6 +68,8 @@ func runHelper(name, arg string) int {
 		}
 		b, _ := io.ReadAll(c)
 		fmt.Println("loopback", string(b))
+	case "proxy":
+		return proxyHelper(arg)
 	case "nested":
 		n, err := Nested()
 		fmt.Println("nested:", n, err)
@@ -77,7 +79,7 @@ func runHelper(name, arg string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
 		}
-		st, err := Launch(p, Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+		st, err := Launch(p, Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, LaunchOptions{})
 		out, _ := json.Marshal(map[string]any{"code": st.Code, "signal": int(st.Signal), "err": fmt.Sprint(err)})
 		os.WriteFile(os.Getenv("PENT_TEST_RESULT"), out, 0o600)
 	default:
@@ -158,21 +160,8 @@ func (f *fixture) helper(t *testing.T, p Policy, name, arg string) string {
 }
 
 func launchCapture(p Policy, argv ...string) (Status, string, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return Status{}, "", err
-	}
 	p.Command = argv
-	done := make(chan string)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- string(b)
-	}()
-	st, err := Launch(p, Stdio{Stdout: w, Stderr: w})
-	w.Close()
-	out := <-done
-	r.Close()
-	return st, out, err
+	return launchWith(p, LaunchOptions{})
 }
 
 func TestSandboxHomeHidden(t *testing.T) {
@@ -405,8 +394,8 @@ func TestSandboxStartFailures(t *testing.T) {
 	f := newFixture(t)
 	p := f.policy
 	p.Network = NetProxy
-	if _, _, err := launchCapture(p, "/bin/true"); !errors.Is(err, errProxyUnavailable) {
-		t.Errorf("proxy mode: got %v", err)
+	if _, _, err := launchCapture(p, "/bin/true"); !errors.Is(err, errNoAttach) {
+		t.Errorf("proxy mode without a proxy: got %v", err)
 	}
 	if _, _, err := launchCapture(f.policy, filepath.Join(f.home, "notes.txt")); err == nil {
 		t.Errorf("a hidden command started")

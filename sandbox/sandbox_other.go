@@ -1,25 +1,29 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package sandbox
 
 import (
 	"errors"
+	"io"
+	"os"
 	"runtime"
 )
 
-// errNotImplemented is what every sandbox entry point returns off Linux.
-var errNotImplemented = notImplemented(runtime.GOOS)
+// errNotImplemented is what every sandbox entry point returns on an OS
+// without a backend (pent has one for Linux and one for macOS).
+var errNotImplemented = errors.New("the sandbox is not implemented on " + runtime.GOOS + ": pent cannot run commands here")
 
-func notImplemented(goos string) error {
-	if goos == "darwin" {
-		return errors.New("the sandbox is not implemented on macOS yet: pent cannot run commands here")
-	}
-	return errors.New("the sandbox is not implemented on " + goos + ": pent cannot run commands here")
+// LaunchOptions mirror the other backends' so that callers build here.
+type LaunchOptions struct {
+	// Attach is never called on this OS.
+	Attach func(files []*os.File) (io.Closer, error)
 }
 
-// Launch is not implemented on this OS yet: it always fails, and never runs
-// the command unsandboxed.
-func Launch(p Policy, stdio Stdio) (Status, error) { return Status{}, errNotImplemented }
+// Launch is not implemented on this OS: it always fails, and never runs the
+// command unsandboxed.
+func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
+	return Status{}, errNotImplemented
+}
 
 // Main returns immediately: there is no re-executed stage on this OS.
 func Main() {}
@@ -27,10 +31,10 @@ func Main() {}
 // LandlockABI is 0: Landlock is Linux-only.
 func LandlockABI() int { return 0 }
 
-// Nested is false: no sandbox exists on this OS yet.
+// Nested is false: no sandbox exists on this OS.
 func Nested() (bool, error) { return false, nil }
 
 // HostChecks reports that the sandbox is missing on this OS.
 func HostChecks() []Check {
-	return []Check{{Name: "sandbox", Detail: errNotImplemented.Error(), Fix: "run pent on Linux", Required: true}}
+	return []Check{{Name: "sandbox", Detail: errNotImplemented.Error(), Fix: "run pent on Linux or macOS", Required: true}}
 }

@@ -11,9 +11,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pent-sandbox/pent/proxy"
 )
 
 // The init stage is this binary re-executed by Launch inside the new
@@ -33,11 +37,15 @@ const (
 	policyFD  = 4 // the Policy as JSON
 )
 
-// Messages on the control socket, stage → pent: one kind byte and a payload.
+// Messages on the control socket: one kind byte and a payload.
 const (
+	// Stage → pent.
+	msgNetwork = 'N' // proxy mode: the capture sockets are attached (SCM_RIGHTS, proxy.CaptureFiles.Files order)
 	msgStarted = 'S' // the command runs; its pidfd is attached (SCM_RIGHTS)
 	msgExit    = 'X' // the command ended; payload: wait status, uint32 LE
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
+	// Pent → stage.
+	msgGo = 'G' // proxy mode: the proxy serves the capture sockets; start the command
 )
 
 // Main runs the re-executed sandbox stage and exits when this process is one;
@@ -74,13 +82,10 @@ func runStage() int {
 		for range sigs {
 		}
 	}()
-	// pent is gone when its end of the socket closes: end the sandbox.
-	go func() {
-		_, _ = ctrl.Read(make([]byte, 1))
-		os.Exit(1)
-	}()
+	goAhead := make(chan struct{}, 1)
+	go watchPent(ctrl, goAhead)
 
-	pid, pidfd, err := startCommand()
+	pid, pidfd, err := startCommand(ctrl, goAhead)
 	if err != nil {
 		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
 		return 1
@@ -102,8 +107,28 @@ func runStage() int {
 	return 0
 }
 
-// startCommand builds the sandbox and starts the command in it.
-func startCommand() (pid, pidfd int, err error) {
+// watchPent reads what pent sends: a go-ahead is passed on; the end of the
+// socket means pent is gone, which ends the sandbox.
+func watchPent(ctrl *net.UnixConn, goAhead chan<- struct{}) {
+	buf := make([]byte, 16)
+	for {
+		n, err := ctrl.Read(buf)
+		if err != nil || n == 0 {
+			os.Exit(1)
+		}
+		if buf[0] == msgGo {
+			select {
+			case goAhead <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// startCommand builds the sandbox and starts the command in it. In proxy
+// mode it hands the capture sockets to pent and starts the command only
+// once pent's go-ahead has arrived on goAhead.
+func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}) (pid, pidfd int, err error) {
 	p, err := readPolicy()
 	if err != nil {
 		return 0, -1, err
@@ -115,6 +140,13 @@ func startCommand() (pid, pidfd int, err error) {
 	}
 	if err := setupNetwork(p.Network); err != nil {
 		return 0, -1, err
+	}
+	if p.Network == NetProxy {
+		port, err := handOverCapture(ctrl)
+		if err != nil {
+			return 0, -1, err
+		}
+		p.Env = withProxyEnv(p.Env, port)
 	}
 	if err := setupMounts(p); err != nil {
 		return 0, -1, err
@@ -137,12 +169,19 @@ func startCommand() (pid, pidfd int, err error) {
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, -1, fmt.Errorf("close_range: %w", err)
 	}
+	if p.Network == NetProxy {
+		<-goAhead // watchPent ends the sandbox if pent goes away instead
+	}
 	pidfd = -1
 	attr := &syscall.ProcAttr{
 		Dir:   p.Dir,
 		Env:   p.Env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{PidFD: &pidfd},
+	}
+	// Last: the filter also binds the stage, which needs none of it now.
+	if err := installSeccomp(); err != nil {
+		return 0, -1, err
 	}
 	pid, err = syscall.ForkExec(p.Command[0], p.Command, attr)
 	if err != nil {
@@ -220,11 +259,49 @@ func setupNetwork(n Network) error {
 	switch n {
 	case NetBlocked, NetUnrestricted:
 		return nil // blocked: a new namespace whose lo stays down
+	case NetProxy:
+		return nil // handOverCapture shapes it
 	case NetLocalhost:
 		return loopbackUp()
 	default:
 		return fmt.Errorf("network mode %q is not supported by the sandbox", n)
 	}
+}
+
+// handOverCapture makes every TCP connection and DNS query of this network
+// namespace reach a set of capture sockets (proxy.SetupCapture), sends them
+// to pent and closes them here: only the proxy holds them, never the
+// command. It returns the port of the in-sandbox proxy listener.
+func handOverCapture(ctrl *net.UnixConn) (int, error) {
+	capture, err := proxy.SetupCapture()
+	if err != nil {
+		return 0, fmt.Errorf("capturing the sandbox's traffic for the proxy: %w", err)
+	}
+	defer capture.Close()
+	fds := make([]int, 0, 3)
+	for _, f := range capture.Files() {
+		fds = append(fds, int(f.Fd()))
+	}
+	_, _, err = ctrl.WriteMsgUnix([]byte{msgNetwork}, unix.UnixRights(fds...), nil)
+	if err != nil {
+		return 0, fmt.Errorf("handing the capture sockets to pent: %w", err)
+	}
+	return capture.ProxyPort, nil
+}
+
+// withProxyEnv returns env with the proxy variables for the in-sandbox
+// listener on port, replacing any the caller passed.
+func withProxyEnv(env []string, port int) []string {
+	vars := proxy.ProxyEnv(port)
+	keys := make([]string, len(vars))
+	for i, kv := range vars {
+		keys[i], _, _ = strings.Cut(kv, "=")
+	}
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(keys, k)
+	})
+	return append(env, vars...)
 }
 
 // loopbackUp brings up lo (with 127.0.0.1 and ::1) in the current network

@@ -7,13 +7,9 @@ import (
 	"slices"
 )
 
-// errProxyUnavailable is returned for NetProxy until pent's proxy exists; a
-// proxy policy must never run with a more open network.
-var errProxyUnavailable = errors.New("proxy mode is not available yet: use --network blocked, localhost or unrestricted")
-
 // normalized returns p with every path cleaned, or an error for a policy the
 // sandbox cannot honour exactly: no command, a relative path anywhere, an
-// unknown or unavailable network mode.
+// unknown network mode.
 func (p Policy) normalized() (Policy, error) {
 	if err := p.validate(); err != nil {
 		return Policy{}, err
@@ -39,10 +35,7 @@ func (p Policy) validate() error {
 	if !filepath.IsAbs(p.Dir) {
 		return fmt.Errorf("working directory %q is not an absolute path", p.Dir)
 	}
-	switch {
-	case p.Network == NetProxy:
-		return errProxyUnavailable
-	case !slices.Contains(Networks, p.Network):
+	if !slices.Contains(Networks, p.Network) {
 		return fmt.Errorf("unknown network mode %q", p.Network)
 	}
 	for _, list := range [][]string{p.Read, p.Execute, p.Write, p.Traverse, p.Protected, p.Masked, p.PrivateTmp} {

@@ -53,8 +53,15 @@ variables, --config and these flags, in that order.
 By default the command may read and execute system paths, write the project
 (or the working directory), and nothing else: $HOME is hidden, /tmp is private
 and the network is blocked. pent exits with the command's status; if the
-command is killed by a signal, pent dies by the same signal.`,
+command is killed by a signal, pent dies by the same signal.
+
+With --allow (or network = "proxy") every TCP connection and DNS query of the
+command goes through pent's proxy, which lets through only allowed names. An
+allowed project's runs share the project's proxy (see pent proxy); other runs,
+and runs whose flags change the allowlist, get a private proxy that logs its
+decisions to $XDG_STATE_HOME/pent/proxy.log.`,
 		Example: `  pent run -- make test
+  pent run --allow example.com -- curl https://example.com
   pent run --network localhost -- npm test        # own loopback only
   pent run --write ~/.cache/go-build -- go build ./...
   pent run --profile @npm -- npm ci`,
@@ -151,8 +158,14 @@ func runRun(o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	var opts sandbox.LaunchOptions
+	if policy.Network == sandbox.NetProxy {
+		if opts.Attach, err = o.proxyAttach(l); err != nil {
+			return err
+		}
+	}
 	before := sandbox.ExistingProtected(policy)
-	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
 	if err != nil {
 		return err
 	}
@@ -198,9 +211,6 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 // policy builds the sandbox policy from the effective configuration.
 func (o *RunOptions) policy(l *loaded) (sandbox.Policy, error) {
 	e := l.Effective
-	if e.Network == sandbox.NetProxy {
-		return sandbox.Policy{}, fmt.Errorf("network mode %q is not available in this version of pent; use --network blocked, localhost or unrestricted (set by %s)", e.Network, e.NetworkSource)
-	}
 	command, err := resolveCommand(o.Command[0], o.Factory.Env["PATH"], l.Cwd)
 	if err != nil {
 		return sandbox.Policy{}, err

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const startupSection = "`pent run` start-up"
+
+// measureStartup times `pent run -- true` (network blocked) against
+// bubblewrap, firejail and a bare true, as root and as an unprivileged user.
+func measureStartup(ctx context.Context, w *workspace, it iters, rep *report) {
+	root := runner{dir: w.plain, env: w.env(), tmp: w.dir}
+	startupGroup(ctx, w, it, rep, root, "root")
+	if w.unpriv == nil {
+		rep.notef("unprivileged start-up not measured: %s", w.unprivWhy)
+		return
+	}
+	u := w.unpriv
+	startupGroup(ctx, w, it, rep, runner{dir: u.plain, env: u.env(w.bin), cred: u.credential(), tmp: u.home},
+		fmt.Sprintf("unprivileged (%s)", u.name))
+}
+
+func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r runner, who string) {
+	cands := []hfCmd{
+		{"true", "/bin/true"},
+		{"bwrap", "bwrap --ro-bind / / --unshare-net /bin/true"},
+		{"firejail", "firejail --quiet --noprofile --net=none /bin/true"},
+		{"pent", w.pent + " run -- /bin/true"},
+	}
+	var cmds []hfCmd
+	for _, c := range cands {
+		if err := r.probe(ctx, strings.Fields(c.cmd)...); err != nil {
+			rep.unavailable(startupSection, fmt.Sprintf("`%s` as %s", c.cmd, who), "", err)
+			continue
+		}
+		cmds = append(cmds, c)
+	}
+	med, err := r.hyperfine(ctx, it.warmup, it.runs, cmds)
+	if err != nil {
+		rep.unavailable(startupSection, "start-up as "+who, "", err)
+		return
+	}
+	base := med["true"]
+	for _, c := range cmds {
+		if c.name == "pent" {
+			continue
+		}
+		rw := row{section: startupSection, metric: fmt.Sprintf("`%s` as %s", shortCmd(c.cmd), who), value: ms(med[c.name])}
+		if c.name != "true" && base > 0 {
+			rw.ratio = ratio(float64(med[c.name]), float64(base)) + " true"
+		}
+		rep.add(rw)
+	}
+	p, ok := med["pent"]
+	if !ok {
+		return
+	}
+	rw := row{section: startupSection, metric: fmt.Sprintf("`pent run -- true` (blocked) as %s", who), value: ms(p),
+		target: "≤ 1.5× bwrap and faster than firejail"}
+	b, hasB := med["bwrap"]
+	f, hasF := med["firejail"]
+	var parts []string
+	if hasB {
+		parts = append(parts, ratio(float64(p), float64(b))+" bwrap")
+	}
+	if hasF {
+		parts = append(parts, ratio(float64(p), float64(f))+" firejail")
+	}
+	rw.ratio = strings.Join(parts, ", ")
+	if hasB && hasF {
+		rw.met = metIf(float64(p) <= 1.5*float64(b) && p < f)
+		if float64(p) > 1.5*float64(b) {
+			rw.value += fmt.Sprintf(" (gap to 1.5× bwrap: %s)", ms(p-time.Duration(1.5*float64(b))))
+		}
+	} else {
+		rw.met = metNA
+	}
+	rep.add(rw)
+}
+
+// shortCmd drops the directory of the bench's own binaries from a command line.
+func shortCmd(cmd string) string { return strings.ReplaceAll(cmd, "/bin/true", "true") }

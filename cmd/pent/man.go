@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+)
+
+// NewCmdMan builds the hidden `pent man DIR`, which writes a section 1 man
+// page for pent and each of its commands into DIR (for packagers and
+// install.sh). The date in the pages is SOURCE_DATE_EPOCH when set, for
+// reproducible packages.
+func NewCmdMan(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "man DIR",
+		Short:   "Write pent's man pages into DIR",
+		Example: "  pent man /usr/local/share/man/man1",
+		Hidden:  true,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("creating the man page directory: %w", err)
+			}
+			header := &doc.GenManHeader{Section: "1", Source: "pent " + version, Manual: "pent manual"}
+			if err := doc.GenManTree(cmd.Root(), header, dir); err != nil {
+				return fmt.Errorf("writing man pages to %s: %w", dir, err)
+			}
+			f.IO.Say("wrote man pages to %s", dir)
+			return nil
+		},
+	}
+}

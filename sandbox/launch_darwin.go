@@ -1,0 +1,229 @@
+//go:build darwin
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// sandboxExec applies a Seatbelt profile to itself and then executes the
+// command, which inherits the profile with every process it starts.
+const sandboxExec = "/usr/bin/sandbox-exec"
+
+// nestedEnv marks the environment of a command pent started; Nested trusts
+// it only after checking that this process really is sandboxed.
+const nestedEnv = "PENT_SANDBOX"
+
+// alwaysForwarded reach the command however pent got them.
+var alwaysForwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// terminalSignals are forwarded only when pent is not in the terminal's
+// foreground process group: when it is, the command (in the same group)
+// already got them from the terminal.
+var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH}
+
+// LaunchOptions are what Launch needs besides the policy and the streams.
+type LaunchOptions struct {
+	// Attach is the Linux backend's hook for its capture sockets. macOS has
+	// no network namespace to capture from and never calls it.
+	Attach func(files []*os.File) (io.Closer, error)
+	// ProxyPort is the loopback TCP port of pent's proxy, which must
+	// authenticate each session (the proxy variables in Policy.Env carry
+	// the credentials). It is required in proxy mode and must be 0 in the
+	// others: the profile lets the command connect to this port only.
+	ProxyPort int
+}
+
+// Launch runs p.Command under /usr/bin/sandbox-exec with the profile SBPL
+// generates from p and returns how it ended. The command gets a private
+// temporary directory (TMPDIR) that is removed afterwards. An error means
+// the command did not run: pent never runs it without the sandbox, and it
+// refuses when sandbox-exec is missing or proxy mode has no proxy port. A
+// profile that macOS rejects makes sandbox-exec fail before the command
+// starts (its message on stderr).
+func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
+	p, err := p.normalized()
+	if err != nil {
+		return Status{}, err
+	}
+	if p.Network == NetProxy && opts.ProxyPort == 0 {
+		return Status{}, errors.New("proxy mode on macOS needs pent's proxy on a loopback port (LaunchOptions.ProxyPort), which this version does not start yet: use --network blocked, localhost or unrestricted")
+	}
+	if err := sandboxExecPresent(); err != nil {
+		return Status{}, err
+	}
+	tmp, err := privateTmpDir()
+	if err != nil {
+		return Status{}, err
+	}
+	defer os.RemoveAll(tmp)
+	profile, err := SBPL(withResolvedPaths(p), SBPLOptions{TmpDir: tmp, ProxyPort: opts.ProxyPort})
+	if err != nil {
+		return Status{}, fmt.Errorf("building the macOS sandbox profile: %w", err)
+	}
+	profilePath, err := writeProfile(profile)
+	if err != nil {
+		return Status{}, err
+	}
+	defer os.Remove(profilePath)
+
+	cmd := &exec.Cmd{
+		Path: sandboxExec,
+		Args: append([]string{"sandbox-exec", "-f", profilePath, "--"}, p.Command...),
+		Dir:  p.Dir,
+		Env:  setEnv(p.Env, "TMPDIR="+tmp+"/", nestedEnv+"=1"),
+	}
+	// A nil *os.File must not become a non-nil io.Reader/io.Writer.
+	if stdio.Stdin != nil {
+		cmd.Stdin = stdio.Stdin
+	}
+	if stdio.Stdout != nil {
+		cmd.Stdout = stdio.Stdout
+	}
+	if stdio.Stderr != nil {
+		cmd.Stderr = stdio.Stderr
+	}
+	return superviseSeatbelt(cmd)
+}
+
+// sandboxExecPresent refuses to go on without sandbox-exec.
+func sandboxExecPresent() error {
+	fi, err := os.Stat(sandboxExec)
+	if err != nil {
+		return fmt.Errorf("%s is missing (%w): pent cannot sandbox commands on this Mac and will not run them unsandboxed", sandboxExec, err)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is not executable: pent cannot sandbox commands on this Mac and will not run them unsandboxed", sandboxExec)
+	}
+	return nil
+}
+
+// privateTmpDir creates the run's temporary directory, 0700, under the
+// user's own temporary directory (on macOS a per-user /var/folders/...
+// directory), and returns its real path, which is what Seatbelt matches.
+func privateTmpDir() (string, error) {
+	dir, err := os.MkdirTemp("", "pent-tmp-")
+	if err != nil {
+		return "", fmt.Errorf("creating the sandbox's private temporary directory: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("resolving the sandbox's private temporary directory: %w", err)
+	}
+	return real, nil
+}
+
+// writeProfile stores the profile in a new 0600 file beside (not inside) the
+// private temporary directory, where the command cannot reach it.
+func writeProfile(profile string) (string, error) {
+	f, err := os.CreateTemp("", "pent-*.sb")
+	if err != nil {
+		return "", fmt.Errorf("writing the macOS sandbox profile: %w", err)
+	}
+	_, werr := f.WriteString(profile)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("writing the macOS sandbox profile: %w", err)
+	}
+	return f.Name(), nil
+}
+
+// withResolvedPaths adds, beside each policy path that leads through a
+// symlink, its resolved form: Seatbelt matches the real path of what is
+// opened. Paths that do not exist (yet) are kept as they are.
+func withResolvedPaths(p Policy) Policy {
+	for _, list := range []*[]string{&p.Read, &p.Execute, &p.Write, &p.Traverse, &p.Protected, &p.Masked, &p.PrivateTmp} {
+		out := slices.Clone(*list)
+		for _, path := range *list {
+			if real, err := filepath.EvalSymlinks(path); err == nil && real != path && !slices.Contains(out, real) {
+				out = append(out, real)
+			}
+		}
+		*list = out
+	}
+	return p
+}
+
+// setEnv is env with each KEY=VALUE of set replacing any earlier KEY.
+func setEnv(env []string, set ...string) []string {
+	out := make([]string, 0, len(env)+len(set))
+	for _, e := range env {
+		key, _, _ := strings.Cut(e, "=")
+		if !slices.ContainsFunc(set, func(s string) bool { return strings.HasPrefix(s, key+"=") }) {
+			out = append(out, e)
+		}
+	}
+	return append(out, set...)
+}
+
+// superviseSeatbelt starts cmd, forwards signals to it until it ends and
+// returns how it ended. sandbox-exec executes the command in its own
+// process, so the signals and the exit status are the command's.
+func superviseSeatbelt(cmd *exec.Cmd) (Status, error) {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, append(slices.Clone(alwaysForwarded), terminalSignals...)...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return Status{}, fmt.Errorf("starting %s: %w", sandboxExec, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			if slices.Contains(terminalSignals, s) && foreground() {
+				continue
+			}
+			_ = cmd.Process.Signal(sig)
+		case err := <-done:
+			if cmd.ProcessState == nil {
+				return Status{}, fmt.Errorf("waiting for the sandboxed command: %w", err)
+			}
+			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ok {
+				return Status{}, fmt.Errorf("waiting for the sandboxed command: %w", err)
+			}
+			return statusOf(ws), nil
+		}
+	}
+}
+
+// statusOf converts a wait status.
+func statusOf(ws syscall.WaitStatus) Status {
+	if ws.Signaled() {
+		return Status{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}
+	}
+	return Status{Code: ws.ExitStatus()}
+}
+
+// foreground reports whether this process is in the foreground process
+// group of its controlling terminal (false without one).
+func foreground() bool {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		return false
+	}
+	defer tty.Close()
+	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}
+
+// Main returns immediately: the macOS sandbox has no re-executed stage.
+func Main() {}
+
+// LandlockABI is 0: Landlock is Linux-only.
+func LandlockABI() int { return 0 }

@@ -73,7 +73,8 @@ func HostChecks() []Check {
 	checks = append(checks, stepCheck("procfs in a PID namespace", probe, probeErr, probe.Proc, true,
 		"pent needs to mount a fresh /proc; inside a container, run pent on the host or give the container an unmasked /proc"))
 	checks = append(checks, stepCheck("overlayfs in a user namespace", probe, probeErr, probe.Overlay, false,
-		"use Linux 5.11 or later with CONFIG_OVERLAY_FS (not needed by this version of pent)"))
+		"pent shadows a hidden directory that holds writable files (~/.claude.json in ~) with an overlay and refuses such a policy without it: "+
+			"use Linux 5.11 or later with CONFIG_OVERLAY_FS=y; inside a container, allow mounting overlayfs in user namespaces"))
 	return append(checks, seccompCheck())
 }
 
@@ -124,7 +125,12 @@ func usernsCheck(probe probeResult, probeErr error) Check {
 	if v, err := readSysctl("kernel/apparmor_restrict_unprivileged_userns"); err == nil {
 		facts = append(facts, "kernel.apparmor_restrict_unprivileged_userns="+v)
 		if v == "1" {
-			fixes = append(fixes, apparmorFix())
+			facts = append(facts, apparmorProfileState())
+			exe, err := os.Executable()
+			if err != nil {
+				exe = apparmorProfileBinary
+			}
+			fixes = append(fixes, apparmorFix(exe))
 		}
 	}
 	switch {
@@ -147,15 +153,55 @@ func usernsCheck(probe probeResult, probeErr error) Check {
 	return c
 }
 
-// apparmorFix is the profile that lets this pent binary create user
-// namespaces under Ubuntu's AppArmor restriction.
-func apparmorFix() string {
-	exe, err := os.Executable()
-	if err != nil {
-		exe = "/usr/local/bin/pent"
+// apparmorProfileBinary is the path the AppArmor profile pent ships
+// (packaging/apparmor/pent, /etc/apparmor.d/pent in the .deb) applies to.
+const apparmorProfileBinary = "/usr/bin/pent"
+
+// apparmorProfilesFile lists the loaded AppArmor profiles, one
+// "NAME (MODE)" per line; only root may read it.
+const apparmorProfilesFile = "/sys/kernel/security/apparmor/profiles"
+
+// apparmorFix is how to load the profile that lets the pent binary at exe
+// create user namespaces under Ubuntu's AppArmor restriction.
+func apparmorFix(exe string) string {
+	const install = "sudo install -m644 packaging/apparmor/pent /etc/apparmor.d/pent"
+	const load = "sudo apparmor_parser -r /etc/apparmor.d/pent"
+	if exe == apparmorProfileBinary {
+		return "install the AppArmor profile from pent's .deb, or from a pent checkout: " + install + " && " + load
 	}
-	profile := fmt.Sprintf("abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile pent %s flags=(unconfined) {\\n  userns,\\n}\\n", exe)
-	return fmt.Sprintf("printf '%s' | sudo tee /etc/apparmor.d/pent && sudo apparmor_parser -r /etc/apparmor.d/pent", profile)
+	fix := "install the AppArmor profile from a pent checkout, adjusted to " + exe + ": " + install + " && "
+	if strings.ContainsAny(exe, "'|&\\\n") {
+		fix += "edit " + apparmorProfileBinary + " in /etc/apparmor.d/pent to " + exe + " && " + load
+	} else {
+		fix += "sudo sed -i 's|" + apparmorProfileBinary + "|" + exe + "|' /etc/apparmor.d/pent && " + load
+	}
+	return fix + " (the profile lets whatever is at that path create user namespaces, so only root should be able to write it)"
+}
+
+// apparmorProfileState says whether an AppArmor profile named pent is
+// loaded, as listed in apparmorProfilesFile.
+func apparmorProfileState() string {
+	list, err := os.ReadFile(apparmorProfilesFile)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("AppArmor profile pent: unknown (%v; run pent doctor as root to see)", err)
+	case apparmorProfileLoaded(list):
+		return "AppArmor profile pent: loaded"
+	default:
+		return "AppArmor profile pent: not loaded"
+	}
+}
+
+// apparmorProfileLoaded reports whether list, in the format of
+// apparmorProfilesFile, names a profile pent.
+func apparmorProfileLoaded(list []byte) bool {
+	for _, line := range strings.Split(string(list), "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " (")
+		if name == "pent" {
+			return true
+		}
+	}
+	return false
 }
 
 // stepCheck reports one step of the namespace probe.
@@ -248,8 +294,11 @@ func runProbe() int {
 	return 0
 }
 
-// probeOverlay mounts an overlay (with userxattr, as a user namespace needs)
-// in dir and writes through it.
+// probeOverlay mounts an overlay in dir the way the sandbox shadows a
+// directory (userxattr, as a user namespace needs; with the stage's
+// capabilities, CAP_DAC_OVERRIDE among them, which overlayfs needs in its
+// mode-000 work directory) and writes a file through it, then replaces it
+// by a rename as programs do.
 func probeOverlay(dir string) error {
 	for _, d := range []string{"lower", "upper", "work", "merged"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
@@ -260,5 +309,15 @@ func probeOverlay(dir string) error {
 	if err := unix.Mount("overlay", filepath.Join(dir, "merged"), "overlay", 0, opts); err != nil {
 		return fmt.Errorf("mount overlay: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, "merged", "probe"), []byte("ok"), 0o600)
+	merged := filepath.Join(dir, "merged")
+	if err := os.WriteFile(filepath.Join(merged, "probe"), []byte("ok"), 0o600); err != nil {
+		return fmt.Errorf("writing through the overlay: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(merged, "probe.tmp"), []byte("ok"), 0o600); err != nil {
+		return fmt.Errorf("writing through the overlay: %w", err)
+	}
+	if err := os.Rename(filepath.Join(merged, "probe.tmp"), filepath.Join(merged, "probe")); err != nil {
+		return fmt.Errorf("renaming through the overlay: %w", err)
+	}
+	return nil
 }

@@ -43,6 +43,9 @@ type LaunchOptions struct {
 	// the credentials). It is required in proxy mode and must be 0 in the
 	// others: the profile lets the command connect to this port only.
 	ProxyPort int
+	// Observe is the Linux backend's trace observer; macOS has none yet,
+	// and Launch refuses a traced run rather than run it untraced.
+	Observe func(FileDenial)
 }
 
 // Launch runs p.Command under /usr/bin/sandbox-exec with the profile SBPL
@@ -56,6 +59,9 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	p, err := p.normalized()
 	if err != nil {
 		return Status{}, err
+	}
+	if opts.Observe != nil {
+		return Status{}, errors.New("--trace is not available on macOS yet: run without --trace")
 	}
 	if p.Network == NetProxy && opts.ProxyPort == 0 {
 		return Status{}, errors.New("proxy mode on macOS needs pent's proxy on a loopback port (LaunchOptions.ProxyPort), which this version does not start yet: use --network blocked, localhost or unrestricted")

@@ -19,7 +19,9 @@ import (
 // stageCaps are the capabilities (in the new user namespace) the init stage
 // keeps across its exec to build the sandbox; it drops them all before the
 // command starts.
-var stageCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP}
+// CAP_DAC_OVERRIDE is for overlayfs, which works in its work directory
+// (mode 000) with the mounter's credentials.
+var stageCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE}
 
 // alwaysForwarded reach the command however pent got them.
 var alwaysForwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
@@ -42,6 +44,21 @@ type LaunchOptions struct {
 	// sandbox has ended, ignoring its error (the command has run by then; a
 	// Closer with something to report does so itself).
 	Attach func(files []*os.File) (io.Closer, error)
+	// StateDir is pent's state directory ($XDG_STATE_HOME/pent). A policy
+	// with writable files in a hidden directory (~/.claude.json in $HOME)
+	// stages them below it (see RecoverStaging) and refuses to start
+	// without it; any sandbox that could reach the staging has it masked.
+	StateDir string
+	// Warn reports what went wrong copying staged writes to the real files
+	// (printf-style, one line); nil prints "pent: warning: ..." on
+	// stdio.Stderr.
+	Warn func(format string, args ...any)
+	// Observe, when set, traces the command (pent run --trace): it is
+	// called, from one goroutine, with every file access of the command
+	// that the policy denies, before the kernel refuses it (see the trace
+	// observer in observe_linux.go for how, and what it cannot see). It
+	// allows nothing. Launch returns after the last call.
+	Observe func(FileDenial)
 }
 
 // errNoAttach refuses a NetProxy policy that has no proxy to attach to: it
@@ -63,6 +80,11 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if LandlockABI() < 1 {
 		return Status{}, errNoLandlock
 	}
+	stg, err := prepareStaging(&p, opts, stdio.Stderr)
+	if err != nil {
+		return Status{}, err
+	}
+	defer stg.finish()
 	policy, err := policyFile(p)
 	if err != nil {
 		return Status{}, err
@@ -83,12 +105,13 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	// The stage's parent-death signal follows this thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cmd := stageCommand(p.Network, stdio, child, policy)
+	cmd := stageCommand(p.Network, stdio, child, policy, opts.Observe != nil)
+	stg.attach(&cmd.Args, &cmd.ExtraFiles)
 	if err := cmd.Start(); err != nil {
 		return Status{}, fmt.Errorf("creating the sandbox namespaces: %w (are unprivileged user namespaces enabled? see `pent doctor`)", err)
 	}
 	child.Close()
-	return supervise(cmd, ctrl, opts)
+	return supervise(cmd, ctrl, p, shadowDirsOf(stg), opts)
 }
 
 // policyFile is a memfd holding p as JSON, positioned at its start.
@@ -115,17 +138,21 @@ func policyFile(p Policy) (*os.File, error) {
 
 // stageCommand is this binary re-executed as the init stage in new user,
 // mount, PID, IPC, UTS and (unless unrestricted) network namespaces, mapped
-// to the caller's own uid and gid.
-func stageCommand(n Network, stdio Stdio, control, policy *os.File) *exec.Cmd {
+// to the caller's own uid and gid; traced adds the trace observer.
+func stageCommand(n Network, stdio Stdio, control, policy *os.File, traced bool) *exec.Cmd {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
 	if n != NetUnrestricted {
 		flags |= unix.CLONE_NEWNET
 	}
 	uid, gid := os.Getuid(), os.Getgid()
+	env := []string{}
+	if traced {
+		env = append(env, traceEnv)
+	}
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"pent-sandbox", stageArg},
-		Env:        []string{},
+		Env:        env,
 		ExtraFiles: []*os.File{control, policy}, // controlFD, policyFD
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags:                 flags,
@@ -160,8 +187,8 @@ type stageMsg struct {
 // network to the proxy when the capture sockets arrive, forwards signals to
 // the command once its pidfd arrives, records the exit status, then kills
 // and reaps the stage (and with it the whole PID namespace), and finally
-// ends the proxy session.
-func supervise(cmd *exec.Cmd, ctrl *net.UnixConn, opts LaunchOptions) (Status, error) {
+// ends the trace observer and the proxy session.
+func supervise(cmd *exec.Cmd, ctrl *net.UnixConn, p Policy, shadows []shadowDir, opts LaunchOptions) (Status, error) {
 	msgs := make(chan stageMsg, 4)
 	go readStage(ctrl, msgs)
 	sigs := make(chan os.Signal, 16)
@@ -171,8 +198,9 @@ func supervise(cmd *exec.Cmd, ctrl *net.UnixConn, opts LaunchOptions) (Status, e
 	pidfd := -1
 	var pending []syscall.Signal
 	var status *Status
-	var stageErr, attachErr error
+	var stageErr, attachErr, traceErr error
 	var session io.Closer
+	var obs *observer
 loop:
 	for {
 		select {
@@ -187,6 +215,11 @@ loop:
 					_ = unix.PidfdSendSignal(pidfd, s, nil, 0)
 				}
 				pending = nil
+				continue
+			case m.kind == msgTrace && len(m.fds) == 1 && obs == nil && opts.Observe != nil:
+				if obs, traceErr = startObserver(m.fds[0], p, shadows, cmd.Process.Pid, opts.Observe); traceErr != nil {
+					break loop // the command waits for the observer and must not run untraced
+				}
 				continue
 			case m.kind == msgNetwork && session == nil:
 				if session, attachErr = attach(ctrl, m.fds, opts); attachErr != nil {
@@ -218,10 +251,15 @@ loop:
 	ctrl.Close()
 	_ = cmd.Process.Kill()
 	waitErr := cmd.Wait()
+	if obs != nil {
+		obs.stop()
+	}
 	if session != nil {
 		_ = session.Close()
 	}
 	switch {
+	case traceErr != nil:
+		return Status{}, traceErr
 	case attachErr != nil:
 		return Status{}, fmt.Errorf("attaching the sandbox to pent's proxy: %w", attachErr)
 	case stageErr != nil:

@@ -92,6 +92,7 @@ type mounter struct {
 	sources map[string]int  // allowed path → O_PATH fd, opened before masking
 	devices map[string]int  // host device node → O_PATH fd
 	mounted map[string]bool // paths that are mount roots in the sandbox
+	shadows []shadowDir     // directories shown through an overlay (overlay_linux.go)
 	// writable are the mounts that stay writable when the tree is made read-only.
 	writable []string
 }
@@ -101,9 +102,9 @@ type mounter struct {
 // tmpfs with the allowed paths put back; writable paths (and the writable
 // ancestors of protected ones) as mount points; the marker; then everything
 // read-only except the writable mounts, and the protected paths read-only
-// binds on top.
-func setupMounts(p Policy) error {
-	m := &mounter{p: p, sources: map[string]int{}, devices: map[string]int{}, mounted: map[string]bool{}}
+// binds on top. The shadowed directories become overlays on their staging.
+func setupMounts(p Policy, shadows []shadowDir) error {
+	m := &mounter{p: p, sources: map[string]int{}, devices: map[string]int{}, mounted: map[string]bool{}, shadows: shadows}
 	defer m.closeSources()
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("making / a slave mount: %w", err)
@@ -172,7 +173,7 @@ func (m *mounter) openSources(ms []mask) error {
 		m.devices["/dev/console"] = fd
 	}
 	for _, a := range m.p.allowed() {
-		if slices.ContainsFunc(ms, func(k mask) bool { return within(a, k.path) }) {
+		if !m.routed(a) && slices.ContainsFunc(ms, func(k mask) bool { return within(a, k.path) }) {
 			if err := openSource(m.sources, a); err != nil {
 				return err
 			}
@@ -262,6 +263,9 @@ func (m *mounter) applyMask(k mask, ms []mask) error {
 			}
 		}
 	}
+	if err := m.mountShadows(k, ms); err != nil {
+		return err
+	}
 	for _, a := range m.bindRoots(k.path) {
 		if err := m.bindSource(a, m.sources[a]); err != nil {
 			return err
@@ -309,10 +313,14 @@ func (m *mounter) bindSource(path string, fd int) error {
 	return nil
 }
 
-// mountPoint creates an empty directory or file to mount on.
+// mountPoint creates an empty directory or file to mount on, unless one
+// exists (opening an overlay's file for writing would copy it up).
 func mountPoint(path string, dir bool) error {
 	if dir {
 		return os.MkdirAll(path, 0o755)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -381,9 +389,10 @@ func openTerminal() (fd int, ok bool, err error) {
 }
 
 // bindWritable makes every existing Write path a mount point of its own, so
-// that it can stay writable when the rest is made read-only.
+// that it can stay writable when the rest is made read-only; the writable
+// files of shadowed directories are writable with their overlay.
 func (m *mounter) bindWritable() error {
-	paths := slices.Clone(m.p.Write)
+	paths := slices.DeleteFunc(slices.Clone(m.p.Write), m.routed)
 	slices.SortFunc(paths, func(a, b string) int { return depth(a) - depth(b) })
 	for _, w := range paths {
 		if err := m.selfBind(w); err != nil {

@@ -17,6 +17,8 @@ var errNotImplemented = errors.New("the sandbox is not implemented on " + runtim
 type LaunchOptions struct {
 	// Attach is never called on this OS.
 	Attach func(files []*os.File) (io.Closer, error)
+	// Observe is never called on this OS.
+	Observe func(FileDenial)
 }
 
 // Launch is not implemented on this OS: it always fails, and never runs the

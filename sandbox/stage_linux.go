@@ -31,6 +31,11 @@ const (
 	probeArg = "__pent_sandbox_probe__"
 )
 
+// traceEnv, set in the stage's (otherwise empty) environment, has it
+// install the trace observer; the command never sees the stage's
+// environment.
+const traceEnv = "PENT_STAGE_TRACE=1"
+
 // File descriptors Launch passes to the stage.
 const (
 	controlFD = 3 // SOCK_SEQPACKET to pent
@@ -44,6 +49,7 @@ const (
 	msgStarted = 'S' // the command runs; its pidfd is attached (SCM_RIGHTS)
 	msgExit    = 'X' // the command ended; payload: wait status, uint32 LE
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
+	msgTrace   = 'T' // --trace: the observer's seccomp listener is attached (SCM_RIGHTS)
 	// Pent → stage.
 	msgGo = 'G' // proxy mode: the proxy serves the capture sockets; start the command
 )
@@ -85,7 +91,8 @@ func runStage() int {
 	goAhead := make(chan struct{}, 1)
 	go watchPent(ctrl, goAhead)
 
-	pid, pidfd, err := startCommand(ctrl, goAhead)
+	traced := slices.Contains(os.Environ(), traceEnv)
+	pid, pidfd, err := startCommand(ctrl, goAhead, traced)
 	if err != nil {
 		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
 		return 1
@@ -127,8 +134,9 @@ func watchPent(ctrl *net.UnixConn, goAhead chan<- struct{}) {
 
 // startCommand builds the sandbox and starts the command in it. In proxy
 // mode it hands the capture sockets to pent and starts the command only
-// once pent's go-ahead has arrived on goAhead.
-func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}) (pid, pidfd int, err error) {
+// once pent's go-ahead has arrived on goAhead. When traced, the command
+// starts under the trace observer's filter, whose listener pent serves.
+func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid, pidfd int, err error) {
 	p, err := readPolicy()
 	if err != nil {
 		return 0, -1, err
@@ -148,10 +156,14 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}) (pid, pidfd int, 
 		}
 		p.Env = withProxyEnv(p.Env, port)
 	}
-	if err := setupMounts(p); err != nil {
+	shadows, err := stageShadows(os.Args)
+	if err != nil {
 		return 0, -1, err
 	}
-	rs, err := newRuleset(LandlockABI(), policyRules(p))
+	if err := setupMounts(p, shadows); err != nil {
+		return 0, -1, err
+	}
+	rs, err := newRuleset(LandlockABI(), append(policyRules(p), shadowRules(shadows)...))
 	if err != nil {
 		return 0, -1, err
 	}
@@ -182,6 +194,11 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}) (pid, pidfd int, 
 	// Last: the filter also binds the stage, which needs none of it now.
 	if err := installSeccomp(); err != nil {
 		return 0, -1, err
+	}
+	if traced {
+		if err := handOverObserver(ctrl); err != nil {
+			return 0, -1, err
+		}
 	}
 	pid, err = syscall.ForkExec(p.Command[0], p.Command, attr)
 	if err != nil {
@@ -287,6 +304,21 @@ func handOverCapture(ctrl *net.UnixConn) (int, error) {
 		return 0, fmt.Errorf("handing the capture sockets to pent: %w", err)
 	}
 	return capture.ProxyPort, nil
+}
+
+// handOverObserver installs the trace observer's filter on this thread,
+// the one that forks the command, and sends its listener to pent; only pent
+// keeps it. The command blocks at its first traced call until pent serves.
+func handOverObserver(ctrl *net.UnixConn) error {
+	listener, err := installObserver()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(listener)
+	if err := sendMsg(ctrl, msgTrace, nil, listener); err != nil {
+		return fmt.Errorf("handing the trace observer to pent: %w", err)
+	}
+	return nil
 }
 
 // withProxyEnv returns env with the proxy variables for the in-sandbox

@@ -11,8 +11,9 @@ import (
 // NewCmdMan builds the hidden `pent man DIR`, which writes a section 1 man
 // page for pent and each of its commands into DIR (for packagers and
 // install.sh). The date in the pages is SOURCE_DATE_EPOCH when set, for
-// reproducible packages.
-func NewCmdMan(f *Factory) *cobra.Command {
+// reproducible packages. It prints nothing on success; it takes the Factory
+// like every command constructor but needs nothing from it.
+func NewCmdMan(_ *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "man DIR",
 		Short:   "Write pent's man pages into DIR",
@@ -28,7 +29,6 @@ func NewCmdMan(f *Factory) *cobra.Command {
 			if err := doc.GenManTree(cmd.Root(), header, dir); err != nil {
 				return fmt.Errorf("writing man pages to %s: %w", dir, err)
 			}
-			f.IO.Say("wrote man pages to %s", dir)
 			return nil
 		},
 	}

@@ -73,6 +73,7 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 		NewCmdPrune(f),
 		NewCmdInit(f),
 		NewCmdProxy(f),
+		NewCmdTrace(f),
 		NewCmdMan(f),
 	)
 	return root

@@ -151,23 +151,34 @@ func runRun(o *RunOptions) error {
 	if err := o.checkTrust(l); err != nil {
 		return err
 	}
-	if o.Trace {
-		return fmt.Errorf("--trace is not available yet: denials cannot be logged in this version; run without --trace")
-	}
 	policy, err := o.policy(l)
 	if err != nil {
 		return err
 	}
-	var opts sandbox.LaunchOptions
-	if policy.Network == sandbox.NetProxy {
-		if opts.Attach, err = o.proxyAttach(l); err != nil {
+	var tr *traceRun
+	if o.Trace {
+		if tr, err = o.newTraceRun(l); err != nil {
 			return err
 		}
+	}
+	var opts sandbox.LaunchOptions
+	if policy.Network == sandbox.NetProxy {
+		if opts.Attach, err = o.proxyAttach(l, tr); err != nil {
+			return err
+		}
+	}
+	if tr != nil {
+		opts.Observe = tr.recorder().AddFile
 	}
 	before := sandbox.ExistingProtected(policy)
 	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
 	if err != nil {
 		return err
+	}
+	if tr != nil {
+		if err := tr.finish(o.IO, l.Home); err != nil {
+			o.IO.Warn("trace: %v", err)
+		}
 	}
 	for _, p := range sandbox.CreatedProtected(policy, before) {
 		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", tilde(p, l.Home))

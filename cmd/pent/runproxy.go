@@ -22,8 +22,10 @@ type attachFunc = func(files []*os.File) (io.Closer, error)
 // --config, --no-config or PENT_* variables that change them get a private
 // proxy for this run instead, so that a run is never given a wider (or a
 // narrower) allowlist than it asked for. Without a project the run always
-// gets a private proxy. Any failure refuses the run.
-func (o *RunOptions) proxyAttach(l *loaded) (attachFunc, error) {
+// gets a private proxy. Any failure refuses the run. A traced run (tr not
+// nil) gets the proxy's denials: a private proxy writes them to tr as well,
+// the project's proxy is asked for them after the run.
+func (o *RunOptions) proxyAttach(l *loaded, tr *traceRun) (attachFunc, error) {
 	f := o.Factory
 	var resolvers []string
 	if len(l.Effective.UpstreamDNS) == 0 {
@@ -35,6 +37,9 @@ func (o *RunOptions) proxyAttach(l *loaded) (attachFunc, error) {
 	pol, err := proxy.Compile(proxySettings(l.Effective), resolvers)
 	if err != nil {
 		return nil, fmt.Errorf("the [proxy] settings: %w", err)
+	}
+	if tr != nil {
+		tr.hinter.Allow = pol.Allow
 	}
 	if root := l.Root(); root != "" {
 		rt, err := f.RuntimeDir()
@@ -50,6 +55,9 @@ func (o *RunOptions) proxyAttach(l *loaded) (attachFunc, error) {
 			return nil, fmt.Errorf("asking the project's proxy for its policy: %w", err)
 		}
 		if st.Policy == pol.Summary() {
+			if tr != nil {
+				tr.daemon = c
+			}
 			return projectAttach(c), nil
 		}
 	}
@@ -57,7 +65,11 @@ func (o *RunOptions) proxyAttach(l *loaded) (attachFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return privateAttach(pol, logPath), nil
+	var extra io.Writer
+	if tr != nil {
+		extra = tr
+	}
+	return privateAttach(pol, logPath, extra), nil
 }
 
 // projectAttach hands the sockets to the project's daemon for the life of
@@ -87,15 +99,20 @@ func (o *RunOptions) privateProxyLog() (string, error) {
 }
 
 // privateAttach serves the sockets with a proxy of this pent process alone,
-// appending its decisions to logPath, until the returned Closer is closed.
-func privateAttach(pol *proxy.Policy, logPath string) attachFunc {
+// appending its decisions to logPath (and writing them to extra, when not
+// nil), until the returned Closer is closed.
+func privateAttach(pol *proxy.Policy, logPath string, extra io.Writer) attachFunc {
 	return func(files []*os.File) (io.Closer, error) {
 		logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			closeFiles(files)
 			return nil, fmt.Errorf("opening the proxy log: %w", err)
 		}
-		px := proxy.New(pol, logFile)
+		var logw io.Writer = logFile
+		if extra != nil {
+			logw = io.MultiWriter(logFile, extra)
+		}
+		px := proxy.New(pol, logw)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- px.ServeSession(ctx, proxy.SessionInfo{PID: os.Getpid()}, files...) }()

@@ -66,7 +66,7 @@ func TestPrivateAttach(t *testing.T) {
 	f, _, _ := testFactory(t, "")
 	o := &RunOptions{IO: f.IO, Factory: f}
 	l := &loaded{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}}
-	attach, err := o.proxyAttach(l)
+	attach, err := o.proxyAttach(l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := &RunOptions{IO: f.IO, Factory: f}
 			l := &loaded{ProjectRoot: root, Trust: hook.Allowed, Effective: &config.Effective{Domains: tt.allow, UpstreamDNS: project.UpstreamDNS}}
-			attach, err := o.proxyAttach(l)
+			attach, err := o.proxyAttach(l, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

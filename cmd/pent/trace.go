@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/trace"
+)
+
+// daemonLogLines is how many recent decisions a traced run asks the
+// project's proxy for: all it keeps.
+const daemonLogLines = 1000
+
+// traceRun is the trace of one `pent run --trace`.
+type traceRun struct {
+	hinter trace.Hinter
+	rec    *trace.Recorder
+	log    string // where the entries go
+	start  time.Time
+	// daemon is the project's proxy when the run uses it: its decisions
+	// of this pent process are read from it after the run.
+	daemon *proxy.Client
+}
+
+// newTraceRun prepares the trace of a run with configuration l.
+func (o *RunOptions) newTraceRun(l *loaded) (*traceRun, error) {
+	state, err := o.Factory.StateDir()
+	if err != nil {
+		return nil, err
+	}
+	cfg := "your global config"
+	if g, err := o.Factory.GlobalConfigPath(); err == nil {
+		cfg = tilde(g, l.Home)
+	}
+	if l.ProjectFile != "" {
+		cfg = filepath.Base(l.ProjectFile)
+		if filepath.Base(filepath.Dir(l.ProjectFile)) == ".pent" {
+			cfg = ".pent/" + cfg
+		}
+	}
+	return &traceRun{
+		hinter: trace.Hinter{Home: l.Home, Config: cfg},
+		log:    trace.LogPath(l.ProjectRoot, state),
+		start:  time.Now().UTC(),
+	}, nil
+}
+
+// recorder is the run's Recorder, created once the proxy's allowlist (if
+// any) is known.
+func (t *traceRun) recorder() *trace.Recorder {
+	if t.rec == nil {
+		t.rec = trace.NewRecorder(t.hinter)
+	}
+	return t.rec
+}
+
+// Write takes the private proxy's decision lines.
+func (t *traceRun) Write(p []byte) (int, error) { return t.recorder().Write(p) }
+
+// finish collects the project proxy's decisions of this run, appends the
+// run's entries to the log and says what was found.
+func (t *traceRun) finish(io *IOStreams, home string) error {
+	rec := t.recorder()
+	if t.daemon != nil {
+		if err := t.collectDaemon(rec, io); err != nil {
+			io.Warn("trace: could not read the project proxy's decisions: %v", err)
+		}
+	}
+	entries := rec.Entries()
+	if err := os.MkdirAll(filepath.Dir(t.log), 0o700); err != nil {
+		return fmt.Errorf("creating the directory of the trace log: %w", err)
+	}
+	f, err := os.OpenFile(t.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening the trace log: %w", err)
+	}
+	defer f.Close()
+	if err := trace.Append(f, entries); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		io.Say("trace: nothing was denied")
+		return nil
+	}
+	io.Say("trace: %d denial(s) recorded in %s — `pent trace show` lists them, `pent trace suggest` turns them into config",
+		len(entries), tilde(t.log, home))
+	return nil
+}
+
+// collectDaemon adds the project proxy's denials of this pent process
+// since the run started. The daemon keeps its last daemonLogLines
+// decisions only; when they all belong to this run, earlier ones may be
+// lost, and the user is told.
+func (t *traceRun) collectDaemon(rec *trace.Recorder, io *IOStreams) error {
+	data, err := t.daemon.Logs(daemonLogLines)
+	if err != nil {
+		return err
+	}
+	lines, ours := 0, 0
+	pid := os.Getpid()
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		d, ok := decodeDecision(line)
+		if !ok {
+			continue
+		}
+		lines++
+		if d.PID == pid && !d.Time.Before(t.start) {
+			ours++
+			rec.AddDecision(d)
+		}
+	}
+	if lines >= daemonLogLines && ours == lines {
+		io.Warn("trace: the project's proxy keeps its last %d decisions only; earlier network denials of this run may be missing", daemonLogLines)
+	}
+	return nil
+}
+
+// decodeDecision decodes one line of the proxy's decision log.
+func decodeDecision(line []byte) (proxy.Decision, bool) {
+	var d proxy.Decision
+	if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &d) != nil {
+		return d, false
+	}
+	return d, true
+}
+
+// TraceOptions are the inputs of `pent trace`.
+type TraceOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+
+	Project string
+	JSON    bool
+	Apply   bool
+}
+
+// NewCmdTrace builds `pent trace show|clear|suggest`.
+func NewCmdTrace(f *Factory) *cobra.Command {
+	opts := &TraceOptions{IO: f.IO, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "Read the denials `pent run --trace` recorded, with fix hints",
+		Long: `pent run --trace runs a command under the same policy and records every file
+access and every DNS query or connection the policy denied, with the process,
+how often, and the config key and value that would allow it. The log is
+.pent/trace.log in the project, or $XDG_STATE_HOME/pent/trace.log without one.
+
+What tracing cannot see: accesses through descriptors opened earlier or
+passed in (mmap, read of an open file), files the kernel opens itself (a
+script's interpreter), and stat or access() checks, which the sandbox does
+not restrict — a program that only tests whether a hidden file exists is not
+reported. A file hidden from the sandbox (ENOENT inside) that exists on the
+host is reported as the denial it is.`,
+		Example: `  pent run --trace -- npm test
+  pent trace show
+  pent trace suggest --apply && pent allow
+  pent trace clear`,
+		Args: cobra.NoArgs,
+	}
+	cmd.PersistentFlags().StringVar(&opts.Project, "project", "", "the project `DIR` (default: found from the working directory)")
+	show := &cobra.Command{
+		Use: "show", Short: "List the recorded denials, grouped, with counts and hints", Args: cobra.NoArgs,
+		Example: "  pent trace show\n  pent trace show --json",
+		RunE:    func(*cobra.Command, []string) error { return traceShow(opts) },
+	}
+	show.Flags().BoolVar(&opts.JSON, "json", false, "print the merged entries as JSON lines")
+	clearCmd := &cobra.Command{
+		Use: "clear", Short: "Delete the trace log", Args: cobra.NoArgs,
+		Example: "  pent trace clear",
+		RunE:    func(*cobra.Command, []string) error { return traceClear(opts) },
+	}
+	suggest := &cobra.Command{
+		Use: "suggest", Short: "Print a TOML snippet that would allow what was denied", Args: cobra.NoArgs,
+		Example: "  pent trace suggest\n  pent trace suggest --apply   # then: pent allow",
+		RunE:    func(*cobra.Command, []string) error { return traceSuggest(opts) },
+	}
+	suggest.Flags().BoolVar(&opts.Apply, "apply", false, "add the snippet to the project's .pent.toml (it then needs `pent allow` again)")
+	cmd.AddCommand(show, clearCmd, suggest)
+	return cmd
+}
+
+// traceLog finds the log the way a run writes it, and the configuration.
+func (o *TraceOptions) traceLog() (string, *loaded, error) {
+	l, err := o.Factory.load(loadRequest{ProjectDir: o.Project, Flags: &config.File{Path: "command line"}})
+	if err != nil {
+		return "", nil, err
+	}
+	state, err := o.Factory.StateDir()
+	if err != nil {
+		return "", nil, err
+	}
+	return trace.LogPath(l.ProjectRoot, state), l, nil
+}
+
+// readTrace reads and merges the log; a missing log is empty.
+func (o *TraceOptions) readTrace() ([]trace.Entry, string, *loaded, error) {
+	path, l, err := o.traceLog()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, path, l, nil
+	}
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("opening the trace log: %w", err)
+	}
+	defer f.Close()
+	entries, err := trace.Read(f)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return trace.Merge(entries), path, l, nil
+}
+
+func traceShow(o *TraceOptions) error {
+	entries, path, l, err := o.readTrace()
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return trace.Append(o.IO.Out, entries)
+	}
+	if len(entries) == 0 {
+		o.IO.Say("no denials recorded in %s (run a command with `pent run --trace`)", tilde(path, l.Home))
+		return nil
+	}
+	return trace.Show(o.IO.Out, entries)
+}
+
+func traceClear(o *TraceOptions) error {
+	path, l, err := o.traceLog()
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("clearing the trace log: %w", err)
+	}
+	o.IO.Say("cleared %s", tilde(path, l.Home))
+	return nil
+}
+
+func traceSuggest(o *TraceOptions) error {
+	entries, path, l, err := o.readTrace()
+	if err != nil {
+		return err
+	}
+	s := trace.Suggest(entries)
+	if s.Empty() {
+		o.IO.Say("nothing to suggest: %s records no denial a config value can allow", tilde(path, l.Home))
+		return nil
+	}
+	if !o.Apply {
+		_, err := fmt.Fprint(o.IO.Out, s.TOML())
+		return err
+	}
+	if l.ProjectFile == "" {
+		fmt.Fprint(o.IO.Out, s.TOML())
+		return errors.New("no project file to apply to: add the snippet above to your pent.toml yourself")
+	}
+	data, err := os.ReadFile(l.ProjectFile)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", l.ProjectFile, err)
+	}
+	out, err := trace.Apply(data, s)
+	if err != nil {
+		fmt.Fprint(o.IO.Out, s.TOML())
+		return fmt.Errorf("%s: %w; add the snippet above by hand", tilde(l.ProjectFile, l.Home), err)
+	}
+	if _, err := config.Parse(l.ProjectFile, out, config.Project); err != nil {
+		return fmt.Errorf("the edited %s would not be valid: %w", tilde(l.ProjectFile, l.Home), err)
+	}
+	if err := writeFileKeepMode(l.ProjectFile, out); err != nil {
+		return err
+	}
+	fmt.Fprint(o.IO.Out, s.TOML())
+	o.IO.Say("added the above to %s; its content changed, so run `pent allow` to review and trust it again", tilde(l.ProjectFile, l.Home))
+	return nil
+}
+
+// writeFileKeepMode replaces path's content atomically, keeping its mode.
+func writeFileKeepMode(path string, data []byte) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".pent-edit-*")
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("updating %s: %w", path, err)
+	}
+	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("updating %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("updating %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("updating %s: %w", path, err)
+	}
+	return nil
+}

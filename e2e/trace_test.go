@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// traceEntry is the part of a `pent trace show --json` line the tests check.
+type traceEntry struct {
+	Kind    string `json:"kind"`
+	Op      string `json:"op"`
+	Target  string `json:"target"`
+	Count   int    `json:"count"`
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
+	Hint    string `json:"hint"`
+	Fix     *struct {
+		Table string `json:"table"`
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	} `json:"fix"`
+}
+
+// String is what the test compares: kind, operation, target and the fix.
+func (e traceEntry) String() string {
+	fix := "no fix"
+	if e.Fix != nil {
+		fix = fmt.Sprintf("[%s] %s += %q", e.Fix.Table, e.Fix.Key, e.Fix.Value)
+	}
+	return fmt.Sprintf("%s %s %s -> %s", e.Kind, e.Op, e.Target, fix)
+}
+
+// traceEntries runs `pent trace show --json` and decodes it.
+func traceEntries(t *testing.T, r *runner) []traceEntry {
+	t.Helper()
+	res := r.pent("trace", "show", "--json")
+	res.wantCode(t, 0)
+	var out []traceEntry
+	for _, line := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+		if line == "" {
+			continue
+		}
+		var e traceEntry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("trace show --json printed %q: %v", line, err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestTrace_FiveDenials: a script that reads ~/.aws/credentials, writes a
+// file in /etc, execs a binary from a hidden directory, resolves a denied
+// name and connects to an allowed name on a denied port, run with --trace,
+// is denied all five — and the trace holds exactly those five, each with
+// the config key and value that allows it. `pent trace suggest --apply`
+// and `pent allow` then make the same script succeed, and a second traced
+// run records nothing.
+func TestTrace_FiveDenials(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		if os.Geteuid() != 0 {
+			t.Skip("the test needs root to place a file in /etc that the test user may write")
+		}
+		n := startLocalNet(t)
+		n.writeGlobal(r)
+		r.stopDaemonAtEnd()
+		probe := writeProbe(r)
+
+		// /etc/<name>: exists, writable by the test user outside the
+		// sandbox, read-only inside it (as all of /etc).
+		etcFile := fmt.Sprintf("/etc/pent-trace-%d-%s", os.Getpid(), r.mode)
+		r.writeFileAnywhere(etcFile, "original\n")
+		tool := filepath.Join(r.home, "denied-bin", "tool")
+		r.writeFile(tool, "#!/bin/sh\necho TOOL-RAN\n", 0o755)
+		writeProject(r, allowedName+":"+strconv.Itoa(n.tlsPort))
+
+		deniedPort := n.bannerTCP
+		script := probeLib + fmt.Sprintf(`try read cat "$HOME/.aws/credentials"
+try write sh -c 'echo changed > %[1]s'
+try exec "$HOME/denied-bin/tool"
+try resolve python3 %[2]s resolve %[3]s
+try connect python3 %[2]s banner %[4]s %[5]d
+`, etcFile, probe, deniedName, allowedName, deniedPort)
+		names := []string{"read", "write", "exec", "resolve", "connect"}
+
+		res := r.sandboxSh(script, "--trace")
+		res.wantCode(t, 0)
+		r.assertNoSecret(res)
+		for name, p := range probes(t, res, names...) {
+			if p.ok {
+				t.Errorf("%s succeeded under the policy with --trace: tracing must not allow anything", name)
+			}
+		}
+		r.assertFile(etcFile, "original\n")
+		if !strings.Contains(res.stderr, "pent: trace: 5 denial(s) recorded") {
+			t.Errorf("pent did not say what it recorded:\n%s", res.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(r.project, ".pent", "trace.log")); err != nil {
+			t.Errorf("the trace log is not in the project: %v", err)
+		}
+
+		entries := traceEntries(t, r)
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.String())
+			if e.Count < 1 || e.Command == "" || e.Hint == "" || (e.Kind == "file" && e.PID <= 0) {
+				t.Errorf("incomplete entry: %+v", e)
+			}
+			if e.Fix != nil && !strings.Contains(e.Hint, strconv.Quote(e.Fix.Value)) {
+				t.Errorf("the hint does not name the value: %+v", e)
+			}
+		}
+		connectTarget := allowedName + ":" + strconv.Itoa(deniedPort)
+		want := []string{
+			`file read ~/.aws/credentials -> [sandbox.paths] read += "~/.aws/credentials"`,
+			fmt.Sprintf(`file write %s -> [sandbox.paths] read_write += %q`, etcFile, etcFile),
+			`file exec ~/denied-bin/tool -> [sandbox.paths] execute += "~/denied-bin/tool"`,
+			fmt.Sprintf(`network dns %s -> [proxy] domain_allowlist += %q`, deniedName, deniedName),
+			fmt.Sprintf(`network connect %s -> [proxy] domain_allowlist += %q`, connectTarget, connectTarget),
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("trace entries:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+		}
+		human := r.pent("trace", "show")
+		human.wantCode(t, 0)
+		for _, s := range []string{"denied reads (1)", `add "~/.aws/credentials" to [sandbox.paths] read in .pent.toml`,
+			fmt.Sprintf(`add %q to [proxy] domain_allowlist in .pent.toml`, connectTarget)} {
+			if !strings.Contains(human.stdout, s) {
+				t.Errorf("trace show lacks %q:\n%s", s, human.stdout)
+			}
+		}
+
+		applied := r.pent("trace", "suggest", "--apply")
+		applied.wantCode(t, 0)
+		if !strings.Contains(applied.stderr, "pent allow") {
+			t.Errorf("suggest --apply did not say that the file needs pent allow again:\n%s", applied)
+		}
+		// The edited file is not trusted until allowed again.
+		refused := r.pent("run", "--wrapped", "sh", "--", "true")
+		if refused.code == 0 {
+			t.Errorf("the edited project file was used without pent allow:\n%s", refused)
+		}
+		r.allow()
+		r.waitDaemonPolicy(connectTarget)
+		r.pent("trace", "clear").wantCode(t, 0)
+
+		res = r.sandboxSh(script, "--trace")
+		res.wantCode(t, 0)
+		for name, p := range probes(t, res, names...) {
+			if !p.ok {
+				t.Errorf("%s still fails after trace suggest --apply and pent allow: %s", name, p.msg)
+			}
+		}
+		r.assertFile(etcFile, "changed\n")
+		if left := traceEntries(t, r); len(left) != 0 {
+			t.Errorf("the allowed script still records denials: %v", left)
+		}
+	})
+}
+
+// waitDaemonPolicy waits until the project's proxy (if one runs) has
+// reloaded the allowed file, whose allowlist holds entry.
+func (r *runner) waitDaemonPolicy(entry string) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := r.proxyStatus()
+		if !st.running || strings.Contains(st.rawOutput, entry) {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the project's proxy did not reload the allowed file:\n%s", st.rawOutput)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

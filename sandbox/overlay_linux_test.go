@@ -1,0 +1,432 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// shadowFixture is a fixture whose policy writes ~/.claude.json, a file
+// directly in the hidden home, with pent's state directory beside it.
+type shadowFixture struct {
+	*fixture
+	claude, state string
+	opts          LaunchOptions
+	warnings      []string
+	mu            sync.Mutex
+}
+
+func newShadowFixture(t *testing.T) *shadowFixture {
+	t.Helper()
+	f := &shadowFixture{fixture: newFixture(t)}
+	f.claude = filepath.Join(f.home, ".claude.json")
+	f.state = filepath.Join(f.base, "state", "pent")
+	if err := os.WriteFile(f.claude, []byte(`{"v":0}`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	f.policy.Write = append(f.policy.Write, f.claude)
+	f.opts = LaunchOptions{StateDir: f.state, Warn: func(format string, args ...any) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.warnings = append(f.warnings, strings.TrimSpace(fmt.Sprintf(format, args...)))
+	}}
+	return f
+}
+
+// run runs script in the sandbox with the fixture's options.
+func (f *shadowFixture) run(t *testing.T, script string) string {
+	t.Helper()
+	p := f.policy
+	p.Command = []string{"/bin/sh", "-c", script}
+	st, out, err := launchWith(p, f.opts)
+	if err != nil || st.Code != 0 {
+		t.Fatalf("Launch: %+v %v\n%s", st, err, out)
+	}
+	return out
+}
+
+// assertNoStaging fails if a staging directory of a run is left.
+func (f *shadowFixture) assertNoStaging(t *testing.T) {
+	t.Helper()
+	entries, _ := os.ReadDir(filepath.Join(f.state, stagingSub))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), runPrefix) {
+			t.Errorf("staging directory %s left behind", e.Name())
+		}
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func TestSandboxOverlayShadow(t *testing.T) {
+	f := newShadowFixture(t)
+	held, err := os.Open(f.claude)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	out := f.run(t, `
+cd "$HOME"
+echo "content=$(cat .claude.json)"
+cat .ssh/id_ed25519 2>/dev/null && echo "READ ssh"
+ls .ssh 2>/dev/null && echo "LISTED ssh"
+cat notes.txt 2>/dev/null && echo "READ notes"
+echo scratch > junk.txt && echo "junk=$(cat junk.txt)"
+echo "list=$(ls -A | tr '\n' ' ')"
+i=0
+while [ $i -lt 1000 ]; do
+  i=$((i+1))
+  printf '{"v":%d}' $i > .claude.json.tmp.$$ && mv .claude.json.tmp.$$ .claude.json || echo "CYCLE $i failed"
+done
+echo "mode=$(stat -c %a .claude.json)"
+`)
+	for _, bad := range []string{"READ ssh", "LISTED ssh", "READ notes", "CYCLE", secretMarker} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output has %q:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{`content={"v":0}`, "junk=scratch", "list=.claude.json junk.txt proj "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := readString(t, f.claude); got != `{"v":1000}` {
+		t.Errorf("real file after 1000 write-rename cycles: %q", got)
+	}
+	// The program's last rename put a new file in place; so does pent, with
+	// that file's mode (the shell's umask, not the old file's 0640).
+	if fi, err := os.Stat(f.claude); err != nil || !strings.Contains(out, fmt.Sprintf("mode=%o\n", fi.Mode().Perm())) {
+		t.Errorf("real file mode %v differs from the one inside:\n%s", fi.Mode(), out)
+	}
+	// The old real file was replaced, not rewritten: a reader holding it
+	// open still has the old content (inode numbers alone may be reused).
+	if fi, err := held.Stat(); err != nil || fi.Sys().(*syscall.Stat_t).Nlink != 0 {
+		t.Errorf("the program replaced the file by renames, but the real file was rewritten in place")
+	}
+	if _, err := os.Lstat(filepath.Join(f.home, "junk.txt")); err == nil {
+		t.Errorf("a write to a non-allowed file in ~ reached the host")
+	}
+	entries, _ := os.ReadDir(f.home)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".pent-") || strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("temporary file %s left in the real home", e.Name())
+		}
+	}
+	f.assertNoStaging(t)
+	if len(f.warnings) > 0 {
+		t.Errorf("warnings: %q", f.warnings)
+	}
+}
+
+// TestSandboxOverlayFileOps: truncate, append and chmod edit the real file
+// in place (its inode stays, as it would without the sandbox); a delete
+// deletes it; a new file at a writable path that did not exist is created.
+func TestSandboxOverlayFileOps(t *testing.T) {
+	f := newShadowFixture(t)
+	fresh := filepath.Join(f.home, ".fresh.json")
+	gone := filepath.Join(f.home, ".gone")
+	if err := os.WriteFile(gone, []byte("bye"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.policy.Write = append(f.policy.Write, fresh, gone)
+	before := inode(t, f.claude)
+	f.run(t, `
+cd "$HOME"
+: > .claude.json
+echo one >> .claude.json
+echo two >> .claude.json
+chmod 600 .claude.json
+echo new > .fresh.json
+rm .gone
+`)
+	if got := readString(t, f.claude); got != "one\ntwo\n" {
+		t.Errorf("real file: %q", got)
+	}
+	if after := inode(t, f.claude); after != before {
+		t.Errorf("in-place edits changed the real inode: %d → %d", before, after)
+	}
+	if fi, _ := os.Stat(f.claude); fi.Mode().Perm() != 0o600 {
+		t.Errorf("chmod did not reach the real file: %v", fi.Mode())
+	}
+	if got := readString(t, fresh); got != "new\n" {
+		t.Errorf("new writable file: %q", got)
+	}
+	if _, err := os.Lstat(gone); err == nil {
+		t.Errorf("a deleted writable file is still on the host")
+	}
+	f.assertNoStaging(t)
+}
+
+// TestSandboxOverlayLiveSync: a write is on the host while the command
+// still runs.
+func TestSandboxOverlayLiveSync(t *testing.T) {
+	f := newShadowFixture(t)
+	seen := filepath.Join(f.proj, "seen")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if b, _ := os.ReadFile(f.claude); string(b) == "live\n" {
+				os.WriteFile(seen, nil, 0o644)
+				return
+			}
+		}
+	}()
+	out := f.run(t, `
+echo live > "$HOME/.claude.json.new" && mv "$HOME/.claude.json.new" "$HOME/.claude.json"
+i=0
+while [ ! -e seen ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+[ -e seen ] && echo SEEN-WHILE-RUNNING
+`)
+	if !strings.Contains(out, "SEEN-WHILE-RUNNING") {
+		t.Errorf("the host did not see the write within 10 s while the command ran:\n%s", out)
+	}
+}
+
+// TestSandboxOverlaySymlink: a symbolic link the command puts in place of
+// the writable file, or beside it, is never followed by pent.
+func TestSandboxOverlaySymlink(t *testing.T) {
+	f := newShadowFixture(t)
+	secret := filepath.Join(f.home, ".ssh", "id_ed25519")
+	f.run(t, `
+cd "$HOME"
+ln -s `+secret+` link-beside
+ln -s `+secret+` proj/link-in-project
+rm .claude.json && ln -s `+secret+` .claude.json
+`)
+	if got := readString(t, f.claude); got != `{"v":0}` {
+		t.Errorf("real file changed: %q", got)
+	}
+	if !slices.ContainsFunc(f.warnings, func(w string) bool { return strings.Contains(w, "not a regular file") }) {
+		t.Errorf("no warning about the replaced file: %q", f.warnings)
+	}
+	fixtureSecrets := []string{secret, filepath.Join(f.home, ".aws", "credentials"), filepath.Join(f.home, "notes.txt")}
+	filepath.Walk(f.base, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && !slices.Contains(fixtureSecrets, path) {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), secretMarker) {
+				t.Errorf("the secret was copied to %s", path)
+			}
+		}
+		return nil
+	})
+	f.assertNoStaging(t)
+}
+
+func TestSandboxOverlayNeedsStateDir(t *testing.T) {
+	f := newShadowFixture(t)
+	p := f.policy
+	p.Command = []string{"/bin/true"}
+	_, _, err := launchWith(p, LaunchOptions{})
+	if err == nil || !strings.Contains(err.Error(), "StateDir") {
+		t.Fatalf("want a refusal naming StateDir, got %v", err)
+	}
+}
+
+// TestSandboxOverlayHidesLaterFiles: a file created outside after the run
+// started is absent inside; the staging tree is masked where a rule would
+// expose it.
+func TestSandboxOverlayHidesLaterFiles(t *testing.T) {
+	f := newShadowFixture(t)
+	f.policy.Write = append(f.policy.Write, filepath.Dir(f.state))
+	later := filepath.Join(f.home, "later.txt")
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		os.WriteFile(later, []byte(secretMarker), 0o644)
+	}()
+	out := f.run(t, `
+sleep 0.6
+cat "$HOME/later.txt" 2>/dev/null && echo "READ later"
+ls -A "$HOME" | grep -q later && echo "LISTED later"
+echo "staging=$(ls -A `+filepath.Join(f.state, stagingSub)+` | tr '\n' ' ')"
+`)
+	if _, err := os.Stat(later); err != nil {
+		t.Fatalf("the outside write did not happen: %v", err)
+	}
+	if strings.Contains(out, "READ later") || strings.Contains(out, "LISTED later") || strings.Contains(out, secretMarker) {
+		t.Errorf("a file created outside during the run is visible inside:\n%s", out)
+	}
+	if !strings.Contains(out, "staging=\n") {
+		t.Errorf("the staging tree is visible inside:\n%s", out)
+	}
+}
+
+func TestPlanShadows(t *testing.T) {
+	base := t.TempDir()
+	home := filepath.Join(base, "home")
+	for _, d := range []string{"home/.npm", "home/.config", "home/dotfiles"} {
+		if err := os.MkdirAll(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{".claude.json", ".config/gh.yml", "dotfiles/rc"} {
+		if err := os.WriteFile(filepath.Join(home, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("dotfiles/rc", filepath.Join(home, ".rc")); err != nil {
+		t.Fatal(err)
+	}
+	h := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, filepath.Join(home, n))
+		}
+		return out
+	}
+	tests := []struct {
+		name        string
+		write, read []string
+		want        []shadowDir
+	}{
+		{"file in home", h(".claude.json"), nil, []shadowDir{{home, []string{".claude.json"}}}},
+		{"missing file", h(".new.json"), nil, []shadowDir{{home, []string{".new.json"}}}},
+		{"nested and sorted", h(".config/gh.yml", ".claude.json", ".b"), nil,
+			[]shadowDir{{home, []string{".b", ".claude.json"}}, {filepath.Join(home, ".config"), []string{"gh.yml"}}}},
+		{"directory stays a bind", h(".npm"), nil, nil},
+		{"symlink stays a bind", h(".rc"), nil, nil},
+		{"readable directory is not shadowed", h("dotfiles/rc"), h("dotfiles"), nil},
+		{"inside a writable directory", h("dotfiles/rc"), nil, nil},
+		{"parent missing on the host", h("nodir/x.json"), nil, nil},
+		{"not hidden", []string{filepath.Join(base, "x.json")}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Policy{Masked: []string{home}, Write: tt.write, Read: tt.read}
+			if tt.name == "inside a writable directory" {
+				p.Write = append(p.Write, filepath.Join(home, "dotfiles"))
+			}
+			got, err := planShadows(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// killedRun stages file (in dir) as a run would, lets a "command" write
+// content to the staged copy, and abandons the run like a SIGKILL would:
+// the lock goes, nothing is copied back.
+func killedRun(t *testing.T, state, dir, file, content string) {
+	t.Helper()
+	s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{dir, []string{file}}}, t.Errorf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, "0", "upper", file), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Leftovers a real run has: an overlay work directory without
+	// permissions, and a directory the command made mode 000.
+	for _, d := range []string{"0/work/work", "0/upper/locked"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d, "inner"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(s.dir, d), 0)
+	}
+	s.close()
+}
+
+func TestRecoverStaging(t *testing.T) {
+	base := t.TempDir()
+	state, real := filepath.Join(base, "state"), filepath.Join(base, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(real, ".claude.json")
+	if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := RecoverStaging(state); err != nil || msgs != nil {
+		t.Fatalf("nothing staged: %q %v", msgs, err)
+	}
+
+	killedRun(t, state, real, ".claude.json", "staged")
+	msgs, err := RecoverStaging(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, file); got != "staged" {
+		t.Errorf("real file after recovery: %q", got)
+	}
+	if !slices.ContainsFunc(msgs, func(m string) bool { return strings.Contains(m, "recovered") && strings.Contains(m, file) }) {
+		t.Errorf("no message about the recovery: %q", msgs)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(state, stagingSub)); len(entries) != 1 || entries[0].Name() != stagingLock {
+		t.Errorf("staging left after recovery: %v", entries)
+	}
+
+	// A real file changed after the killed run keeps its content; the
+	// run's version is kept beside it.
+	killedRun(t, state, real, ".claude.json", "stale")
+	later := time.Now().Add(time.Hour)
+	if err := os.WriteFile(file, []byte("edited after"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(file, later, later)
+	if msgs, err = RecoverStaging(state); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, file); got != "edited after" {
+		t.Errorf("recovery overwrote a newer real file: %q (%q)", got, msgs)
+	}
+	if got := readString(t, file+".pent-recovered"); got != "stale" {
+		t.Errorf("the run's version was not kept beside it: %q (%q)", got, msgs)
+	}
+
+	// A run that still holds its lock is left alone.
+	live, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".claude.json"}}}, t.Errorf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err = RecoverStaging(state); err != nil || len(msgs) != 0 {
+		t.Errorf("recovery touched a live run: %q %v", msgs, err)
+	}
+	if _, err := os.Stat(live.dir); err != nil {
+		t.Errorf("live run's staging removed: %v", err)
+	}
+	live.finish()
+	if _, err := os.Stat(live.dir); err == nil {
+		t.Errorf("finish left the staging directory")
+	}
+}
+
+func TestRecoverStagingRefusesSharedDir(t *testing.T) {
+	state := t.TempDir()
+	if err := os.Mkdir(filepath.Join(state, stagingSub), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(state, stagingSub), 0o777)
+	if _, err := RecoverStaging(state); err == nil || !strings.Contains(err.Error(), "0700") {
+		t.Errorf("want a refusal of a world-writable staging directory, got %v", err)
+	}
+}

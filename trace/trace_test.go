@@ -1,0 +1,277 @@
+package trace
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/sandbox"
+)
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+func testHinter(t *testing.T) Hinter {
+	t.Helper()
+	allow, err := proxy.ParseAllowlist([]string{"allowed.test:443", "*.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Hinter{Home: "/home/u", Config: ".pent.toml", Allow: allow}
+}
+
+func TestHints(t *testing.T) {
+	h := testHinter(t)
+	for _, tc := range []struct {
+		name string
+		got  Entry
+		ok   bool
+		want Entry
+	}{
+		{"hidden read", h.File(sandbox.FileDenial{Time: t0, PID: 3, Command: "cat", Op: sandbox.OpRead,
+			Path: "/home/u/.aws/credentials", Rule: "/home/u/.aws/credentials", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "~/.aws/credentials", PID: 3, Command: "cat",
+				Fix:  &Fix{TablePaths, "read", "~/.aws/credentials"},
+				Hint: `add "~/.aws/credentials" to [sandbox.paths] read in .pent.toml`}},
+		{"create needs the directory", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpCreate,
+			Path: "/home/u/.cargo/x", Rule: "/home/u/.cargo", Grant: sandbox.GrantWrite}), true,
+			Entry{Kind: KindFile, Op: "create", Target: "~/.cargo/x", Fix: &Fix{TablePaths, "read_write", "~/.cargo"},
+				Hint: `add "~/.cargo" to [sandbox.paths] read_write in .pent.toml`}},
+		{"exec outside home", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpExec,
+			Path: "/opt/x/bin/tool", Rule: "/opt/x/bin/tool", Grant: sandbox.GrantExecute}), true,
+			Entry{Kind: KindFile, Op: "exec", Target: "/opt/x/bin/tool", Fix: &Fix{TablePaths, "execute", "/opt/x/bin/tool"},
+				Hint: `add "/opt/x/bin/tool" to [sandbox.paths] execute in .pent.toml`}},
+		{"protected", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpWrite, Path: "/home/u/p/.pent.toml",
+			Rule: "/home/u/p/.pent.toml", Grant: sandbox.GrantNone}), true,
+			Entry{Kind: KindFile, Op: "write", Target: "~/p/.pent.toml",
+				Hint: "pent protects ~/p/.pent.toml from the sandbox; change it outside the sandbox"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.want.Time, tc.want.Last, tc.want.Count = t0, t0, 1
+			if !equalEntry(tc.got, tc.want) {
+				t.Errorf("got  %+v %+v\nwant %+v %+v", tc.got, tc.got.Fix, tc.want, tc.want.Fix)
+			}
+		})
+	}
+}
+
+func TestNetworkHints(t *testing.T) {
+	h := testHinter(t)
+	for _, tc := range []struct {
+		name   string
+		d      proxy.Decision
+		ok     bool
+		target string
+		fix    *Fix
+	}{
+		{"denied name", proxy.Decision{Action: "deny", Kind: "dns", Name: "denied.test", Reason: "A query"}, true,
+			"denied.test", &Fix{TableProxy, KeyAllow, "denied.test"}},
+		{"allowed name denied port", proxy.Decision{Action: "deny", Kind: "tcp", Name: "allowed.test", Port: 8443, Reason: "port"}, true,
+			"allowed.test:8443", &Fix{TableProxy, KeyAllow, "allowed.test:8443"}},
+		{"denied name on a connect", proxy.Decision{Action: "deny", Kind: "connect", Name: "api.other.test", Port: 443}, true,
+			"api.other.test:443", &Fix{TableProxy, KeyAllow, "api.other.test"}},
+		{"raw ip", proxy.Decision{Action: "deny", Kind: "tcp", Port: 80, Addr: "10.0.0.1:80", Reason: "raw IP connection"}, true,
+			"10.0.0.1:80", nil},
+		{"allowed name and port, refused range", proxy.Decision{Action: "deny", Kind: "tcp", Name: "a.example.com", Port: 80, Reason: "refused destination"}, true,
+			"a.example.com:80", nil},
+		{"allowed", proxy.Decision{Action: "allow", Kind: "dns", Name: "allowed.test"}, false, "", nil},
+		{"upstream failure", proxy.Decision{Action: "deny", Kind: "tcp", Name: "allowed.test", Port: 443, Reason: "upstream failed: refused"}, false, "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ok := h.Network(tc.d)
+			if ok != tc.ok {
+				t.Fatalf("ok = %v, want %v", ok, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			if e.Target != tc.target || (e.Fix == nil) != (tc.fix == nil) || (e.Fix != nil && *e.Fix != *tc.fix) || e.Hint == "" {
+				t.Errorf("got %+v fix %+v, want target %q fix %+v", e, e.Fix, tc.target, tc.fix)
+			}
+		})
+	}
+}
+
+func equalEntry(a, b Entry) bool {
+	if (a.Fix == nil) != (b.Fix == nil) || (a.Fix != nil && *a.Fix != *b.Fix) {
+		return false
+	}
+	a.Fix, b.Fix = nil, nil
+	return a == b
+}
+
+func TestRecorderAggregates(t *testing.T) {
+	r := NewRecorder(testHinter(t))
+	d := sandbox.FileDenial{Time: t0, PID: 7, Command: "cat", Op: sandbox.OpRead, Path: "/etc/shadow", Rule: "/etc/shadow", Grant: sandbox.GrantRead}
+	r.AddFile(d)
+	d.Time, d.PID = t0.Add(time.Second), 8
+	r.AddFile(d)
+	d.Op = sandbox.OpWrite
+	r.AddFile(d)
+	// Decision lines arrive from the proxy log, possibly split.
+	line := `{"time":"2026-11-27T10:00:05Z","action":"deny","kind":"dns","name":"denied.test","reason":"x","pid":9}` + "\n"
+	r.Write([]byte(line[:20]))
+	r.Write([]byte(line[20:] + line))
+	r.Write([]byte(`{"time":"2026-11-27T10:00:06Z","action":"allow","kind":"dns","name":"allowed.test","reason":"x"}` + "\n"))
+	got := r.Entries()
+	if len(got) != 3 {
+		t.Fatalf("want 3 entries, got %+v", got)
+	}
+	if got[0].Count != 2 || got[0].PID != 7 || !got[0].Last.Equal(t0.Add(time.Second)) {
+		t.Errorf("repeats not folded: %+v", got[0])
+	}
+	if got[1].Op != "write" || got[1].Count != 1 {
+		t.Errorf("a write is not a read: %+v", got[1])
+	}
+	if got[2].Target != "denied.test" || got[2].Count != 2 {
+		t.Errorf("split decision lines: %+v", got[2])
+	}
+}
+
+func TestLogRoundTripAndMerge(t *testing.T) {
+	h := testHinter(t)
+	run1 := []Entry{h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead, Path: "/home/u/.npmrc", Rule: "/home/u/.npmrc", Grant: sandbox.GrantRead})}
+	run2 := run1[0]
+	run2.Time, run2.Last, run2.Count = t0.Add(time.Hour), t0.Add(time.Hour), 3
+	var buf bytes.Buffer
+	if err := Append(&buf, run1); err != nil {
+		t.Fatal(err)
+	}
+	if err := Append(&buf, []Entry{run2}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := Merge(entries)
+	if len(merged) != 1 || merged[0].Count != 4 || !merged[0].Time.Equal(t0) || !merged[0].Last.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("merged: %+v", merged)
+	}
+	var out bytes.Buffer
+	if err := Show(&out, merged); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"denied reads (1)", "~/.npmrc  4x", `add "~/.npmrc" to [sandbox.paths] read in .pent.toml`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("show lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestReadRejectsBadLines(t *testing.T) {
+	for _, line := range []string{
+		`{"kind":"file","op":"read","target":"/x","count":0,"hint":""}`,
+		`{"kind":"disk","op":"read","target":"/x","count":1,"hint":""}`,
+		`{"kind":"file","op":"read","target":"","count":1,"hint":""}`,
+		`{"kind":"file","op":"read","target":"/x","count":1,"hint":"","fix":{"table":"sandbox","key":"network","value":"x"}}`,
+		`{"kind":"file","op":"read","target":"/x","count":1,"hint":"","extra":1}`,
+		`not json`,
+	} {
+		if _, err := Read(strings.NewReader(line + "\n")); err == nil {
+			t.Errorf("accepted %s", line)
+		}
+	}
+}
+
+func TestSuggestMerges(t *testing.T) {
+	entries := []Entry{
+		{Kind: KindNetwork, Fix: &Fix{TableProxy, KeyAllow, "denied.test"}},
+		{Kind: KindFile, Fix: &Fix{TablePaths, "read", "~/.aws/credentials"}},
+		{Kind: KindFile, Fix: &Fix{TablePaths, "read", "~/.aws/credentials"}},
+		{Kind: KindFile, Fix: &Fix{TablePaths, "read_write", "/etc/x"}},
+		{Kind: KindFile, Fix: &Fix{TablePaths, "execute", "~/bin/tool"}},
+		{Kind: KindNetwork, Fix: &Fix{TableProxy, KeyAllow, "allowed.test:8443"}},
+		{Kind: KindFile}, // protected: nothing to suggest
+	}
+	got := Suggest(entries).TOML()
+	want := `[sandbox.paths]
+read = ["~/.aws/credentials"]
+execute = ["~/bin/tool"]
+read_write = ["/etc/x"]
+
+[proxy]
+domain_allowlist = ["denied.test", "allowed.test:8443"]
+`
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if !Suggest(entries[6:]).Empty() {
+		t.Error("a protected denial suggested something")
+	}
+}
+
+func TestApply(t *testing.T) {
+	s := Suggestion{Keys: []string{"sandbox.paths.read", "proxy.domain_allowlist"}, Values: map[string][]string{
+		"sandbox.paths.read":     {"~/.aws/credentials"},
+		"proxy.domain_allowlist": {"denied.test", "allowed.test:8443"},
+	}}
+	for _, tc := range []struct{ name, in, want string }{
+		{"empty file", "", "[sandbox.paths]\nread = [\"~/.aws/credentials\"]\n\n[proxy]\ndomain_allowlist = [\"denied.test\", \"allowed.test:8443\"]\n"},
+		{"existing arrays keep comments",
+			"# top\n[sandbox.paths] # paths\nread = [\"~/.npmrc\"] # mine\n\n[proxy]\ndomain_allowlist = [\n  \"a.test\", # first\n  \"denied.test\",\n]\n",
+			"# top\n[sandbox.paths] # paths\nread = [\"~/.npmrc\", \"~/.aws/credentials\"] # mine\n\n[proxy]\ndomain_allowlist = [\n  \"a.test\", # first\n  \"denied.test\",\n  \"allowed.test:8443\",\n]\n"},
+		{"table without the key",
+			"[sandbox]\nnetwork = \"proxy\"\n\n[sandbox.paths]\nexecute = []\n\n[proxy]\n# none yet\ndomain_allowlist = []\n",
+			"[sandbox]\nnetwork = \"proxy\"\n\n[sandbox.paths]\nread = [\"~/.aws/credentials\"]\nexecute = []\n\n[proxy]\n# none yet\ndomain_allowlist = [\"denied.test\", \"allowed.test:8443\"]\n"},
+		{"dotted key under a parent table",
+			"[sandbox]\npaths.read = [\"/a\"]\n[proxy]\ndomain_allowlist = [\"x.test\"]",
+			"[sandbox]\npaths.read = [\"/a\", \"~/.aws/credentials\"]\n[proxy]\ndomain_allowlist = [\"x.test\", \"denied.test\", \"allowed.test:8443\"]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Apply([]byte(tc.in), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+			path := filepath.Join(t.TempDir(), ".pent.toml")
+			if _, err := config.Parse(path, got, config.Project); err != nil {
+				t.Errorf("the result does not parse as a project file: %v", err)
+			}
+			if err := os.WriteFile(path, got, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if _, err := Apply([]byte("[sandbox]\npaths = { read = [\"/a\"] }\n"), s); err == nil {
+		t.Error("an inline table was edited into something invalid without an error")
+	}
+}
+
+// FuzzParseLine: any line is either a valid Entry that survives a round
+// trip, or an error — never a panic.
+func FuzzParseLine(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-11-27T10:00:00Z","last":"2026-11-27T10:00:00Z","kind":"file","op":"read","target":"~/.aws/credentials","pid":3,"command":"cat","count":2,"fix":{"table":"sandbox.paths","key":"read","value":"~/.aws/credentials"},"hint":"add"}`))
+	f.Add([]byte(`{"time":"2026-11-27T10:00:00Z","last":"2026-11-27T10:00:00Z","kind":"network","op":"dns","target":"denied.test","count":1,"hint":"x"}`))
+	f.Add([]byte(`{"kind":"file"}`))
+	f.Add([]byte(`{} {}`))
+	f.Add([]byte("\xff"))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		e, err := ParseLine(line)
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := Append(&buf, []Entry{e}); err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseLine(bytes.TrimSpace(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("round trip of %+v: %v", e, err)
+		}
+		// Times compare by instant: a location does not survive JSON.
+		if !again.Time.Equal(e.Time) || !again.Last.Equal(e.Last) {
+			t.Fatalf("round trip changed the times: %+v -> %+v", e, again)
+		}
+		again.Time, again.Last, e.Time, e.Last = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if !equalEntry(again, e) {
+			t.Fatalf("round trip: %+v -> %+v", e, again)
+		}
+	})
+}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package e2e runs the built pent binary the way a user would — as root and
 // as an unprivileged user with a temporary HOME — and checks what a sandboxed
 // command can and cannot do from the outside: exit statuses, files left on the

@@ -5,7 +5,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -13,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // sandboxExec applies a Seatbelt profile to itself and then executes the
@@ -24,29 +21,6 @@ const sandboxExec = "/usr/bin/sandbox-exec"
 // nestedEnv marks the environment of a command pent started; Nested trusts
 // it only after checking that this process really is sandboxed.
 const nestedEnv = "PENT_SANDBOX"
-
-// alwaysForwarded reach the command however pent got them.
-var alwaysForwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
-
-// terminalSignals are forwarded only when pent is not in the terminal's
-// foreground process group: when it is, the command (in the same group)
-// already got them from the terminal.
-var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH}
-
-// LaunchOptions are what Launch needs besides the policy and the streams.
-type LaunchOptions struct {
-	// Attach is the Linux backend's hook for its capture sockets. macOS has
-	// no network namespace to capture from and never calls it.
-	Attach func(files []*os.File) (io.Closer, error)
-	// ProxyPort is the loopback TCP port of pent's proxy, which must
-	// authenticate each session (the proxy variables in Policy.Env carry
-	// the credentials). It is required in proxy mode and must be 0 in the
-	// others: the profile lets the command connect to this port only.
-	ProxyPort int
-	// Observe is the Linux backend's trace observer; macOS has none yet,
-	// and Launch refuses a traced run rather than run it untraced.
-	Observe func(FileDenial)
-}
 
 // Launch runs p.Command under /usr/bin/sandbox-exec with the profile SBPL
 // generates from p and returns how it ended. The command gets a private
@@ -180,7 +154,7 @@ func setEnv(env []string, set ...string) []string {
 // process, so the signals and the exit status are the command's.
 func superviseSeatbelt(cmd *exec.Cmd) (Status, error) {
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, append(slices.Clone(alwaysForwarded), terminalSignals...)...)
+	signal.Notify(sigs, forwardedSignals()...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		return Status{}, fmt.Errorf("starting %s: %w", sandboxExec, err)
@@ -191,7 +165,7 @@ func superviseSeatbelt(cmd *exec.Cmd) (Status, error) {
 		select {
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
-			if slices.Contains(terminalSignals, s) && foreground() {
+			if !shouldForward(sig) {
 				continue
 			}
 			_ = cmd.Process.Signal(sig)
@@ -206,26 +180,6 @@ func superviseSeatbelt(cmd *exec.Cmd) (Status, error) {
 			return statusOf(ws), nil
 		}
 	}
-}
-
-// statusOf converts a wait status.
-func statusOf(ws syscall.WaitStatus) Status {
-	if ws.Signaled() {
-		return Status{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}
-	}
-	return Status{Code: ws.ExitStatus()}
-}
-
-// foreground reports whether this process is in the foreground process
-// group of its controlling terminal (false without one).
-func foreground() bool {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
-	if err != nil {
-		return false
-	}
-	defer tty.Close()
-	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
 }
 
 // Main returns immediately: the macOS sandbox has no re-executed stage.

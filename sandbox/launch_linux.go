@@ -23,44 +23,6 @@ import (
 // (mode 000) with the mounter's credentials.
 var stageCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE}
 
-// alwaysForwarded reach the command however pent got them.
-var alwaysForwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
-
-// terminalSignals are forwarded only when pent is not in the terminal's
-// foreground process group: when it is, the command (in the same group)
-// already got them from the terminal.
-var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH}
-
-// LaunchOptions are what Launch needs besides the policy and the streams.
-type LaunchOptions struct {
-	// Attach connects a NetProxy sandbox to pent's proxy; it is required in
-	// that mode and unused in the others. Launch calls it once the sandbox's
-	// network namespace captures all traffic, with the capture sockets in
-	// proxy.CaptureFiles.Files order (TCP listener, DNS over UDP, DNS over
-	// TCP), and lets the command start only after Attach succeeded: the proxy
-	// owns the sockets before the first packet, and a failed Attach means
-	// the command never runs. Attach takes the files (it closes them, also
-	// on error). Launch closes the returned Closer when every process of the
-	// sandbox has ended, ignoring its error (the command has run by then; a
-	// Closer with something to report does so itself).
-	Attach func(files []*os.File) (io.Closer, error)
-	// StateDir is pent's state directory ($XDG_STATE_HOME/pent). A policy
-	// with writable files in a hidden directory (~/.claude.json in $HOME)
-	// stages them below it (see RecoverStaging) and refuses to start
-	// without it; any sandbox that could reach the staging has it masked.
-	StateDir string
-	// Warn reports what went wrong copying staged writes to the real files
-	// (printf-style, one line); nil prints "pent: warning: ..." on
-	// stdio.Stderr.
-	Warn func(format string, args ...any)
-	// Observe, when set, traces the command (pent run --trace): it is
-	// called, from one goroutine, with every file access of the command
-	// that the policy denies, before the kernel refuses it (see the trace
-	// observer in observe_linux.go for how, and what it cannot see). It
-	// allows nothing. Launch returns after the last call.
-	Observe func(FileDenial)
-}
-
 // errNoAttach refuses a NetProxy policy that has no proxy to attach to: it
 // must never run with a more open network.
 var errNoAttach = errors.New("proxy mode needs a proxy to attach the sandbox to (LaunchOptions.Attach)")
@@ -192,7 +154,7 @@ func supervise(cmd *exec.Cmd, ctrl *net.UnixConn, p Policy, shadows []shadowDir,
 	msgs := make(chan stageMsg, 4)
 	go readStage(ctrl, msgs)
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, append(alwaysForwarded, terminalSignals...)...)
+	signal.Notify(sigs, forwardedSignals()...)
 	defer signal.Stop(sigs)
 
 	pidfd := -1
@@ -227,7 +189,7 @@ loop:
 				}
 				continue
 			case m.kind == msgExit && len(m.data) == 4:
-				s := statusOf(unix.WaitStatus(binary.LittleEndian.Uint32(m.data)))
+				s := statusOf(syscall.WaitStatus(binary.LittleEndian.Uint32(m.data)))
 				status = &s
 			case m.kind == msgError:
 				stageErr = errors.New(string(m.data))
@@ -235,7 +197,7 @@ loop:
 			closeFDs(m.fds)
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
-			if isTerminalSignal(sig) && foreground() {
+			if !shouldForward(sig) {
 				continue
 			}
 			if pidfd < 0 {
@@ -325,33 +287,4 @@ func receivedFDs(oob []byte) []int {
 		}
 	}
 	return fds
-}
-
-// statusOf converts a wait status.
-func statusOf(ws unix.WaitStatus) Status {
-	if ws.Signaled() {
-		return Status{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}
-	}
-	return Status{Code: ws.ExitStatus()}
-}
-
-func isTerminalSignal(s syscall.Signal) bool {
-	for _, t := range terminalSignals {
-		if t == s {
-			return true
-		}
-	}
-	return false
-}
-
-// foreground reports whether this process is in the foreground process
-// group of its controlling terminal (false without one).
-func foreground() bool {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
-	if err != nil {
-		return false
-	}
-	defer tty.Close()
-	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
 }

@@ -4,22 +4,12 @@ package sandbox
 
 import (
 	"errors"
-	"io"
-	"os"
 	"runtime"
 )
 
 // errNotImplemented is what every sandbox entry point returns on an OS
 // without a backend (pent has one for Linux and one for macOS).
 var errNotImplemented = errors.New("the sandbox is not implemented on " + runtime.GOOS + ": pent cannot run commands here")
-
-// LaunchOptions mirror the other backends' so that callers build here.
-type LaunchOptions struct {
-	// Attach is never called on this OS.
-	Attach func(files []*os.File) (io.Closer, error)
-	// Observe is never called on this OS.
-	Observe func(FileDenial)
-}
 
 // Launch is not implemented on this OS: it always fails, and never runs the
 // command unsandboxed.

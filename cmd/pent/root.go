@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // Exit statuses of pent's own failures; a sandboxed command's status is
@@ -55,6 +57,9 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 	}
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
+	// A run killed with SIGKILL may have left writes to allowed files in
+	// staging: every pent command first puts them where they belong.
+	root.PersistentPreRun = func(*cobra.Command, []string) { recoverStaging(f) }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(
@@ -77,6 +82,22 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 		NewCmdMan(f),
 	)
 	return root
+}
+
+// recoverStaging finishes what a killed run left in staging (one lstat
+// when there is nothing to do) and says what it recovered.
+func recoverStaging(f *Factory) {
+	dir, err := f.StateDir()
+	if err != nil {
+		return
+	}
+	msgs, err := sandbox.RecoverStaging(dir)
+	for _, m := range msgs {
+		f.IO.Say("%s", m)
+	}
+	if err != nil {
+		f.IO.Warn("%v", err)
+	}
 }
 
 // Execute runs pent with args and returns the process exit status.

@@ -161,14 +161,9 @@ func runRun(o *RunOptions) error {
 			return err
 		}
 	}
-	var opts sandbox.LaunchOptions
-	if policy.Network == sandbox.NetProxy {
-		if opts.Attach, err = o.proxyAttach(l, tr); err != nil {
-			return err
-		}
-	}
-	if tr != nil {
-		opts.Observe = tr.recorder().AddFile
+	opts, err := o.launchOptions(l, policy, tr)
+	if err != nil {
+		return err
 	}
 	before := sandbox.ExistingProtected(policy)
 	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
@@ -184,6 +179,25 @@ func runRun(o *RunOptions) error {
 		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", tilde(p, l.Home))
 	}
 	return exitLike(status)
+}
+
+// launchOptions are what the sandbox needs besides the policy: the proxy
+// to attach to, the staging directory and the trace observer.
+func (o *RunOptions) launchOptions(l *loaded, policy sandbox.Policy, tr *traceRun) (sandbox.LaunchOptions, error) {
+	var err error
+	opts := sandbox.LaunchOptions{Warn: o.IO.Warn}
+	if opts.StateDir, err = o.Factory.StateDir(); err != nil {
+		return opts, err
+	}
+	if policy.Network == sandbox.NetProxy {
+		if opts.Attach, err = o.proxyAttach(l, tr); err != nil {
+			return opts, err
+		}
+	}
+	if tr != nil {
+		opts.Observe = tr.recorder().AddFile
+	}
+	return opts, nil
 }
 
 // checkTrust says what happens to the project file: a wrapped command

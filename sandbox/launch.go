@@ -1,0 +1,43 @@
+package sandbox
+
+import (
+	"io"
+	"os"
+)
+
+// LaunchOptions are what Launch needs besides the policy and the streams.
+// One type for every OS; each field says which backend uses it.
+type LaunchOptions struct {
+	// Attach connects a NetProxy sandbox to pent's proxy (Linux); it is
+	// required in that mode and unused in the others. Launch calls it once
+	// the sandbox's network namespace captures all traffic, with the capture
+	// sockets in proxy.CaptureFiles.Files order (TCP listener, DNS over UDP,
+	// DNS over TCP), and lets the command start only after Attach succeeded:
+	// the proxy owns the sockets before the first packet, and a failed Attach
+	// means the command never runs. Attach takes the files (it closes them,
+	// also on error). Launch closes the returned Closer when every process of
+	// the sandbox has ended, ignoring its error (the command has run by then;
+	// a Closer with something to report does so itself).
+	Attach func(files []*os.File) (io.Closer, error)
+	// ProxyPort is the loopback TCP port of pent's proxy on macOS, which must
+	// authenticate each session (the proxy variables in Policy.Env carry the
+	// credentials). It is required in proxy mode there and must be 0 in the
+	// others: the profile lets the command connect to this port only.
+	ProxyPort int
+	// StateDir is pent's state directory ($XDG_STATE_HOME/pent; Linux). A
+	// policy with writable files in a hidden directory (~/.claude.json in
+	// $HOME) stages them below it (see RecoverStaging) and refuses to start
+	// without it; any sandbox that could reach the staging has it masked.
+	StateDir string
+	// Warn reports what went wrong copying staged writes to the real files
+	// (printf-style, one line); nil prints "pent: warning: ..." on
+	// stdio.Stderr.
+	Warn func(format string, args ...any)
+	// Observe, when set, traces the command (pent run --trace; Linux): it is
+	// called, from one goroutine, with every file access of the command that
+	// the policy denies, before the kernel refuses it (see the trace observer
+	// in observe_linux.go for how, and what it cannot see). It allows
+	// nothing. Launch returns after the last call. Backends without an
+	// observer refuse a traced run rather than run it untraced.
+	Observe func(FileDenial)
+}

@@ -30,7 +30,7 @@ func SetProfiles(data []byte, names []string) ([]byte, error) {
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, tomlError("", err)
 	}
-	line := []byte("profiles = " + tomlList(canon))
+	line := []byte("profiles = " + TOMLList(canon))
 	var out []byte
 	if r, ok := topLevelProfiles(data); ok {
 		out = slices.Concat(data[:r.Offset], line, data[r.Offset+r.Length:])
@@ -104,11 +104,11 @@ func Starter(kind Kind, profileNames, wrap []string) []byte {
 		}
 	}
 	b.WriteString("\n# Profiles by name; `pent profiles` lists them and what each grants.\n")
-	fmt.Fprintf(&b, "profiles = %s\n", tomlList(names))
+	fmt.Fprintf(&b, "profiles = %s\n", TOMLList(names))
 	if kind == Project {
 		b.WriteString("\n# Commands the shell hook runs inside the sandbox in this project.\n")
 		if len(wrap) > 0 {
-			fmt.Fprintf(&b, "wrap = %s\n", tomlList(wrap))
+			fmt.Fprintf(&b, "wrap = %s\n", TOMLList(wrap))
 		} else {
 			b.WriteString("# wrap = [\"npm\", \"npx\", \"node\"]\n")
 		}
@@ -149,17 +149,17 @@ const starterProfile = `
 # env = ["MYTOOL_TOKEN"]
 `
 
-// tomlList writes strings as a one-line TOML array.
-func tomlList(vals []string) string {
+// TOMLList writes strings as a one-line TOML array of basic strings.
+func TOMLList(vals []string) string {
 	quoted := make([]string, len(vals))
 	for i, v := range vals {
-		quoted[i] = tomlString(v)
+		quoted[i] = TOMLString(v)
 	}
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
-// tomlString writes s as a TOML basic string.
-func tomlString(s string) string {
+// TOMLString writes s as a TOML basic string.
+func TOMLString(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {

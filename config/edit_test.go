@@ -102,8 +102,8 @@ func TestStarter(t *testing.T) {
 func TestTOMLString(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "tab\tnew\nline\r\x00\x1f\x7f", "ünï 😀"} {
 		var doc struct{ V string }
-		if err := toml.Unmarshal([]byte("V = "+tomlString(s)), &doc); err != nil || doc.V != s {
-			t.Errorf("tomlString(%q) = %s reads back as %q, %v", s, tomlString(s), doc.V, err)
+		if err := toml.Unmarshal([]byte("V = "+TOMLString(s)), &doc); err != nil || doc.V != s {
+			t.Errorf("TOMLString(%q) = %s reads back as %q, %v", s, TOMLString(s), doc.V, err)
 		}
 	}
 }
@@ -144,7 +144,7 @@ func FuzzSetProfiles(f *testing.F) {
 		if !slices.Equal(doc.Profiles, want) {
 			t.Fatalf("profiles = %v, want %v", doc.Profiles, want)
 		}
-		if !keptAround(data, out, []byte("profiles = "+tomlList(want))) {
+		if !keptAround(data, out, []byte("profiles = "+TOMLList(want))) {
 			t.Fatalf("bytes outside the profiles line changed:\n%q\n%q", data, out)
 		}
 	})

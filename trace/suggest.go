@@ -8,6 +8,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/pent-sandbox/pent/config"
 )
 
 // Suggestion is the merged fixes of a log: values to add, by config key,
@@ -65,36 +67,8 @@ func (s Suggestion) TOML() string {
 			fmt.Fprintf(&b, "[%s]\n", t)
 			table = t
 		}
-		fmt.Fprintf(&b, "%s = %s\n", key, tomlList(s.Values[k]))
+		fmt.Fprintf(&b, "%s = %s\n", key, config.TOMLList(s.Values[k]))
 	}
-	return b.String()
-}
-
-// tomlList writes strings as a one-line TOML array of basic strings.
-func tomlList(vals []string) string {
-	quoted := make([]string, len(vals))
-	for i, v := range vals {
-		quoted[i] = tomlString(v)
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
-}
-
-// tomlString writes s as a TOML basic string.
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
 	return b.String()
 }
 
@@ -147,7 +121,7 @@ func addValues(data []byte, k string, vals []string) ([]byte, error) {
 		}
 		return insertIntoArray(data, *loc.array, add)
 	case loc.headerEnd >= 0:
-		line := []byte(key + " = " + tomlList(vals) + newline(data))
+		line := []byte(key + " = " + config.TOMLList(vals) + newline(data))
 		return slices.Concat(data[:loc.headerEnd], line, data[loc.headerEnd:]), nil
 	}
 	nl := newline(data)
@@ -159,7 +133,7 @@ func addValues(data []byte, k string, vals []string) ([]byte, error) {
 	if len(data) > 0 {
 		b.WriteString(nl)
 	}
-	fmt.Fprintf(&b, "[%s]%s%s = %s%s", table, nl, key, tomlList(vals), nl)
+	fmt.Fprintf(&b, "[%s]%s%s = %s%s", table, nl, key, config.TOMLList(vals), nl)
 	return b.Bytes(), nil
 }
 
@@ -274,7 +248,7 @@ func insertIntoArray(data []byte, r unstable.Range, vals []string) ([]byte, erro
 func quoteAll(vals []string) []string {
 	out := make([]string, len(vals))
 	for i, v := range vals {
-		out[i] = tomlString(v)
+		out[i] = config.TOMLString(v)
 	}
 	return out
 }

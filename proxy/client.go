@@ -111,21 +111,32 @@ func (c *Client) Logs(n int) ([]byte, error) {
 // returned Closer is closed (or this process exits). The caller may close
 // its own copies of files once Session returns.
 func (c *Client) Session(files ...*os.File) (io.Closer, error) {
-	conn, err := c.dial()
+	conn, _, err := c.openSession(request{Op: opSession}, files)
 	if err != nil {
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := sendRequest(conn, request{Op: opSession}, files); err != nil {
-		conn.Close()
-		return nil, err
+	return sessionCloser{conn}, nil
+}
+
+// openSession sends a session request and returns the daemon's answer and
+// the connection, which stays open for the life of the session.
+func (c *Client) openSession(req request, files []*os.File) (*net.UnixConn, response, error) {
+	conn, err := c.dial()
+	if err != nil {
+		return nil, response{}, err
 	}
-	if _, err := readResponse(conn); err != nil {
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := sendRequest(conn, req, files); err != nil {
 		conn.Close()
-		return nil, err
+		return nil, response{}, err
+	}
+	r, err := readResponse(conn)
+	if err != nil {
+		conn.Close()
+		return nil, response{}, err
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return sessionCloser{conn}, nil
+	return conn, r, nil
 }
 
 // sessionCloser ends a session and waits (briefly) until the daemon has

@@ -14,6 +14,8 @@ import (
 // sends one JSON request line (for "session", with the sandbox's three
 // capture sockets attached as SCM_RIGHTS); the daemon answers with one JSON
 // line. A session connection then stays open for the life of the session.
+// "session-loopback" asks for an authenticated loopback listener instead
+// (macOS); the answer carries its port and token.
 
 // Control operations.
 const (
@@ -21,6 +23,8 @@ const (
 	opStop    = "stop"
 	opLogs    = "logs"
 	opSession = "session"
+	// opSessionLoopback asks for an authenticated loopback listener.
+	opSessionLoopback = "session-loopback"
 )
 
 const (
@@ -39,6 +43,8 @@ type response struct {
 	Status  *Status `json:"status,omitempty"`
 	Logs    string  `json:"logs,omitempty"`
 	Session string  `json:"session,omitempty"`
+	Port    int     `json:"port,omitempty"`
+	Token   string  `json:"token,omitempty"`
 }
 
 // Status is the daemon's answer to `pent proxy status`.

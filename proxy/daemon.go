@@ -234,6 +234,8 @@ func (d *daemon) serveControl(c *net.UnixConn) {
 		_ = writeResponse(c, response{OK: true, Logs: string(d.proxy.Logs(max(req.Lines, 1)))})
 	case opSession:
 		d.serveSession(c, pid, files)
+	case opSessionLoopback:
+		d.serveLoopback(c, pid)
 	default:
 		_ = writeResponse(c, response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 	}

@@ -11,11 +11,28 @@ import (
 // stays direct: it is the sandbox's own.
 func ProxyEnv(port int) []string {
 	url := "127.0.0.1:" + strconv.Itoa(port)
+	return proxyVars("http://"+url, "socks5h://"+url, "localhost,127.0.0.1,::1")
+}
+
+// ProxyEnvAuth returns the proxy variables for a sandboxed process that
+// reaches pent's proxy on the host's loopback (a Loopback session): the
+// URLs carry the session's credentials, SOCKS clients are told to leave
+// name resolution to the proxy (socks5h), and NO_PROXY is empty, since the
+// host's loopback is not the sandbox's own and is decided like any other
+// destination.
+func ProxyEnvAuth(port int, token string) []string {
+	url := proxyUser + ":" + token + "@127.0.0.1:" + strconv.Itoa(port)
+	return proxyVars("http://"+url, "socks5h://"+url, "")
+}
+
+// proxyVars sets each variable in upper and lower case: clients differ in
+// which they read.
+func proxyVars(httpURL, socksURL, noProxy string) []string {
 	vars := []struct{ key, val string }{
-		{"HTTP_PROXY", "http://" + url},
-		{"HTTPS_PROXY", "http://" + url},
-		{"ALL_PROXY", "socks5h://" + url},
-		{"NO_PROXY", "localhost,127.0.0.1,::1"},
+		{"HTTP_PROXY", httpURL},
+		{"HTTPS_PROXY", httpURL},
+		{"ALL_PROXY", socksURL},
+		{"NO_PROXY", noProxy},
 	}
 	var env []string
 	for _, v := range vars {

@@ -28,6 +28,10 @@ func (s *session) handleHTTPProxy(c *net.TCPConn, br *bufio.Reader) {
 			return
 		}
 		_ = c.SetReadDeadline(time.Time{})
+		if err := s.authorize(req); err != nil {
+			s.refuseUnauthorized(c, req, err)
+			return
+		}
 		if req.Method == http.MethodConnect {
 			s.handleCONNECT(c, br, req)
 			return
@@ -155,8 +159,14 @@ func statusFor(err error) int {
 	return http.StatusBadGateway
 }
 
-func writeHTTPError(w io.Writer, code int, msg string) {
+// writeHTTPError sends a final response with msg as its body and the extra
+// header lines given ("Name: value").
+func writeHTTPError(w io.Writer, code int, msg string, headers ...string) {
 	body := "pent: " + msg + "\n"
-	_, _ = fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		code, http.StatusText(code), len(body), body)
+	var extra strings.Builder
+	for _, h := range headers {
+		extra.WriteString(h + "\r\n")
+	}
+	_, _ = fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		code, http.StatusText(code), extra.String(), len(body), body)
 }

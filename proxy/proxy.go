@@ -120,6 +120,9 @@ type session struct {
 	tcp    *net.TCPListener
 	dnsUDP net.PacketConn
 	dnsTCP *net.TCPListener
+	// token is what every request on an authenticated loopback listener
+	// must carry (ServeLoopback); nil for a capture session.
+	token []byte
 
 	mu     sync.Mutex
 	tr     *http.Transport // created on the first plain-HTTP proxy request
@@ -128,14 +131,19 @@ type session struct {
 	wg     sync.WaitGroup
 }
 
+// newSession returns a session without sockets, with an ID.
+func (p *Proxy) newSession(info SessionInfo) *session {
+	if info.ID == "" {
+		info.ID = "s" + strconv.FormatInt(p.sessionSeq.Add(1), 10)
+	}
+	return &session{p: p, info: info, conns: map[net.Conn]struct{}{}}
+}
+
 func (p *Proxy) openSession(info SessionInfo, files []*os.File) (*session, error) {
 	if len(files) != 3 {
 		return nil, fmt.Errorf("proxy: session needs 3 sockets (tcp, dns udp, dns tcp), got %d", len(files))
 	}
-	if info.ID == "" {
-		info.ID = "s" + strconv.FormatInt(p.sessionSeq.Add(1), 10)
-	}
-	s := &session{p: p, info: info, conns: map[net.Conn]struct{}{}}
+	s := p.newSession(info)
 	var errs []error
 	for i, want := range []int{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_STREAM} {
 		if err := checkSocket(files[i], want); err != nil {

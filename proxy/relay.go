@@ -31,8 +31,14 @@ func deny(format string, args ...any) error { return &denial{reason: fmt.Sprintf
 // handle decides and relays one accepted connection. A connection whose
 // original destination is the listener itself came from a proxy-aware
 // client (HTTP proxy, CONNECT, SOCKS5); any other was redirected by the
-// sandbox's NAT rules and is bound to a name by its synthetic address.
+// sandbox's NAT rules and is bound to a name by its synthetic address. An
+// authenticated loopback listener has no NAT rules: it serves proxy-aware
+// clients only.
 func (s *session) handle(c *net.TCPConn) {
+	if s.token != nil {
+		s.handleProxyAware(c)
+		return
+	}
 	orig, err := originalDst(c)
 	local, lerr := netip.ParseAddrPort(c.LocalAddr().String())
 	if err != nil || lerr != nil || orig == local {
@@ -71,7 +77,7 @@ func (s *session) handleProxyAware(c *net.TCPConn) {
 }
 
 func (s *session) handleSOCKS(c *net.TCPConn, br *bufio.Reader) {
-	t, err := readSOCKS5(br, c)
+	t, err := readSOCKS5(br, c, s.token)
 	if err != nil {
 		s.decide(false, "socks5", t.name, t.port, "", "bad SOCKS5 request: "+err.Error())
 		return

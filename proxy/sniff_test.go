@@ -142,7 +142,7 @@ func TestSOCKS5(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var out bytes.Buffer
-		got, err := readSOCKS5(bytes.NewReader([]byte(tc.in)), &out)
+		got, err := readSOCKS5(bytes.NewReader([]byte(tc.in)), &out, nil)
 		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) || out.String() != tc.reply {
 			t.Errorf("%q: got %+v, %v, reply %q", tc.in, got, err, out.String())
 		}
@@ -154,7 +154,7 @@ func FuzzSOCKS5(f *testing.F) {
 	f.Add([]byte("\x05\x01\x00\x05\x01\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x16"))
 	f.Add([]byte("\x05\x02\x00\x02\x05\x03\x00\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := readSOCKS5(bytes.NewReader(b), io.Discard)
+		got, err := readSOCKS5(bytes.NewReader(b), io.Discard, nil)
 		if err == nil && (got.port < 1 || (got.name == "") == !got.addr.IsValid()) {
 			t.Fatalf("accepted a bad target %+v", got)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"slices"
 )
 
 // SOCKS5 reply codes (RFC 1928).
@@ -24,10 +23,12 @@ type socksTarget struct {
 	port int
 }
 
-// readSOCKS5 runs the server side of the SOCKS5 greeting and request (no
-// authentication, CONNECT only) and returns the requested target. On a
-// protocol error it has already sent the matching failure reply.
-func readSOCKS5(r io.Reader, w io.Writer) (socksTarget, error) {
+// readSOCKS5 runs the server side of the SOCKS5 greeting and request
+// (CONNECT only) and returns the requested target. With a nil token the
+// client must not authenticate; otherwise it must send the token (see
+// socksAuthenticate). On a protocol error it has already sent the matching
+// failure reply.
+func readSOCKS5(r io.Reader, w io.Writer, token []byte) (socksTarget, error) {
 	var t socksTarget
 	hdr := make([]byte, 2)
 	if _, err := io.ReadFull(r, hdr); err != nil {
@@ -40,12 +41,8 @@ func readSOCKS5(r io.Reader, w io.Writer) (socksTarget, error) {
 	if _, err := io.ReadFull(r, methods); err != nil {
 		return t, fmt.Errorf("socks5 methods: %w", err)
 	}
-	if !slices.Contains(methods, 0) {
-		_, _ = w.Write([]byte{5, 0xff})
-		return t, fmt.Errorf("socks5 client offers no method without authentication")
-	}
-	if _, err := w.Write([]byte{5, 0}); err != nil {
-		return t, fmt.Errorf("socks5 greeting reply: %w", err)
+	if err := socksAuthenticate(r, w, methods, token); err != nil {
+		return t, err
 	}
 	req := make([]byte, 4)
 	if _, err := io.ReadFull(r, req); err != nil {
@@ -96,12 +93,8 @@ func readAddr(r io.Reader, n int) (netip.Addr, error) {
 }
 
 func readSOCKSName(r io.Reader) (string, error) {
-	l := make([]byte, 1)
-	if _, err := io.ReadFull(r, l); err != nil {
-		return "", fmt.Errorf("socks5 name length: %w", err)
-	}
-	b := make([]byte, l[0])
-	if _, err := io.ReadFull(r, b); err != nil {
+	b, err := readLengthPrefixed(r)
+	if err != nil {
 		return "", fmt.Errorf("socks5 name: %w", err)
 	}
 	if a, err := netip.ParseAddr(string(b)); err == nil {

@@ -38,7 +38,7 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 		return Status{}, errors.New("--trace is not available on macOS yet: run without --trace")
 	}
 	if p.Network == NetProxy && opts.ProxyPort == 0 {
-		return Status{}, errors.New("proxy mode on macOS needs pent's proxy on a loopback port (LaunchOptions.ProxyPort), which this version does not start yet: use --network blocked, localhost or unrestricted")
+		return Status{}, errors.New("proxy mode on macOS needs the port of pent's authenticated loopback proxy (LaunchOptions.ProxyPort); refusing to run with a wider network")
 	}
 	if err := sandboxExecPresent(); err != nil {
 		return Status{}, err

@@ -161,12 +161,13 @@ func runRun(o *RunOptions) error {
 			return err
 		}
 	}
-	opts, err := o.launchOptions(l, policy, tr)
+	opts, release, err := o.launchOptions(l, &policy, tr)
 	if err != nil {
 		return err
 	}
 	before := sandbox.ExistingProtected(policy)
 	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
+	release()
 	if err != nil {
 		return err
 	}
@@ -182,22 +183,24 @@ func runRun(o *RunOptions) error {
 }
 
 // launchOptions are what the sandbox needs besides the policy: the proxy
-// to attach to, the staging directory and the trace observer.
-func (o *RunOptions) launchOptions(l *loaded, policy sandbox.Policy, tr *traceRun) (sandbox.LaunchOptions, error) {
-	var err error
-	opts := sandbox.LaunchOptions{Warn: o.IO.Warn}
+// (which may add to the policy's environment), the staging directory and
+// the trace observer. release ends what the proxy needs ended after the
+// command (see useProxy).
+func (o *RunOptions) launchOptions(l *loaded, policy *sandbox.Policy, tr *traceRun) (opts sandbox.LaunchOptions, release func(), err error) {
+	opts = sandbox.LaunchOptions{Warn: o.IO.Warn}
 	if opts.StateDir, err = o.Factory.StateDir(); err != nil {
-		return opts, err
+		return opts, nil, err
 	}
+	release = func() {}
 	if policy.Network == sandbox.NetProxy {
-		if opts.Attach, err = o.proxyAttach(l, tr); err != nil {
-			return opts, err
+		if release, err = o.useProxy(l, tr, policy, &opts); err != nil {
+			return opts, nil, err
 		}
 	}
-	if tr != nil {
+	if tr != nil { // after the proxy, which gives the hinter the allowlist
 		opts.Observe = tr.recorder().AddFile
 	}
-	return opts, nil
+	return opts, release, nil
 }
 
 // checkTrust says what happens to the project file: a wrapped command

@@ -7,16 +7,29 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // attachFunc connects a proxy-mode sandbox's capture sockets to a proxy
 // (sandbox.LaunchOptions.Attach).
 type attachFunc = func(files []*os.File) (io.Closer, error)
 
-// proxyAttach chooses the proxy a proxy-mode run uses. With an allowed
+// proxyChoice is the proxy a proxy-mode run uses: the project's daemon,
+// or a private proxy of this pent process enforcing pol that appends its
+// decisions to logPath (and writes them to extra, when not nil).
+type proxyChoice struct {
+	daemon  *proxy.Client
+	pol     *proxy.Policy
+	logPath string
+	extra   io.Writer
+}
+
+// chooseProxy chooses the proxy a proxy-mode run uses. With an allowed
 // project it is the project's shared daemon (started if none runs) — but
 // only when the daemon enforces exactly this run's proxy settings: flags,
 // --config, --no-config or PENT_* variables that change them get a private
@@ -25,18 +38,18 @@ type attachFunc = func(files []*os.File) (io.Closer, error)
 // gets a private proxy. Any failure refuses the run. A traced run (tr not
 // nil) gets the proxy's denials: a private proxy writes them to tr as well,
 // the project's proxy is asked for them after the run.
-func (o *RunOptions) proxyAttach(l *loaded, tr *traceRun) (attachFunc, error) {
+func (o *RunOptions) chooseProxy(l *loaded, tr *traceRun) (proxyChoice, error) {
 	f := o.Factory
 	var resolvers []string
 	if len(l.Effective.UpstreamDNS) == 0 {
 		var err error
 		if resolvers, err = hostResolvers(); err != nil {
-			return nil, err
+			return proxyChoice{}, err
 		}
 	}
 	pol, err := proxy.Compile(proxySettings(l.Effective), resolvers)
 	if err != nil {
-		return nil, fmt.Errorf("the [proxy] settings: %w", err)
+		return proxyChoice{}, fmt.Errorf("the [proxy] settings: %w", err)
 	}
 	if tr != nil {
 		tr.hinter.Allow = pol.Allow
@@ -44,32 +57,83 @@ func (o *RunOptions) proxyAttach(l *loaded, tr *traceRun) (attachFunc, error) {
 	if root := l.Root(); root != "" {
 		rt, err := f.RuntimeDir()
 		if err != nil {
-			return nil, err
+			return proxyChoice{}, err
 		}
 		c, err := proxy.Ensure(rt, root, f.startProxyDaemon(rt, root))
 		if err != nil {
-			return nil, fmt.Errorf("starting the project's proxy: %w (see `pent proxy logs`; run `pent proxy stop` to restart it)", err)
+			return proxyChoice{}, fmt.Errorf("starting the project's proxy: %w (see `pent proxy logs`; run `pent proxy stop` to restart it)", err)
 		}
 		st, err := c.Status()
 		if err != nil {
-			return nil, fmt.Errorf("asking the project's proxy for its policy: %w", err)
+			return proxyChoice{}, fmt.Errorf("asking the project's proxy for its policy: %w", err)
 		}
 		if st.Policy == pol.Summary() {
 			if tr != nil {
 				tr.daemon = c
 			}
-			return projectAttach(c), nil
+			return proxyChoice{daemon: c}, nil
 		}
 	}
 	logPath, err := o.privateProxyLog()
 	if err != nil {
+		return proxyChoice{}, err
+	}
+	choice := proxyChoice{pol: pol, logPath: logPath}
+	if tr != nil {
+		choice.extra = tr
+	}
+	return choice, nil
+}
+
+// proxyAttach connects the capture sockets of a proxy-mode sandbox (Linux)
+// to the proxy chooseProxy chose.
+func (o *RunOptions) proxyAttach(l *loaded, tr *traceRun) (attachFunc, error) {
+	choice, err := o.chooseProxy(l, tr)
+	if err != nil {
 		return nil, err
 	}
-	var extra io.Writer
-	if tr != nil {
-		extra = tr
+	if choice.daemon != nil {
+		return projectAttach(choice.daemon), nil
 	}
-	return privateAttach(pol, logPath, extra), nil
+	return privateAttach(choice.pol, choice.logPath, choice.extra), nil
+}
+
+// loopbackProxy is a proxy session a sandbox reaches on the host's
+// loopback (macOS): its port, its token, and what ends it.
+type loopbackProxy struct {
+	port  int
+	token string
+	io.Closer
+}
+
+// proxyLoopback opens an authenticated loopback session of the proxy
+// chooseProxy chose; it lasts until the returned session is closed.
+func (o *RunOptions) proxyLoopback(l *loaded, tr *traceRun) (loopbackProxy, error) {
+	choice, err := o.chooseProxy(l, tr)
+	if err != nil {
+		return loopbackProxy{}, err
+	}
+	if choice.daemon != nil {
+		lb, err := choice.daemon.SessionLoopback()
+		if err != nil {
+			return loopbackProxy{}, fmt.Errorf("the project's proxy: %w", err)
+		}
+		return loopbackProxy{lb.Port, lb.Token, lb}, nil
+	}
+	return privateLoopback(choice.pol, choice.logPath, choice.extra)
+}
+
+// useLoopback points a macOS sandbox at its proxy session: the profile
+// lets the command connect to lp's port alone, and the proxy variables,
+// which carry the session's credentials, replace any the policy had.
+func useLoopback(policy *sandbox.Policy, opts *sandbox.LaunchOptions, lp loopbackProxy) {
+	opts.ProxyPort = lp.port
+	vars := proxy.ProxyEnvAuth(lp.port, lp.token)
+	policy.Env = slices.DeleteFunc(slices.Clone(policy.Env), func(kv string) bool {
+		key, _, _ := strings.Cut(kv, "=")
+		return slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, key+"=") })
+	})
+	policy.Env = append(policy.Env, vars...)
 }
 
 // projectAttach hands the sockets to the project's daemon for the life of
@@ -103,14 +167,10 @@ func (o *RunOptions) privateProxyLog() (string, error) {
 // nil), until the returned Closer is closed.
 func privateAttach(pol *proxy.Policy, logPath string, extra io.Writer) attachFunc {
 	return func(files []*os.File) (io.Closer, error) {
-		logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		logFile, logw, err := openProxyLog(logPath, extra)
 		if err != nil {
 			closeFiles(files)
-			return nil, fmt.Errorf("opening the proxy log: %w", err)
-		}
-		var logw io.Writer = logFile
-		if extra != nil {
-			logw = io.MultiWriter(logFile, extra)
+			return nil, err
 		}
 		px := proxy.New(pol, logw)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -124,6 +184,41 @@ func privateAttach(pol *proxy.Policy, logPath string, extra io.Writer) attachFun
 		return &privateSession{cancel: cancel, done: done, log: logFile}, nil
 	}
 }
+
+// privateLoopback serves an authenticated loopback session with a proxy of
+// this pent process alone, logging like privateAttach, until the returned
+// session is closed.
+func privateLoopback(pol *proxy.Policy, logPath string, extra io.Writer) (loopbackProxy, error) {
+	logFile, logw, err := openProxyLog(logPath, extra)
+	if err != nil {
+		return loopbackProxy{}, err
+	}
+	lb, err := proxy.New(pol, logw).ServeLoopback(context.Background(), proxy.SessionInfo{PID: os.Getpid()})
+	if err != nil {
+		logFile.Close()
+		return loopbackProxy{}, fmt.Errorf("the run's proxy: %w", err)
+	}
+	return loopbackProxy{lb.Port, lb.Token, closerFunc(func() error { return errors.Join(lb.Close(), logFile.Close()) })}, nil
+}
+
+// openProxyLog opens a private proxy's log for appending and returns it and
+// the writer its decisions go to (the log, and extra when not nil).
+func openProxyLog(logPath string, extra io.Writer) (*os.File, io.Writer, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the proxy log: %w", err)
+	}
+	if extra == nil {
+		return logFile, logFile, nil
+	}
+	return logFile, io.MultiWriter(logFile, extra), nil
+}
+
+// closerFunc is a function as an io.Closer.
+type closerFunc func() error
+
+// Close calls f.
+func (f closerFunc) Close() error { return f() }
 
 // waitServing returns once px has opened its session, or the error that
 // ended ServeSession before it did.

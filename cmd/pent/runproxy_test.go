@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +20,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // captureFiles stands in for a sandbox's capture sockets: a TCP listener, a
@@ -123,10 +131,10 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 		{"same settings", []string{"allowed.test"}, 1},
 		{"extra --allow", []string{"allowed.test", "more.test"}, 0},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			o := &RunOptions{IO: f.IO, Factory: f}
-			l := &loaded{ProjectRoot: root, Trust: hook.Allowed, Effective: &config.Effective{Domains: tt.allow, UpstreamDNS: project.UpstreamDNS}}
+	// Each run's session, through capture sockets (Linux) or on an
+	// authenticated loopback port (macOS).
+	open := map[string]func(t *testing.T, o *RunOptions, l *loaded) io.Closer{
+		"capture": func(t *testing.T, o *RunOptions, l *loaded) io.Closer {
 			attach, err := o.proxyAttach(l, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -136,14 +144,113 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer session.Close()
-			st, err := client.Status()
+			return session
+		},
+		"loopback": func(t *testing.T, o *RunOptions, l *loaded) io.Closer {
+			lp, err := o.proxyLoopback(l, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Sessions != tt.wantSession {
-				t.Errorf("the daemon serves %d sessions, want %d", st.Sessions, tt.wantSession)
+			if code := connectStatus(t, lp.port, "", "allowed.test:9"); code != http.StatusProxyAuthRequired {
+				t.Errorf("CONNECT without the token: status %d, want 407", code)
 			}
-		})
+			if code := connectStatus(t, lp.port, lp.token, "allowed.test:9"); code == http.StatusProxyAuthRequired {
+				t.Errorf("the session refuses its own token")
+			}
+			return lp
+		},
+	}
+	for _, tt := range tests {
+		for kind, openSession := range open {
+			t.Run(tt.name+"/"+kind, func(t *testing.T) {
+				o := &RunOptions{IO: f.IO, Factory: f}
+				l := &loaded{ProjectRoot: root, Trust: hook.Allowed, Effective: &config.Effective{Domains: tt.allow, UpstreamDNS: project.UpstreamDNS}}
+				session := openSession(t, o, l)
+				defer session.Close()
+				st, err := client.Status()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Sessions != tt.wantSession {
+					t.Errorf("the daemon serves %d sessions, want %d", st.Sessions, tt.wantSession)
+				}
+			})
+		}
+	}
+}
+
+// connectStatus sends a CONNECT for target to the loopback proxy on port,
+// with token as credentials when it is not empty, and returns the status.
+func connectStatus(t *testing.T, port int, token, target string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	auth := ""
+	if token != "" {
+		auth = "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("pent:"+token)) + "\r\n"
+	}
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", target, target, auth)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("CONNECT %s: %v", target, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestPrivateLoopback: without a project a macOS run gets a private proxy
+// on an authenticated loopback port: it decides by the run's allowlist,
+// logs to the state directory, refuses clients without the token, and
+// closing the session closes the port.
+func TestPrivateLoopback(t *testing.T) {
+	f, _, _ := testFactory(t, "")
+	o := &RunOptions{IO: f.IO, Factory: f}
+	l := &loaded{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}}
+	lp, err := o.proxyLoopback(l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := connectStatus(t, lp.port, "", "allowed.test:443"); got != http.StatusProxyAuthRequired {
+		t.Errorf("CONNECT without the token: status %d, want 407", got)
+	}
+	if got := connectStatus(t, lp.port, strings.Repeat("0", 64), "allowed.test:443"); got != http.StatusProxyAuthRequired {
+		t.Errorf("CONNECT with a wrong token: status %d, want 407", got)
+	}
+	if got := connectStatus(t, lp.port, lp.token, "denied.test:443"); got != http.StatusForbidden {
+		t.Errorf("CONNECT to a denied name: status %d, want 403", got)
+	}
+	if err := lp.Close(); err != nil {
+		t.Errorf("closing the session: %v", err)
+	}
+	if c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(lp.port))); err == nil {
+		c.Close()
+		t.Error("the proxy port still accepts after the session ended")
+	}
+	log, err := os.ReadFile(filepath.Join(f.Env["HOME"], ".local", "state", "pent", "proxy.log"))
+	for _, want := range []string{`"action":"deny","kind":"connect","name":"denied.test"`, "no valid proxy credentials"} {
+		if err != nil || !strings.Contains(string(log), want) {
+			t.Errorf("the decision log lacks %s (%v):\n%s", want, err, log)
+		}
+	}
+}
+
+// TestUseLoopback: a macOS run's launch options name the session's port,
+// and its proxy variables, with the credentials, replace any the policy
+// passed.
+func TestUseLoopback(t *testing.T) {
+	token := strings.Repeat("ab", 32)
+	policy := sandbox.Policy{Network: sandbox.NetProxy, Env: []string{"HOME=/h", "HTTP_PROXY=http://elsewhere:8080", "no_proxy=*", "PATH=/bin"}}
+	var opts sandbox.LaunchOptions
+	useLoopback(&policy, &opts, loopbackProxy{port: 4242, token: token})
+	if opts.ProxyPort != 4242 {
+		t.Errorf("ProxyPort %d, want 4242", opts.ProxyPort)
+	}
+	want := append([]string{"HOME=/h", "PATH=/bin"}, proxy.ProxyEnvAuth(4242, token)...)
+	if !slices.Equal(policy.Env, want) {
+		t.Errorf("Env:\n%q\nwant\n%q", policy.Env, want)
 	}
 }

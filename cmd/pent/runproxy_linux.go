@@ -1,0 +1,14 @@
+package main
+
+import "github.com/pent-sandbox/pent/sandbox"
+
+// useProxy wires a proxy-mode run to its proxy. On Linux the sandbox hands
+// its capture sockets to the proxy once its network namespace exists
+// (LaunchOptions.Attach) and Launch ends the session; nothing is left for
+// the caller to release.
+func (o *RunOptions) useProxy(l *loaded, tr *traceRun, _ *sandbox.Policy, opts *sandbox.LaunchOptions) (release func(), err error) {
+	if opts.Attach, err = o.proxyAttach(l, tr); err != nil {
+		return nil, err
+	}
+	return func() {}, nil
+}

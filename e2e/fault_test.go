@@ -408,7 +408,9 @@ func (r *runner) killRun(label string, args []string, delay time.Duration, ready
 	if delay >= 0 {
 		time.Sleep(delay)
 	} else {
-		if !waitFor(30*time.Second, func() bool { return strings.Contains(out.String(), "READY") && ready() }) {
+		isReady := func() bool { return strings.Contains(out.String(), "READY") && ready() }
+		waitFor(30*time.Second, func() bool { return isReady() || processState(t, pentPID) == "Z" })
+		if !isReady() {
 			t.Fatalf("%s: the run never got ready; output:\n%s", label, out)
 		}
 		procs := sessionProcs(t, pentPID)
@@ -508,11 +510,11 @@ func TestFault_SIGKILLPent(t *testing.T) {
 }
 
 // TestFault_SIGKILLPentProjectProxy kills pent with SIGKILL while its
-// sandbox is attached to the project's shared proxy and holds a connection
-// through it. The proxy must drop the dead run's session, its connection and
-// every socket of it (the capture sockets it was handed would keep the
-// sandbox's network namespace alive), keep serving, and the next run must
-// work through it.
+// sandbox (shadowing ~/.claude.json) is attached to the project's shared
+// proxy and holds a connection through it. The proxy must drop the dead
+// run's session, its connection and every socket of it (the capture sockets
+// it was handed would keep the sandbox's network namespace alive) and keep
+// serving; the next run must work through it and recover the staged write.
 func TestFault_SIGKILLPentProjectProxy(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
 		n := startLocalNet(t)
@@ -529,8 +531,9 @@ func TestFault_SIGKILLPentProjectProxy(t *testing.T) {
 		})
 		before := socketFDs(t, st.pid)
 
+		claude, grant := r.claudeFile()
 		tag := r.mode + "-project-kill"
-		r.killRun("kill", holdArgs(script, sink, tag, "{}"), -1, func() bool {
+		r.killRun("kill", holdArgs(script, sink, tag, `{"killed":1}`, grant...), -1, func() bool {
 			return sink.isOpen(tag) && r.proxyStatus().sessions == 1
 		})
 		if !waitFor(10*time.Second, func() bool { return !sink.isOpen(tag) }) {
@@ -550,7 +553,9 @@ func TestFault_SIGKILLPentProjectProxy(t *testing.T) {
 		if got != before {
 			t.Errorf("the project's proxy holds %d descriptors (pipes aside) after the killed run, %d before", got, before)
 		}
-		r.pent("run", "--", "python3", script, "banner", allowedName, banner).wantCode(t, 0)
+		r.pent(append(append([]string{"run"}, grant...), "--", "python3", script, "banner", allowedName, banner)...).wantCode(t, 0)
+		r.assertFile(claude, `{"killed":1}`)
+		r.assertNoStaging()
 	})
 }
 
@@ -641,6 +646,9 @@ func TestFault_ProxyKilled(t *testing.T) {
 		}
 		if !waitFor(10*time.Second, func() bool { return !processAlive(st.pid) || processState(t, st.pid) == "Z" }) {
 			t.Fatalf("the proxy (pid %d) did not die", st.pid)
+		}
+		if dead := r.proxyStatus(); dead.running {
+			t.Errorf("pent proxy status reports the killed proxy as running:\n%s", dead.rawOutput)
 		}
 		queries, banners, raw, udp := len(n.seen(&n.queries)), n.banners.Load(), n.rawHits.Load(), n.udpHits.Load()
 		streams := stream.accepted.Load()

@@ -187,20 +187,31 @@ func lookupAccount(name string) (*account, error) {
 	return &account{name: name, uid: uid, gid: gid}, nil
 }
 
+// unavailable ends a test that cannot run on this machine: a skip with the
+// reason outside CI, a failure in CI (CI=true), where .ci/run installs
+// everything the suite needs and a skip would hide a missing check.
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI must be able to run this test: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // bothModes runs fn as subtest "root" (pent started by root) and "rootless"
 // (pent started by an unprivileged user), each with a fresh fixture tree.
 func bothModes(t *testing.T, fn func(t *testing.T, r *runner)) {
 	t.Helper()
 	t.Run("root", func(t *testing.T) {
 		if os.Geteuid() != 0 {
-			t.Skip("root mode needs the test process to run as root (CI does)")
+			unavailable(t, "root mode needs the test process to run as root (CI does)")
 		}
 		fn(t, newRunner(t, "root", &account{name: "root"}))
 	})
 	t.Run("rootless", func(t *testing.T) {
 		a, why := rootlessAccount()
 		if a == nil {
-			t.Skip(why)
+			unavailable(t, "%s", why)
 		}
 		fn(t, newRunner(t, "rootless", a))
 	})

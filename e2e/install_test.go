@@ -279,7 +279,7 @@ func checkDeb(t *testing.T, r *runner, tree string) {
 func needTool(t *testing.T, command, pkg string) {
 	t.Helper()
 	if _, err := exec.LookPath(command); err != nil {
-		t.Skipf("%s is not installed (CI installs it: apt-get install %s): %v", command, pkg, err)
+		unavailable(t, "%s is not installed (CI installs it: apt-get install %s): %v", command, pkg, err)
 	}
 }
 

@@ -394,6 +394,11 @@ func TestReadme_QuickStart(t *testing.T) {
 				}
 				r.assertFile(filepath.Join(dir, "node_modules", "tiny", "index.js"), tinyIndex)
 				s.assertOnlyRegistry(t)
+				// Every flow went through pent's proxy, which logged it.
+				log, err := os.ReadFile(filepath.Join(r.home, ".local", "state", "pent", "proxy.log"))
+				if err != nil || !regexp.MustCompile(`"action":"allow".*"name":"registry\.npmjs\.org"`).Match(log) {
+					t.Errorf("README.md:%d: the run's proxy log shows no allowed connection to registry.npmjs.org (%v):\n%s", l.readmeLine, err, log)
+				}
 				r.refusesOtherNames(dir, s, flags)
 			case "npm test":
 				res.wantCode(t, 0)
@@ -512,7 +517,11 @@ func TestReadme_ProjectHook(t *testing.T) {
 				r.checkInitComment(l)
 			case "npm install":
 				r.assertFile(filepath.Join(r.project, "node_modules", "tiny", "index.js"), tinyIndex)
-				r.assertFile(filepath.Join(r.project, "home-probe.txt"), "cat: "+filepath.Join(r.home, ".ssh", "id_ed25519")+": No such file or directory\nDENIED\n")
+				probe, err := os.ReadFile(filepath.Join(r.project, "home-probe.txt"))
+				if err != nil || !strings.Contains(string(probe), "No such file or directory") || !hasExactLine(string(probe), "DENIED") ||
+					strings.Contains(string(probe), r.marker) {
+					t.Errorf("README.md:%d: npm install's preinstall script was not sandboxed (%v):\n%s", l.readmeLine, err, probe)
+				}
 				s.assertOnlyRegistry(t)
 				if strings.Contains(prev, "pent: warning") {
 					t.Errorf("README.md:%d: npm install warns, the README shows no warning:\n%s", l.readmeLine, prev)
@@ -853,7 +862,7 @@ func TestReadme_TwoCommands(t *testing.T) {
 		needTool(t, "git", "git")
 		a, why := rootlessAccount()
 		if a == nil {
-			t.Skip(why)
+			unavailable(t, "%s", why)
 		}
 		goEnv := hostGoEnv(t)
 		tree := copyWorkingTree(t)

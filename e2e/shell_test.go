@@ -125,7 +125,7 @@ func (r *runner) startShell(kind shellKind, dir string) *iShell {
 	r.t.Helper()
 	path, err := exec.LookPath(kind.name)
 	if err != nil {
-		r.t.Skipf("%s is not installed (CI installs it: apt-get install %s): %v", kind.name, kind.name, err)
+		unavailable(r.t, "%s is not installed (CI installs it: apt-get install %s): %v", kind.name, kind.name, err)
 	}
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -282,7 +282,7 @@ func newShellFixture(t *testing.T) shellFixture {
 	t.Helper()
 	a, why := rootlessAccount()
 	if a == nil {
-		t.Skip(why)
+		unavailable(t, "%s", why)
 	}
 	r := newRunner(t, "rootless", a)
 	f := shellFixture{runner: r,
@@ -435,7 +435,7 @@ func TestShellHookVanishedBinary(t *testing.T) {
 func TestShellPromptStartsNoProcess(t *testing.T) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {
-		t.Skipf("strace is not installed (apt-get install strace): %v", err)
+		unavailable(t, "strace is not installed (apt-get install strace): %v", err)
 	}
 	for _, kind := range shellKinds {
 		t.Run(kind.name, func(t *testing.T) {

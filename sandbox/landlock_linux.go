@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -147,14 +146,10 @@ func (rs *ruleset) add(r pathRule, handled uint64) error {
 	return nil
 }
 
-// restrictAllThreads enforces the ruleset on every thread of the process;
-// the caller must have set no_new_privs on all of them. Threads forked later
-// and every child inherit it.
-func (rs *ruleset) restrictAllThreads() error {
-	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(rs.fd), 0, 0)
-	if errno == syscall.ENOTSUP {
-		return errCgo
-	}
+// restrictSelf enforces the ruleset on the calling thread, which must have
+// set no_new_privs; the children it forks inherit it.
+func (rs *ruleset) restrictSelf() error {
+	_, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(rs.fd), 0, 0)
 	if errno != 0 {
 		return fmt.Errorf("landlock_restrict_self: %w", errno)
 	}

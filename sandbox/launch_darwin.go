@@ -28,14 +28,13 @@ const nestedEnv = "PENT_SANDBOX"
 // the command did not run: pent never runs it without the sandbox, and it
 // refuses when sandbox-exec is missing or proxy mode has no proxy port. A
 // profile that macOS rejects makes sandbox-exec fail before the command
-// starts (its message on stderr).
+// starts (its message on stderr). With opts.Observe it traces the command
+// through the unified log (see observe_darwin.go) and refuses to run it
+// when the log cannot be read.
 func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	p, err := p.normalized()
 	if err != nil {
 		return Status{}, err
-	}
-	if opts.Observe != nil {
-		return Status{}, errors.New("--trace is not available on macOS yet: run without --trace")
 	}
 	if p.Network == NetProxy && opts.ProxyPort == 0 {
 		return Status{}, errors.New("proxy mode on macOS needs the port of pent's authenticated loopback proxy (LaunchOptions.ProxyPort); refusing to run with a wider network")
@@ -48,7 +47,8 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 		return Status{}, err
 	}
 	defer os.RemoveAll(tmp)
-	profile, err := SBPL(withResolvedPaths(p), SBPLOptions{TmpDir: tmp, ProxyPort: opts.ProxyPort})
+	resolved := withResolvedPaths(p)
+	profile, err := SBPL(resolved, SBPLOptions{TmpDir: tmp, ProxyPort: opts.ProxyPort})
 	if err != nil {
 		return Status{}, fmt.Errorf("building the macOS sandbox profile: %w", err)
 	}
@@ -57,6 +57,12 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 		return Status{}, err
 	}
 	defer os.Remove(profilePath)
+	var obs *seatbeltObserver
+	if opts.Observe != nil {
+		if obs, err = startSeatbeltObserver(p.Command[0], resolved.Protected, opts.Observe, observeWarn(opts, stdio.Stderr)); err != nil {
+			return Status{}, err
+		}
+	}
 
 	cmd := &exec.Cmd{
 		Path: sandboxExec,
@@ -74,7 +80,7 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if stdio.Stderr != nil {
 		cmd.Stderr = stdio.Stderr
 	}
-	return superviseSeatbelt(cmd)
+	return superviseSeatbelt(cmd, obs)
 }
 
 // sandboxExecPresent refuses to go on without sandbox-exec.
@@ -150,14 +156,21 @@ func setEnv(env []string, set ...string) []string {
 }
 
 // superviseSeatbelt starts cmd, forwards signals to it until it ends and
-// returns how it ended. sandbox-exec executes the command in its own
+// returns how it ended, after the trace observer obs (nil without --trace)
+// made its last report. sandbox-exec executes the command in its own
 // process, so the signals and the exit status are the command's.
-func superviseSeatbelt(cmd *exec.Cmd) (Status, error) {
+func superviseSeatbelt(cmd *exec.Cmd, obs *seatbeltObserver) (Status, error) {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwardedSignals()...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
+		if obs != nil {
+			obs.stop(0)
+		}
 		return Status{}, fmt.Errorf("starting %s: %w", sandboxExec, err)
+	}
+	if obs != nil {
+		obs.follow(cmd.Process.Pid)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -170,6 +183,9 @@ func superviseSeatbelt(cmd *exec.Cmd) (Status, error) {
 			}
 			_ = cmd.Process.Signal(sig)
 		case err := <-done:
+			if obs != nil {
+				obs.stop(cmd.Process.Pid)
+			}
 			if cmd.ProcessState == nil {
 				return Status{}, fmt.Errorf("waiting for the sandboxed command: %w", err)
 			}

@@ -8,9 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -67,13 +67,12 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	// The stage's parent-death signal follows this thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cmd := stageCommand(p.Network, stdio, child, policy, opts.Observe != nil)
-	stg.attach(&cmd.Args, &cmd.ExtraFiles)
-	if err := cmd.Start(); err != nil {
+	stage, err := startStage(p.Network, stdio, []*os.File{child, policy}, stg, opts.Observe != nil)
+	if err != nil {
 		return Status{}, fmt.Errorf("creating the sandbox namespaces: %w (are unprivileged user namespaces enabled? see `pent doctor`)", err)
 	}
 	child.Close()
-	return supervise(cmd, ctrl, p, shadowDirsOf(stg), opts)
+	return supervise(stage, ctrl, p, shadowDirsOf(stg), opts)
 }
 
 // policyFile is a memfd holding p as JSON, positioned at its start.
@@ -98,44 +97,97 @@ func policyFile(p Policy) (*os.File, error) {
 	return f, nil
 }
 
-// stageCommand is this binary re-executed as the init stage in new user,
+// stageEnv is the init stage's environment (the command never sees it): one
+// P and no garbage collection. The stage allocates little and lives only as
+// long as the command; with one P its runtime starts fewer threads, and
+// its signal set-up hands off between fewer of them.
+var stageEnv = []string{"GOMAXPROCS=1", "GOGC=off"}
+
+// stage is the running init stage.
+type stage struct {
+	pid   int
+	pidfd int
+}
+
+// startStage starts this binary re-executed as the init stage in new user,
 // mount, PID, IPC, UTS and (unless unrestricted) network namespaces, mapped
-// to the caller's own uid and gid; traced adds the trace observer.
-func stageCommand(n Network, stdio Stdio, control, policy *os.File, traced bool) *exec.Cmd {
+// to the caller's own uid and gid. Its descriptors are stdio (/dev/null for
+// a nil one), then extra (controlFD, policyFD), then the staging's; traced
+// adds the trace observer. It uses syscall.StartProcess, not os/exec:
+// os.StartProcess first probes pidfd support by starting a throw-away child,
+// a fork every run would pay for.
+func startStage(n Network, stdio Stdio, extra []*os.File, stg *staging, traced bool) (*stage, error) {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
 	if n != NetUnrestricted {
 		flags |= unix.CLONE_NEWNET
 	}
 	uid, gid := os.Getuid(), os.Getgid()
-	env := []string{}
+	env := slices.Clone(stageEnv)
 	if traced {
 		env = append(env, traceEnv)
 	}
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"pent-sandbox", stageArg},
-		Env:        env,
-		ExtraFiles: []*os.File{control, policy}, // controlFD, policyFD
-		SysProcAttr: &syscall.SysProcAttr{
+	args := []string{"pent-sandbox", stageArg}
+	stg.attach(&args, &extra)
+	files := []*os.File{stdio.Stdin, stdio.Stdout, stdio.Stderr}
+	if slices.Contains(files, nil) {
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return nil, fmt.Errorf("stdio for the sandbox: %w", err)
+		}
+		defer null.Close()
+		for i, f := range files {
+			if f == nil {
+				files[i] = null
+			}
+		}
+	}
+	files = append(files, extra...)
+	fds := make([]uintptr, len(files))
+	for i, f := range files {
+		fds[i] = f.Fd()
+	}
+	pidfd := -1
+	attr := &syscall.ProcAttr{
+		Env:   env,
+		Files: fds,
+		Sys: &syscall.SysProcAttr{
 			Cloneflags:                 flags,
 			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
 			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 			GidMappingsEnableSetgroups: false,
 			AmbientCaps:                stageCaps,
 			Pdeathsig:                  syscall.SIGKILL,
+			PidFD:                      &pidfd,
 		},
 	}
-	// A nil *os.File must not become a non-nil io.Reader/io.Writer.
-	if stdio.Stdin != nil {
-		cmd.Stdin = stdio.Stdin
+	pid, _, err := syscall.StartProcess("/proc/self/exe", args, attr)
+	runtime.KeepAlive(files)
+	if err != nil {
+		return nil, err
 	}
-	if stdio.Stdout != nil {
-		cmd.Stdout = stdio.Stdout
+	return &stage{pid: pid, pidfd: pidfd}, nil
+}
+
+// kill ends the stage, and with it every process of the sandbox.
+func (s *stage) kill() { _ = unix.PidfdSendSignal(s.pidfd, unix.SIGKILL, nil, 0) }
+
+// wait reaps the stage and says how it ended.
+func (s *stage) wait() string {
+	defer unix.Close(s.pidfd)
+	for {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(s.pid, &ws, 0, nil)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case err != nil:
+			return err.Error()
+		case ws.Signaled():
+			return "signal: " + ws.Signal().String()
+		default:
+			return fmt.Sprintf("exit status %d", ws.ExitStatus())
+		}
 	}
-	if stdio.Stderr != nil {
-		cmd.Stderr = stdio.Stderr
-	}
-	return cmd
 }
 
 // stageMsg is one message from the stage.
@@ -150,7 +202,7 @@ type stageMsg struct {
 // the command once its pidfd arrives, records the exit status, then kills
 // and reaps the stage (and with it the whole PID namespace), and finally
 // ends the trace observer and the proxy session.
-func supervise(cmd *exec.Cmd, ctrl *net.UnixConn, p Policy, shadows []shadowDir, opts LaunchOptions) (Status, error) {
+func supervise(stage *stage, ctrl *net.UnixConn, p Policy, shadows []shadowDir, opts LaunchOptions) (Status, error) {
 	msgs := make(chan stageMsg, 4)
 	go readStage(ctrl, msgs)
 	sigs := make(chan os.Signal, 16)
@@ -179,7 +231,7 @@ loop:
 				pending = nil
 				continue
 			case m.kind == msgTrace && len(m.fds) == 1 && obs == nil && opts.Observe != nil:
-				if obs, traceErr = startObserver(m.fds[0], p, shadows, cmd.Process.Pid, opts.Observe); traceErr != nil {
+				if obs, traceErr = startObserver(m.fds[0], p, shadows, stage.pid, opts.Observe); traceErr != nil {
 					break loop // the command waits for the observer and must not run untraced
 				}
 				continue
@@ -211,8 +263,8 @@ loop:
 		unix.Close(pidfd)
 	}
 	ctrl.Close()
-	_ = cmd.Process.Kill()
-	waitErr := cmd.Wait()
+	stage.kill()
+	ended := stage.wait()
 	if obs != nil {
 		obs.stop()
 	}
@@ -229,7 +281,7 @@ loop:
 	case status != nil:
 		return *status, nil
 	default:
-		return Status{}, fmt.Errorf("the sandbox's init stage ended without reporting how the command ended (%v)", waitErr)
+		return Status{}, fmt.Errorf("the sandbox's init stage ended without reporting how the command ended (%s)", ended)
 	}
 }
 

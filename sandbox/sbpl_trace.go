@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -42,13 +43,16 @@ type logEvent struct {
 // logTimeLayout is the timestamp format of `log stream --style ndjson`.
 const logTimeLayout = "2006-01-02 15:04:05.000000-0700"
 
-// sandboxMessage is a Sandbox report: "Sandbox: NAME(PID) deny(1) OPERATION
-// [TARGET]", optionally with "System Policy: " before the verdict.
-var sandboxMessage = regexp.MustCompile(`^Sandbox: (.+?)\((\d+)\) (System Policy: )?(deny|allow)\((\d+)\) (\S+)(?: (.*))?$`)
-
-// duplicateMessage is a folded report: "Sandbox: N duplicate reports for
-// NAME deny(1) OPERATION [TARGET]".
-var duplicateMessage = regexp.MustCompile(`^Sandbox: (\d+) duplicate reports? for (.+?) (System Policy: )?(deny|allow)\((\d+)\) (\S+)(?: (.*))?$`)
+// seatbeltMessages are compiled on first use, not at every start of pent
+// (and of its sandbox stage), which never parse a Seatbelt log on Linux:
+// sandbox is a Sandbox report, "Sandbox: NAME(PID) deny(1) OPERATION
+// [TARGET]", optionally with "System Policy: " before the verdict;
+// duplicate is a folded report, "Sandbox: N duplicate reports for NAME
+// deny(1) OPERATION [TARGET]".
+var seatbeltMessages = sync.OnceValues(func() (sandbox, duplicate *regexp.Regexp) {
+	return regexp.MustCompile(`^Sandbox: (.+?)\((\d+)\) (System Policy: )?(deny|allow)\((\d+)\) (\S+)(?: (.*))?$`),
+		regexp.MustCompile(`^Sandbox: (\d+) duplicate reports? for (.+?) (System Policy: )?(deny|allow)\((\d+)\) (\S+)(?: (.*))?$`)
+})
 
 // ParseSeatbeltLog reads one line of `log <SeatbeltLogArgs>`. ok is false
 // for lines that are not a denial: the banner log prints first, other
@@ -65,6 +69,7 @@ func ParseSeatbeltLog(line []byte) (d SeatbeltDenial, ok bool, err error) {
 	}
 	msg := strings.TrimSpace(ev.EventMessage)
 	var verdict []string
+	sandboxMessage, duplicateMessage := seatbeltMessages()
 	if m := sandboxMessage.FindStringSubmatch(msg); m != nil {
 		d.Process, d.Repeats = m[1], 1
 		d.PID, err = strconv.Atoi(m[2])

@@ -68,6 +68,19 @@ func Main() {
 	}
 }
 
+// fatalSignals are the signals that end a Go program when it receives them
+// from another process without asking for them: the runtime's handler exits
+// or crashes on SIGHUP, SIGINT, SIGTERM (_SigKill), SIGQUIT, SIGABRT,
+// SIGILL, SIGTRAP, SIGSTKFLT, SIGSYS (_SigThrow) and a SIGBUS, SIGFPE or
+// SIGSEGV sent with kill (_SigPanic); SIGPIPE ends it when it writes to a
+// closed stdout or stderr. Every other signal is harmless to the stage: the
+// runtime's handler returns, or its disposition is the default, which the
+// kernel never applies to the init of a PID namespace
+// (TestStageSurvivesSignals sends it each one).
+var fatalSignals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGILL, syscall.SIGTRAP,
+	syscall.SIGABRT, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV, syscall.SIGPIPE, syscall.SIGTERM,
+	syscall.SIGSTKFLT, syscall.SIGSYS}
+
 // runStage is the whole life of the init stage.
 func runStage() int {
 	// Not dumpable: the command cannot open /proc/1/fd or ptrace its init.
@@ -75,19 +88,48 @@ func runStage() int {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
+	// As PID 1 the stage must neither die from nor pass on the terminal's
+	// signals (or the command's). Catching them (not SIG_IGN) leaves the
+	// command's defaults. Only the fatal ones: each signal costs the
+	// runtime a round trip to its signal thread, about 25 µs.
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, fatalSignals...)
+	go func() {
+		for range sigs {
+		}
+	}()
+	return offLeader(runCommand)
+}
+
+// offLeader runs f on a locked thread that is not the thread-group leader
+// and returns its result. The command is forked from that thread and
+// inherits its Landlock domain, which the leader — the task that signals
+// to PID 1 and /proc/1 are checked against — never joins: with Landlock's
+// signal scope the command cannot signal its init. A locked thread runs
+// only its own goroutine, so once this goroutine holds the leader, a new
+// locked goroutine gets another thread.
+func offLeader(f func() int) int {
+	runtime.LockOSThread()
+	if unix.Gettid() != unix.Getpid() {
+		return f()
+	}
+	done := make(chan int)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the stage
+		done <- f()
+	}()
+	return <-done
+}
+
+// runCommand builds the sandbox, runs the command in it, reaps every
+// process and reports to pent how the command ended. It runs on a locked
+// thread: the one startCommand restricts and forks the command from.
+func runCommand() int {
 	ctrl, err := fileConn(controlFD, "pent-control")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
-	// As PID 1 the stage must neither die from nor pass on the terminal's
-	// signals. Catching them (not SIG_IGN) leaves the command's defaults.
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs)
-	go func() {
-		for range sigs {
-		}
-	}()
 	goAhead := make(chan struct{}, 1)
 	go watchPent(ctrl, goAhead)
 
@@ -168,13 +210,16 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 		return 0, -1, err
 	}
 	defer rs.close()
-	// The command is forked from this thread, the one whose bounding set
-	// dropPrivileges empties; the stage never unlocks it.
-	runtime.LockOSThread()
+	// The command is forked from this thread (locked by offLeader) and
+	// inherits its credentials and Landlock domain, and nothing from the
+	// stage's other threads: dropping privileges and restricting this thread
+	// is enough for the command. Doing it on every thread would stop the
+	// world once per system call. The other threads run only the stage's
+	// own code; the seccomp filter still binds them all.
 	if err := dropPrivileges(); err != nil {
 		return 0, -1, fmt.Errorf("dropping privileges: %w", err)
 	}
-	if err := rs.restrictAllThreads(); err != nil {
+	if err := rs.restrictSelf(); err != nil {
 		return 0, -1, err
 	}
 	// Whatever pent inherited without close-on-exec stays out of the sandbox.

@@ -1,0 +1,97 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSandboxStageSurvivesSignals sends the init stage every signal but
+// SIGKILL and SIGSTOP while the command runs, from outside the sandbox (the
+// command itself may not signal its init): the stage must survive each one
+// — it catches only fatalSignals — and report the command's own exit status.
+func TestSandboxStageSurvivesSignals(t *testing.T) {
+	f := newFixture(t)
+	p := f.policy
+	ready, release := filepath.Join(f.proj, "ready"), filepath.Join(f.proj, "release")
+	p.Command = []string{"/bin/sh", "-c", "touch ready; while [ ! -e release ]; do sleep 0.02; done; exit 7"}
+	data, _ := json.Marshal(p)
+	exe, _ := os.Executable()
+	result := filepath.Join(f.base, "result.json")
+	cmd := exec.Command(exe)
+	cmd.Env = []string{"PENT_TEST_HELPER=launch", "PENT_TEST_ARG=" + string(data), "PENT_TEST_RESULT=" + result}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, err := os.Stat(ready); err != nil; _, err = os.Stat(ready) {
+		if time.Now().After(deadline) {
+			t.Fatal("the command never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stages := childrenOf(t, cmd.Process.Pid)
+	if len(stages) != 1 {
+		t.Fatalf("want the one init stage as the child of the Launch process, found %v", stages)
+	}
+	for sig := syscall.Signal(1); sig <= 64; sig++ {
+		if sig == syscall.SIGKILL || sig == syscall.SIGSTOP {
+			continue
+		}
+		if err := syscall.Kill(stages[0], sig); err != nil {
+			t.Fatalf("sending %v to the stage: %v", sig, err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // a stage a signal ends is gone by then
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the Launch process: %v", err)
+	}
+	b, err := os.ReadFile(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Code, Signal int
+		Err          string
+	}
+	if err := json.Unmarshal(b, &got); err != nil || got.Code != 7 || got.Signal != 0 || got.Err != "<nil>" {
+		t.Errorf("the stage did not survive the signals and report exit status 7: %s", b)
+	}
+}
+
+// childrenOf lists the processes whose parent is ppid.
+func childrenOf(t *testing.T, ppid int) []int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // ended meanwhile
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		fields := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+		if len(fields) < 2 || string(fields[1]) != strconv.Itoa(ppid) {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		if err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}

@@ -33,11 +33,12 @@ type LaunchOptions struct {
 	// (printf-style, one line); nil prints "pent: warning: ..." on
 	// stdio.Stderr.
 	Warn func(format string, args ...any)
-	// Observe, when set, traces the command (pent run --trace; Linux): it is
-	// called, from one goroutine, with every file access of the command that
-	// the policy denies, before the kernel refuses it (see the trace observer
-	// in observe_linux.go for how, and what it cannot see). It allows
-	// nothing. Launch returns after the last call. Backends without an
-	// observer refuse a traced run rather than run it untraced.
+	// Observe, when set, traces the command (pent run --trace): it is called,
+	// from one goroutine, with every file access of the command that the
+	// policy denies. Linux observes each access before the kernel refuses it
+	// (observe_linux.go); macOS reads the sandbox's denials from `log stream`
+	// (observe_darwin.go). It allows nothing, and a backend that cannot
+	// observe refuses a traced run rather than run it untraced. Launch
+	// returns after the last call.
 	Observe func(FileDenial)
 }

@@ -28,8 +28,8 @@ import (
 // once it has shown a denial pent provoked itself — a sandbox-exec probe
 // that may not create a file in a fresh directory — which proves that the
 // stream is live and that ParseSeatbeltLog reads this macOS's reports; no
-// such line within traceReadyTimeout, or `log` missing or failing (it
-// refuses users who are not administrators), and Launch returns an error
+// such line within traceReadyTimeout, or `log` missing or failing (it may
+// refuse users who are not administrators), and Launch returns an error
 // before the command starts: a run is never silently untraced. While the
 // command runs, a poller of the process table (kern.proc.all) collects its
 // descendants, and each denial is kept only when it is the run's (see
@@ -89,7 +89,8 @@ type seatbeltObserver struct {
 	stopping atomic.Bool
 	done     chan struct{} // closed when the reader returned, after the last report
 	early    bool          // `log` ended before stop
-	readErr  error         // the first line or read error
+	readErr  error         // the first line or read error of the run
+	probeErr error         // the last line error while waiting for the probe
 }
 
 // startSeatbeltObserver starts `log stream` for a run of command and
@@ -110,8 +111,12 @@ func startSeatbeltObserver(command string, protected []string, report func(FileD
 		command: command,
 		warn:    warn,
 		probe:   probe,
-		probed:  make(chan struct{}), started: make(chan struct{}), stopPoll: make(chan struct{}), polled: make(chan struct{}),
-		done: make(chan struct{}),
+
+		probed:   make(chan struct{}),
+		started:  make(chan struct{}),
+		stopPoll: make(chan struct{}),
+		polled:   make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	o.log.Stderr = o.stderr
 	stdout, err := o.log.StdoutPipe()
@@ -123,15 +128,23 @@ func startSeatbeltObserver(command string, protected []string, report func(FileD
 		return nil, fmt.Errorf("--trace on macOS needs %s stream: %w", logBinary, err)
 	}
 	go o.read(stdout)
-	if err := o.waitReady(); err != nil {
-		o.stop(0)
-		return nil, err
+	if ready := o.waitReady(); !ready {
+		o.stop(0) // after which log's output and the reader's state can be read
+		why := fmt.Sprintf("ended at once (%s)", o.logOutput())
+		if !o.early {
+			why = fmt.Sprintf("did not show the sandbox's reports within %v", traceReadyTimeout)
+			if o.probeErr != nil {
+				why += fmt.Sprintf(" (%v)", o.probeErr)
+			}
+		}
+		return nil, fmt.Errorf("--trace: %s stream %s: pent cannot trace on this Mac; run without --trace", logBinary, why)
 	}
 	return o, nil
 }
 
-// waitReady provokes probe denials until the stream shows one.
-func (o *seatbeltObserver) waitReady() error {
+// waitReady provokes probe denials until the stream shows one; false when
+// it did not within traceReadyTimeout or log ended.
+func (o *seatbeltObserver) waitReady() bool {
 	deadline := time.After(traceReadyTimeout)
 	tick := time.NewTicker(probeInterval)
 	defer tick.Stop()
@@ -139,11 +152,11 @@ func (o *seatbeltObserver) waitReady() error {
 		o.runProbe(i)
 		select {
 		case <-o.probed:
-			return nil
+			return true
 		case <-o.done:
-			return fmt.Errorf("--trace: %s stream ended at once (%s): pent cannot trace on this Mac (the sandbox's log needs an administrator account); run without --trace", logBinary, o.logOutput())
+			return false
 		case <-deadline:
-			return fmt.Errorf("--trace: %s stream did not show the sandbox's reports within %v: pent cannot trace on this Mac; run without --trace", logBinary, traceReadyTimeout)
+			return false
 		case <-tick.C:
 		}
 	}
@@ -167,7 +180,11 @@ func (o *seatbeltObserver) read(stdout io.Reader) {
 		switch {
 		case discard:
 		case !probed:
-			if d, ok, _ := ParseSeatbeltLog(line); ok && d.Operation == "file-write-create" && within(d.Target, o.probe) {
+			d, ok, err := ParseSeatbeltLog(line)
+			if err != nil {
+				o.probeErr = err
+			}
+			if ok && d.Operation == "file-write-create" && within(d.Target, o.probe) {
 				probed = true
 				close(o.probed)
 			}
@@ -244,7 +261,7 @@ func (o *seatbeltObserver) stop(root int) {
 		return
 	}
 	if o.early {
-		o.warn("trace: %s stream ended before the command did (%s); denials after that are missing from the trace", logBinary, o.logOutput())
+		o.warn("trace: %s stream ended while the command ran (%s); denials after that are missing from the trace", logBinary, o.logOutput())
 	}
 	if o.readErr != nil {
 		o.warn("trace: %v", o.readErr)

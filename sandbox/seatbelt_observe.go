@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -247,8 +248,8 @@ func (t *seatbeltTrace) handle(line []byte) error {
 	return nil
 }
 
-// duplicate reports whether d was reported within dedupWindow before, and
-// remembers it.
+// duplicate reports whether d was reported within dedupWindow before; if
+// not, it remembers d.
 func (t *seatbeltTrace) duplicate(d SeatbeltDenial) bool {
 	if t.recent == nil {
 		t.recent = map[SeatbeltDenial]time.Time{}
@@ -283,7 +284,7 @@ func readLines(r io.Reader, limit int, fn func([]byte)) error {
 		chunk, err := br.ReadSlice('\n')
 		if !skipping {
 			line = append(line, chunk...)
-			skipping = len(line) > limit+1
+			skipping = len(bytes.TrimSuffix(line, []byte("\n"))) > limit
 		}
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):

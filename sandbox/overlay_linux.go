@@ -14,9 +14,11 @@ import (
 // built: the lower layer is that skeleton (the mount points of the paths
 // bound back and the empty directories of Traverse paths), the upper layer
 // is the run's staging directory, which holds the writable files. The
-// command can create, rename and delete anything there; pent copies only
-// the writable files out, so every other write is discarded with the
-// staging directory when the run ends.
+// command can create, rename and delete anything there; pent copies out
+// only what it makes of the writable paths (a writable path that did not
+// exist may become a file or a directory tree), so every other write is
+// discarded with the staging directory when the run ends. A writable path
+// is never bound back: the overlay shows it.
 
 // rightsShadow are the Landlock rights in a shadowed directory: what a
 // program does to files there (write a temporary file, rename it over
@@ -95,8 +97,9 @@ func shadowRules(shadows []shadowDir) []pathRule {
 	return rules
 }
 
-// routed reports whether path is a writable file of a shadowed directory:
-// the overlay shows it, it is not bound back.
+// routed reports whether path is a writable path of a shadowed directory
+// (a file, or not yet existing): the overlay shows it, it is not bound
+// back.
 func (m *mounter) routed(path string) bool {
 	for _, s := range m.shadows {
 		for _, name := range s.Files {

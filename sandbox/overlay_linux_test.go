@@ -430,3 +430,309 @@ func TestRecoverStagingRefusesSharedDir(t *testing.T) {
 		t.Errorf("want a refusal of a world-writable staging directory, got %v", err)
 	}
 }
+
+// waitFor polls until path exists on the host, then creates signal (for a
+// sandboxed script waiting on it); it gives up when stop closes.
+func waitFor(path, signal string, stop <-chan struct{}, then func()) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		if _, err := os.Lstat(path); err == nil {
+			if then != nil {
+				then()
+			}
+			os.WriteFile(signal, nil, 0o644)
+			return
+		}
+	}
+}
+
+// waitScript is a shell line that waits up to 10 s for file to exist.
+func waitScript(file string) string {
+	return `i=0; while [ ! -e ` + file + ` ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -e ` + file + ` ] || echo "TIMEOUT ` + file + `"` + "\n"
+}
+
+func fileMode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode()
+}
+
+// TestSandboxOverlayMissingDir: a writable path in the hidden home that
+// does not exist yet, which the command makes a directory (the @npm
+// profile's ~/.npm on a fresh machine), reaches the host with everything in
+// it: nested directories, 2,000 files, modes without setuid. A deletion
+// removes what pent put there and keeps what a host process put there.
+func TestSandboxOverlayMissingDir(t *testing.T) {
+	f := newShadowFixture(t)
+	npm := filepath.Join(f.home, ".npm")
+	f.policy.Write = append(f.policy.Write, npm)
+	stop := make(chan struct{})
+	defer close(stop)
+	hostFile := filepath.Join(npm, "gone", "host.txt")
+	go waitFor(filepath.Join(npm, "gone", "deep", "x"), filepath.Join(f.proj, "seen"), stop, func() {
+		os.WriteFile(hostFile, []byte("host"), 0o644)
+	})
+	out := f.run(t, `
+mkdir -p ~/.npm && echo x > ~/.npm/f
+mkdir -p ~/.npm/a/b ~/.npm/gone/deep
+for d in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19; do mkdir -p ~/.npm/t/$d; done
+i=0; while [ $i -lt 2000 ]; do echo "file $i" > ~/.npm/t/$((i % 20))/$i; i=$((i+1)); done
+echo keep > ~/.npm/a/b/g && chmod 4755 ~/.npm/a/b/g && chmod 750 ~/.npm/a
+echo old > ~/.npm/gone/deep/x
+`+waitScript("seen")+`
+rm -r ~/.npm/gone
+echo "inside=$(ls -A ~/.npm | tr '\n' ' ')"
+`)
+	if strings.Contains(out, "TIMEOUT") {
+		t.Fatalf("pent did not copy the tree while the command ran:\n%s", out)
+	}
+	if got := readString(t, filepath.Join(npm, "f")); got != "x\n" {
+		t.Errorf("~/.npm/f on the host: %q", got)
+	}
+	for i := 0; i < 2000; i++ {
+		path := filepath.Join(npm, "t", fmt.Sprint(i%20), fmt.Sprint(i))
+		if b, err := os.ReadFile(path); err != nil || string(b) != fmt.Sprintf("file %d\n", i) {
+			t.Fatalf("%s on the host: %q %v", path, b, err)
+		}
+	}
+	if m := fileMode(t, filepath.Join(npm, "a", "b", "g")); m != 0o755 {
+		t.Errorf("a file's mode on the host is %v, want 0755 (setuid dropped)", m)
+	}
+	if m := fileMode(t, filepath.Join(npm, "a")); m.Perm() != 0o750 || !m.IsDir() {
+		t.Errorf("a directory's mode on the host is %v, want 0750", m)
+	}
+	if _, err := os.Lstat(filepath.Join(npm, "gone", "deep")); err == nil {
+		t.Errorf("a directory the command deleted is still on the host")
+	}
+	if got := readString(t, hostFile); got != "host" {
+		t.Errorf("a host file in a directory the command deleted: %q", got)
+	}
+	filepath.Walk(npm, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && strings.Contains(fi.Name(), ".pent-") {
+			t.Errorf("temporary file %s left on the host", path)
+		}
+		return nil
+	})
+	f.assertNoStaging(t)
+	if slices.ContainsFunc(f.warnings, func(w string) bool { return !strings.Contains(w, "made outside") }) {
+		t.Errorf("warnings: %q", f.warnings)
+	}
+}
+
+// TestSandboxOverlayTreeSymlink: symbolic links planted inside the staged
+// tree, or put in place of it, are neither followed nor created on the
+// host, and the secret they point at is copied nowhere.
+func TestSandboxOverlayTreeSymlink(t *testing.T) {
+	f := newShadowFixture(t)
+	npm := filepath.Join(f.home, ".npm")
+	f.policy.Write = append(f.policy.Write, npm)
+	secret := filepath.Join(f.home, ".ssh", "id_ed25519")
+	stop := make(chan struct{})
+	defer close(stop)
+	go waitFor(filepath.Join(npm, "sub", "f"), filepath.Join(f.proj, "seen"), stop, nil)
+	f.run(t, `
+mkdir -p ~/.npm/sub
+ln -s `+secret+` ~/.npm/key
+ln -s `+filepath.Dir(secret)+` ~/.npm/sub/ssh
+ln -s `+secret+` ~/.npm/sub/f.tmp && echo ok > ~/.npm/sub/f
+`+waitScript("seen")+`
+mv ~/.npm/sub/f.tmp ~/.npm/sub/f
+rm -r ~/.npm && ln -s `+filepath.Dir(secret)+` ~/.npm
+`)
+	if fi, err := os.Lstat(npm); err != nil || !fi.IsDir() {
+		t.Fatalf("~/.npm on the host: %v %v", fi, err)
+	}
+	if got := readString(t, filepath.Join(npm, "sub", "f")); got != "ok\n" {
+		t.Errorf("the real file was changed: %q", got)
+	}
+	for _, name := range []string{"key", "sub/ssh", "sub/f.tmp"} {
+		if _, err := os.Lstat(filepath.Join(npm, name)); err == nil {
+			t.Errorf("~/.npm/%s exists on the host", name)
+		}
+	}
+	if !slices.ContainsFunc(f.warnings, func(w string) bool { return strings.Contains(w, "not a regular file") }) {
+		t.Errorf("no warning about the links: %q", f.warnings)
+	}
+	fixtureSecrets := []string{secret, filepath.Join(f.home, ".aws", "credentials"), filepath.Join(f.home, "notes.txt")}
+	filepath.Walk(f.base, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			t.Errorf("symbolic link %s on the host", path)
+		}
+		if err == nil && fi.Mode().IsRegular() && !slices.Contains(fixtureSecrets, path) {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), secretMarker) {
+				t.Errorf("the secret was copied to %s", path)
+			}
+		}
+		return nil
+	})
+	f.assertNoStaging(t)
+}
+
+// TestSandboxOverlayCreatedOutside: a host process creates the missing
+// writable paths during the run, before the command writes them: pent
+// leaves the host's versions alone and keeps the command's beside them.
+func TestSandboxOverlayCreatedOutside(t *testing.T) {
+	f := newShadowFixture(t)
+	npm, fresh := filepath.Join(f.home, ".npm"), filepath.Join(f.home, ".fresh.json")
+	f.policy.Write = append(f.policy.Write, npm, fresh)
+	stop := make(chan struct{})
+	defer close(stop)
+	go waitFor(filepath.Join(f.proj, "ready"), filepath.Join(f.proj, "go"), stop, func() {
+		os.MkdirAll(filepath.Join(npm, "x"), 0o755)
+		os.WriteFile(filepath.Join(npm, "x", "f"), []byte("host"), 0o644)
+		os.WriteFile(fresh, []byte("host"), 0o644)
+	})
+	out := f.run(t, `
+touch ready
+`+waitScript("go")+`
+mkdir -p ~/.npm/x/y && echo sandbox > ~/.npm/x/f && echo deep > ~/.npm/x/y/g && echo top > ~/.npm/top
+echo sandbox > ~/.fresh.json
+sleep 0.3
+`)
+	if strings.Contains(out, "TIMEOUT") {
+		t.Fatalf("the host did not create the paths:\n%s", out)
+	}
+	if got := readString(t, filepath.Join(npm, "x", "f")); got != "host" {
+		t.Errorf("pent wrote into a directory created outside: %q", got)
+	}
+	for _, name := range []string{"top", "x/y"} {
+		if _, err := os.Lstat(filepath.Join(npm, name)); err == nil {
+			t.Errorf("pent merged %s into a directory created outside", name)
+		}
+	}
+	if got := readString(t, fresh); got != "host" {
+		t.Errorf("pent overwrote a file created outside: %q", got)
+	}
+	kept := npm + ".pent-recovered"
+	for name, want := range map[string]string{"x/f": "sandbox\n", "x/y/g": "deep\n", "top": "top\n"} {
+		if got := readString(t, filepath.Join(kept, name)); got != want {
+			t.Errorf("%s/%s: %q, want %q", kept, name, got, want)
+		}
+	}
+	if got := readString(t, fresh+".pent-recovered"); got != "sandbox\n" {
+		t.Errorf("the command's version of the file: %q", got)
+	}
+	for _, path := range []string{npm, fresh} {
+		if !slices.ContainsFunc(f.warnings, func(w string) bool {
+			return strings.Contains(w, path+" was created outside") && strings.Contains(w, path+".pent-recovered")
+		}) {
+			t.Errorf("no warning about %s: %q", path, f.warnings)
+		}
+	}
+	f.assertNoStaging(t)
+}
+
+// TestSandboxRecoverStagingTree: a run killed after copying part of a
+// staged tree. Recovery completes the tree in the directory the run
+// created, keeps what changed outside meanwhile, and puts a tree whose
+// real directory the run did not create beside it.
+func TestSandboxRecoverStagingTree(t *testing.T) {
+	base := t.TempDir()
+	state, real := filepath.Join(base, "state"), filepath.Join(base, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".npm", ".other"}}}, t.Errorf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper := filepath.Join(s.dir, "0", "upper")
+	write := func(root, name, content string) {
+		t.Helper()
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(upper, ".npm/a/one", "1")
+	write(upper, ".npm/a/four", "4")
+	if !s.syncAll(false) {
+		t.Fatal("the first copy failed")
+	}
+	if got := readString(t, filepath.Join(real, ".npm/a/one")); got != "1" {
+		t.Fatalf("the live copy: %q", got)
+	}
+	// More writes the killed run did not copy, and writes outside.
+	write(upper, ".npm/a/one", "1b")
+	write(upper, ".npm/a/two", "2")
+	write(upper, ".npm/b/c/three", "3")
+	write(upper, ".npm/a/four", "4b")
+	write(real, ".npm/a/four", "host4")
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(real, ".npm/a/four"), later, later)
+	write(real, ".npm/a/hostnew", "h")
+	write(real, ".other/mine", "mine")
+	write(upper, ".other/z", "z")
+	s.close()
+
+	msgs, err := RecoverStaging(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		".npm/a/one": "1b", ".npm/a/two": "2", ".npm/b/c/three": "3", ".npm/a/hostnew": "h",
+		".npm/a/four": "host4", ".npm/a/four.pent-recovered": "4b",
+		".other/mine": "mine", ".other.pent-recovered/z": "z",
+	} {
+		if got := readString(t, filepath.Join(real, name)); got != want {
+			t.Errorf("%s after recovery: %q, want %q (%q)", name, got, want, msgs)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(real, ".other", "z")); err == nil {
+		t.Errorf("recovery merged into a directory the run did not create")
+	}
+	for _, want := range []string{"recovered 3 file(s)", ".other.pent-recovered", "four.pent-recovered"} {
+		if !slices.ContainsFunc(msgs, func(m string) bool { return strings.Contains(m, want) }) {
+			t.Errorf("no message with %q: %q", want, msgs)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(state, stagingSub)); len(entries) != 1 {
+		t.Errorf("staging left after recovery: %v", entries)
+	}
+}
+
+// BenchmarkShadowTreePoll is one poll of a run whose command wrote 2,000
+// files below a new writable directory, once they are all copied: the cost
+// pent pays every pollInterval while nothing changes.
+func BenchmarkShadowTreePoll(b *testing.B) {
+	base := b.TempDir()
+	real := filepath.Join(base, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	s, err := startStaging(filepath.Join(base, "state", stagingSub), []shadowDir{{real, []string{".npm"}}}, b.Errorf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.finish()
+	for i := 0; i < 2000; i++ {
+		path := filepath.Join(s.dir, "0", "upper", ".npm", fmt.Sprint(i%20), fmt.Sprint(i))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("content"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	time.Sleep(2 * settled)
+	start := time.Now()
+	if !s.syncAll(false) {
+		b.Fatal("copying failed")
+	}
+	first := time.Since(start)
+	b.ResetTimer()
+	for range b.N {
+		s.syncAll(false)
+	}
+	b.ReportMetric(float64(first.Microseconds())/1000, "ms-first-copy")
+}

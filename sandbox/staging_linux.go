@@ -17,23 +17,26 @@ import (
 )
 
 // Overlay shadowing, host side. A directory the sandbox hides (such as
-// $HOME) but that directly holds writable files (~/.claude.json) is shown
-// through an overlay whose upper layer is a staging directory of pent's:
-// the writable files are copied there when the run starts, every change the
-// command makes lands there, and pent copies the changes of the writable
-// files to the real ones while the run goes on (every pollInterval) and
-// once more when it ends. All else written there is discarded with the
-// staging directory.
+// $HOME) but that directly holds writable paths (~/.claude.json, or ~/.npm
+// before it exists) is shown through an overlay whose upper layer is a
+// staging directory of pent's: the writable files are copied there when the
+// run starts, every change the command makes lands there, and pent copies
+// what the command made of the writable paths (a file, or a directory tree
+// where none existed) to the real ones while the run goes on (every
+// pollInterval) and once more when it ends (staging_sync_linux.go). All
+// else written there is discarded with the staging directory.
 //
 // Staging lives in <state dir>/staging/run-*, 0700, which no sandbox can
 // reach (Launch masks it where a rule would expose it). Each run holds a
 // lock on its directory; RecoverStaging, called when pent starts, recovers
-// the writes a killed pent could not copy and removes the rest.
+// the writes a killed pent could not copy and removes the rest. A run that
+// could not copy everything when it ended leaves its directory for
+// RecoverStaging too.
 //
 // pent never follows a symbolic link in staging or in the real directory:
 // entries are opened with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) below
 // directory descriptors opened when the run started, and only regular files
-// are copied.
+// and directories are copied.
 
 // Staging layout and the stage's view of it.
 const (
@@ -55,15 +58,12 @@ const pollInterval = 100 * time.Millisecond
 // jiffy), so a change right after a copy may leave the stamp as it was.
 const settled = 20 * time.Millisecond
 
-// beneath resolves one entry below a directory descriptor, never through a
-// symbolic link, a magic link or a mount point.
-const beneath = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
-
 // shadowDir is a directory the sandbox shows through an overlay.
 type shadowDir struct {
 	// Path is the directory, the same inside the sandbox and on the host.
 	Path string `json:"path"`
-	// Files are the names of the writable files directly in it.
+	// Files are the names of the writable paths directly in it: regular
+	// files, or paths that did not exist when the run started.
 	Files []string `json:"files"`
 }
 
@@ -74,9 +74,10 @@ type manifest struct {
 }
 
 // planShadows lists the directories p shows through an overlay: the
-// directory of each writable regular (or not yet existing) file that lies
-// in a hidden mask, is not itself an allowed path and exists on the host.
-// Writable directories and symbolic links stay bind mounts.
+// directory of each writable regular file, or writable path that does not
+// exist yet (it may become a file or a directory tree), that lies in a
+// hidden mask, is not itself an allowed path and exists on the host.
+// Existing writable directories and symbolic links stay bind mounts.
 func planShadows(p Policy) ([]shadowDir, error) {
 	ms, err := resolveMasks(masks(p))
 	if err != nil {
@@ -148,20 +149,17 @@ type staging struct {
 }
 
 // shadow is one shadowed directory: its real directory, its upper layer and
-// what pent last copied for each writable file.
+// what pent put at each writable path.
 type shadow struct {
 	shadowDir
-	real, upper int // O_PATH directory descriptors
-	synced      map[string]fileState
-	warned      map[string]string
-}
-
-// fileState is a writable file as pent last copied it.
-type fileState struct {
-	exists bool
-	upper  stamp     // the staged file copied
-	real   [2]int64  // device and inode of the real file written
-	copied time.Time // when
+	real, upper int               // O_PATH directory descriptors
+	synced      map[string]*entry // by writable name; none where pent has nothing
+	warned      map[string]string // the last warning by path below Path
+	journal     *os.File          // the directories pent created (journalName)
+	warn        func(format string, args ...any)
+	// wrote is set when pent wrote to the host, failed when a pass could
+	// not copy something.
+	wrote, failed bool
 }
 
 // stamp identifies a version of a file.
@@ -269,7 +267,7 @@ func startStaging(root string, plan []shadowDir, warn func(string, ...any)) (s *
 	}
 	s.run = os.NewFile(uintptr(fd), dir)
 	for i, d := range plan {
-		sh, err := newShadow(fd, i, d)
+		sh, err := newShadow(fd, i, d, warn)
 		if sh != nil {
 			s.shadow = append(s.shadow, sh)
 		}
@@ -312,10 +310,10 @@ func writeManifest(dir string, m manifest) error {
 	return nil
 }
 
-// newShadow creates (create) or opens the layers <run>/<i>/{upper,work} of d
-// and opens d's real directory.
-func newShadow(run, i int, d shadowDir) (*shadow, error) {
-	sh := &shadow{shadowDir: d, real: -1, upper: -1, synced: map[string]fileState{}, warned: map[string]string{}}
+// newShadow creates the layers <run>/<i>/{upper,work} of d and the journal
+// <run>/<i>/made, and opens d's real directory.
+func newShadow(run, i int, d shadowDir, warn func(string, ...any)) (*shadow, error) {
+	sh := &shadow{shadowDir: d, real: -1, upper: -1, synced: map[string]*entry{}, warned: map[string]string{}, warn: warn}
 	var err error
 	if sh.real, err = unix.Open(d.Path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 		return sh, fmt.Errorf("shadowing %s: %w", d.Path, err)
@@ -339,6 +337,11 @@ func newShadow(run, i int, d shadowDir) (*shadow, error) {
 	if sh.upper, err = openBeneath(run, layers+"/upper", unix.O_PATH|unix.O_DIRECTORY, 0); err != nil {
 		return sh, fmt.Errorf("staging %s: %w", d.Path, err)
 	}
+	fd, err := openBeneath(run, layers+"/"+journalName, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_APPEND, 0o600)
+	if err != nil {
+		return sh, fmt.Errorf("staging %s: %w", d.Path, err)
+	}
+	sh.journal = os.NewFile(uintptr(fd), journalName)
 	return sh, nil
 }
 
@@ -348,194 +351,36 @@ func (sh *shadow) stageFiles() error {
 	for _, name := range sh.Files {
 		src, st, err := openRegular(sh.real, name)
 		if errors.Is(err, fs.ErrNotExist) {
-			sh.synced[name] = fileState{}
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("staging %s: %w", filepath.Join(sh.Path, name), err)
 		}
-		real := [2]int64{int64(st.Dev), int64(st.Ino)}
-		up, err := copyInto(sh.upper, name, src, st, false)
+		real := identity(st)
+		up, err := copyInto(sh.upper, name, src, st, create)
 		src.Close()
 		if err != nil {
 			return fmt.Errorf("staging %s: %w", filepath.Join(sh.Path, name), err)
 		}
-		sh.synced[name] = fileState{exists: true, upper: up, real: real, copied: time.Now()}
+		sh.synced[name] = &entry{real: real, upper: up, copied: time.Now()}
 	}
 	return nil
 }
 
-// openBeneath opens name below dir without following any link.
-func openBeneath(dir int, name string, flags uint64, mode uint64) (int, error) {
-	return unix.Openat2(dir, name, &unix.OpenHow{Flags: flags | unix.O_CLOEXEC | unix.O_NOFOLLOW, Mode: mode, Resolve: beneath})
-}
-
-// errNotRegular is the entry of a writable file that is something else
-// (a symbolic link, a directory, a whiteout).
-var errNotRegular = errors.New("not a regular file")
-
-// openRegular opens the regular file name below dir for reading; it returns
-// fs.ErrNotExist when there is none and errNotRegular for anything else.
-func openRegular(dir int, name string) (*os.File, *unix.Stat_t, error) {
-	fd, err := openBeneath(dir, name, unix.O_RDONLY|unix.O_NONBLOCK, 0)
-	switch {
-	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENXIO), errors.Is(err, unix.EXDEV):
-		return nil, nil, errNotRegular
-	case err != nil:
-		return nil, nil, err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		f.Close()
-		return nil, nil, errNotRegular
-	}
-	return f, &st, nil
-}
-
-// copyInto makes name below dir hold src's content, permission bits and
-// times. In place it rewrites the existing file (its inode stays);
-// otherwise it writes a new file beside it and renames it over name, so
-// that readers see the old or the new content, never a mixture. It returns
-// the stamp of the file written.
-func copyInto(dir int, name string, src *os.File, st *unix.Stat_t, inPlace bool) (stamp, error) {
-	target, flags, mode := name, uint64(unix.O_WRONLY), uint64(0)
-	if !inPlace {
-		target = fmt.Sprintf(".%s.pent-%d", name, time.Now().UnixNano())
-		flags, mode = flags|unix.O_CREAT|unix.O_EXCL, 0o600
-	}
-	fd, err := openBeneath(dir, target, flags, mode)
-	if err != nil {
-		return stamp{}, err
-	}
-	dst := os.NewFile(uintptr(fd), target)
-	defer dst.Close()
-	written, err := writeContent(dst, src, st)
-	if err == nil && !inPlace {
-		err = unix.Renameat(dir, target, dir, name)
-	}
-	if err != nil {
-		if !inPlace {
-			_ = unix.Unlinkat(dir, target, 0)
-		}
-		return stamp{}, err
-	}
-	return written, nil
-}
-
-// writeContent copies src (from its start) into dst, cuts dst to the same
-// size, sets the permission bits and times of st and syncs it.
-func writeContent(dst, src *os.File, st *unix.Stat_t) (stamp, error) {
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return stamp{}, err
-	}
-	n, err := io.Copy(dst, src)
-	if err != nil {
-		return stamp{}, err
-	}
-	fd := int(dst.Fd())
-	if err := unix.Ftruncate(fd, n); err != nil {
-		return stamp{}, err
-	}
-	if err := unix.Fchmod(fd, st.Mode&0o777); err != nil {
-		return stamp{}, err
-	}
-	ts := []unix.Timeval{unix.NsecToTimeval(unix.TimespecToNsec(st.Atim)), unix.NsecToTimeval(unix.TimespecToNsec(st.Mtim))}
-	if err := unix.Futimes(fd, ts); err != nil {
-		return stamp{}, err
-	}
-	if err := dst.Sync(); err != nil {
-		return stamp{}, err
-	}
-	var out unix.Stat_t
-	if err := unix.Fstat(fd, &out); err != nil {
-		return stamp{}, err
-	}
-	return stampOf(&out), nil
-}
-
-// sync copies the staged version of one writable file to the real one when
-// it changed since the last copy: an edit in place in place, a replaced
-// file by renaming a new one into place, a deletion by deleting the real
-// file unless it changed outside in the meantime. Anything but a regular
-// file is never followed or copied; it is reported once.
-func (sh *shadow) sync(name string) (warning string) {
-	path := filepath.Join(sh.Path, name)
-	last := sh.synced[name]
-	src, st, err := openRegular(sh.upper, name)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if last.exists {
-			last.exists = false
-			sh.synced[name] = last
-			return sh.deleteReal(name, last.real)
-		}
-		return ""
-	case errors.Is(err, errNotRegular):
-		return sh.warnOnce(name, "the sandboxed command replaced "+path+" with something that is not a regular file (a symbolic link?); pent left the real file as it was")
-	case err != nil:
-		return fmt.Sprintf("copying %s from the sandbox: %v", path, err)
-	}
-	defer src.Close()
-	if last.exists && last.upper == stampOf(st) && last.copied.Sub(time.Unix(0, st.Ctim.Nano())) > settled {
-		return ""
-	}
-	copied := time.Now()
-	var cur unix.Stat_t
-	realExists := unix.Fstatat(sh.real, name, &cur, unix.AT_SYMLINK_NOFOLLOW) == nil
-	inPlace := last.exists && realExists && cur.Mode&unix.S_IFMT == unix.S_IFREG &&
-		last.upper.ino == int64(st.Ino) && last.upper.dev == int64(st.Dev) &&
-		last.real == [2]int64{int64(cur.Dev), int64(cur.Ino)}
-	written, err := copyInto(sh.real, name, src, st, inPlace)
-	if err != nil {
-		return fmt.Sprintf("copying %s from the sandbox: %v", path, err)
-	}
-	delete(sh.warned, name)
-	sh.synced[name] = fileState{exists: true, upper: stampOf(st), real: [2]int64{written.dev, written.ino}, copied: copied}
-	return ""
-}
-
-// deleteReal deletes the real file when it is still the one pent wrote.
-func (sh *shadow) deleteReal(name string, wrote [2]int64) string {
-	var cur unix.Stat_t
-	if err := unix.Fstatat(sh.real, name, &cur, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return ""
-	}
-	if [2]int64{int64(cur.Dev), int64(cur.Ino)} != wrote {
-		return "the sandboxed command deleted " + filepath.Join(sh.Path, name) + ", which changed outside the sandbox meanwhile; pent kept it"
-	}
-	if err := unix.Unlinkat(sh.real, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Sprintf("deleting %s as the sandboxed command did: %v", filepath.Join(sh.Path, name), err)
-	}
-	return ""
-}
-
-// warnOnce returns msg unless it was the last one for name.
-func (sh *shadow) warnOnce(name, msg string) string {
-	if sh.warned[name] == msg {
-		return ""
-	}
-	sh.warned[name] = msg
-	return msg
-}
-
-// syncAll syncs every writable file of every shadowed directory.
-func (s *staging) syncAll() {
+// syncAll copies what the command made of every writable path of every
+// shadowed directory; final is the pass at the end of the run. It reports
+// whether every copy succeeded.
+func (s *staging) syncAll(final bool) bool {
+	ok := true
 	for _, sh := range s.shadow {
+		sh.failed = false
+		root := &hostDir{fd: sh.real}
 		for _, name := range sh.Files {
-			s.report(sh.sync(name))
+			put(sh.synced, name, sh.syncEntry(root, sh.upper, name, name, sh.synced[name], final))
 		}
+		ok = ok && !sh.failed
 	}
-}
-
-func (s *staging) report(msg string) {
-	if msg != "" {
-		s.warn("%s", msg)
-	}
+	return ok
 }
 
 // attach hands the run directory to the stage started by cmd.
@@ -548,8 +393,10 @@ func (s *staging) attach(args *[]string, files *[]*os.File) {
 }
 
 // finish copies the last changes once every process of the sandbox has
-// ended, then removes the staging directory; the real files hold every
-// write by then. It is a no-op on a nil staging.
+// ended, flushes them to disk, then removes the staging directory; the
+// real paths hold every write by then. When something could not be copied
+// it leaves the directory to RecoverStaging instead. It is a no-op on a
+// nil staging.
 func (s *staging) finish() {
 	if s == nil {
 		return
@@ -558,8 +405,20 @@ func (s *staging) finish() {
 		close(s.stop)
 		<-s.done
 	}
-	s.syncAll()
+	ok := s.syncAll(true)
+	for _, sh := range s.shadow {
+		if sh.wrote {
+			if err := syncFS(sh.real); err != nil {
+				ok = false
+				s.warn("flushing the writes to %s to disk: %v", sh.Path, err)
+			}
+		}
+	}
 	s.close()
+	if !ok {
+		s.warn("pent kept the sandboxed command's writes in %s; the next pent command tries again to copy them", s.dir)
+		return
+	}
 	if err := removeTree(s.dir); err != nil {
 		s.warn("removing the staging directory %s: %v", s.dir, err)
 	}
@@ -573,6 +432,9 @@ func (s *staging) close() {
 				unix.Close(fd)
 			}
 		}
+		if sh.journal != nil {
+			sh.journal.Close()
+		}
 	}
 	if s.run != nil {
 		s.run.Close()
@@ -583,9 +445,9 @@ func (s *staging) close() {
 }
 
 // watch copies changes while the command runs: every pollInterval it
-// syncs the writable files, until finish. (A poll of a few files costs
-// less than an inotify instance, whose release holds up pent's exit for
-// an RCU grace period of 10-20 ms.)
+// syncs the writable paths, until finish. (A poll costs one stat per
+// staged entry, less than an inotify instance, whose release holds up
+// pent's exit for an RCU grace period of 10-20 ms.)
 func (s *staging) watch() {
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go func() {
@@ -597,7 +459,7 @@ func (s *staging) watch() {
 			case <-s.stop:
 				return
 			case <-tick.C:
-				s.syncAll()
+				s.syncAll(false)
 			}
 		}
 	}()
@@ -621,13 +483,15 @@ func removeTree(path string) error {
 
 // RecoverStaging cleans up after pent runs that were killed (SIGKILL, a
 // crash, a power cut): for each staging directory below stateDir (pent's
-// $XDG_STATE_HOME/pent) whose run is gone, it copies to the real files the
-// writes to writable files the run could not copy, then removes the
-// directory. A real file changed after the run keeps its content, and the
-// run's version is saved beside it as NAME.pent-recovered. Runs still going
-// are left alone. It returns one message per thing done, for the user; call
-// it when pent starts, before any sandbox runs. It costs one lstat when
-// there is nothing to do.
+// $XDG_STATE_HOME/pent) whose run is gone, it copies to the real paths the
+// writes to writable paths (files and directory trees) the run could not
+// copy, then removes the directory. A real file changed after the run keeps
+// its content, and the run's version is saved beside it as
+// NAME.pent-recovered; so is a directory tree the run did not create
+// itself. Deletions are not replayed. Runs still going are left alone. It
+// returns one message per thing done, for the user; call it when pent
+// starts, before any sandbox runs. It costs one lstat when there is
+// nothing to do.
 func RecoverStaging(stateDir string) ([]string, error) {
 	root := filepath.Join(stateDir, stagingSub)
 	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
@@ -667,7 +531,7 @@ func RecoverStaging(stateDir string) ([]string, error) {
 }
 
 // recoverRun copies the writes of a killed run's staging directory to the
-// real files and says what it did.
+// real paths, flushes them to disk and says what it did.
 func recoverRun(dir string) []string {
 	data, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -690,67 +554,276 @@ func recoverRun(dir string) []string {
 	defer unix.Close(run)
 	msgs := []string{"a pent run was killed before it ended; recovering its writes"}
 	for i, d := range m.Dirs {
-		sh := &shadow{shadowDir: d, real: -1, upper: -1}
-		var err error
-		if sh.upper, err = openBeneath(run, strconv.Itoa(i)+"/upper", unix.O_PATH|unix.O_DIRECTORY, 0); err == nil {
-			sh.real, err = unix.Open(d.Path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		}
-		if err == nil {
-			for _, name := range d.Files {
-				msgs = append(msgs, sh.recoverFile(name)...)
-			}
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			msgs = append(msgs, fmt.Sprintf("recovering the writes to %s: %v", d.Path, err))
-		}
+		msgs = append(msgs, recoverShadow(run, i, d)...)
+	}
+	return msgs
+}
+
+// recoverShadow recovers the writable paths of shadowed directory d, whose
+// layers are <run>/<i>.
+func recoverShadow(run, i int, d shadowDir) []string {
+	sh := &shadow{shadowDir: d, real: -1, upper: -1}
+	var err error
+	if sh.upper, err = openBeneath(run, strconv.Itoa(i)+"/upper", unix.O_PATH|unix.O_DIRECTORY, 0); err == nil {
+		sh.real, err = unix.Open(d.Path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	defer func() {
 		for _, fd := range []int{sh.real, sh.upper} {
 			if fd >= 0 {
 				unix.Close(fd)
 			}
 		}
-	}
-	return msgs
-}
-
-// recoverFile copies one staged writable file to the real one when they
-// differ: over it, unless the real file is newer than the staged one (it
-// changed after the run), in which case beside it.
-func (sh *shadow) recoverFile(name string) []string {
-	path := filepath.Join(sh.Path, name)
-	src, st, err := openRegular(sh.upper, name)
+	}()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return []string{fmt.Sprintf("not recovering %s: the staged entry: %v", path, err)}
+		return []string{fmt.Sprintf("recovering the writes to %s: %v", d.Path, err)}
+	}
+	r := &recovery{sh: sh, made: loadJournal(run, strconv.Itoa(i)+"/"+journalName)}
+	root := &hostDir{fd: sh.real}
+	for _, name := range d.Files {
+		r.recoverTop(root, name)
+	}
+	if err := syncFS(sh.real); err != nil {
+		r.say("flushing the recovered writes to %s to disk: %v", d.Path, err)
+	}
+	return r.msgs
+}
+
+// loadJournal reads the directories a run created on the host; a line cut
+// short by the kill is skipped.
+func loadJournal(run int, name string) map[string][2]int64 {
+	made := map[string][2]int64{}
+	fd, err := openBeneath(run, name, unix.O_RDONLY, 0)
+	if err != nil {
+		return made
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	data, _ := io.ReadAll(f)
+	for _, line := range strings.Split(string(data), "\n") {
+		var d madeDir
+		if json.Unmarshal([]byte(line), &d) == nil {
+			made[d.Path] = [2]int64{d.Dev, d.Ino}
+		}
+	}
+	return made
+}
+
+// recovery is the recovery of one shadowed directory's writable paths.
+type recovery struct {
+	sh    *shadow
+	made  map[string][2]int64 // the directories the run created, by path below sh.Path
+	files int                 // files written in place
+	msgs  []string
+}
+
+func (r *recovery) say(format string, args ...any) {
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+
+// recoverTop recovers the writable path name: a file with a message of its
+// own, a directory tree with one for the whole tree.
+func (r *recovery) recoverTop(root *hostDir, name string) {
+	path := r.sh.path(name)
+	var st unix.Stat_t
+	err := unix.Fstatat(r.sh.upper, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	switch {
+	case errors.Is(err, unix.ENOENT) || err == nil && whiteout(&st):
+	case err != nil:
+		r.say("not recovering %s: the staged entry: %v", path, err)
+	case st.Mode&unix.S_IFMT == unix.S_IFREG:
+		switch target, err := recoverFile(root, r.sh.upper, name); {
+		case err != nil:
+			r.say("recovering %s: %v", path, err)
+		case target == "":
+			r.say("%s already holds the run's last write", path)
+		case target != name:
+			r.say("%s changed after the killed run; its version from the run is in %s", path, r.sh.path(target))
+		default:
+			r.say("recovered the killed run's last write to %s", path)
+		}
+	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+		before := r.files
+		if r.recoverTree(root, r.sh.upper, name, name, &st) != name {
+			return
+		}
+		if n := r.files - before; n > 0 {
+			r.say("recovered %d file(s) the killed run wrote in %s", n, path)
+		} else {
+			r.say("%s already holds the killed run's last writes", path)
+		}
+	default:
+		r.say("not recovering %s: the killed run made it something that is not a regular file or a directory", path)
+	}
+}
+
+// recoverTree copies the staged directory name (below up) and all in it
+// into the real one below parent when that is absent or is one the run
+// created, else into a new one beside it. It returns the name of the
+// directory it copied into, "" when it failed.
+func (r *recovery) recoverTree(parent *hostDir, up int, name, rel string, st *unix.Stat_t) string {
+	var cur unix.Stat_t
+	err := unix.Fstatat(parent.fd, name, &cur, unix.AT_SYMLINK_NOFOLLOW)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		if err = parent.writable(); err == nil {
+			err = unix.Mkdirat(parent.fd, name, 0o700)
+		}
+		if err == nil {
+			err = unix.Fstatat(parent.fd, name, &cur, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		if err != nil {
+			r.say("recovering %s: %v", r.sh.path(rel), err)
+			return ""
+		}
+	case err == nil && cur.Mode&unix.S_IFMT == unix.S_IFDIR && r.made[rel] == identity(&cur):
+	default:
+		kept, err := r.keepTreeBeside(parent, up, name, rel)
+		if err != nil {
+			r.say("recovering %s: %v", r.sh.path(rel), err)
+			return ""
+		}
+		r.say("%s was not the killed run's own; the run's version is in %s", r.sh.path(rel), r.sh.path(kept))
+		return filepath.Base(kept)
+	}
+	r.into(parent, up, name, name, rel, identity(&cur), st)
+	return name
+}
+
+// keepTreeBeside copies the staged directory name below up (rel below the
+// shadowed directory) to a new directory NAME.pent-recovered beside the
+// real one and returns the new one below the shadowed directory.
+func (r *recovery) keepTreeBeside(parent *hostDir, up int, name, rel string) (string, error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(up, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return "", err
+	}
+	if err := parent.writable(); err != nil {
+		return "", err
+	}
+	kept, err := besideName(name, func(n string) error { return unix.Mkdirat(parent.fd, n, 0o700) })
+	if err != nil {
+		return "", err
+	}
+	var cur unix.Stat_t
+	if err := unix.Fstatat(parent.fd, kept, &cur, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return "", err
+	}
+	keptRel := filepath.Join(filepath.Dir(rel), kept)
+	r.into(parent, up, name, kept, keptRel, identity(&cur), &st)
+	return keptRel, nil
+}
+
+// into copies what the staged directory name (below up, stat st) holds into
+// the real directory target below parent, identified by id, and gives it
+// the staged directory's mode; rel is target below the shadowed directory.
+func (r *recovery) into(parent *hostDir, up int, name, target, rel string, id [2]int64, st *unix.Stat_t) {
+	d, err := openOwnDir(parent.fd, target, id)
+	if err != nil {
+		r.say("recovering %s: %v", r.sh.path(rel), err)
+		return
+	}
+	defer d.close()
+	staged, names, err := readNames(up, name)
+	if err != nil {
+		r.say("recovering %s: the staged directory: %v", r.sh.path(rel), err)
+		return
+	}
+	defer staged.Close()
+	upd := int(staged.Fd())
+	for _, n := range names {
+		path := r.sh.path(rel + "/" + n)
+		var kst unix.Stat_t
+		err := unix.Fstatat(upd, n, &kst, unix.AT_SYMLINK_NOFOLLOW)
+		switch {
+		case err != nil:
+			r.say("not recovering %s: the staged entry: %v", path, err)
+		case whiteout(&kst):
+		case kst.Mode&unix.S_IFMT == unix.S_IFREG:
+			switch target, err := recoverFile(d, upd, n); {
+			case err != nil:
+				r.say("recovering %s: %v", path, err)
+			case target != "" && target != n:
+				r.say("%s changed after the killed run; its version from the run is in %s", path, r.sh.path(rel+"/"+target))
+			case target != "":
+				r.files++
+			}
+		case kst.Mode&unix.S_IFMT == unix.S_IFDIR:
+			r.recoverTree(d, upd, n, rel+"/"+n, &kst)
+		default:
+			r.say("not recovering %s: it is not a regular file or a directory", path)
+		}
+	}
+	if err := d.settle(dirMode(st)); err != nil {
+		r.say("setting the mode of %s: %v", r.sh.path(rel), err)
+	}
+}
+
+// recoverFile copies the staged file name (below up) to the real one below
+// parent when they differ: over it, unless the real entry is newer than
+// the staged file (it changed after the run) or is no regular file, in
+// which case beside it. It returns the name written, "" when the real file
+// already holds the staged content.
+func recoverFile(parent *hostDir, up int, name string) (string, error) {
+	src, st, err := openRegular(up, name)
+	if err != nil {
+		return "", err
 	}
 	defer src.Close()
-	cur, cst, err := openRegular(sh.real, name)
-	target := name
+	cur, cst, err := openRegular(parent.fd, name)
 	switch {
 	case err == nil:
-		same := sameContent(src, cur)
+		same, err := sameContent(src, cur)
 		cur.Close()
+		if err != nil {
+			return "", err
+		}
 		if same {
-			return []string{path + " already holds the run's last write"}
+			return "", nil
 		}
 		if unix.TimespecToNsec(cst.Mtim) > unix.TimespecToNsec(st.Mtim) {
-			target = name + ".pent-recovered"
+			return keepFileBeside(parent, up, name)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
-		target = name + ".pent-recovered"
+		return keepFileBeside(parent, up, name)
 	}
-	if _, err := copyInto(sh.real, target, src, st, false); err != nil {
-		return []string{fmt.Sprintf("recovering %s: %v", path, err)}
+	if err := parent.writable(); err != nil {
+		return "", err
 	}
-	if target != name {
-		return []string{fmt.Sprintf("%s changed after the killed run; its version from the run is in %s", path, filepath.Join(sh.Path, target))}
+	if _, err := copyInto(parent.fd, name, src, st, replace); err != nil {
+		return "", err
 	}
-	return []string{"recovered the killed run's last write to " + path}
+	return name, nil
 }
 
 // sameContent reports whether two files hold the same bytes.
-func sameContent(a, b *os.File) bool {
-	ab, err1 := io.ReadAll(io.NewSectionReader(a, 0, 1<<62))
-	bb, err2 := io.ReadAll(io.NewSectionReader(b, 0, 1<<62))
-	return err1 == nil && err2 == nil && string(ab) == string(bb)
+func sameContent(a, b *os.File) (bool, error) {
+	var sa, sb unix.Stat_t
+	if err := unix.Fstat(int(a.Fd()), &sa); err != nil {
+		return false, err
+	}
+	if err := unix.Fstat(int(b.Fd()), &sb); err != nil {
+		return false, err
+	}
+	if sa.Size != sb.Size {
+		return false, nil
+	}
+	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
+	for off := int64(0); off < sa.Size; {
+		na, err := a.ReadAt(ba, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		if na == 0 {
+			return false, nil // cut short meanwhile
+		}
+		nb, err := io.ReadFull(io.NewSectionReader(b, off, int64(na)), bb[:na])
+		if err != nil || string(ba[:na]) != string(bb[:nb]) {
+			return false, nil
+		}
+		off += int64(na)
+	}
+	return true, nil
 }

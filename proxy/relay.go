@@ -220,7 +220,7 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, up net.Con
 // copyHalf copies src to dst, then half-closes dst; on an error it closes
 // both so that the other direction ends too.
 func copyHalf(dst, src net.Conn) {
-	_, err := io.Copy(dst, src)
+	_, err := copyConn(dst, src)
 	if err != nil {
 		dst.Close()
 		src.Close()

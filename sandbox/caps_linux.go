@@ -11,8 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errCgo is returned when the all-threads system calls the sandbox relies on
-// are unavailable: the Go runtime refuses them in a cgo build.
+// errCgo is returned when all-threads system calls (allThreads, used by pent
+// doctor's check) are unavailable: the Go runtime refuses them in a cgo
+// build.
 var errCgo = errors.New("this pent binary was built with cgo, which cannot drop privileges on all threads; rebuild it with CGO_ENABLED=0")
 
 // The securebits of <linux/securebits.h>.

@@ -98,10 +98,9 @@ func policyFile(p Policy) (*os.File, error) {
 }
 
 // stageEnv is the init stage's environment (the command never sees it): one
-// P and no garbage collection. The stage allocates little and lives only as
-// long as the command; with one P its runtime starts fewer threads, and
-// its signal set-up hands off between fewer of them.
-var stageEnv = []string{"GOMAXPROCS=1", "GOGC=off"}
+// P. The stage runs one thing at a time; with one P its runtime starts fewer
+// threads, and its signal set-up hands off between fewer of them.
+var stageEnv = []string{"GOMAXPROCS=1"}
 
 // stage is the running init stage.
 type stage struct {

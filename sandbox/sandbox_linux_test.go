@@ -584,8 +584,13 @@ func TestSandboxDiesWithPent(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := countProcesses(t, marker); n < 3 {
-		t.Fatalf("expected the shell and its 2 sleeps running, found %d", n)
+	// The shell may still be starting the sleeps when ready appears.
+	for n := countProcesses(t, marker); n < 3; n = countProcesses(t, marker) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("expected the shell and its 2 sleeps running, found %d", n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()

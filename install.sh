@@ -73,14 +73,18 @@ SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$("$here/packaging/version" --epoch)}
 export SOURCE_DATE_EPOCH
 stage=$(mktemp -d "${TMPDIR:-/tmp}/pent-install.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-# CGO_ENABLED=0: the sandbox drops privileges in every thread with
-# AllThreadsSyscall, which a cgo binary cannot do. -buildvcs=false: the
+# CGO_ENABLED=0: a static binary that needs no libc at run time (and works
+# in the sandbox's minimal view of the system). -buildvcs=false: the
 # version comes from packaging/version, and go would otherwise run git in a
 # clone another user owns (sudo ./install.sh) and fail.
 echo "pent: building $version with $gover"
 (cd "$here" && CGO_ENABLED=0 "$gobin" build -trimpath -buildvcs=false \
 	-ldflags "-s -w -X main.version=$version" -o "$stage/pent" ./cmd/pent)
-"$stage/pent" man "$stage/man"
+# The man page generator is a separate build (-tags mangen) so that the
+# installed binary does not carry a markdown renderer it never uses.
+(cd "$here" && CGO_ENABLED=0 "$gobin" build -trimpath -buildvcs=false -tags mangen \
+	-ldflags "-X main.version=$version" -o "$stage/pent-mangen" ./cmd/pent)
+"$stage/pent-mangen" man "$stage/man"
 "$stage/pent" completion bash >"$stage/bash"
 "$stage/pent" completion zsh >"$stage/zsh"
 "$stage/pent" completion fish >"$stage/fish"

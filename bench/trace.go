@@ -7,8 +7,9 @@ import (
 
 const traceSection = "--trace"
 
-// heavyCommand is the file-heavy command --trace is measured on.
-const heavyCommand = "find /usr -type f | head -20000 | xargs cat >/dev/null"
+// heavyCommand is the file-heavy command --trace is measured on (NUL-separated
+// names: /usr has file names with spaces).
+const heavyCommand = "find /usr -type f -print0 | head -z -n 20000 | xargs -0 cat >/dev/null"
 
 // measureTrace compares `pent run --trace` with `pent run` and the bare
 // command on a file-heavy command.

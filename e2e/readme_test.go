@@ -836,7 +836,7 @@ func TestReadme_Commands(t *testing.T) {
 // the unprivileged user with an empty HOME (so it installs to
 // ~/.local/bin; as root it would write /usr/local/bin on this machine,
 // which TestInstall covers with --prefix instead). Command 2 is this test
-// suite: the test checks that it is the command .ci/run runs.
+// suite: the test checks that .ci/run runs it.
 func TestReadme_TwoCommands(t *testing.T) {
 	rd := readReadme(t)
 	cmds := rd.block(t, "Two commands", "sh").commands()
@@ -854,8 +854,8 @@ func TestReadme_TwoCommands(t *testing.T) {
 				runs = append(runs, l)
 			}
 		}
-		if len(runs) != 1 || runs[0] != cmds[1].code {
-			t.Errorf("README.md:%d: command 2 is %q; .ci/run runs %q", cmds[1].readmeLine, cmds[1].code, runs)
+		if !slices.Contains(runs, cmds[1].code) {
+			t.Errorf("README.md:%d: command 2 is %q; .ci/run does not run it (it runs %q)", cmds[1].readmeLine, cmds[1].code, runs)
 		}
 	})
 	t.Run("install and run", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -305,9 +306,9 @@ func newStamp(dir string) (string, error) {
 
 const stampPrefix = "s-"
 
-var stampName = regexp.MustCompile(`^s-[0-9a-f]{16}$`)
+var stampName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^s-[0-9a-f]{16}$`) })
 
-func validStamp(name string) bool { return stampName.MatchString(name) }
+func validStamp(name string) bool { return stampName().MatchString(name) }
 
 // PruneStamps removes stamp files older than maxAge under the trust store. A
 // shell whose stamp was removed runs export once more, quietly.
@@ -334,7 +335,7 @@ func (t Trust) PruneStamps(now time.Time, maxAge time.Duration) (removed []strin
 	return removed, nil
 }
 
-var commandName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+@-]*$`)
+var commandName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+@-]*$`) })
 
 // reserved are names a wrapper function must not take: shell keywords and the
 // builtins the hook and its rendered code rely on.
@@ -349,7 +350,7 @@ var reserved = []string{
 // ValidName reports whether a wrap entry can become a wrapper function in
 // every supported shell without quoting.
 func ValidName(name string) bool {
-	return commandName.MatchString(name) && !slices.Contains(reserved, name)
+	return commandName().MatchString(name) && !slices.Contains(reserved, name)
 }
 
 // splitNames parses VarWrapped, dropping anything that is not a valid name.

@@ -1,20 +1,13 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
-
-// errCgo is returned when all-threads system calls (allThreads, used by pent
-// doctor's check) are unavailable: the Go runtime refuses them in a cgo
-// build.
-var errCgo = errors.New("this pent binary was built with cgo, which cannot drop privileges on all threads; rebuild it with CGO_ENABLED=0")
 
 // The securebits of <linux/securebits.h>.
 const (
@@ -70,19 +63,6 @@ func dropPrivileges() error {
 		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
-}
-
-// allThreads runs one system call on every thread of the process.
-func allThreads(trap, a1, a2, a3 uintptr) error {
-	_, _, errno := syscall.AllThreadsSyscall(trap, a1, a2, a3)
-	switch errno {
-	case 0:
-		return nil
-	case syscall.ENOTSUP:
-		return errCgo
-	default:
-		return errno
-	}
 }
 
 // lastCapability is the highest capability number the kernel knows.

@@ -67,7 +67,7 @@ type probeResult struct {
 // unprivileged user namespaces with mounts and a PID namespace procfs,
 // overlayfs in a user namespace, seccomp.
 func HostChecks() []Check {
-	checks := []Check{landlockCheck(), allThreadsCheck()}
+	checks := []Check{landlockCheck()}
 	probe, probeErr := runProbeChild()
 	checks = append(checks, usernsCheck(probe, probeErr))
 	checks = append(checks, stepCheck("procfs in a PID namespace", probe, probeErr, probe.Proc, true,
@@ -91,17 +91,6 @@ func landlockCheck() Check {
 	}
 	c.Fix = fmt.Sprintf("use a kernel built with CONFIG_SECURITY_LANDLOCK=y (Linux 5.13+) and add lsm=%s to the kernel command line "+
 		"(e.g. GRUB_CMDLINE_LINUX in /etc/default/grub, then `sudo update-grub` and reboot)", lsm)
-	return c
-}
-
-func allThreadsCheck() Check {
-	c := Check{Name: "privilege drop on all threads", Required: true}
-	err := allThreads(unix.SYS_PRCTL, unix.PR_GET_NO_NEW_PRIVS, 0, 0)
-	if err != nil {
-		c.Detail, c.Fix = err.Error(), "rebuild pent with CGO_ENABLED=0"
-		return c
-	}
-	c.OK, c.Detail = true, "available (pure-Go build)"
 	return c
 }
 

@@ -1,3 +1,5 @@
+//go:build mangen
+
 package main
 
 import (
@@ -7,6 +9,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
+
+// The man page generator pulls in a markdown renderer that every pent start
+// would pay for; it is built only with -tags mangen (install.sh and
+// packaging/build-deb build a generator binary that way).
+func init() { extraCommands = append(extraCommands, NewCmdMan) }
 
 // NewCmdMan builds the hidden `pent man DIR`, which writes a section 1 man
 // page for pent and each of its commands into DIR (for packagers and

@@ -79,10 +79,15 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 		NewCmdInit(f),
 		NewCmdProxy(f),
 		NewCmdTrace(f),
-		NewCmdMan(f),
 	)
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(f))
+	}
 	return root
 }
+
+// extraCommands are added by files built only with a build tag (man.go).
+var extraCommands []func(*Factory) *cobra.Command
 
 // recoverStaging finishes what a killed run left in staging (one lstat
 // when there is nothing to do) and says what it recovered.

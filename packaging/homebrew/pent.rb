@@ -11,8 +11,7 @@ class Pent < Formula
   depends_on "go" => :build
 
   def install
-    # CGO_ENABLED=0: the Linux sandbox drops privileges in every thread with
-    # AllThreadsSyscall, which a cgo binary cannot do.
+    # CGO_ENABLED=0: a static binary, like every other build of pent.
     ENV["CGO_ENABLED"] = "0"
     system "go", "build", *std_go_args(ldflags: "-s -w -X main.version=#{version}"), "./cmd/pent"
     generate_completions_from_executable(bin/"pent", "completion")

@@ -33,6 +33,7 @@ import (
 type escapeTally struct {
 	mu        sync.Mutex
 	attempted int
+	byMode    map[string]int // attempts per mode ("root", "rootless")
 	succeeded []string
 }
 
@@ -40,6 +41,11 @@ func (e *escapeTally) record(name string, ok bool, why string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.attempted++
+	if e.byMode == nil {
+		e.byMode = map[string]int{}
+	}
+	mode, _, _ := strings.Cut(name, "/")
+	e.byMode[mode]++
 	if !ok {
 		e.succeeded = append(e.succeeded, name+": "+why)
 	}
@@ -560,6 +566,25 @@ func proxySockets(t *testing.T, r *runner) map[string]string {
 	return out
 }
 
+// reportSummary appends line to the file named by PENT_E2E_SUMMARY, when
+// set: `go test` hides a passing test's output, and CI prints this file so
+// that the escape tally is in its log.
+func reportSummary(t *testing.T, line string) {
+	path := os.Getenv("PENT_E2E_SUMMARY")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Errorf("writing the summary: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, line); err != nil {
+		t.Errorf("writing the summary: %v", err)
+	}
+}
+
 // TestEscape is the escape suite: every attempt, as root and rootless, in
 // each network mode it applies to. It prints the tally at the end.
 func TestEscape(t *testing.T) {
@@ -567,9 +592,11 @@ func TestEscape(t *testing.T) {
 	t.Cleanup(func() {
 		tally.mu.Lock()
 		defer tally.mu.Unlock()
-		line := fmt.Sprintf("escape: %d attempted, %d succeeded", tally.attempted, len(tally.succeeded))
+		line := fmt.Sprintf("escape: %d attempted, %d succeeded (root %d, rootless %d)",
+			tally.attempted, len(tally.succeeded), tally.byMode["root"], tally.byMode["rootless"])
 		t.Log(line)
 		fmt.Println(line)
+		reportSummary(t, line)
 		for _, s := range tally.succeeded {
 			t.Log("  succeeded: " + s)
 		}

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -306,7 +305,7 @@ func (e *escaper) filesystemAttempts() []escAttempt {
 func (e *escaper) processAttempts(hostPID int) []escAttempt {
 	pid := strconv.Itoa(hostPID)
 	alive := func() string {
-		if s := processStateOf(hostPID); s == "" || s == "Z" || s == "t" || s == "T" {
+		if s := processState(e.t, hostPID); s == "" || s == "Z" || s == "t" || s == "T" {
 			return fmt.Sprintf("the host process %d is gone or stopped (state %q)", hostPID, s)
 		}
 		return ""
@@ -339,19 +338,6 @@ func (e *escaper) processAttempts(hostPID int) []escAttempt {
 	}
 }
 
-// processStateOf is the state letter of pid, "" when it is gone.
-func processStateOf(pid int) string {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(fields) == 0 {
-		return ""
-	}
-	return fields[0]
-}
-
 // hostSockets are UNIX sockets on the host a sandbox must not reach, in
 // every network mode: a fake D-Bus session bus, a fake docker socket, an
 // ssh-agent socket in /tmp (passed in SSH_AUTH_SOCK) and an abstract one.
@@ -380,27 +366,16 @@ func (e *escaper) startHostSockets() *hostSockets {
 	}
 	h.abstract = fmt.Sprintf("@pent-e2e-%d-%s", os.Getpid(), r.mode)
 	for _, path := range append(mapValues(h.paths), h.abstract) {
-		ln, err := net.Listen("unix", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
+		acceptLoop(t, "unix", path, func(c net.Conn) {
+			h.accepted.Add(1)
+			c.Close()
+		})
 		if !strings.HasPrefix(path, "@") {
 			if err := os.Chmod(path, 0o666); err != nil {
 				t.Fatal(err)
 			}
 			r.chown(path)
 		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				h.accepted.Add(1)
-				c.Close()
-			}
-		}()
 	}
 	// Control: outside the sandbox, the account reaches every one.
 	for _, path := range append(mapValues(h.paths), h.abstract) {
@@ -516,23 +491,7 @@ func hostIPv6() string {
 
 func (nt *netTargets) listenV6(t *testing.T) {
 	t.Helper()
-	ln, err := net.Listen("tcp6", "[::]:0")
-	if err != nil {
-		t.Fatalf("IPv6 listener: %v", err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	nt.v6Port = ln.Addr().(*net.TCPAddr).Port
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			nt.v6Hits.Add(1)
-			_, _ = c.Write([]byte("V6-BANNER\n"))
-			c.Close()
-		}
-	}()
+	nt.v6Port = serveBanner(t, "tcp6", "[::]:0", "V6-BANNER\n", &nt.v6Hits)
 }
 
 // proxyWorks reports whether proxy mode starts; in CI it must.
@@ -606,8 +565,7 @@ func TestEscape(t *testing.T) {
 	})
 	bothModes(t, func(t *testing.T, r *runner) {
 		e := newEscaper(t, r, tally)
-		n := startLocalNet(t)
-		n.writeGlobal(r)
+		n := startLocalNet(t, r)
 		nt := &netTargets{n: n, label: fmt.Sprintf("exf%d%s", os.Getpid(), r.mode)}
 		nt.listenV6(t)
 		socks := e.startHostSockets()
@@ -705,50 +663,12 @@ func (e *escaper) tiocsti() {
 // showed once it ended.
 func (e *escaper) runInTerminal(argv ...string) string {
 	t, r := e.t, e.r
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	if os.Geteuid() == 0 {
-		if err := os.Chown(tty.Name(), r.acct.uid, r.acct.gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := r.command(t.Context(), r.project, argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
-	if err := cmd.Start(); err != nil {
-		tty.Close()
-		t.Fatal(err)
-	}
-	tty.Close()
-	var out strings.Builder
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	select {
-	case <-waited:
-	case <-time.After(runTimeout):
-		_ = cmd.Process.Kill()
-		<-waited
-		t.Fatalf("%q did not end in %v", argv, runTimeout)
-	}
-	ptmx.Close()
-	<-done
-	t.Logf("%s terminal of %q:\n%s", r.mode, argv, out.String())
-	return out.String()
+	p := r.startOnPty(r.command(t.Context(), r.project, argv[0], argv[1:]...), nil)
+	p.wait(runTimeout)
+	p.stop()
+	<-p.done
+	t.Logf("%s terminal of %q:\n%s", r.mode, argv, p.output())
+	return p.output()
 }
 
 // TestTerminalProgramsUnderSeccomp: the seccomp filter leaves terminals
@@ -801,27 +721,27 @@ func TestTerminalProgramsUnderSeccomp(t *testing.T) {
 // the run, no new mount on the host, and the next run works.
 func TestRun_SIGKILLLeavesNothing(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		before := hostMountPoints(t)
+		before := mountCounts(t, mountPoint)
 		arg := strconv.Itoa(200000 + os.Getpid()%100000 + len(r.mode))
 		for _, mode := range []string{"blocked", "localhost", "unrestricted"} {
 			cmd, out := r.startPent("READY", "run", "--network", mode, "--", "sh", "-c",
 				"sleep "+arg+" & echo READY; exec sleep "+arg)
-			if !waitFor(10*time.Second, func() bool { return len(findProcesses("sleep\x00"+arg+"\x00")) == 2 }) {
+			if !waitFor(10*time.Second, func() bool { return len(findProcesses(t, "sleep\x00"+arg+"\x00")) == 2 }) {
 				t.Fatalf("%s: the sandboxed sleeps never showed up on the host; output:\n%s", mode, out)
 			}
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
 			_ = cmd.Wait()
-			if !waitFor(10*time.Second, func() bool { return len(findProcesses("sleep\x00"+arg+"\x00")) == 0 }) {
-				pids := findProcesses("sleep\x00" + arg + "\x00")
+			if !waitFor(10*time.Second, func() bool { return len(findProcesses(t, "sleep\x00"+arg+"\x00")) == 0 }) {
+				pids := findProcesses(t, "sleep\x00"+arg+"\x00")
 				t.Errorf("%s: processes of the run outlived pent's SIGKILL: %v", mode, pids)
 				for _, pid := range pids {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
 			}
 		}
-		for _, m := range newMountPoints(before, hostMountPoints(t)) {
+		for _, m := range addedMounts(before, mountCounts(t, mountPoint)) {
 			if strings.HasPrefix(m, r.base) || strings.HasPrefix(m, "/tmp") || strings.HasPrefix(m, "/run") ||
 				strings.HasPrefix(m, "/proc") || strings.HasPrefix(m, "/dev") || strings.HasPrefix(m, "/home") {
 				t.Errorf("a mount leaked onto the host after SIGKILL: %s", m)
@@ -835,29 +755,5 @@ func TestRun_SIGKILLLeavesNothing(t *testing.T) {
 	})
 }
 
-// hostMountPoints are the mount points of the host's mount namespace.
-func hostMountPoints(t *testing.T) map[string]int {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 4 {
-			out[f[4]]++
-		}
-	}
-	return out
-}
-
-// newMountPoints are the mount points after has more of than before.
-func newMountPoints(before, after map[string]int) []string {
-	var out []string
-	for m, n := range after {
-		if n > before[m] {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// mountPoint keys a mountinfo line by its mount point.
+func mountPoint(fields []string) string { return fields[4] }

@@ -29,77 +29,6 @@ import (
 // stageMarker is argv[1] of the sandbox's init stage (sandbox/stage_linux.go).
 const stageMarker = "__pent_sandbox_stage__"
 
-// faultPy is the sandbox side of the fault tests: `python3 fault.py FUNC
-// ARGS` runs one function; `serve` runs one "FUNC ARGS" per stdin line and
-// answers "FUNC=OK" or "FUNC=FAIL reason".
-const faultPy = `import socket, sys, time
-
-held = {}
-
-def banner(host, port):
-    s = socket.create_connection((host, int(port)), timeout=5)
-    data = s.recv(64)
-    if not data.startswith(b"BANNER-OK"):
-        raise SystemExit("no banner: %r" % data)
-
-def resolve(name):
-    print(socket.getaddrinfo(name, 80, socket.AF_INET))
-
-def udp(host, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(3)
-    s.connect((host, int(port)))
-    s.send(b"ping")
-    if s.recv(64) != b"pong":
-        raise SystemExit("no pong")
-
-def stream(host, port):
-    s = socket.create_connection((host, int(port)), timeout=10)
-    if not s.recv(4096):
-        raise SystemExit("the stream sent nothing")
-    held["stream"] = s
-
-def broken(seconds):
-    # The held stream must end (EOF or an error) within the given time.
-    s = held.pop("stream")
-    s.settimeout(1)
-    deadline = time.time() + float(seconds)
-    while time.time() < deadline:
-        try:
-            if not s.recv(65536):
-                return
-        except socket.timeout:
-            continue
-        except OSError:
-            return
-    raise SystemExit("the stream still flows (or hangs open) %s s after the proxy died" % seconds)
-
-def hold(host, port, tag):
-    s = socket.create_connection((host, int(port)), timeout=10)
-    s.sendall(tag.encode() + b"\n")
-    print("READY", flush=True)
-    time.sleep(3600)
-
-def serve():
-    for line in sys.stdin:
-        f, *args = line.split()
-        try:
-            globals()[f](*args)
-            print(f + "=OK", flush=True)
-        except BaseException as e:
-            print(f + "=FAIL " + repr(e).replace("\n", " "), flush=True)
-
-globals()[sys.argv[1]](*sys.argv[2:])
-`
-
-// writeFaultPy puts fault.py into the project and returns its path.
-func writeFaultPy(r *runner) string {
-	r.t.Helper()
-	path := filepath.Join(r.project, "fault.py")
-	r.writeFile(path, faultPy, 0o644)
-	return path
-}
-
 // proc is what /proc says about one host process.
 type proc struct {
 	pid, ppid, sid, uid int
@@ -256,35 +185,9 @@ func sessionProcs(t *testing.T, sid int) []proc {
 	return out
 }
 
-// mountEntries counts the host's mounts by their mountinfo line without the
-// mount and parent ids and the device number, which say nothing about what
-// is mounted where.
-func mountEntries(t *testing.T) map[string]int {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 4 {
-			out[strings.Join(f[3:], " ")]++
-		}
-	}
-	return out
-}
-
-// addedMounts are the mountinfo entries after has more of than before.
-func addedMounts(before, after map[string]int) []string {
-	var out []string
-	for m, n := range after {
-		if n > before[m] {
-			out = append(out, m)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+// mountEntry keys a mountinfo line by what is mounted where: the line
+// without the mount and parent ids and the device number.
+func mountEntry(fields []string) string { return strings.Join(fields[3:], " ") }
 
 // socketsUnder lists the socket files below dir and the host's bound UNIX
 // sockets (/proc/net/unix) whose path is below dir.
@@ -329,21 +232,8 @@ type holdSink struct {
 
 func startHoldSink(t *testing.T) *holdSink {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s := &holdSink{port: ln.Addr().(*net.TCPAddr).Port, open: map[string]int{}}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
+	s := &holdSink{open: map[string]int{}}
+	s.port = acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) { go s.serve(c) }).(*net.TCPAddr).Port
 	return s
 }
 
@@ -380,18 +270,7 @@ func (r *runner) startPentSession(args ...string) (*exec.Cmd, *lineBuffer) {
 	r.t.Helper()
 	cmd := r.command(context.Background(), r.project, pentBin, args...)
 	cmd.SysProcAttr.Setsid = true
-	out := &lineBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd, out
+	return cmd, r.startBuffered(cmd)
 }
 
 // killRun starts pent args in the project as the leader of a new session
@@ -446,11 +325,11 @@ func (r *runner) killRun(label string, args []string, delay time.Duration, ready
 	}
 }
 
-// holdArgs is a pent run of fault.py holding one connection tagged tag to
+// holdArgs is a pent run of probe.py holding one connection tagged tag to
 // the sink, after writing content to ~/.claude.json; flags go before "--".
 func holdArgs(script string, sink *holdSink, tag, content string, flags ...string) []string {
 	return append(append([]string{"run"}, flags...), "--", "sh", "-c",
-		fmt.Sprintf(`printf '%s' > "$HOME/.claude.json.new" && mv "$HOME/.claude.json.new" "$HOME/.claude.json" && exec python3 %s hold %s %d %s`,
+		fmt.Sprintf(`printf '%s' > "$HOME/.claude.json.new" && mv "$HOME/.claude.json.new" "$HOME/.claude.json" && exec python3 %s hold_tagged %s %d %s`,
 			content, script, allowedName, sink.port, tag))
 }
 
@@ -464,12 +343,11 @@ func holdArgs(script string, sink *holdSink, tag, content string, flags ...strin
 // recovered.
 func TestFault_SIGKILLPent(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		n := startLocalNet(t)
-		n.writeGlobal(r)
+		startLocalNet(t, r)
 		sink := startHoldSink(t)
-		script := writeFaultPy(r)
+		script := writeProbe(r)
 		claude, grant := r.claudeFile()
-		mountsBefore := mountEntries(t)
+		mountsBefore := mountCounts(t, mountEntry)
 		socketsBefore := socketsUnder(t, r.base)
 
 		// Delays before the kill while the sandbox is still being built
@@ -499,7 +377,7 @@ func TestFault_SIGKILLPent(t *testing.T) {
 				}
 			}
 			r.assertNoStaging()
-			if added := addedMounts(mountsBefore, mountEntries(t)); len(added) > 0 {
+			if added := addedMounts(mountsBefore, mountCounts(t, mountEntry)); len(added) > 0 {
 				t.Errorf("%s: mounts left on the host after the next start:\n%s", label, strings.Join(added, "\n"))
 			}
 			if after := socketsUnder(t, r.base); !slices.Equal(after, socketsBefore) {
@@ -517,18 +395,12 @@ func TestFault_SIGKILLPent(t *testing.T) {
 // serving; the next run must work through it and recover the staged write.
 func TestFault_SIGKILLPentProjectProxy(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		n := startLocalNet(t)
-		n.writeGlobal(r)
+		n, script := startProjectProxy(t, r)
 		sink := startHoldSink(t)
-		script := writeFaultPy(r)
-		writeProject(r, allowedName)
-		r.stopDaemonAtEnd()
 		banner := strconv.Itoa(n.bannerTCP)
 
 		r.pent("run", "--", "python3", script, "banner", allowedName, banner).wantCode(t, 0)
-		st := r.waitStatus("idle after the first run", func(st proxyStatus) bool {
-			return st.running && st.sessions == 0 && st.connections == 0
-		})
+		st := r.waitIdle("idle after the first run")
 		before := socketFDs(t, st.pid)
 
 		claude, grant := r.claudeFile()
@@ -545,12 +417,7 @@ func TestFault_SIGKILLPentProjectProxy(t *testing.T) {
 		if after.pid != st.pid {
 			t.Errorf("the project's proxy was replaced (pid %d, then %d) by a client's death", st.pid, after.pid)
 		}
-		got := socketFDs(t, st.pid)
-		for deadline := time.Now().Add(10 * time.Second); got != before && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-			got = socketFDs(t, st.pid)
-		}
-		if got != before {
+		if got := settledSocketFDs(t, st.pid, before); got != before {
 			t.Errorf("the project's proxy holds %d descriptors (pipes aside) after the killed run, %d before", got, before)
 		}
 		r.pent(append(append([]string{"run"}, grant...), "--", "python3", script, "banner", allowedName, banner)...).wantCode(t, 0)
@@ -580,33 +447,22 @@ type streamServer struct {
 
 func startStreamServer(t *testing.T) *streamServer {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s := &streamServer{port: ln.Addr().(*net.TCPAddr).Port}
+	s := &streamServer{}
 	chunk := []byte(strings.Repeat("stream data ", 100))
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.accepted.Add(1)
-			go func() {
-				defer c.Close()
-				defer s.end.Add(1)
-				for {
-					_ = c.SetWriteDeadline(time.Now().Add(30 * time.Second))
-					if _, err := c.Write(chunk); err != nil {
-						return
-					}
-					time.Sleep(20 * time.Millisecond)
+	s.port = acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		s.accepted.Add(1)
+		go func() {
+			defer c.Close()
+			defer s.end.Add(1)
+			for {
+				_ = c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+				if _, err := c.Write(chunk); err != nil {
+					return
 				}
-			}()
-		}
-	}()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}).(*net.TCPAddr).Port
 	return s
 }
 
@@ -618,11 +474,7 @@ func startStreamServer(t *testing.T) *streamServer {
 // proxy and works.
 func TestFault_ProxyKilled(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		n := startLocalNet(t)
-		n.writeGlobal(r)
-		script := writeFaultPy(r)
-		writeProject(r, allowedName)
-		r.stopDaemonAtEnd()
+		n, script := startProjectProxy(t, r)
 		stream := startStreamServer(t)
 		loopback := listenHost(t)
 		banner := strconv.Itoa(n.bannerTCP)

@@ -18,6 +18,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -587,24 +588,42 @@ type hostListener struct {
 // listenHost starts a hostListener for the duration of the test.
 func listenHost(t *testing.T) *hostListener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	h := &hostListener{}
+	h.port = serveBanner(t, "tcp", "127.0.0.1:0", "HOST-BANNER\n", &h.conns)
+	return h
+}
+
+// acceptLoop listens on network address addr until the test ends and hands
+// every connection it accepts to handle, one after the other.
+func acceptLoop(t *testing.T, network, addr string, handle func(net.Conn)) net.Addr {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	h := &hostListener{port: ln.Addr().(*net.TCPAddr).Port}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			h.conns.Add(1)
-			_, _ = c.Write([]byte("HOST-BANNER\n"))
-			c.Close()
+			handle(c)
 		}
 	}()
-	return h
+	return ln.Addr()
+}
+
+// serveBanner accepts TCP connections on network address addr, counts them
+// in hits and greets each with banner before closing it; it returns the
+// port.
+func serveBanner(t *testing.T, network, addr, banner string, hits *atomic.Int32) int {
+	t.Helper()
+	return acceptLoop(t, network, addr, func(c net.Conn) {
+		hits.Add(1)
+		_, _ = c.Write([]byte(banner))
+		c.Close()
+	}).(*net.TCPAddr).Port
 }
 
 // connectScript is a python3 client that prints CONNECTED or REFUSED <err>
@@ -619,7 +638,8 @@ except OSError as e:
 `, port)
 }
 
-// ptyProc is pent running with a pty as its controlling terminal.
+// ptyProc is a process (pent, or a shell) running with a pty as its
+// controlling terminal.
 type ptyProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
@@ -632,32 +652,41 @@ type ptyProc struct {
 	exited chan struct{} // closed when pent has been reaped
 }
 
-// startInPty starts pent args in the project directory as the session
-// leader of a new session whose controlling terminal is a fresh pty, the
-// way a terminal emulator starts a shell.
+// startInPty starts pent args in the project directory on a fresh pty
+// (startOnPty).
 func (r *runner) startInPty(args ...string) *ptyProc {
+	r.t.Helper()
+	return r.startOnPty(r.command(context.Background(), r.project, pentBin, args...), nil)
+}
+
+// startOnPty starts cmd (made by r.command) as the session leader of a new
+// session whose controlling terminal is a fresh pty of size (the default
+// when nil), the way a terminal emulator starts a shell; it is killed when
+// the test ends.
+func (r *runner) startOnPty(cmd *exec.Cmd, size *pty.Winsize) *ptyProc {
 	r.t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	defer tty.Close()
-	if os.Geteuid() == 0 {
-		if err := os.Chown(tty.Name(), r.acct.uid, r.acct.gid); err != nil {
+	if size != nil {
+		if err := pty.Setsize(ptmx, size); err != nil {
+			ptmx.Close()
 			r.t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(pentBin, args...)
-	cmd.Dir = r.project
-	cmd.Env = r.env()
+	if os.Geteuid() == 0 {
+		if err := os.Chown(tty.Name(), r.acct.uid, r.acct.gid); err != nil {
+			ptmx.Close()
+			r.t.Fatal(err)
+		}
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = r.sysProcAttr()
-	cmd.SysProcAttr.Setsid = true
-	cmd.SysProcAttr.Setctty = true
-	cmd.SysProcAttr.Ctty = 0
+	cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	if err := cmd.Start(); err != nil {
 		ptmx.Close()
-		r.t.Fatalf("starting pent in a pty: %v", err)
+		r.t.Fatalf("starting %q in a pty: %v", cmd.Args, err)
 	}
 	p := &ptyProc{t: r.t, cmd: cmd, ptmx: ptmx,
 		update: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
@@ -721,18 +750,18 @@ func (p *ptyProc) write(b string) {
 	}
 }
 
-// wait waits for pent to end and returns its wait status.
+// wait waits for the process to end and returns its wait status.
 func (p *ptyProc) wait(timeout time.Duration) syscall.WaitStatus {
 	p.t.Helper()
 	select {
 	case <-p.exited:
 	case <-time.After(timeout):
-		p.t.Fatalf("pent did not end within %v; the terminal showed:\n%s", timeout, p.output())
+		p.t.Fatalf("%q did not end within %v; the terminal showed:\n%s", p.cmd.Args, timeout, p.output())
 	}
 	return p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 }
 
-// stop kills pent if it is still running and closes the terminal.
+// stop kills the process if it is still running and closes the terminal.
 func (p *ptyProc) stop() {
 	select {
 	case <-p.exited:
@@ -741,6 +770,36 @@ func (p *ptyProc) stop() {
 		<-p.exited
 	}
 	p.ptmx.Close()
+}
+
+// mountCounts counts the host's mounts (/proc/self/mountinfo) by key of
+// their line's fields.
+func mountCounts(t *testing.T, key func(fields []string) string) map[string]int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 {
+			out[key(f)]++
+		}
+	}
+	return out
+}
+
+// addedMounts are the keys of mountCounts that after has more of than
+// before.
+func addedMounts(before, after map[string]int) []string {
+	var out []string
+	for m, n := range after {
+		if n > before[m] {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // fileUID is the owner of a file on the host.

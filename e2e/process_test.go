@@ -154,6 +154,17 @@ func processState(t *testing.T, pid int) string {
 func (r *runner) startPent(ready string, args ...string) (*exec.Cmd, *lineBuffer) {
 	r.t.Helper()
 	cmd := r.command(context.Background(), r.project, pentBin, args...)
+	out := r.startBuffered(cmd)
+	if !waitFor(30*time.Second, func() bool { return strings.Contains(out.String(), ready) }) {
+		r.t.Fatalf("%q did not appear; pent printed:\n%s", ready, out)
+	}
+	return cmd, out
+}
+
+// startBuffered starts cmd with its stdout and stderr in the returned
+// buffer and kills it when the test ends if it is still running.
+func (r *runner) startBuffered(cmd *exec.Cmd) *lineBuffer {
+	r.t.Helper()
 	out := &lineBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -165,10 +176,7 @@ func (r *runner) startPent(ready string, args ...string) (*exec.Cmd, *lineBuffer
 			_ = cmd.Wait()
 		}
 	})
-	if !waitFor(30*time.Second, func() bool { return strings.Contains(out.String(), ready) }) {
-		r.t.Fatalf("%q did not appear; pent printed:\n%s", ready, out)
-	}
-	return cmd, out
+	return out
 }
 
 // lineBuffer is an output buffer safe to read while a process writes it.
@@ -231,15 +239,15 @@ func TestRun_ChildDiesWithPent(t *testing.T) {
 		// A sleep with a unique argument, findable from the host.
 		arg := strconv.Itoa(100000 + os.Getpid()%100000 + len(r.mode))
 		cmd, out := r.startPent("READY", "run", "--", "sh", "-c", "echo READY; exec sleep "+arg)
-		if !waitFor(10*time.Second, func() bool { return len(findProcesses("sleep\x00"+arg+"\x00")) > 0 }) {
+		if !waitFor(10*time.Second, func() bool { return len(findProcesses(t, "sleep\x00"+arg+"\x00")) > 0 }) {
 			t.Fatalf("the sandboxed sleep %s never showed up on the host; output:\n%s", arg, out)
 		}
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
-		if !waitFor(10*time.Second, func() bool { return len(findProcesses("sleep\x00"+arg+"\x00")) == 0 }) {
-			pids := findProcesses("sleep\x00" + arg + "\x00")
+		if !waitFor(10*time.Second, func() bool { return len(findProcesses(t, "sleep\x00"+arg+"\x00")) == 0 }) {
+			pids := findProcesses(t, "sleep\x00"+arg+"\x00")
 			t.Errorf("the sandboxed command outlived pent's SIGKILL: pids %v", pids)
 			for _, pid := range pids {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -248,19 +256,14 @@ func TestRun_ChildDiesWithPent(t *testing.T) {
 	})
 }
 
-// findProcesses lists the live (not zombie) host pids whose raw
-// /proc/PID/cmdline is exactly cmdline.
-func findProcesses(cmdline string) []int {
-	entries, _ := os.ReadDir("/proc")
+// findProcesses lists the host pids whose raw /proc/PID/cmdline is exactly
+// cmdline (a zombie's is empty).
+func findProcesses(t *testing.T, cmdline string) []int {
+	t.Helper()
 	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		got, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err == nil && string(got) == cmdline {
-			pids = append(pids, pid)
+	for _, p := range allProcs(t) {
+		if strings.Join(p.cmdline, "\x00")+"\x00" == cmdline {
+			pids = append(pids, p.pid)
 		}
 	}
 	return pids

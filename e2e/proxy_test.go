@@ -75,7 +75,9 @@ func (n *localNet) seen(list *[]string) []string {
 	return append([]string(nil), *list...)
 }
 
-func startLocalNet(t *testing.T) *localNet {
+// startLocalNet starts the test's internet for the duration of the test and
+// points r's pent at it (writeGlobal).
+func startLocalNet(t *testing.T, r *runner) *localNet {
 	t.Helper()
 	n := &localNet{hostIP: hostIPv4(t)}
 	n.startDNS(t)
@@ -101,9 +103,10 @@ func startLocalNet(t *testing.T) *localNet {
 	t.Cleanup(tlsSrv.Close)
 	n.tlsPort = urlPort(t, tlsSrv.URL)
 
-	n.bannerTCP = serveBanner(t, "127.0.0.1:0", &n.banners)
-	n.rawPort = serveBanner(t, n.hostIP+":0", &n.rawHits)
+	n.bannerTCP = serveBanner(t, "tcp4", "127.0.0.1:0", "BANNER-OK\n", &n.banners)
+	n.rawPort = serveBanner(t, "tcp4", n.hostIP+":0", "BANNER-OK\n", &n.rawHits)
 	n.udpPort = serveUDPEcho(t, n.hostIP, &n.udpHits)
+	n.writeGlobal(r)
 	return n
 }
 
@@ -184,29 +187,6 @@ func urlPort(t *testing.T, raw string) int {
 	return p
 }
 
-// serveBanner accepts connections on addr, counts them and greets each with
-// BANNER-OK before closing it.
-func serveBanner(t *testing.T, addr string, hits *atomic.Int32) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			hits.Add(1)
-			_, _ = c.Write([]byte("BANNER-OK\n"))
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // serveUDPEcho answers "pong" on ip:PORT and 127.0.0.1:PORT (same port
 // when possible) and counts the datagrams.
 func serveUDPEcho(t *testing.T, ip string, hits *atomic.Int32) int {
@@ -258,10 +238,25 @@ func writeProject(r *runner, names ...string) {
 	r.allow()
 }
 
-// probePy is the sandbox side of the probes: `python3 probe.py FUNC ARGS`
-// exits 0 when FUNC succeeded; `serve` runs one "FUNC ARGS" per stdin line
-// and answers "FUNC=OK" or "FUNC=FAIL reason".
-const probePy = `import random, socket, struct, sys, traceback
+// startProjectProxy is the fixture of the project-proxy tests: the local
+// network, probe.py in the project (its path is returned), the project made
+// a trusted proxy-mode project allowing allowedName, and its proxy stopped
+// when the test ends.
+func startProjectProxy(t *testing.T, r *runner) (*localNet, string) {
+	t.Helper()
+	n := startLocalNet(t, r)
+	probe := writeProbe(r)
+	writeProject(r, allowedName)
+	r.stopDaemonAtEnd()
+	return n, probe
+}
+
+// probePy is the sandbox side of the probes and fault tests:
+// `python3 probe.py FUNC ARGS` exits 0 when FUNC succeeded; `serve` runs one
+// "FUNC ARGS" per stdin line and answers "FUNC=OK" or "FUNC=FAIL reason".
+const probePy = `import random, socket, struct, sys, time
+
+held = {}
 
 def banner(host, port):
     s = socket.create_connection((host, int(port)), timeout=5)
@@ -300,6 +295,33 @@ def hold(host, port, count):
             raise SystemExit("a held connection did not get ok")
     print("HELD", len(socks))
 
+def stream(host, port):
+    s = socket.create_connection((host, int(port)), timeout=10)
+    if not s.recv(4096):
+        raise SystemExit("the stream sent nothing")
+    held["stream"] = s
+
+def broken(seconds):
+    # The held stream must end (EOF or an error) within the given time.
+    s = held.pop("stream")
+    s.settimeout(1)
+    deadline = time.time() + float(seconds)
+    while time.time() < deadline:
+        try:
+            if not s.recv(65536):
+                return
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+    raise SystemExit("the stream still flows (or hangs open) %s s after the proxy died" % seconds)
+
+def hold_tagged(host, port, tag):
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(tag.encode() + b"\n")
+    print("READY", flush=True)
+    time.sleep(3600)
+
 def serve():
     for line in sys.stdin:
         f, *args = line.split()
@@ -327,8 +349,7 @@ func writeProbe(r *runner) string {
 // of a denied name, no denied SNI or Host on the allowed address.
 func TestProxy_Containment(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		n := startLocalNet(t)
-		n.writeGlobal(r)
+		n := startLocalNet(t, r)
 		probe := writeProbe(r)
 		a, d := allowedName, deniedName
 		h, s, b := strconv.Itoa(n.httpPort), strconv.Itoa(n.tlsPort), strconv.Itoa(n.bannerTCP)
@@ -544,6 +565,15 @@ func (r *runner) waitStatus(what string, cond func(proxyStatus) bool) proxyStatu
 	}
 }
 
+// waitIdle polls `pent proxy status` until the project's proxy runs with no
+// session and no connection.
+func (r *runner) waitIdle(what string) proxyStatus {
+	r.t.Helper()
+	return r.waitStatus(what, func(st proxyStatus) bool {
+		return st.running && st.sessions == 0 && st.connections == 0
+	})
+}
+
 // stopDaemonAtEnd stops the project's proxy when the test ends and waits
 // for its process to go away.
 func (r *runner) stopDaemonAtEnd() {
@@ -641,11 +671,7 @@ func (b *bgPent) finish(t *testing.T) {
 // one proxy process (two sessions), which the decision log shows.
 func TestProxy_ProjectShared(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		n := startLocalNet(t)
-		n.writeGlobal(r)
-		probe := writeProbe(r)
-		writeProject(r, allowedName)
-		r.stopDaemonAtEnd()
+		n, probe := startProjectProxy(t, r)
 		line := "banner " + allowedName + " " + strconv.Itoa(n.bannerTCP)
 		first := r.startServe("run", "--", "python3", probe, "serve")
 		second := r.startServe("run", "--", "python3", probe, "serve")
@@ -673,23 +699,10 @@ func TestProxy_ProjectShared(t *testing.T) {
 // `pent proxy serve` for its project.
 func daemonPIDs(t *testing.T, r *runner) []int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		if len(args) >= 5 && args[0] == pentBin && args[1] == "proxy" && args[2] == "serve" && args[4] == r.project {
-			pids = append(pids, pid)
+	for _, p := range allProcs(t) {
+		if args := p.cmdline; len(args) >= 5 && args[0] == pentBin && args[1] == "proxy" && args[2] == "serve" && args[4] == r.project {
+			pids = append(pids, p.pid)
 		}
 	}
 	return pids
@@ -700,11 +713,7 @@ func daemonPIDs(t *testing.T, r *runner) []int {
 // the same proxy process.
 func TestProxy_AllowlistReload(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		n := startLocalNet(t)
-		n.writeGlobal(r)
-		probe := writeProbe(r)
-		writeProject(r, allowedName)
-		r.stopDaemonAtEnd()
+		n, probe := startProjectProxy(t, r)
 		port := strconv.Itoa(n.bannerTCP)
 		sb := r.startServe("run", "--", "python3", probe, "serve")
 		if p := sb.ask(t, "banner "+allowedName+" "+port); !p.ok {
@@ -736,31 +745,20 @@ func TestProxy_AllowlistReload(t *testing.T) {
 // are open at once, then answers "ok" on all of them.
 func holdServer(t *testing.T, want int) (port int, peak *atomic.Int32) {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	peak = &atomic.Int32{}
-	go func() {
-		var held []net.Conn
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	var held []net.Conn
+	addr := acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		held = append(held, c)
+		peak.Store(int32(len(held)))
+		if len(held) == want {
+			for _, c := range held {
+				_, _ = c.Write([]byte("ok\n"))
+				c.Close()
 			}
-			held = append(held, c)
-			peak.Store(int32(len(held)))
-			if len(held) == want {
-				for _, c := range held {
-					_, _ = c.Write([]byte("ok\n"))
-					c.Close()
-				}
-				held = nil
-			}
+			held = nil
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port, peak
+	})
+	return addr.(*net.TCPAddr).Port, peak
 }
 
 // socketFDs counts the descriptors of process pid that are not pipes (Go
@@ -781,36 +779,32 @@ func socketFDs(t *testing.T, pid int) int {
 	return n
 }
 
+// settledSocketFDs polls socketFDs of pid for up to 10 s until it is want
+// (connections close asynchronously) and returns the last count.
+func settledSocketFDs(t *testing.T, pid, want int) int {
+	t.Helper()
+	got := socketFDs(t, pid)
+	for deadline := time.Now().Add(10 * time.Second); got != want && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		got = socketFDs(t, pid)
+	}
+	return got
+}
+
 // TestProxy_Scale: one project proxy serves 50 concurrent sandboxes and
 // 1,000 concurrent connections, and holds no more descriptors afterwards
 // than before.
 func TestProxy_Scale(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		n := startLocalNet(t)
-		n.writeGlobal(r)
-		probe := writeProbe(r)
-		writeProject(r, allowedName)
-		r.stopDaemonAtEnd()
+		n, probe := startProjectProxy(t, r)
 		banner := strconv.Itoa(n.bannerTCP)
 
 		r.pent("run", "--", "python3", probe, "banner", allowedName, banner).wantCode(t, 0)
-		st := r.waitStatus("idle after the warm-up", func(st proxyStatus) bool {
-			return st.running && st.sessions == 0 && st.connections == 0
-		})
+		st := r.waitIdle("idle after the warm-up")
 		before := socketFDs(t, st.pid)
 
 		const sandboxes = 50
-		var wg sync.WaitGroup
-		results := make([]result, sandboxes)
-		for i := range sandboxes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i] = r.pentQuietRun("run", "--", "python3", probe, "banner", allowedName, banner)
-			}()
-		}
-		wg.Wait()
-		for i, res := range results {
+		for i, res := range r.pentQuietRuns(sandboxes, "run", "--", "python3", probe, "banner", allowedName, banner) {
 			if res.code != 0 {
 				t.Errorf("sandbox %d of %d failed:\n%s", i+1, sandboxes, res)
 			}
@@ -818,16 +812,7 @@ func TestProxy_Scale(t *testing.T) {
 
 		const conns, holders = 1000, 4
 		holdPort, peak := holdServer(t, conns)
-		results = make([]result, holders)
-		for i := range holders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i] = r.pentQuietRun("run", "--", "python3", probe, "hold", allowedName, strconv.Itoa(holdPort), strconv.Itoa(conns/holders))
-			}()
-		}
-		wg.Wait()
-		for i, res := range results {
+		for i, res := range r.pentQuietRuns(holders, "run", "--", "python3", probe, "hold", allowedName, strconv.Itoa(holdPort), strconv.Itoa(conns/holders)) {
 			if res.code != 0 || !strings.Contains(res.stdout, fmt.Sprintf("HELD %d", conns/holders)) {
 				t.Errorf("holder %d failed:\n%s", i+1, res)
 			}
@@ -836,17 +821,11 @@ func TestProxy_Scale(t *testing.T) {
 			t.Errorf("the server saw at most %d concurrent connections, want %d", p, conns)
 		}
 
-		after := r.waitStatus("idle after the load", func(st proxyStatus) bool {
-			return st.running && st.sessions == 0 && st.connections == 0
-		})
+		after := r.waitIdle("idle after the load")
 		if after.pid != st.pid {
 			t.Fatalf("the proxy was restarted during the load (pid %d, then %d)", st.pid, after.pid)
 		}
-		got := socketFDs(t, st.pid)
-		for deadline := time.Now().Add(10 * time.Second); got != before && time.Now().Before(deadline); {
-			time.Sleep(100 * time.Millisecond)
-			got = socketFDs(t, st.pid)
-		}
+		got := settledSocketFDs(t, st.pid, before)
 		if got != before {
 			t.Errorf("the proxy holds %d descriptors (pipes aside) after the load, %d before", got, before)
 		}
@@ -869,4 +848,20 @@ func (r *runner) pentQuietRun(args ...string) result {
 		res.stderr += "\n" + err.Error()
 	}
 	return res
+}
+
+// pentQuietRuns runs n copies of pent args at once (pentQuietRun) and
+// returns their results once all have ended.
+func (r *runner) pentQuietRuns(n int, args ...string) []result {
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = r.pentQuietRun(args...)
+		}()
+	}
+	wg.Wait()
+	return results
 }

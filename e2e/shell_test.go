@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,38 +128,9 @@ func (r *runner) startShell(kind shellKind, dir string) *iShell {
 	if err != nil {
 		unavailable(r.t, "%s is not installed (CI installs it: apt-get install %s): %v", kind.name, kind.name, err)
 	}
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer tty.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 50, Cols: 400}); err != nil {
-		r.t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		if err := os.Chown(tty.Name(), r.acct.uid, r.acct.gid); err != nil {
-			r.t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(path, kind.args(r.home)...)
-	cmd.Dir = dir
-	cmd.Env = append(r.env(), "ZDOTDIR="+r.home, "LANG=C.UTF-8", "PATH="+filepath.Dir(pentBin)+":"+cleanPath)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = r.sysProcAttr()
-	cmd.SysProcAttr.Setsid = true
-	cmd.SysProcAttr.Setctty = true
-	if err := cmd.Start(); err != nil {
-		ptmx.Close()
-		r.t.Fatalf("starting %s in a pty: %v", kind.name, err)
-	}
-	p := &ptyProc{t: r.t, cmd: cmd, ptmx: ptmx,
-		update: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
-	r.t.Cleanup(p.stop)
-	go p.read()
-	go func() {
-		_ = cmd.Wait()
-		close(p.exited)
-	}()
+	cmd := r.command(context.Background(), dir, path, kind.args(r.home)...)
+	cmd.Env = append(cmd.Env, "ZDOTDIR="+r.home, "LANG=C.UTF-8", "PATH="+filepath.Dir(pentBin)+":"+cleanPath)
+	p := r.startOnPty(cmd, &pty.Winsize{Rows: 50, Cols: 400})
 	s := &iShell{ptyProc: p, kind: kind}
 	s.next()
 	return s

@@ -70,8 +70,7 @@ func TestTrace_FiveDenials(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("the test needs root to place a file in /etc that the test user may write")
 		}
-		n := startLocalNet(t)
-		n.writeGlobal(r)
+		n := startLocalNet(t, r)
 		r.stopDaemonAtEnd()
 		probe := writeProbe(r)
 

@@ -290,6 +290,14 @@ func newRunner(t *testing.T, mode string, a *account) *runner {
 
 // mkdir creates dir and its missing parents below base with mode, owned by
 // the runner's account; existing directories are left as they are.
+// quietFish keeps an interactive fish of this runner from starting its
+// background fish_update_completions, which would go on writing into HOME
+// after the test ends: fish starts it only when this directory is missing.
+func (r *runner) quietFish() {
+	r.t.Helper()
+	r.mkdir(filepath.Join(r.home, ".local", "share", "fish", "generated_completions"), 0o755)
+}
+
 func (r *runner) mkdir(dir string, mode os.FileMode) {
 	r.t.Helper()
 	rel, err := filepath.Rel(r.base, dir)

@@ -156,6 +156,7 @@ func checkInstall(t *testing.T, r *runner, tree, version string) {
 // PATH and do nothing when it is not.
 func checkFishSnippet(t *testing.T, r *runner, prefix string) {
 	needTool(t, "fish", "fish")
+	r.quietFish()
 	script := `functions -q _pent_hook; and echo HOOKED; or echo NOHOOK`
 	for _, tt := range []struct{ path, want string }{
 		{filepath.Join(prefix, "bin") + ":" + cleanPath, "HOOKED"},

@@ -142,6 +142,9 @@ func (r *runner) writeShellRC(kind shellKind, hookCmd string) {
 	r.t.Helper()
 	path, content := kind.rc(r.home, hookCmd)
 	r.writeFile(path, content, 0o644)
+	if kind.name == "fish" {
+		r.quietFish()
+	}
 }
 
 var ansi = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\a\x1b]*(\a|\x1b\\)|[()][0-9A-Za-z]|[=>])`)

@@ -735,6 +735,14 @@ func (p *ptyProc) output() string {
 // expect waits until the terminal shows text.
 func (p *ptyProc) expect(text string, timeout time.Duration) {
 	p.t.Helper()
+	if !p.waitFor(text, timeout) {
+		p.t.Fatalf("%q did not appear within %v; the terminal showed:\n%s", text, timeout, p.output())
+	}
+}
+
+// waitFor reports whether the terminal shows text within timeout.
+func (p *ptyProc) waitFor(text string, timeout time.Duration) bool {
+	p.t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for !strings.Contains(p.output(), text) {
@@ -745,9 +753,10 @@ func (p *ptyProc) expect(text string, timeout time.Duration) {
 				p.t.Fatalf("terminal closed before %q appeared; it showed:\n%s", text, p.output())
 			}
 		case <-deadline.C:
-			p.t.Fatalf("%q did not appear within %v; the terminal showed:\n%s", text, timeout, p.output())
+			return false
 		}
 	}
+	return true
 }
 
 // write types b on the terminal.

@@ -32,16 +32,9 @@ func TestMain(m *testing.M) {
 // runHelper is one helper program; it prints its finding on stdout.
 func runHelper(name, arg string) int {
 	switch name {
-	case "dial":
-		c, err := net.DialTimeout("tcp", arg, 2*time.Second)
-		if err != nil {
-			fmt.Println("dial error:", err)
-			return 0
-		}
-		c.Close()
-		fmt.Println("connected")
-	case "dialunix":
-		c, err := net.DialTimeout("unix", arg, 2*time.Second)
+	case "dial", "dialunix":
+		network := map[string]string{"dial": "tcp", "dialunix": "unix"}[name]
+		c, err := net.DialTimeout(network, arg, 2*time.Second)
 		if err != nil {
 			fmt.Println("dial error:", err)
 			return 0
@@ -468,17 +461,30 @@ func TestSandboxSignalForwarding(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("pent (Launch) did not survive SIGINT: %v", err)
 	}
-	b, err := os.ReadFile(result)
+	if got, b := readLaunchResult(t, result); got.Signal != int(syscall.SIGINT) || got.Err != "<nil>" {
+		t.Errorf("the command did not die of the forwarded SIGINT: %s", b)
+	}
+}
+
+// launchResult is what a Launch helper process writes to its result file.
+type launchResult struct {
+	Code, Signal int
+	Err          string
+}
+
+// readLaunchResult reads a Launch helper's result file (and returns its raw
+// bytes for messages).
+func readLaunchResult(t *testing.T, path string) (launchResult, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got struct {
-		Code, Signal int
-		Err          string
+	var got launchResult
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("result %s: %v: %s", path, err, b)
 	}
-	if err := json.Unmarshal(b, &got); err != nil || got.Signal != int(syscall.SIGINT) || got.Err != "<nil>" {
-		t.Errorf("the command did not die of the forwarded SIGINT: %s", b)
-	}
+	return got, b
 }
 
 // TestRootless runs the TestSandbox* tests again as an unprivileged user

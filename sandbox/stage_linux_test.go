@@ -57,15 +57,7 @@ func TestSandboxStageSurvivesSignals(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the Launch process: %v", err)
 	}
-	b, err := os.ReadFile(result)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got struct {
-		Code, Signal int
-		Err          string
-	}
-	if err := json.Unmarshal(b, &got); err != nil || got.Code != 7 || got.Signal != 0 || got.Err != "<nil>" {
+	if got, b := readLaunchResult(t, result); got.Code != 7 || got.Signal != 0 || got.Err != "<nil>" {
 		t.Errorf("the stage did not survive the signals and report exit status 7: %s", b)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -160,9 +159,8 @@ func setEnv(env []string, set ...string) []string {
 // made its last report. sandbox-exec executes the command in its own
 // process, so the signals and the exit status are the command's.
 func superviseSeatbelt(cmd *exec.Cmd, obs *seatbeltObserver) (Status, error) {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwardedSignals()...)
-	defer signal.Stop(sigs)
+	sigs := catchSignals()
+	defer sigs.stop()
 	if err := cmd.Start(); err != nil {
 		if obs != nil {
 			obs.stop(0)
@@ -176,7 +174,7 @@ func superviseSeatbelt(cmd *exec.Cmd, obs *seatbeltObserver) (Status, error) {
 	go func() { done <- cmd.Wait() }()
 	for {
 		select {
-		case s := <-sigs:
+		case s := <-sigs.C:
 			sig := s.(syscall.Signal)
 			if !shouldForward(sig) {
 				continue

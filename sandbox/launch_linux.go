@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"syscall"
@@ -42,6 +41,8 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if LandlockABI() < 1 {
 		return Status{}, errNoLandlock
 	}
+	sigs := catchSignals()
+	defer sigs.stop()
 	stg, err := prepareStaging(&p, opts, stdio.Stderr)
 	if err != nil {
 		return Status{}, err
@@ -72,7 +73,7 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 		return Status{}, fmt.Errorf("creating the sandbox namespaces: %w (are unprivileged user namespaces enabled? see `pent doctor`)", err)
 	}
 	child.Close()
-	return supervise(stage, ctrl, p, shadowDirsOf(stg), opts)
+	return supervise(stage, ctrl, sigs, p, shadowDirsOf(stg), opts)
 }
 
 // policyFile is a memfd holding p as JSON, positioned at its start.
@@ -201,13 +202,9 @@ type stageMsg struct {
 // the command once its pidfd arrives, records the exit status, then kills
 // and reaps the stage (and with it the whole PID namespace), and finally
 // ends the trace observer and the proxy session.
-func supervise(stage *stage, ctrl *net.UnixConn, p Policy, shadows []shadowDir, opts LaunchOptions) (Status, error) {
+func supervise(stage *stage, ctrl *net.UnixConn, sigs *caught, p Policy, shadows []shadowDir, opts LaunchOptions) (Status, error) {
 	msgs := make(chan stageMsg, 4)
 	go readStage(ctrl, msgs)
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwardedSignals()...)
-	defer signal.Stop(sigs)
-
 	pidfd := -1
 	var pending []syscall.Signal
 	var status *Status
@@ -242,11 +239,13 @@ loop:
 			case m.kind == msgExit && len(m.data) == 4:
 				s := statusOf(syscall.WaitStatus(binary.LittleEndian.Uint32(m.data)))
 				status = &s
+				closeFDs(m.fds)
+				break loop // the stage's last word: it exits now, and the kill below only hurries it
 			case m.kind == msgError:
 				stageErr = errors.New(string(m.data))
 			}
 			closeFDs(m.fds)
-		case s := <-sigs:
+		case s := <-sigs.C:
 			sig := s.(syscall.Signal)
 			if !shouldForward(sig) {
 				continue

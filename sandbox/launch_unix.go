@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"os"
+	"os/signal"
 	"slices"
 	"syscall"
 
@@ -21,6 +22,36 @@ var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWI
 // forwardedSignals are the signals pent catches while a command runs.
 func forwardedSignals() []os.Signal {
 	return append(slices.Clone(alwaysForwarded), terminalSignals...)
+}
+
+// caught receives the forwarded signals pent catches while it runs a
+// command.
+type caught struct {
+	C     chan os.Signal
+	ready chan struct{} // closed once signal.Notify returned
+}
+
+// catchSignals starts catching the forwarded signals and returns at once:
+// os/signal enables each signal with a round trip to the runtime's signal
+// thread, so Notify runs while the sandbox is being built instead of before
+// it. A signal that arrives before the command runs waits in C.
+func catchSignals() *caught {
+	c := &caught{C: make(chan os.Signal, 16), ready: make(chan struct{})}
+	go func() {
+		signal.Notify(c.C, forwardedSignals()...)
+		close(c.ready)
+	}()
+	return c
+}
+
+// stop stops catching, in the background for the same reason: C gets no
+// more signals once Notify has returned and Stop has run. Nothing reads C
+// after stop.
+func (c *caught) stop() {
+	go func() {
+		<-c.ready
+		signal.Stop(c.C)
+	}()
 }
 
 // shouldForward says whether pent passes s on to the command.

@@ -9,7 +9,8 @@
 // makes it print the apt-get line to run and exit with status 2.
 //
 // The same binary is the client that runs inside the sandbox for the network
-// measurements (`bench client ...`).
+// measurements (`bench client ...`) and the floor launchers that show what
+// start-up a Go launcher cannot go below (`bench floor ...`, see floor.go).
 package main
 
 import (
@@ -35,12 +36,25 @@ type options struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "client" {
-		if err := clientMain(os.Args[2:], os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "bench client:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "client":
+			if err := clientMain(os.Args[2:], os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, "bench client:", err)
+				os.Exit(1)
+			}
+			return
+		case "floor", floorStageArg:
+			floor := floorMain
+			if os.Args[1] == floorStageArg {
+				floor = floorStageMain
+			}
+			code, err := floor(os.Args[2:])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench floor:", err)
+			}
+			os.Exit(code)
 		}
-		return
 	}
 	var o options
 	fl := flag.NewFlagSet("bench", flag.ExitOnError)

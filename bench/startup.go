@@ -29,6 +29,8 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 		{"bwrap", "bwrap --ro-bind / / --unshare-net /bin/true"},
 		{"firejail", "firejail --quiet --noprofile --net=none /bin/true"},
 		{"pent", w.pent + " run -- /bin/true"},
+		{"floor", w.self + " floor -- /bin/true"},
+		{"floor-stage", w.self + " floor -stage -- /bin/true"},
 	}
 	var cmds []hfCmd
 	for _, c := range cands {
@@ -45,7 +47,7 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 	}
 	base := med["true"]
 	for _, c := range cmds {
-		if c.name == "pent" {
+		if c.name == "pent" || floorRows[c.name] != "" {
 			continue
 		}
 		rw := row{section: startupSection, metric: fmt.Sprintf("`%s` as %s", shortCmd(c.cmd), who), value: ms(med[c.name])}
@@ -79,6 +81,23 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 		rw.met = metNA
 	}
 	rep.add(rw)
+	for _, name := range []string{"floor", "floor-stage"} {
+		if d, ok := med[name]; ok {
+			fr := row{section: startupSection, metric: fmt.Sprintf("%s as %s", floorRows[name], who), value: ms(d)}
+			if hasB {
+				fr.ratio = ratio(float64(d), float64(b)) + " bwrap"
+			}
+			rep.add(fr)
+		}
+	}
+}
+
+// floorRows name the floor launchers (floor.go): Go programs that do only
+// the namespace part of `pent run`, to show what a Go launcher cannot go
+// below on this machine.
+var floorRows = map[string]string{
+	"floor":       "floor: a Go launcher that clones pent's namespaces and execs `true` (no mounts, Landlock, seccomp or config)",
+	"floor-stage": "floor: the same with a Go init stage re-executed in between, as pent does",
 }
 
 // shortCmd drops the directory of the bench's own binaries from a command line.

@@ -92,7 +92,10 @@ func bulk(target string, size int64, res *clientResult) error {
 	if _, err := c.Write(req); err != nil {
 		return fmt.Errorf("bulk request: %w", err)
 	}
-	got, err := io.CopyBuffer(io.Discard, c, make([]byte, 256<<10))
+	// The wrappers hide io.WriterTo and io.ReaderFrom, with which
+	// io.CopyBuffer would not use the buffer (io.Discard reads 8 KiB at a
+	// time): each read takes up to 256 KiB.
+	got, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{c}, make([]byte, 256<<10))
 	if err != nil {
 		return fmt.Errorf("bulk: after %d bytes: %w", got, err)
 	}

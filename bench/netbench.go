@@ -62,6 +62,54 @@ func serveBench(l net.Listener) {
 	}
 }
 
+// relayBufSize is the reference relay's buffer per direction.
+const relayBufSize = 1 << 20
+
+// serveRelay is the reference relay: it relays every connection accepted on
+// l to upstream with read(2) and write(2) through a buffer per direction,
+// as fast as any plain user-space relay measured on loopback (splice(2)
+// through a pipe, io.Copy, other buffer and socket buffer sizes were not
+// faster). It checks nothing and is not pent: the bulk rate through it is
+// about the ceiling a relay reaches on the machine.
+func serveRelay(l net.Listener, upstream string) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			up, err := net.Dial("tcp", upstream)
+			if err != nil {
+				return
+			}
+			defer up.Close()
+			done := make(chan struct{})
+			go func() {
+				relayHalf(c, up)
+				close(done)
+			}()
+			relayHalf(up, c)
+			<-done
+		}()
+	}
+}
+
+// relayHalf copies src to dst, then half-closes dst; on an error it closes
+// both so that the other direction ends too. The wrappers hide
+// io.ReaderFrom and io.WriterTo, with which io.CopyBuffer would splice.
+func relayHalf(dst, src net.Conn) {
+	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, relayBufSize))
+	if err != nil {
+		dst.Close()
+		src.Close()
+		return
+	}
+	if tc, ok := dst.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+}
+
 // dnsServer answers A for benchName with 127.0.0.1 on UDP and TCP of one
 // loopback port; every other name is NXDOMAIN.
 type dnsServer struct {
@@ -70,16 +118,11 @@ type dnsServer struct {
 }
 
 func startDNS() (*dnsServer, error) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, l, err := listenUDPAndTCP()
 	if err != nil {
-		return nil, fmt.Errorf("dns: %w", err)
+		return nil, err
 	}
 	addr := pc.LocalAddr().String()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("dns over tcp on %s: %w", addr, err)
-	}
 	h := dns.HandlerFunc(func(rw dns.ResponseWriter, q *dns.Msg) {
 		resp := new(dns.Msg)
 		resp.SetReply(q)
@@ -103,6 +146,26 @@ func startDNS() (*dnsServer, error) {
 	return s, nil
 }
 
+// listenUDPAndTCP listens on one loopback port for UDP and TCP. The port
+// the kernel picks for UDP may be taken for TCP (by a connection of an
+// earlier measurement), so it tries a few ports.
+func listenUDPAndTCP() (net.PacketConn, net.Listener, error) {
+	var err error
+	for range 20 {
+		var pc net.PacketConn
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns: %w", err)
+		}
+		var l net.Listener
+		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+	}
+	return nil, nil, fmt.Errorf("dns over tcp: %w", err)
+}
+
 func (s *dnsServer) close() {
 	_ = s.udp.Shutdown()
 	_ = s.tcp.Shutdown()
@@ -110,11 +173,21 @@ func (s *dnsServer) close() {
 
 // netBench is the state of the proxy measurements.
 type netBench struct {
-	w      *workspace
-	proj   string
-	port   int
-	runner runner
+	w         *workspace
+	proj      string
+	port      int // the loopback server's
+	relayPort int // the reference relay's
+	runner    runner
 }
+
+// route is the way the bench client reaches the loopback server.
+type route int
+
+const (
+	routeDirect  route = iota // to 127.0.0.1
+	routeRelay                // through the reference relay (serveRelay)
+	routeSandbox              // inside `pent run`, through the project proxy
+)
 
 // measureProxy sets up a proxy-mode project whose allowlist names a loopback
 // server, then measures warm start-up, bulk throughput, connection latency,
@@ -129,6 +202,7 @@ func measureProxy(ctx context.Context, w *workspace, it iters, rep *report) {
 		for _, m := range []struct{ metric, target string }{
 			{"`pent run -- true`, proxy mode, warm project proxy", "≤ 2× blocked"},
 			{fmt.Sprintf("bulk throughput through the proxy (%d MiB)", it.bulkBytes>>20), "≥ 0.8× direct"},
+			{refMetric(it), ""},
 			{"connection latency (connect + 1-byte round trip)", ""},
 			{fmt.Sprintf("%d concurrent sandboxes on one proxy", it.sandboxes), "all served, fds back to idle within 15 s"},
 			{fmt.Sprintf("%d concurrent connections in one sandbox", it.holdMax), "all served, fds back to idle within 15 s"},
@@ -143,6 +217,7 @@ func measureProxy(ctx context.Context, w *workspace, it iters, rep *report) {
 	nb.sandboxes(ctx, it, rep)
 	nb.holdConnections(ctx, it, rep)
 	rep.notef("Proxy: a loopback TCP server and a loopback DNS server (upstream_dns) for %q; the project allows that name with destinations = [\"127.0.0.0/8\"]. The client is this bench binary, run inside `pent run` (transparent capture: it resolves the name and connects to the answer) or directly against 127.0.0.1.", benchName)
+	rep.notef("Reference relay: in the bench process, a plain read/write relay with a %d MiB buffer per direction between two loopback TCP connections (no sandbox, no name check); bulk runs alternate direct, reference relay and pent.", relayBufSize>>20)
 }
 
 func newNetBench(ctx context.Context, w *workspace) (*netBench, func(), error) {
@@ -151,12 +226,19 @@ func newNetBench(ctx context.Context, w *workspace) (*netBench, func(), error) {
 		return nil, nil, fmt.Errorf("loopback server: %w", err)
 	}
 	go serveBench(l)
+	rl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l.Close()
+		return nil, nil, fmt.Errorf("reference relay: %w", err)
+	}
+	go serveRelay(rl, l.Addr().String())
 	d, err := startDNS()
 	if err != nil {
 		l.Close()
+		rl.Close()
 		return nil, nil, err
 	}
-	cleanup := func() { l.Close(); d.close() }
+	cleanup := func() { l.Close(); rl.Close(); d.close() }
 	proj := filepath.Join(w.home, "src", "proxy")
 	cfg := fmt.Sprintf("[sandbox]\nnetwork = \"proxy\"\n\n[proxy]\ndomain_allowlist = [%q]\nupstream_dns = [%q]\ndestinations = [\"127.0.0.0/8\"]\n", benchName, d.addr)
 	if err := os.MkdirAll(proj, 0o755); err == nil {
@@ -169,7 +251,8 @@ func newNetBench(ctx context.Context, w *workspace) (*netBench, func(), error) {
 		cleanup()
 		return nil, nil, fmt.Errorf("proxy project: %w", err)
 	}
-	nb := &netBench{w: w, proj: proj, port: l.Addr().(*net.TCPAddr).Port, runner: runner{dir: proj, env: w.env(), tmp: w.dir}}
+	nb := &netBench{w: w, proj: proj, port: l.Addr().(*net.TCPAddr).Port, relayPort: rl.Addr().(*net.TCPAddr).Port,
+		runner: runner{dir: proj, env: w.env(), tmp: w.dir}}
 	return nb, cleanup, nil
 }
 
@@ -188,13 +271,16 @@ func (nb *netBench) warm(ctx context.Context, it iters, rep *report) {
 		ratio: ratio(float64(p), float64(b)) + " blocked", target: "≤ 2× blocked", met: metIf(float64(p) <= 2*float64(b))})
 }
 
-// client runs `bench client args...` inside the sandbox (sandboxed) or
-// directly, and decodes its result.
-func (nb *netBench) client(ctx context.Context, sandboxed bool, args ...string) (clientResult, error) {
+// client runs `bench client args...` the way r says, and decodes its
+// result.
+func (nb *netBench) client(ctx context.Context, r route, args ...string) (clientResult, error) {
 	var argv []string
-	if sandboxed {
+	switch r {
+	case routeSandbox:
 		argv = append([]string{nb.w.pent, "run", "--execute", nb.w.bin, "--", nb.w.self, "client", "-addr", fmt.Sprintf("%s:%d", benchName, nb.port)}, args...)
-	} else {
+	case routeRelay:
+		argv = append([]string{nb.w.self, "client", "-addr", fmt.Sprintf("127.0.0.1:%d", nb.relayPort)}, args...)
+	default:
 		argv = append([]string{nb.w.self, "client", "-addr", fmt.Sprintf("127.0.0.1:%d", nb.port)}, args...)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -212,48 +298,64 @@ func (nb *netBench) client(ctx context.Context, sandboxed bool, args ...string) 
 	return res, nil
 }
 
-// medianClient runs the client reps times and returns the run with the
-// median Seconds (bulk) or MedianUS (latency).
-func (nb *netBench) medianClient(ctx context.Context, reps int, sandboxed bool, args ...string) (clientResult, error) {
-	var rs []clientResult
+// medianClients runs the client reps times along each route, the routes
+// taking turns so that a slow spell of the machine hits them alike, and
+// returns for each route the run with the median Seconds (bulk) or
+// MedianUS (latency).
+func (nb *netBench) medianClients(ctx context.Context, reps int, routes []route, args ...string) ([]clientResult, error) {
+	rs := make([][]clientResult, len(routes))
 	for range reps {
-		r, err := nb.client(ctx, sandboxed, args...)
-		if err != nil {
-			return clientResult{}, err
+		for i, r := range routes {
+			res, err := nb.client(ctx, r, args...)
+			if err != nil {
+				return nil, err
+			}
+			rs[i] = append(rs[i], res)
 		}
-		rs = append(rs, r)
 	}
 	key := func(r clientResult) float64 { return r.Seconds + r.MedianUS }
-	slices.SortFunc(rs, func(a, b clientResult) int { return cmp.Compare(key(a), key(b)) })
-	return rs[len(rs)/2], nil
+	meds := make([]clientResult, len(routes))
+	for i := range rs {
+		slices.SortFunc(rs[i], func(a, b clientResult) int { return cmp.Compare(key(a), key(b)) })
+		meds[i] = rs[i][len(rs[i])/2]
+	}
+	return meds, nil
 }
 
+// refMetric names the reference relay's bulk row.
+func refMetric(it iters) string {
+	return fmt.Sprintf("bulk throughput through a minimal relay, reference without pent (%d MiB)", it.bulkBytes>>20)
+}
+
+// throughput measures bulk transfers direct, through the reference relay
+// and through pent's proxy.
 func (nb *netBench) throughput(ctx context.Context, it iters, rep *report) {
 	metric := fmt.Sprintf("bulk throughput through the proxy (%d MiB)", it.bulkBytes>>20)
 	args := []string{"-mode", "bulk", "-bytes", strconv.FormatInt(it.bulkBytes, 10)}
-	direct, err := nb.medianClient(ctx, it.bulkReps, false, args...)
-	var proxied clientResult
-	if err == nil {
-		proxied, err = nb.medianClient(ctx, it.bulkReps, true, args...)
-	}
+	res, err := nb.medianClients(ctx, it.bulkReps, []route{routeDirect, routeRelay, routeSandbox}, args...)
 	if err != nil {
 		rep.unavailable(proxySection, metric, "≥ 0.8× direct", err)
+		rep.unavailable(proxySection, refMetric(it), "", err)
 		return
 	}
 	rate := func(r clientResult) float64 { return float64(r.Bytes) / r.Seconds / (1 << 20) }
+	d, ref, proxied := rate(res[0]), rate(res[1]), rate(res[2])
 	rep.add(row{section: proxySection, metric: metric,
-		value:  fmt.Sprintf("%.0f MiB/s (direct loopback %.0f MiB/s)", rate(proxied), rate(direct)),
-		ratio:  ratio(rate(proxied), rate(direct)) + " direct",
-		target: "≥ 0.8× direct", met: metIf(rate(proxied) >= 0.8*rate(direct))})
+		value:  fmt.Sprintf("%.0f MiB/s (direct loopback %.0f MiB/s; reference relay %.0f MiB/s, pent %s of it)", proxied, d, ref, ratio(proxied, ref)),
+		ratio:  ratio(proxied, d) + " direct",
+		target: "≥ 0.8× direct", met: metIf(proxied >= 0.8*d)})
+	rep.add(row{section: proxySection, metric: refMetric(it),
+		value: fmt.Sprintf("%.0f MiB/s (direct loopback %.0f MiB/s)", ref, d),
+		ratio: ratio(ref, d) + " direct"})
 }
 
 func (nb *netBench) latency(ctx context.Context, it iters, rep *report) {
 	const metric = "connection latency (connect + 1-byte round trip)"
 	args := []string{"-mode", "latency", "-n", strconv.Itoa(it.latencyConns)}
-	direct, err := nb.client(ctx, false, args...)
+	direct, err := nb.client(ctx, routeDirect, args...)
 	var proxied clientResult
 	if err == nil {
-		proxied, err = nb.client(ctx, true, args...)
+		proxied, err = nb.client(ctx, routeSandbox, args...)
 	}
 	if err != nil {
 		rep.unavailable(proxySection, metric, "", err)
@@ -270,7 +372,7 @@ func (nb *netBench) holdConnections(ctx context.Context, it iters, rep *report) 
 	metric := fmt.Sprintf("%d concurrent connections in one sandbox", it.holdMax)
 	const target = "all served, fds back to idle within 15 s"
 	args := []string{"-mode", "hold", "-n", strconv.Itoa(it.holdMax), "-hold", "1s"}
-	direct, err := nb.client(ctx, false, args...)
+	direct, err := nb.client(ctx, routeDirect, args...)
 	if err != nil {
 		rep.unavailable(proxySection, metric, target, err)
 		return
@@ -278,7 +380,7 @@ func (nb *netBench) holdConnections(ctx context.Context, it iters, rep *report) 
 	var proxied clientResult
 	usage, err := nb.underLoad(ctx, func() error {
 		var err error
-		proxied, err = nb.client(ctx, true, args...)
+		proxied, err = nb.client(ctx, routeSandbox, args...)
 		return err
 	})
 	if err != nil {
@@ -300,7 +402,7 @@ func (nb *netBench) sandboxes(ctx context.Context, it iters, rep *report) {
 		errs := make([]error, it.sandboxes)
 		var wg sync.WaitGroup
 		for i := range it.sandboxes {
-			wg.Go(func() { _, errs[i] = nb.client(ctx, true, "-mode", "latency", "-n", "1") })
+			wg.Go(func() { _, errs[i] = nb.client(ctx, routeSandbox, "-mode", "latency", "-n", "1") })
 		}
 		wg.Wait()
 		wall = time.Since(start)

@@ -26,6 +26,7 @@ const (
 	vethName     = "pent0"
 	vethPeerName = "pent1"
 	nftTableName = "pent"
+	vethMTU      = 65535 // the most a veth takes; lo's is 65536
 )
 
 // CaptureFiles are the sockets SetupCapture creates inside the sandbox netns.
@@ -104,6 +105,12 @@ func setupLinks() error {
 		link netlink.Link
 		pfx  netip.Prefix
 	}{{local, vethLocal}, {peer, peerPrefix}} {
+		// A connection takes its MSS from the route it starts on (the veth),
+		// before the redirect moves it onto lo: at the default 1500 every
+		// relayed byte crossed loopback in 1448-byte segments.
+		if err := netlink.LinkSetMTU(a.link, vethMTU); err != nil {
+			return fmt.Errorf("capture: MTU of %s: %w", a.link.Attrs().Name, err)
+		}
 		addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.pfx.Addr().AsSlice(), Mask: net.CIDRMask(a.pfx.Bits(), 32)}}
 		if err := netlink.AddrAdd(a.link, addr); err != nil {
 			return fmt.Errorf("capture: address %s: %w", a.pfx, err)

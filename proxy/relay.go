@@ -213,7 +213,7 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, up net.Con
 		}
 		_, _ = br.Discard(n)
 	}
-	copyHalf(up, client) // from the raw conn: lets the kernel splice
+	copyHalf(up, client) // the buffered head is written: on from the raw conn
 	<-down
 }
 

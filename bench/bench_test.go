@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -129,13 +130,15 @@ func TestParseHyperfine(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want map[string]time.Duration
+		want map[string][]time.Duration
 		err  bool
 	}{
-		{"two", `{"results":[{"command":"a","median":0.002},{"command":"b","median":0.5}]}`,
-			map[string]time.Duration{"a": 2 * time.Millisecond, "b": 500 * time.Millisecond}, false},
+		{"two", `{"results":[{"command":"a","times":[0.002,0.003]},{"command":"b","times":[0.5]}]}`,
+			map[string][]time.Duration{"a": {2 * time.Millisecond, 3 * time.Millisecond}, "b": {500 * time.Millisecond}}, false},
 		{"none", `{"results":[]}`, nil, true},
-		{"zero median", `{"results":[{"command":"a","median":0}]}`, nil, true},
+		{"no runs", `{"results":[{"command":"a","times":[]}]}`, nil, true},
+		{"zero run", `{"results":[{"command":"a","times":[0.1,0]}]}`, nil, true},
+		{"run of a century", `{"results":[{"command":"a","times":[3.2e9]}]}`, nil, true},
 		{"not json", `x`, nil, true},
 	}
 	for _, tt := range tests {
@@ -144,25 +147,28 @@ func TestParseHyperfine(t *testing.T) {
 			if (err != nil) != tt.err {
 				t.Fatalf("error %v, want error %v", err, tt.err)
 			}
-			for k, v := range tt.want {
-				if got[k] != v {
-					t.Errorf("%s: %v, want %v", k, got[k], v)
-				}
+			if !tt.err && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}
 }
 
 func FuzzParseHyperfine(f *testing.F) {
-	f.Add([]byte(`{"results":[{"command":"a","median":0.002}]}`))
+	f.Add([]byte(`{"results":[{"command":"a","times":[0.002,0.004]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseHyperfine(b)
 		if err != nil {
 			return
 		}
-		for k, v := range m {
-			if v < 0 {
-				t.Errorf("%s: negative median %v", k, v)
+		for k, ts := range m {
+			if len(ts) == 0 {
+				t.Errorf("%s: no runs", k)
+			}
+			for _, v := range ts {
+				if v < 0 {
+					t.Errorf("%s: negative time %v", k, v)
+				}
 			}
 		}
 	})

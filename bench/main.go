@@ -135,7 +135,8 @@ func run(ctx context.Context, o options) error {
 
 // iters are the repetition counts of one run.
 type iters struct {
-	warmup, runs       int // hyperfine start-up measurements
+	warmup, runs       int // hyperfine start-up measurements, per round
+	rounds             int // hyperfine rounds: the commands take turns this often
 	heavyRuns          int // hyperfine runs of the file-heavy trace command
 	prompts, cds       int // timed prompts and cd cycles per shell and hook
 	stracePrompts      int // prompts and cds observed under strace
@@ -147,9 +148,9 @@ type iters struct {
 
 func iterations(quick bool) iters {
 	if quick {
-		return iters{warmup: 2, runs: 10, heavyRuns: 2, prompts: 30, cds: 10, stracePrompts: 5,
+		return iters{warmup: 2, runs: 10, rounds: 1, heavyRuns: 2, prompts: 30, cds: 10, stracePrompts: 5,
 			bulkBytes: 256 << 20, bulkReps: 1, latencyConns: 100, sandboxes: 50, holdMax: 1000}
 	}
-	return iters{warmup: 5, runs: 40, heavyRuns: 5, prompts: 200, cds: 40, stracePrompts: 20,
+	return iters{warmup: 3, runs: 30, rounds: 8, heavyRuns: 5, prompts: 200, cds: 40, stracePrompts: 20,
 		bulkBytes: 1 << 30, bulkReps: 3, latencyConns: 500, sandboxes: 50, holdMax: 1000}
 }

@@ -258,7 +258,7 @@ func newNetBench(ctx context.Context, w *workspace) (*netBench, func(), error) {
 
 func (nb *netBench) warm(ctx context.Context, it iters, rep *report) {
 	const metric = "`pent run -- true`, proxy mode, warm project proxy"
-	med, err := nb.runner.hyperfine(ctx, it.warmup, it.runs, []hfCmd{
+	med, err := nb.runner.hyperfine(ctx, it.warmup, it.runs, it.rounds, []hfCmd{
 		{"blocked", nb.w.pent + " run --network blocked -- /bin/true"},
 		{"proxy", nb.w.pent + " run -- /bin/true"},
 	})

@@ -40,7 +40,7 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 		}
 		cmds = append(cmds, c)
 	}
-	med, err := r.hyperfine(ctx, it.warmup, it.runs, cmds)
+	med, err := r.hyperfine(ctx, it.warmup, it.runs, it.rounds, cmds)
 	if err != nil {
 		rep.unavailable(startupSection, "start-up as "+who, "", err)
 		return

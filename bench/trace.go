@@ -21,7 +21,7 @@ func measureTrace(ctx context.Context, w *workspace, it iters, rep *report) {
 		return
 	}
 	sh := "sh -c '" + heavyCommand + "'"
-	med, err := r.hyperfine(ctx, 1, it.heavyRuns, []hfCmd{
+	med, err := r.hyperfine(ctx, 1, it.heavyRuns, 1, []hfCmd{
 		{"bare", sh},
 		{"pent", w.pent + " run -- " + sh},
 		{"trace", w.pent + " run --trace -- " + sh},

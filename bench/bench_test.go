@@ -272,3 +272,18 @@ func TestDNSServer(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeBlockRows checks which rows reach the README: those with a
+// target and those that explain one, not the others.
+func TestReadmeBlockRows(t *testing.T) {
+	r := newReport("machine", "pent test")
+	r.add(row{section: "s", metric: "with target", value: "1 ms", target: "≤ 2 ms", met: "yes"})
+	r.add(row{section: "s", metric: "a floor", value: "0.5 ms", explains: true})
+	r.add(row{section: "s", metric: "plain", value: "3 ms"})
+	block := r.readmeBlock()
+	for metric, want := range map[string]bool{"with target": true, "a floor": true, "plain": false} {
+		if got := strings.Contains(block, "| "+metric+" |"); got != want {
+			t.Errorf("row %q in the README block: %v, want %v\n%s", metric, got, want, block)
+		}
+	}
+}

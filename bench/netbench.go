@@ -346,7 +346,7 @@ func (nb *netBench) throughput(ctx context.Context, it iters, rep *report) {
 		target: "≥ 0.8× direct", met: metIf(proxied >= 0.8*d)})
 	rep.add(row{section: proxySection, metric: refMetric(it),
 		value: fmt.Sprintf("%.0f MiB/s (direct loopback %.0f MiB/s)", ref, d),
-		ratio: ratio(ref, d) + " direct"})
+		ratio: ratio(ref, d) + " direct", explains: true})
 }
 
 func (nb *netBench) latency(ctx context.Context, it iters, rep *report) {

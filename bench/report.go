@@ -21,6 +21,9 @@ const (
 // row is one line of the results table.
 type row struct {
 	section, metric, value, ratio, target, met string
+	// explains marks a row without a target that the README shows anyway:
+	// it measures what a missed target is up against (a floor, a ceiling).
+	explains bool
 }
 
 // report collects the rows and notes of a run, in the order measured.
@@ -77,13 +80,14 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
-// readmeBlock is the short table for README.md: only the rows with a target.
+// readmeBlock is the short table for README.md: the rows with a target and
+// the rows that explain one.
 func (r *report) readmeBlock() string {
 	var b strings.Builder
 	b.WriteString(r.header())
 	b.WriteString("\n| metric | measured | ratio | target | met |\n|---|---|---|---|---|\n")
 	for _, rw := range r.rows {
-		if rw.target == "" {
+		if rw.target == "" && !rw.explains {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(rw.metric), cell(rw.value), cell(rw.ratio), cell(rw.target), cell(rw.met))

@@ -83,7 +83,7 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 	rep.add(rw)
 	for _, name := range []string{"floor", "floor-stage"} {
 		if d, ok := med[name]; ok {
-			fr := row{section: startupSection, metric: fmt.Sprintf("%s as %s", floorRows[name], who), value: ms(d)}
+			fr := row{section: startupSection, metric: fmt.Sprintf("%s as %s", floorRows[name], who), value: ms(d), explains: true}
 			if hasB {
 				fr.ratio = ratio(float64(d), float64(b)) + " bwrap"
 			}

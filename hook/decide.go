@@ -1,17 +1,14 @@
 package hook
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -280,11 +277,10 @@ func newStamp(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("creating stamp directory: %w", err)
 	}
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("creating stamp: %w", err)
-	}
-	path := filepath.Join(dir, stampPrefix+hex.EncodeToString(b[:]))
+	// Unique, not secret: the directory is the user's own (0700) and
+	// O_EXCL refuses a name taken. math/rand/v2 is seeded by the runtime;
+	// crypto/rand's first use cost the hook's one process about 60 µs.
+	path := filepath.Join(dir, fmt.Sprintf("%s%016x", stampPrefix, rand.Uint64()))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("creating stamp: %w", err)
@@ -306,9 +302,11 @@ func newStamp(dir string) (string, error) {
 
 const stampPrefix = "s-"
 
-var stampName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^s-[0-9a-f]{16}$`) })
-
-func validStamp(name string) bool { return stampName().MatchString(name) }
+// validStamp says whether name is a stamp's: s- and 16 lowercase hex digits.
+func validStamp(name string) bool {
+	hexDigits, ok := strings.CutPrefix(name, stampPrefix)
+	return ok && len(hexDigits) == 16 && strings.Trim(hexDigits, "0123456789abcdef") == ""
+}
 
 // PruneStamps removes stamp files older than maxAge under the trust store. A
 // shell whose stamp was removed runs export once more, quietly.
@@ -335,7 +333,12 @@ func (t Trust) PruneStamps(now time.Time, maxAge time.Duration) (removed []strin
 	return removed, nil
 }
 
-var commandName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+@-]*$`) })
+// commandName says whether name is made of [A-Za-z0-9_.+@-] and starts
+// with none of ".+@-".
+func commandName(name string) bool {
+	const word = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+	return name != "" && strings.ContainsRune(word, rune(name[0])) && strings.Trim(name, word+".+@-") == ""
+}
 
 // reserved are names a wrapper function must not take: shell keywords and the
 // builtins the hook and its rendered code rely on.
@@ -350,7 +353,7 @@ var reserved = []string{
 // ValidName reports whether a wrap entry can become a wrapper function in
 // every supported shell without quoting.
 func ValidName(name string) bool {
-	return commandName().MatchString(name) && !slices.Contains(reserved, name)
+	return commandName(name) && !slices.Contains(reserved, name)
 }
 
 // splitNames parses VarWrapped, dropping anything that is not a valid name.

@@ -327,3 +327,16 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+func TestValidStamp(t *testing.T) {
+	for name, want := range map[string]bool{
+		"s-0123456789abcdef": true, "s-ffffffffffffffff": true,
+		"": false, "s-": false, "s-0123456789abcde": false, "s-0123456789abcdef0": false,
+		"s-0123456789ABCDEF": false, "x-0123456789abcdef": false, "s-0123456789abcdeg": false,
+		"s-0123456789abcd\u00e9": false, "../s-0123456789abcdef": false,
+	} {
+		if got := validStamp(name); got != want {
+			t.Errorf("validStamp(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -75,18 +75,33 @@ type shellResult struct {
 // project for every shell with the pent hook, the direnv hook and no hook.
 func measurePrompts(ctx context.Context, w *workspace, it iters, rep *report) {
 	for _, sh := range shellKinds {
-		res := map[string]shellResult{}
-		for _, hook := range hookKinds {
-			r, err := w.measureShell(ctx, sh, hook, it)
-			if err != nil {
-				rep.unavailable(promptSection, fmt.Sprintf("%s with the %s hook", sh.name, hook), "", err)
-				continue
-			}
-			res[hook] = r
-		}
-		addShellRows(rep, sh.name, res)
+		w.measureShellKind(ctx, sh, it, rep)
 	}
 	rep.notef("Shell prompts are driven through a pty (bash --norc, zsh with only its .zshrc, fish --no-config; a constant prompt string); a step is writing the line and reading until the next prompt after its newline. Processes are counted with `strace -f -e %s` attached to the interactive shell, thread clones ignored.", straceFilter)
+}
+
+// measureShellKind measures one shell with each hook, the hooked shells
+// running side by side.
+func (w *workspace) measureShellKind(ctx context.Context, sh shellKind, it iters, rep *report) {
+	var shells []*hookedShell
+	for _, hook := range hookKinds {
+		s, err := w.openShell(ctx, sh, hook)
+		if err != nil {
+			rep.unavailable(promptSection, fmt.Sprintf("%s with the %s hook", sh.name, hook), "", err)
+			continue
+		}
+		defer s.close()
+		shells = append(shells, s)
+	}
+	res := map[string]shellResult{}
+	for hook, r := range w.measureShells(ctx, shells, it) {
+		if r.err != nil {
+			rep.unavailable(promptSection, fmt.Sprintf("%s with the %s hook", sh.name, hook), "", r.err)
+			continue
+		}
+		res[hook] = r.shellResult
+	}
+	addShellRows(rep, sh.name, res)
 }
 
 func addShellRows(rep *report, shell string, res map[string]shellResult) {
@@ -142,59 +157,105 @@ func procs(c procCount, steps int) string {
 	return s
 }
 
-// measureShell runs one interactive shell with one hook in the project.
-func (w *workspace) measureShell(ctx context.Context, sh shellKind, hook string, it iters) (shellResult, error) {
-	var res shellResult
+// hookedShell is one interactive shell with one hook, warmed up in the
+// project.
+type hookedShell struct {
+	*shellSession
+	hook string
+	dir  string // its start-up files and strace logs
+}
+
+// openShell starts an interactive shell with hook in the project and warms
+// it up.
+func (w *workspace) openShell(ctx context.Context, sh shellKind, hook string) (*hookedShell, error) {
 	code, err := w.hookCode(ctx, hook, sh.name)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp(w.dir, sh.name+"-"+hook+"-")
 	if err != nil {
-		return res, fmt.Errorf("shell directory: %w", err)
+		return nil, fmt.Errorf("shell directory: %w", err)
 	}
 	argv, extra, err := sh.start(dir, code)
 	if err != nil {
-		return res, fmt.Errorf("writing %s start-up file: %w", sh.name, err)
+		return nil, fmt.Errorf("writing %s start-up file: %w", sh.name, err)
 	}
 	s, err := startShell(ctx, argv, filepath.Dir(w.proj), w.env(extra...))
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer s.close()
-	in, out := "cd "+w.proj+"\n", "cd "+filepath.Dir(w.proj)+"\n"
-	steps := []string{in, "\n", "\n", "\n", "\n", "\n"}
-	for _, in := range steps {
+	for _, in := range []string{w.cdIn(), "\n", "\n", "\n", "\n", "\n"} {
 		if _, err := s.step(in); err != nil {
-			return res, fmt.Errorf("warm-up: %w", err)
+			s.close()
+			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	if res.noop, err = s.median(it.prompts, "\n"); err != nil {
-		return res, err
-	}
-	var ins, outs []time.Duration
-	for range it.cds {
-		d, err := s.step(out)
-		if err != nil {
-			return res, err
-		}
-		outs = append(outs, d)
-		if d, err = s.step(in); err != nil {
-			return res, err
-		}
-		ins = append(ins, d)
-	}
-	res.cdIn, res.cdOut = median(ins), median(outs)
+	return &hookedShell{shellSession: s, hook: hook, dir: dir}, nil
+}
 
-	noop := []string{"\n"}
-	if res.noopProcs, err = s.traced(ctx, filepath.Join(dir, "noop.strace"), it.stracePrompts, noop); err != nil {
+func (w *workspace) cdIn() string  { return "cd " + w.proj + "\n" }
+func (w *workspace) cdOut() string { return "cd " + filepath.Dir(w.proj) + "\n" }
+
+// shellOutcome is what one hooked shell measured, or why it could not.
+type shellOutcome struct {
+	shellResult
+	err error
+}
+
+// measureShells times the no-op prompt and the cds of every shell, the
+// shells taking turns step by step so that a slow spell of the machine hits
+// them alike, then counts each one's processes under strace. A shell that
+// fails drops out; the others go on.
+func (w *workspace) measureShells(ctx context.Context, shells []*hookedShell, it iters) map[string]shellOutcome {
+	out := map[string]shellOutcome{}
+	noops, ins, outs := map[string][]time.Duration{}, map[string][]time.Duration{}, map[string][]time.Duration{}
+	step := func(s *hookedShell, input string, into map[string][]time.Duration) {
+		if out[s.hook].err != nil {
+			return
+		}
+		d, err := s.step(input)
+		if err != nil {
+			out[s.hook] = shellOutcome{err: err}
+			return
+		}
+		into[s.hook] = append(into[s.hook], d)
+	}
+	for range it.prompts {
+		for _, s := range shells {
+			step(s, "\n", noops)
+		}
+	}
+	for range it.cds {
+		for _, s := range shells {
+			step(s, w.cdOut(), outs)
+			step(s, w.cdIn(), ins)
+		}
+	}
+	for _, s := range shells {
+		if out[s.hook].err != nil {
+			continue
+		}
+		res, err := w.countProcesses(ctx, s, it)
+		res.noop, res.cdIn, res.cdOut = median(noops[s.hook]), median(ins[s.hook]), median(outs[s.hook])
+		out[s.hook] = shellOutcome{shellResult: res, err: err}
+	}
+	return out
+}
+
+// countProcesses counts the processes a no-op prompt and a cd start, under
+// strace.
+func (w *workspace) countProcesses(ctx context.Context, s *hookedShell, it iters) (shellResult, error) {
+	var res shellResult
+	var err error
+	in, out := w.cdIn(), w.cdOut()
+	if res.noopProcs, err = s.traced(ctx, filepath.Join(s.dir, "noop.strace"), it.stracePrompts, []string{"\n"}); err != nil {
 		return res, err
 	}
 	res.noopSteps, res.cdSteps = it.stracePrompts, it.stracePrompts
-	if res.cdInProcs, err = s.traced(ctx, filepath.Join(dir, "cd-in.strace"), it.stracePrompts, []string{out, in}); err != nil {
+	if res.cdInProcs, err = s.traced(ctx, filepath.Join(s.dir, "cd-in.strace"), it.stracePrompts, []string{out, in}); err != nil {
 		return res, err
 	}
-	if res.cdOutProcs, err = s.traced(ctx, filepath.Join(dir, "cd-out.strace"), it.stracePrompts, []string{in, out}); err != nil {
+	if res.cdOutProcs, err = s.traced(ctx, filepath.Join(s.dir, "cd-out.strace"), it.stracePrompts, []string{in, out}); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -288,19 +349,6 @@ func (s *shellSession) wait(timeout time.Duration, afterNewline bool) error {
 			return fmt.Errorf("no prompt within %s; output: %s", timeout, tail(s.buf))
 		}
 	}
-}
-
-// median steps through input n times and returns the median time.
-func (s *shellSession) median(n int, input string) (time.Duration, error) {
-	ds := make([]time.Duration, 0, n)
-	for range n {
-		d, err := s.step(input)
-		if err != nil {
-			return 0, err
-		}
-		ds = append(ds, d)
-	}
-	return median(ds), nil
 }
 
 // traced runs n rounds of inputs and sums what strace saw during the last

@@ -28,9 +28,9 @@ const proxySection = "proxy mode"
 // proxy project allows only it.
 const benchName = "bench.pent.test"
 
-// serveBench answers the client's requests on l until it is closed.
-func serveBench(l net.Listener) {
-	zeros := make([]byte, 256<<10)
+// serveEach runs handle on every connection accepted on l, each in its own
+// goroutine, until l is closed; handle's connection is closed when it returns.
+func serveEach(l net.Listener, handle func(net.Conn)) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -38,28 +38,36 @@ func serveBench(l net.Listener) {
 		}
 		go func() {
 			defer c.Close()
-			var req [1]byte
-			if _, err := io.ReadFull(c, req[:]); err != nil {
-				return
-			}
-			switch req[0] {
-			case reqSend:
-				var n [8]byte
-				if _, err := io.ReadFull(c, n[:]); err != nil {
-					return
-				}
-				for left := int64(binary.BigEndian.Uint64(n[:])); left > 0; {
-					chunk := min(left, int64(len(zeros)))
-					if _, err := c.Write(zeros[:chunk]); err != nil {
-						return
-					}
-					left -= chunk
-				}
-			case reqEcho:
-				_, _ = io.Copy(c, c)
-			}
+			handle(c)
 		}()
 	}
+}
+
+// serveBench answers the client's requests on l until it is closed.
+func serveBench(l net.Listener) {
+	zeros := make([]byte, 256<<10)
+	serveEach(l, func(c net.Conn) {
+		var req [1]byte
+		if _, err := io.ReadFull(c, req[:]); err != nil {
+			return
+		}
+		switch req[0] {
+		case reqSend:
+			var n [8]byte
+			if _, err := io.ReadFull(c, n[:]); err != nil {
+				return
+			}
+			for left := int64(binary.BigEndian.Uint64(n[:])); left > 0; {
+				chunk := min(left, int64(len(zeros)))
+				if _, err := c.Write(zeros[:chunk]); err != nil {
+					return
+				}
+				left -= chunk
+			}
+		case reqEcho:
+			_, _ = io.Copy(c, c)
+		}
+	})
 }
 
 // relayBufSize is the reference relay's buffer per direction.
@@ -72,27 +80,20 @@ const relayBufSize = 1 << 20
 // faster). It checks nothing and is not pent: the bulk rate through it is
 // about the ceiling a relay reaches on the machine.
 func serveRelay(l net.Listener, upstream string) {
-	for {
-		c, err := l.Accept()
+	serveEach(l, func(c net.Conn) {
+		up, err := net.Dial("tcp", upstream)
 		if err != nil {
 			return
 		}
+		defer up.Close()
+		done := make(chan struct{})
 		go func() {
-			defer c.Close()
-			up, err := net.Dial("tcp", upstream)
-			if err != nil {
-				return
-			}
-			defer up.Close()
-			done := make(chan struct{})
-			go func() {
-				relayHalf(c, up)
-				close(done)
-			}()
-			relayHalf(up, c)
-			<-done
+			relayHalf(c, up)
+			close(done)
 		}()
-	}
+		relayHalf(up, c)
+		<-done
+	})
 }
 
 // relayHalf copies src to dst, then half-closes dst; on an error it closes

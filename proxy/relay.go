@@ -213,7 +213,7 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, up net.Con
 		}
 		_, _ = br.Discard(n)
 	}
-	copyHalf(up, client) // the buffered head is written: on from the raw conn
+	copyHalf(up, client) // the rest straight from the connection, past the emptied bufio.Reader
 	<-down
 }
 

@@ -438,23 +438,8 @@ func TestSandboxSignalForwarding(t *testing.T) {
 	p := f.policy
 	ready := filepath.Join(f.proj, "ready")
 	p.Command = []string{"/bin/sh", "-c", "touch ready; while :; do sleep 0.1; done"}
-	data, _ := json.Marshal(p)
-	exe, _ := os.Executable()
 	result := filepath.Join(f.base, "result.json")
-	cmd := exec.Command(exe)
-	cmd.Env = []string{"PENT_TEST_HELPER=launch", "PENT_TEST_ARG=" + string(data), "PENT_TEST_RESULT=" + result}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for _, err := os.Stat(ready); err != nil; _, err = os.Stat(ready) {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the command never started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd := startLaunchHelper(t, p, result, ready)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -464,6 +449,38 @@ func TestSandboxSignalForwarding(t *testing.T) {
 	if got, b := readLaunchResult(t, result); got.Signal != int(syscall.SIGINT) || got.Err != "<nil>" {
 		t.Errorf("the command did not die of the forwarded SIGINT: %s", b)
 	}
+}
+
+// startLaunchHelper runs Launch(p) in a child process of the test binary (a
+// stand-in for pent, in a session of its own, so without a controlling
+// terminal) and returns once the command has created ready. The helper
+// writes its launchResult to result ("/dev/null" drops it); it is killed at
+// the end of the test if still running.
+func startLaunchHelper(t *testing.T, p Policy, result, ready string) *exec.Cmd {
+	t.Helper()
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = []string{"PENT_TEST_HELPER=launch", "PENT_TEST_ARG=" + string(data), "PENT_TEST_RESULT=" + result}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for _, err := os.Stat(ready); err != nil; _, err = os.Stat(ready) {
+		if time.Now().After(deadline) {
+			t.Fatal("the command never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cmd
 }
 
 // launchResult is what a Launch helper process writes to its result file.
@@ -574,22 +591,8 @@ func TestSandboxDiesWithPent(t *testing.T) {
 	p := f.policy
 	marker := fmt.Sprintf("%d.%d", os.Getpid(), time.Now().UnixNano()%100000)
 	p.Command = []string{"/bin/sh", "-c", "touch ready; sleep " + marker + "3 & sleep " + marker + "4"}
-	data, _ := json.Marshal(p)
-	exe, _ := os.Executable()
-	cmd := exec.Command(exe)
-	cmd.Env = []string{"PENT_TEST_HELPER=launch", "PENT_TEST_ARG=" + string(data), "PENT_TEST_RESULT=/dev/null"}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := filepath.Join(f.proj, "ready")
+	cmd := startLaunchHelper(t, p, "/dev/null", filepath.Join(f.proj, "ready"))
 	deadline := time.Now().Add(20 * time.Second)
-	for _, err := os.Stat(ready); err != nil; _, err = os.Stat(ready) {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the command never started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 	// The shell may still be starting the sleeps when ready appears.
 	for n := countProcesses(t, marker); n < 3; n = countProcesses(t, marker) {
 		if time.Now().After(deadline) {

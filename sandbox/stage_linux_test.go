@@ -2,9 +2,7 @@ package sandbox
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -21,23 +19,8 @@ func TestSandboxStageSurvivesSignals(t *testing.T) {
 	p := f.policy
 	ready, release := filepath.Join(f.proj, "ready"), filepath.Join(f.proj, "release")
 	p.Command = []string{"/bin/sh", "-c", "touch ready; while [ ! -e release ]; do sleep 0.02; done; exit 7"}
-	data, _ := json.Marshal(p)
-	exe, _ := os.Executable()
 	result := filepath.Join(f.base, "result.json")
-	cmd := exec.Command(exe)
-	cmd.Env = []string{"PENT_TEST_HELPER=launch", "PENT_TEST_ARG=" + string(data), "PENT_TEST_RESULT=" + result}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	deadline := time.Now().Add(20 * time.Second)
-	for _, err := os.Stat(ready); err != nil; _, err = os.Stat(ready) {
-		if time.Now().After(deadline) {
-			t.Fatal("the command never started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd := startLaunchHelper(t, p, result, ready)
 	stages := childrenOf(t, cmd.Process.Pid)
 	if len(stages) != 1 {
 		t.Fatalf("want the one init stage as the child of the Launch process, found %v", stages)

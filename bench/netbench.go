@@ -242,7 +242,8 @@ func newNetBench(ctx context.Context, w *workspace) (*netBench, func(), error) {
 	cleanup := func() { l.Close(); rl.Close(); d.close() }
 	proj := filepath.Join(w.home, "src", "proxy")
 	cfg := fmt.Sprintf("[sandbox]\nnetwork = \"proxy\"\n\n[proxy]\ndomain_allowlist = [%q]\nupstream_dns = [%q]\ndestinations = [\"127.0.0.0/8\"]\n", benchName, d.addr)
-	if err := os.MkdirAll(proj, 0o755); err == nil {
+	err = os.MkdirAll(proj, 0o755)
+	if err == nil {
 		err = os.WriteFile(filepath.Join(proj, ".pent.toml"), []byte(cfg), 0o644)
 	}
 	if err == nil {

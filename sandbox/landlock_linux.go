@@ -42,7 +42,7 @@ const (
 )
 
 // errNoLandlock names the kernel requirement when Landlock is missing.
-var errNoLandlock = errors.New("Landlock is not available in this kernel: pent needs Linux 5.13+ built with " +
+var errNoLandlock = errors.New("this kernel has no usable Landlock: pent needs Linux 5.13+ built with " +
 	"CONFIG_SECURITY_LANDLOCK=y and landlock in the lsm= boot parameter (see `pent doctor`)")
 
 // LandlockABI is the Landlock ABI version of the running kernel, 0 when

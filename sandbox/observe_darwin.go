@@ -96,6 +96,10 @@ type seatbeltObserver struct {
 // startSeatbeltObserver starts `log stream` for a run of command and
 // returns once it shows the sandbox's reports. protected are the policy's
 // protected paths; report is LaunchOptions.Observe.
+// maxLogLine bounds one line of `log stream`; longer lines (no sandbox
+// report is that long) are skipped whole.
+const maxLogLine = 1 << 20
+
 func startSeatbeltObserver(command string, protected []string, report func(FileDenial), warn func(string, ...any)) (*seatbeltObserver, error) {
 	probe, err := os.MkdirTemp("", "pent-trace-probe-")
 	if err == nil {

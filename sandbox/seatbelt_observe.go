@@ -270,10 +270,6 @@ func (t *seatbeltTrace) duplicate(d SeatbeltDenial) bool {
 	return false
 }
 
-// maxLogLine bounds one line of `log stream`; longer lines (no sandbox
-// report is that long) are skipped whole.
-const maxLogLine = 1 << 20
-
 // readLines calls fn with each line of r (without its newline), skipping
 // lines longer than limit, until r ends; io.EOF is not an error.
 func readLines(r io.Reader, limit int, fn func([]byte)) error {

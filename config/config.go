@@ -13,7 +13,6 @@ package config
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/pent-sandbox/pent/profiles"
 )
@@ -102,15 +101,4 @@ func Load(path string, kind Kind) (*File, error) {
 		return nil, fmt.Errorf("read %s: %w", kind, err)
 	}
 	return Parse(path, data, kind)
-}
-
-// GlobalPath returns where the global config file lives (SPEC §3):
-// $XDG_CONFIG_HOME/pent/pent.toml, or ~/.config/pent/pent.toml when
-// XDG_CONFIG_HOME is unset or not absolute (as the XDG spec says to treat it).
-func GlobalPath(env map[string]string, home string) string {
-	base := env["XDG_CONFIG_HOME"]
-	if !filepath.IsAbs(base) {
-		base = filepath.Join(home, ".config")
-	}
-	return filepath.Join(base, "pent", "pent.toml")
 }

@@ -259,22 +259,6 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestGlobalPath(t *testing.T) {
-	tests := []struct {
-		env  map[string]string
-		want string
-	}{
-		{nil, "/home/u/.config/pent/pent.toml"},
-		{map[string]string{"XDG_CONFIG_HOME": "/xdg"}, "/xdg/pent/pent.toml"},
-		{map[string]string{"XDG_CONFIG_HOME": "relative"}, "/home/u/.config/pent/pent.toml"},
-	}
-	for _, tt := range tests {
-		if got := GlobalPath(tt.env, "/home/u"); got != tt.want {
-			t.Errorf("GlobalPath(%v) = %s, want %s", tt.env, got, tt.want)
-		}
-	}
-}
-
 // FuzzParse checks that no input panics, that every error is an *Error with a
 // position, and that whatever parses also resolves or fails cleanly.
 func FuzzParse(f *testing.F) {

@@ -656,6 +656,7 @@ type ptyProc struct {
 	mu     sync.Mutex
 	out    bytes.Buffer
 	update chan struct{}
+	seen   int           // how much output expect, waitFor and consume used up
 	done   chan struct{} // closed when the terminal reads EOF or EIO
 	exited chan struct{} // closed when pent has been reaped
 }
@@ -732,32 +733,51 @@ func (p *ptyProc) output() string {
 	return p.out.String()
 }
 
-// expect waits until the terminal shows text.
+// expect waits until the terminal shows text after what earlier steps
+// consumed, and consumes it.
 func (p *ptyProc) expect(text string, timeout time.Duration) {
 	p.t.Helper()
 	if !p.waitFor(text, timeout) {
-		p.t.Fatalf("%q did not appear within %v; the terminal showed:\n%s", text, timeout, p.output())
+		p.t.Fatalf("%q did not appear within %v; the terminal showed after the last match:\n%s", text, timeout, p.output()[p.seen:])
 	}
 }
 
-// waitFor reports whether the terminal shows text within timeout.
+// waitFor reports whether the terminal shows text, after what earlier steps
+// consumed, within timeout; when it does, the text is consumed.
 func (p *ptyProc) waitFor(text string, timeout time.Duration) bool {
+	p.t.Helper()
+	_, ok := p.consume(text, timeout)
+	return ok
+}
+
+// consume waits up to timeout for text after the consumed output, consumes
+// it and returns what came between. A terminal that closes first fails the
+// test.
+func (p *ptyProc) consume(text string, timeout time.Duration) (string, bool) {
 	p.t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	for !strings.Contains(p.output(), text) {
+	for {
+		out := p.output()
+		if i := strings.Index(out[p.seen:], text); i >= 0 {
+			before := out[p.seen : p.seen+i]
+			p.seen += i + len(text)
+			return before, true
+		}
 		select {
 		case <-p.update:
 		case <-p.done:
-			if !strings.Contains(p.output(), text) {
-				p.t.Fatalf("terminal closed before %q appeared; it showed:\n%s", text, p.output())
+			if !strings.Contains(p.output()[p.seen:], text) {
+				p.t.Fatalf("terminal closed before %q appeared; it showed after the last match:\n%s", text, p.output()[p.seen:])
 			}
 		case <-deadline.C:
-			return false
+			return "", false
 		}
 	}
-	return true
 }
+
+// skipAll consumes everything the terminal showed so far.
+func (p *ptyProc) skipAll() { p.seen = len(p.output()) }
 
 // write types b on the terminal.
 func (p *ptyProc) write(b string) {

@@ -158,9 +158,15 @@ func checkFishSnippet(t *testing.T, r *runner, prefix string) {
 	needTool(t, "fish", "fish")
 	r.quietFish()
 	script := `functions -q _pent_hook; and echo HOOKED; or echo NOHOOK`
+	// Without pent on PATH the snippet must do nothing. That PATH is an
+	// empty directory, not cleanPath: a pent installed on this machine
+	// (/usr/local/bin after the README's first command as root) would be
+	// found there and hook fish.
+	noPent := filepath.Join(r.home, "path-without-pent")
+	r.mkdir(noPent, 0o755)
 	for _, tt := range []struct{ path, want string }{
 		{filepath.Join(prefix, "bin") + ":" + cleanPath, "HOOKED"},
-		{cleanPath, "NOHOOK"},
+		{noPent, "NOHOOK"},
 	} {
 		saved := r.extraEnv
 		r.extraEnv = append(append([]string{}, saved...), "XDG_DATA_DIRS="+filepath.Join(prefix, "share"), "PATH="+tt.path)

@@ -116,8 +116,6 @@ var shellKinds = []shellKind{
 type iShell struct {
 	*ptyProc
 	kind shellKind
-	// seen is how much output earlier steps consumed.
-	seen int
 }
 
 // startShell starts kind's interactive shell in dir, as the runner's
@@ -153,29 +151,17 @@ var ansi = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\a\x1b]*(\a|\x1b\\
 // the previous one, without escape sequences and carriage returns.
 func (s *iShell) next() string {
 	s.t.Helper()
-	deadline := time.NewTimer(promptTimeout)
-	defer deadline.Stop()
-	for {
-		out := s.output()
-		if i := strings.Index(out[s.seen:], shellPrompt); i >= 0 {
-			chunk := out[s.seen : s.seen+i]
-			s.seen += i + len(shellPrompt)
-			// fish redraws lines after a carriage return: count it as a
-			// line break so each message stays on a line of its own.
-			lines := strings.Split(strings.ReplaceAll(ansi.ReplaceAllString(chunk, ""), "\r", "\n"), "\n")
-			for i, l := range lines {
-				lines[i] = strings.TrimSpace(l)
-			}
-			return strings.Join(lines, "\n")
-		}
-		select {
-		case <-s.update:
-		case <-s.done:
-			s.t.Fatalf("%s: terminal closed while waiting for a prompt; it showed:\n%s", s.kind.name, out[s.seen:])
-		case <-deadline.C:
-			s.t.Fatalf("%s: no prompt within %v; the terminal showed:\n%s", s.kind.name, promptTimeout, out[s.seen:])
-		}
+	chunk, ok := s.consume(shellPrompt, promptTimeout)
+	if !ok {
+		s.t.Fatalf("%s: no prompt within %v; the terminal showed:\n%s", s.kind.name, promptTimeout, s.output()[s.seen:])
 	}
+	// fish redraws lines after a carriage return: count it as a line break
+	// so each message stays on a line of its own.
+	lines := strings.Split(strings.ReplaceAll(ansi.ReplaceAllString(chunk, ""), "\r", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // line types a command line and returns its output up to the next prompt
@@ -184,33 +170,12 @@ func (s *iShell) next() string {
 // line is being typed.
 func (s *iShell) line(text string) string {
 	s.t.Helper()
-	s.seen = len(s.output())
+	s.skipAll()
 	s.write(text + "\r")
-	s.skipPast("\n")
+	s.expect("\n", promptTimeout)
 	out := s.next()
 	s.t.Logf("%s> %s\n%s", s.kind.name, text, out)
 	return out
-}
-
-// skipPast waits for text after the consumed output and consumes it.
-func (s *iShell) skipPast(text string) {
-	s.t.Helper()
-	deadline := time.NewTimer(promptTimeout)
-	defer deadline.Stop()
-	for {
-		out := s.output()
-		if i := strings.Index(out[s.seen:], text); i >= 0 {
-			s.seen += i + len(text)
-			return
-		}
-		select {
-		case <-s.update:
-		case <-s.done:
-			s.t.Fatalf("%s: terminal closed while waiting for %q; it showed:\n%s", s.kind.name, text, out[s.seen:])
-		case <-deadline.C:
-			s.t.Fatalf("%s: no %q within %v; the terminal showed:\n%s", s.kind.name, text, promptTimeout, out[s.seen:])
-		}
-	}
 }
 
 // pentLines returns the lines of out that are pent messages.

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -90,7 +89,7 @@ type fixture struct {
 
 const secretMarker = "PENT-SECRET-7c1e"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	base := t.TempDir()
 	f := &fixture{base: base, home: filepath.Join(base, "home"), secret: secretMarker}
@@ -567,21 +566,17 @@ func summarize(out string) string {
 	return strings.Join(keep, "\n")
 }
 
-// TestLaunchStartupCost measures Launch of /bin/true (median of 50); it
-// asserts nothing about time.
-func TestLaunchStartupCost(t *testing.T) {
-	f := newFixture(t)
-	var times []time.Duration
-	for range 50 {
-		start := time.Now()
+// BenchmarkLaunch measures Launch of /bin/true with the fixture's policy
+// (`go test -run '^$' -bench Launch ./sandbox/`); bench/ compares whole runs
+// against peers.
+func BenchmarkLaunch(b *testing.B) {
+	f := newFixture(b)
+	for b.Loop() {
 		st, _, err := launchCapture(f.policy, "/bin/true")
 		if err != nil || st.Code != 0 {
-			t.Fatalf("%+v %v", st, err)
+			b.Fatalf("%+v %v", st, err)
 		}
-		times = append(times, time.Since(start))
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	t.Logf("Launch /bin/true (uid %d): median %v, min %v, max %v over %d runs", os.Getuid(), times[len(times)/2], times[0], times[len(times)-1], len(times))
 }
 
 // TestSandboxDiesWithPent kills the process running Launch with SIGKILL:

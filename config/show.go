@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // shown is the document `pent config show` prints: the schema of SPEC §3 with
@@ -71,8 +73,11 @@ func Show(e *Effective, format string) ([]byte, error) {
 // base path with at least the same access, a name a base pattern matches).
 // Lines look like "read_write: /home/u/.npm" or "network: proxy (instead of
 // blocked)". No lines means nothing beyond base. Against a nil base, Grants
-// lists everything with grants (for `pent status`).
-func Grants(base, with *Effective) []string {
+// lists everything with grants (for `pent status`). A read_write path that is,
+// or lies inside, one of the host-executed locations in hostExec is marked as
+// a widening with the reason: what the sandbox writes there runs or is
+// trusted outside it (SPEC §13).
+func Grants(base, with *Effective, hostExec []sandbox.HostExecuted) []string {
 	if base == nil {
 		base = &Effective{}
 	}
@@ -97,9 +102,13 @@ func Grants(base, with *Effective) []string {
 	basePaths := base.Paths
 	for _, l := range pathLists(&basePaths, with.Paths) {
 		for _, p := range l.src {
-			if !slices.Contains(*l.dst, p) && !pathCovered(p, l.coveredBy) {
-				add(l.key, p)
+			if slices.Contains(*l.dst, p) || pathCovered(p, l.coveredBy) {
+				continue
 			}
+			if h, ok := sandbox.HostExecutedIn(p, hostExec); ok && l.key == "read_write" {
+				p += fmt.Sprintf(" — widening: what the sandbox writes to %s runs or is trusted on the host (%s)", h.Path, h.Why)
+			}
+			add(l.key, p)
 		}
 	}
 	add("env", missing(with.Env, base.Env)...)

@@ -214,3 +214,31 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAllowMarksHostExecutedGrant: `pent allow` shows a project grant of a
+// directory the host executes as a widening, with the reason, and a grant
+// around one (kept read-only at run time) without the mark.
+func TestAllowMarksHostExecutedGrant(t *testing.T) {
+	project := t.TempDir()
+	f, _, errOut := testFactory(t, project)
+	mustWrite(t, filepath.Join(project, ".pent.toml"), "[sandbox.paths]\nread_write = [\"~/.local/bin\", \"~/.cargo\"]\n")
+	if code := Execute(f, []string{"allow"}); code != 0 {
+		t.Fatalf("allow exit %d: %s", code, errOut)
+	}
+	home := f.Env["HOME"]
+	var bin, cargo string
+	for _, line := range strings.Split(errOut.String(), "\n") {
+		switch {
+		case strings.Contains(line, filepath.Join(home, ".local/bin")):
+			bin = line
+		case strings.Contains(line, filepath.Join(home, ".cargo")):
+			cargo = line
+		}
+	}
+	if !strings.Contains(bin, "widening") || !strings.Contains(bin, "a directory on PATH") {
+		t.Errorf("the grant of ~/.local/bin is not marked as a widening with its reason: %q\n%s", bin, errOut)
+	}
+	if cargo == "" || strings.Contains(cargo, "widening") {
+		t.Errorf("the grant of ~/.cargo (its bin and env stay read-only) should be listed unmarked: %q\n%s", cargo, errOut)
+	}
+}

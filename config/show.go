@@ -76,7 +76,9 @@ func Show(e *Effective, format string) ([]byte, error) {
 // lists everything with grants (for `pent status`). A read_write path that is,
 // or lies inside, one of the host-executed locations in hostExec is marked as
 // a widening with the reason: what the sandbox writes there runs or is
-// trusted outside it (SPEC §13).
+// trusted outside it (SPEC §13). So is one above a location that does not
+// exist yet, which the sandbox could create; existing ones beneath a grant
+// stay read-only in the sandbox.
 func Grants(base, with *Effective, hostExec []sandbox.HostExecuted) []string {
 	if base == nil {
 		base = &Effective{}
@@ -105,8 +107,8 @@ func Grants(base, with *Effective, hostExec []sandbox.HostExecuted) []string {
 			if slices.Contains(*l.dst, p) || pathCovered(p, l.coveredBy) {
 				continue
 			}
-			if h, ok := sandbox.HostExecutedIn(p, hostExec); ok && l.key == "read_write" {
-				p += fmt.Sprintf(" — widening: what the sandbox writes to %s runs or is trusted on the host (%s)", h.Path, h.Why)
+			if l.key == "read_write" {
+				p += hostExecWidening(p, hostExec)
 			}
 			add(l.key, p)
 		}
@@ -116,6 +118,20 @@ func Grants(base, with *Effective, hostExec []sandbox.HostExecuted) []string {
 	add("upstream_dns", missing(with.UpstreamDNS, base.UpstreamDNS)...)
 	add("destination", missing(with.Destinations, base.Destinations)...)
 	return lines
+}
+
+// hostExecWidening is the note Grants adds to a read_write grant of path:
+// empty unless the sandbox could write a host-executed location through it.
+func hostExecWidening(path string, hostExec []sandbox.HostExecuted) string {
+	if h, ok := sandbox.HostExecutedIn(path, hostExec); ok {
+		return fmt.Sprintf(" — widening: what the sandbox writes to %s runs or is trusted on the host (%s)", h.Path, h.Why)
+	}
+	for _, h := range sandbox.HostExecutedBeneath(path, hostExec) {
+		if !h.Exists {
+			return fmt.Sprintf(" — widening: the sandbox could create %s, which does not exist yet (%s)", h.Path, h.Why)
+		}
+	}
+	return ""
 }
 
 // missing returns the values of vals that are not in base.

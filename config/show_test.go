@@ -116,7 +116,7 @@ destinations = ["127.0.0.0/8"]
 		"execute: /opt/bin",
 		"execute: /home/u/work/bin",
 		"read_write: /home/u/.local/bin — widening: what the sandbox writes to /home/u/.local/bin runs or is trusted on the host (a directory on PATH)",
-		"read_write: /home/u/.cargo",
+		"read_write: /home/u/.cargo — widening: the sandbox could create /home/u/.cargo/bin, which does not exist yet (a directory on PATH (rustup))",
 		"env: SSH_AUTH_SOCK",
 		"env: TOKEN=abc",
 		"wrap: make",

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +16,10 @@ type HostExecuted struct {
 	Path string
 	// Why says, in a few words, what on the host runs or trusts it.
 	Why string
+	// Exists says whether it existed when the list was made. One that does
+	// not cannot be kept read-only by a mount: a command allowed to write
+	// its parent can create it.
+	Exists bool
 }
 
 // hostExecutedInHome are the host-executed locations of a home directory,
@@ -95,7 +100,8 @@ func HostExecutedLocations(home string, path []string, projectRoot string) []Hos
 	add := func(p, why string) {
 		if p != "" && !seen[p] {
 			seen[p] = true
-			out = append(out, HostExecuted{Path: p, Why: why})
+			_, err := os.Lstat(p)
+			out = append(out, HostExecuted{Path: p, Why: why, Exists: err == nil})
 		}
 	}
 	if home = cleanAbs(home); home != "" && home != "/" {

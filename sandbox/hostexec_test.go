@@ -39,7 +39,7 @@ func TestHostExecutedLocations(t *testing.T) {
 }
 
 func TestHostExecutedInAndBeneath(t *testing.T) {
-	locs := []HostExecuted{{"/h/.cargo/bin", "path"}, {"/h/.cargo/env", "rc"}, {"/h/.bashrc", "rc"}}
+	locs := []HostExecuted{{Path: "/h/.cargo/bin", Why: "path"}, {Path: "/h/.cargo/env", Why: "rc"}, {Path: "/h/.bashrc", Why: "rc"}}
 	tests := []struct {
 		grant   string
 		in      string
@@ -69,7 +69,7 @@ func TestHostExecutedInAndBeneath(t *testing.T) {
 }
 
 func TestProtectHostExecuted(t *testing.T) {
-	locs := []HostExecuted{{"/h/.cargo/bin", "path"}, {"/h/.cargo/env", "rc"}, {"/h/.local/bin", "path"}}
+	locs := []HostExecuted{{Path: "/h/.cargo/bin", Why: "path"}, {Path: "/h/.cargo/env", Why: "rc"}, {Path: "/h/.local/bin", Why: "path"}}
 	p := Policy{Write: []string{"/h/.cargo", "/h/.local/bin", "/proj"}, Protected: []string{"/proj/.envrc", "/h/.cargo/env"}}
 	ProtectHostExecuted(&p, locs)
 	want := []string{"/proj/.envrc", "/h/.cargo/env", "/h/.cargo/bin"}

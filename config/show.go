@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -127,7 +128,7 @@ func hostExecWidening(path string, hostExec []sandbox.HostExecuted) string {
 		return fmt.Sprintf(" — widening: what the sandbox writes to %s runs or is trusted on the host (%s)", h.Path, h.Why)
 	}
 	for _, h := range sandbox.HostExecutedBeneath(path, hostExec) {
-		if !h.Exists {
+		if _, err := os.Lstat(h.Path); err != nil {
 			return fmt.Sprintf(" — widening: the sandbox could create %s, which does not exist yet (%s)", h.Path, h.Why)
 		}
 	}

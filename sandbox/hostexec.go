@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,10 +15,6 @@ type HostExecuted struct {
 	Path string
 	// Why says, in a few words, what on the host runs or trusts it.
 	Why string
-	// Exists says whether it existed when the list was made. One that does
-	// not cannot be kept read-only by a mount: a command allowed to write
-	// its parent can create it.
-	Exists bool
 }
 
 // hostExecutedInHome are the host-executed locations of a home directory,
@@ -95,13 +90,13 @@ var hostExecutedInHome = []struct{ rel, why string }{
 // directories inside projectRoot (project content, which the user reviews;
 // SPEC §13). Globs are expanded against the file system.
 func HostExecutedLocations(home string, path []string, projectRoot string) []HostExecuted {
-	var out []HostExecuted
-	seen := map[string]bool{}
+	n := len(hostExecutedInHome) + len(path)
+	out := make([]HostExecuted, 0, n)
+	seen := make(map[string]bool, n)
 	add := func(p, why string) {
 		if p != "" && !seen[p] {
 			seen[p] = true
-			_, err := os.Lstat(p)
-			out = append(out, HostExecuted{Path: p, Why: why, Exists: err == nil})
+			out = append(out, HostExecuted{Path: p, Why: why})
 		}
 	}
 	if home = cleanAbs(home); home != "" && home != "/" {
@@ -140,6 +135,8 @@ func HostExecutedIn(path string, locs []HostExecuted) (HostExecuted, bool) {
 }
 
 // HostExecutedBeneath lists the locations in locs strictly beneath dir.
+// Those that exist ProtectHostExecuted keeps read-only; one that does not
+// exist yet can be created by a command allowed to write its parent.
 func HostExecutedBeneath(dir string, locs []HostExecuted) []HostExecuted {
 	var out []HostExecuted
 	for _, l := range locs {

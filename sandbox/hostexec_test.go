@@ -77,3 +77,13 @@ func TestProtectHostExecuted(t *testing.T) {
 		t.Errorf("Protected = %v, want %v (a location granted by name stays writable)", p.Protected, want)
 	}
 }
+
+// BenchmarkHostExecutedLocations is the cost every `pent run` pays for the
+// list (one lstat per location, two globs).
+func BenchmarkHostExecutedLocations(b *testing.B) {
+	home := b.TempDir()
+	path := []string{"/usr/local/bin", "/usr/bin", "/bin", filepath.Join(home, ".local/bin")}
+	for b.Loop() {
+		HostExecutedLocations(home, path, "/proj")
+	}
+}

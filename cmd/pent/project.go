@@ -62,7 +62,7 @@ func statusRun(f *Factory, asJSON bool) error {
 	if r.Project == "" {
 		fmt.Fprintln(out, "project:  none (the working directory is writable in the sandbox)")
 	} else {
-		fmt.Fprintf(out, "project:  %s (%s)\n", tilde(r.Project, l.Home), r.Trust)
+		fmt.Fprintf(out, "project:  %s (%s)\n", config.Escape(tilde(r.Project, l.Home)), r.Trust)
 	}
 	if len(r.Wrapped) > 0 {
 		fmt.Fprintf(out, "wrapped:  %s\n", strings.Join(r.Wrapped, ", "))
@@ -72,7 +72,7 @@ func statusRun(f *Factory, asJSON bool) error {
 	if len(r.Grants) > 0 {
 		fmt.Fprintln(out, "grants:")
 		for _, g := range r.Grants {
-			fmt.Fprintf(out, "  %s\n", g)
+			fmt.Fprintf(out, "  %s\n", config.Escape(g))
 		}
 	}
 	return nil
@@ -97,19 +97,19 @@ func editRun(f *Factory) error {
 	if err != nil {
 		return err
 	}
-	before, err := os.ReadFile(file)
+	before, err := config.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	if err := f.editFile(file); err != nil {
 		return err
 	}
-	after, err := os.ReadFile(file)
+	after, err := config.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	if bytes.Equal(before, after) {
-		f.IO.Say("%s unchanged", file)
+		f.IO.Say("%s unchanged", config.Escape(file))
 		return nil
 	}
 	if _, err := config.Parse(file, after, config.Project); err != nil {
@@ -123,7 +123,7 @@ func editRun(f *Factory) error {
 func NewCmdPrune(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "prune",
-		Short:   "Drop trust records of project files that are gone or changed",
+		Short:   "Drop trust records of project files that are gone or changed, naming each",
 		Example: "  pent prune",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -139,8 +139,9 @@ func NewCmdPrune(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			home, _ := f.Home()
 			for _, r := range removed {
-				f.IO.Say("dropped the record for %s", r)
+				f.IO.Say("dropped the trust record of %s", config.Escape(tilde(r, home)))
 			}
 			f.IO.Say("pruned %d trust record(s) and %d stale hook stamp(s)", len(removed), len(stamps))
 			return nil

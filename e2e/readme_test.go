@@ -510,7 +510,14 @@ func TestReadme_ProjectHook(t *testing.T) {
 				}
 				continue
 			}
-			prev = sh.line(l.code)
+			if l.code == "pent allow" {
+				if !strings.Contains(l.comment, "then asks") {
+					t.Errorf("README.md:%d: the comment does not say that pent allow asks", l.readmeLine)
+				}
+				prev = sh.allow("y")
+			} else {
+				prev = sh.line(l.code)
+			}
 			switch l.code {
 			case "cd ~/src/app", "pent allow":
 			case "pent init @npm":

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/profiles"
 )
 
@@ -32,10 +33,17 @@ func NewCmdStatus(f *Factory) *cobra.Command {
 
 // statusReport is what `pent status --json` prints.
 type statusReport struct {
-	Project string   `json:"project,omitempty"`
-	Root    string   `json:"root,omitempty"`
-	Trust   string   `json:"trust"`
+	Project string `json:"project,omitempty"`
+	Root    string `json:"root,omitempty"`
+	Trust   string `json:"trust"`
+	// Hook says whether the calling shell runs the hook (it exported the
+	// hook's state).
+	Hook bool `json:"hook"`
+	// Wrapped are the wrapper functions the calling shell has for this
+	// project, as its exported state says; Wrap is what the project's
+	// configuration wraps.
 	Wrapped []string `json:"wrapped"`
+	Wrap    []string `json:"wrap"`
 	Network string   `json:"network"`
 	Grants  []string `json:"grants"`
 	Proxy   string   `json:"proxy"`
@@ -46,12 +54,20 @@ func statusRun(f *Factory, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective), Wrapped: l.Effective.Wrap, Proxy: proxyState(f, l)}
+	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective),
+		Hook: f.Env[hook.VarStamp] != "", Wrapped: []string{}, Wrap: l.Effective.Wrap, Proxy: proxyState(f, l)}
 	if l.ProjectFile != "" {
 		r.Project, r.Root, r.Trust = l.ProjectFile, l.ProjectRoot, l.Trust.String()
 	}
-	if r.Wrapped == nil {
-		r.Wrapped = []string{}
+	if r.Hook && r.Project != "" && f.Env[hook.VarProject] == r.Project {
+		for _, n := range strings.Fields(f.Env[hook.VarWrapped]) {
+			if hook.ValidName(n) {
+				r.Wrapped = append(r.Wrapped, n)
+			}
+		}
+	}
+	if r.Wrap == nil {
+		r.Wrap = []string{}
 	}
 	if asJSON {
 		enc := json.NewEncoder(f.IO.Out)
@@ -64,8 +80,14 @@ func statusRun(f *Factory, asJSON bool) error {
 	} else {
 		fmt.Fprintf(out, "project:  %s (%s)\n", config.Escape(tilde(r.Project, l.Home)), r.Trust)
 	}
-	if len(r.Wrapped) > 0 {
+	switch {
+	case !r.Hook:
+		fmt.Fprintln(out, "hook:     not active in this shell (no PENT_* state): no command is wrapped; `pent doctor` checks your shell's rc file")
+	case len(r.Wrapped) > 0:
+		fmt.Fprintln(out, "hook:     active in this shell")
 		fmt.Fprintf(out, "wrapped:  %s\n", strings.Join(r.Wrapped, ", "))
+	default:
+		fmt.Fprintln(out, "hook:     active in this shell; it wraps no command here")
 	}
 	fmt.Fprintf(out, "network:  %s (set by %s)\n", r.Network, l.Effective.NetworkSource)
 	fmt.Fprintf(out, "proxy:    %s\n", r.Proxy)

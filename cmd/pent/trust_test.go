@@ -1,0 +1,108 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+
+	"github.com/pent-sandbox/pent/hook"
+)
+
+// allowState is the trust state of the project file in dir.
+func allowState(t *testing.T, f *Factory, file string) hook.State {
+	t.Helper()
+	trust, err := f.trust()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := hook.ReadProject(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := trust.Check(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestAllowReview: pent allow escapes control characters from the file,
+// refuses without a terminal unless --yes, asks [y/N] on a terminal and
+// trusts nothing until "y", and on a re-allow shows what changed first.
+func TestAllowReview(t *testing.T) {
+	project := t.TempDir()
+	file := filepath.Join(project, ".pent.toml")
+	// An env value that would erase the line above and return the cursor.
+	mustWrite(t, file, "[sandbox]\nenv = [\"EVIL=\\u001b[1A\\u001b[2K\\rnothing to see\"]\n")
+
+	t.Run("no terminal, no --yes", func(t *testing.T) {
+		f, _, errOut := testFactory(t, project)
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer devnull.Close()
+		f.IO.In = devnull
+		if code := Execute(f, []string{"allow"}); code == 0 {
+			t.Fatalf("pent allow without a terminal or --yes succeeded:\n%s", errOut)
+		}
+		if !strings.Contains(errOut.String(), "--yes") {
+			t.Errorf("the refusal does not name --yes:\n%s", errOut)
+		}
+		if strings.ContainsRune(errOut.String(), 0x1b) || strings.ContainsRune(errOut.String(), '\r') {
+			t.Errorf("control characters from the file reached the terminal: %q", errOut)
+		}
+		if !strings.Contains(errOut.String(), `env: EVIL=\x1b[1A\x1b[2K\rnothing to see`) {
+			t.Errorf("the env grant is not shown escaped:\n%s", errOut)
+		}
+		if s := allowState(t, f, file); s != hook.Unknown {
+			t.Errorf("trusted without an answer: %v", s)
+		}
+	})
+
+	t.Run("terminal", func(t *testing.T) {
+		f, _, errOut := testFactory(t, project)
+		for _, tc := range []struct {
+			answer string
+			want   hook.State
+		}{{"\n", hook.Unknown}, {"n\n", hook.Unknown}, {"y\n", hook.Allowed}} {
+			ptmx, tty, err := pty.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.IO.In = tty
+			if _, err := ptmx.WriteString(tc.answer); err != nil {
+				t.Fatal(err)
+			}
+			errOut.Reset()
+			code := Execute(f, []string{"allow"})
+			ptmx.Close()
+			tty.Close()
+			if !strings.Contains(errOut.String(), "Trust "+file+"? [y/N] ") {
+				t.Errorf("answer %q: no question:\n%s", tc.answer, errOut)
+			}
+			if s := allowState(t, f, file); s != tc.want || (code == 0) != (tc.want == hook.Allowed) {
+				t.Errorf("answer %q: exit %d, state %v; want %v", tc.answer, code, s, tc.want)
+			}
+		}
+
+		// Re-allow: the change since the trusted version comes first.
+		mustWrite(t, file, "[sandbox.paths]\nread = [\"~/.ssh\"]\n")
+		errOut.Reset()
+		if code := Execute(f, []string{"allow", "--yes"}); code != 0 {
+			t.Fatalf("allow --yes: exit %d\n%s", code, errOut)
+		}
+		home := f.Env["HOME"]
+		out := errOut.String()
+		changed := strings.Index(out, "changed since you allowed it:")
+		widens := strings.Index(out, "+ read: "+filepath.Join(home, ".ssh")+"   (widens)")
+		narrows := strings.Index(out, `- env: EVIL=\x1b[1A\x1b[2K\rnothing to see`)
+		grants := strings.Index(out, "grants, beyond your global policy:")
+		if changed < 0 || widens < changed || narrows < changed || grants < widens || grants < narrows {
+			t.Errorf("re-allow does not show the change (widening marked) before the grants:\n%s", out)
+		}
+	})
+}

@@ -307,9 +307,19 @@ func TestShellHookInteractive(t *testing.T) {
 				t.Errorf("hook installed twice: want one registration per hook list, got:\n%s", out)
 			}
 
+			// cd and a wrapped command on one line: the command runs under
+			// the project it is typed for, before any prompt (bash: cd is a
+			// function; zsh: chpwd; fish: a PWD variable handler).
+			out := sh.line("cd ~/src/app && cat " + secret + "; echo rc=" + st)
+			if strings.Contains(out, f.marker) || strings.Contains(out, "rc=0") || !strings.Contains(out, "pent: sandboxing cat, head (~/src/app/.pent.toml)") {
+				t.Errorf("`cd app && cat` ran cat unsandboxed, or without the project's notice:\n%s", out)
+			}
+			wantQuiet(t, "prompt after the one-line cd", sh.line(""))
+			wantOneMessage(t, "back home", sh.line("cd ~"), "no longer sandboxed")
+
 			// Enter a trusted project: one notice, wrapped commands sandboxed.
 			wantOneMessage(t, "enter app", sh.line("cd ~/src/app"), "pent: sandboxing cat, head (~/src/app/.pent.toml)")
-			out := sh.line("cat " + secret + "; echo rc=" + st)
+			out = sh.line("cat " + secret + "; echo rc=" + st)
 			if strings.Contains(out, f.marker) || strings.Contains(out, "rc=0") {
 				t.Errorf("wrapped cat read the secret in $HOME or succeeded:\n%s", out)
 			}

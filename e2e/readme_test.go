@@ -731,7 +731,7 @@ var cliCommands = [][]string{
 	{"run"}, {"config", "show"}, {"config", "add"}, {"config", "rm"}, {"config", "init"}, {"config", "edit"},
 	{"config", "path"}, {"profiles"}, {"allow"}, {"deny"}, {"doctor"}, {"status"}, {"edit"}, {"prune"},
 	{"init"}, {"trace", "show"}, {"trace", "clear"}, {"trace", "suggest"}, {"proxy", "status"},
-	{"proxy", "stop"}, {"proxy", "logs"}, {"hook"}, {"completion", "bash"}, {"version"},
+	{"proxy", "stop"}, {"proxy", "logs"}, {"hook"}, {"completion", "bash"}, {"version"}, {"shell"},
 }
 
 // usageLine is the line under "Usage:" in a help text.

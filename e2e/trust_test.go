@@ -140,3 +140,25 @@ func trustedContent(t *testing.T, store, file string) string {
 	t.Fatalf("no allow record for %s in %s", file, store)
 	return ""
 }
+
+// TestShell_ContainsEverything: inside `pent shell` even what bypasses the
+// wrapper functions (`command cat`, /usr/bin/cat) is sandboxed.
+func TestShell_ContainsEverything(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		r.allow()
+		cmd := r.command(context.Background(), r.project, pentBin, "shell")
+		cmd.Env = append(cmd.Env, "SHELL=/bin/bash")
+		p := r.startOnPty(cmd, nil)
+		p.expect("every command in it is sandboxed", promptTimeout)
+		secret := filepath.Join(r.home, ".ssh", "id_ed25519")
+		p.write("command cat " + secret + "; /usr/bin/cat " + secret + "; echo DONE-$((6*7))\r")
+		p.expect("DONE-42", promptTimeout)
+		p.write("exit\r")
+		if ws := p.wait(promptTimeout); ws.ExitStatus() != 0 {
+			t.Errorf("pent shell exited with %v:\n%s", ws, p.output())
+		}
+		if strings.Contains(p.output(), r.marker) {
+			t.Errorf("a command in pent shell read ~/.ssh:\n%s", p.output())
+		}
+	})
+}

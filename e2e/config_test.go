@@ -54,7 +54,7 @@ func (r *runner) plantTrust(file string) {
 		key = append(key, field...)
 	}
 	sum := sha256.Sum256(key)
-	record, err := json.Marshal(map[string]any{"format": format, "path": file, "content": content})
+	record, err := json.Marshal(map[string]any{"format": format, "path": []byte(file), "content": content})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 import (
@@ -129,11 +131,8 @@ func trustedContent(t *testing.T, store, file string) string {
 		if err != nil {
 			continue
 		}
-		var rec struct {
-			Path    string
-			Content []byte
-		}
-		if json.Unmarshal(data, &rec) == nil && rec.Path == file {
+		var rec struct{ Path, Content []byte }
+		if json.Unmarshal(data, &rec) == nil && string(rec.Path) == file {
 			return string(rec.Content)
 		}
 	}

@@ -86,10 +86,12 @@ func ReadProject(file string) (Snapshot, error) {
 	return Snapshot{Path: path, Content: content}, nil
 }
 
-// record is the content of an allow record.
+// record is the content of an allow record. Path and Content are bytes
+// (base64 in JSON), so that a path or content that is not UTF-8 is kept
+// exactly.
 type record struct {
 	Format  string `json:"format"`
-	Path    string `json:"path"`
+	Path    []byte `json:"path"`
 	Content []byte `json:"content"`
 }
 
@@ -117,7 +119,7 @@ func (t Trust) Check(s Snapshot) (State, error) {
 // records for the same path and any deny record.
 func (t Trust) Allow(s Snapshot) error {
 	rec := t.allowRecord(s)
-	data, err := json.Marshal(record{Format: recordFormat, Path: s.Path, Content: s.Content})
+	data, err := json.Marshal(record{Format: recordFormat, Path: []byte(s.Path), Content: s.Content})
 	if err != nil {
 		return fmt.Errorf("trust store: %w", err)
 	}
@@ -239,13 +241,13 @@ func (t Trust) stale(sub, rec string) (project string, stale bool, err error) {
 		_, err := os.Lstat(path)
 		return path, errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR), nil
 	}
-	r := parseRecord(rec, data)
-	s, err := ReadProject(r.Path)
+	path := string(parseRecord(rec, data).Path)
+	s, err := ReadProject(path)
 	if err != nil {
 		// Gone, or no longer a file pent reads: the record can never match.
-		return r.Path, true, nil
+		return path, true, nil
 	}
-	return r.Path, rec != t.allowRecord(s), nil
+	return path, rec != t.allowRecord(s), nil
 }
 
 // storedRecord is an allow record on disk and what it holds.
@@ -259,7 +261,7 @@ type storedRecord struct {
 func parseRecord(name string, data []byte) storedRecord {
 	var r record
 	if json.Unmarshal(data, &r) != nil || r.Format != recordFormat {
-		r = record{Path: string(data)}
+		r = record{Path: data}
 	}
 	return storedRecord{record: r, name: name}
 }
@@ -284,7 +286,7 @@ func (t Trust) allowRecordsFor(path string) ([]storedRecord, error) {
 		if err != nil {
 			return nil, fmt.Errorf("trust store: %w", err)
 		}
-		if r := parseRecord(name, data); r.Path == path {
+		if r := parseRecord(name, data); string(r.Path) == path {
 			out = append(out, r)
 		}
 	}

@@ -110,10 +110,10 @@ func TestTrustRecordFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r struct {
-		Format, Path string
-		Content      []byte
+		Format        string
+		Path, Content []byte
 	}
-	if err := json.Unmarshal(data, &r); err != nil || r.Format != "pent-allow-v2" || r.Path != file || string(r.Content) != "x = 1\n" {
+	if err := json.Unmarshal(data, &r); err != nil || r.Format != "pent-allow-v2" || string(r.Path) != file || string(r.Content) != "x = 1\n" {
 		t.Errorf("record content %q (%v), want the format, path and content", data, err)
 	}
 	for path, mode := range map[string]os.FileMode{rec: 0o600, filepath.Dir(rec): 0o700 | os.ModeDir} {
@@ -276,4 +276,29 @@ func TestTrustPruneEmptyStore(t *testing.T) {
 	if err != nil || len(removed) != 0 {
 		t.Errorf("Prune on a missing store: %q, %v", removed, err)
 	}
+}
+
+// FuzzTrustRecord: any bytes in an allow record parse without panicking and
+// name at most a path; a record pent writes reads back as written; distinct
+// (path, content) pairs never share a record name.
+func FuzzTrustRecord(f *testing.F) {
+	f.Add("/p/.pent.toml", []byte("wrap = []\n"), []byte(`{"format":"pent-allow-v2","path":"/x","content":"eA=="}`))
+	f.Add("/p/.pent.toml\nx", []byte("y"), []byte("/legacy/path"))
+	f.Fuzz(func(t *testing.T, path string, content, raw []byte) {
+		_ = parseRecord("r", raw)
+		data, err := json.Marshal(record{Format: recordFormat, Path: []byte(path), Content: content})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := parseRecord("r", data)
+		if r.Format != recordFormat || string(r.Path) != path || string(r.Content) != string(content) {
+			t.Fatalf("record %q read back as %+v", data, r.record)
+		}
+		tr := Trust{Dir: "/store"}
+		a := tr.RecordPath(Snapshot{Path: path, Content: content})
+		b := tr.RecordPath(Snapshot{Path: path + string(content[:min(1, len(content))]), Content: content[min(1, len(content)):]})
+		if len(content) > 0 && a == b {
+			t.Fatalf("(%q, %q) and a split of it share the record %s", path, content, a)
+		}
+	})
 }

@@ -23,6 +23,8 @@ type TrustOptions struct {
 	// Yes trusts the file without asking; without a terminal `pent allow`
 	// refuses unless it is set.
 	Yes bool
+	// Verbose lists every grant a profile brings instead of counting them.
+	Verbose bool
 }
 
 // NewCmdAllow builds `pent allow`.
@@ -51,6 +53,7 @@ wrapped commands until you run pent allow once more (or pent deny).`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "trust the file as shown without asking (needed without a terminal)")
+	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "list every path and domain a profile grants")
 	return cmd
 }
 
@@ -120,7 +123,7 @@ func allowRun(o *TrustOptions) error {
 		return err
 	}
 	name := config.Escape(tilde(snap.Path, home))
-	grants, err := o.grants(snap, home)
+	grants, shown, err := o.grants(snap, home)
 	if err != nil {
 		return err
 	}
@@ -128,10 +131,10 @@ func allowRun(o *TrustOptions) error {
 		return err
 	}
 	o.IO.Say("%s grants, beyond your global policy:", name)
-	if len(grants) == 0 {
+	if len(shown) == 0 {
 		fmt.Fprintln(o.IO.ErrOut, "  nothing (the project directory itself is writable)")
 	}
-	for _, g := range grants {
+	for _, g := range shown {
 		fmt.Fprintf(o.IO.ErrOut, "  %s\n", config.Escape(g))
 	}
 	if ok, err := o.confirm(name); err != nil || !ok {
@@ -145,15 +148,18 @@ func allowRun(o *TrustOptions) error {
 }
 
 // grants lists what the project file's content grants beyond the global
-// policy (config.Grants), one line each.
-func (o *TrustOptions) grants(snap hook.Snapshot, home string) ([]string, error) {
+// policy (config.Grants), one line each (all), and the lines to show: unless
+// --verbose, the lines a profile brings are folded into the profile's own
+// line with counts ("profile: @npm (2 domain, 3 read_write)"). A change of
+// network mode is always shown.
+func (o *TrustOptions) grants(snap hook.Snapshot, home string) (all, shown []string, err error) {
 	project, err := config.Parse(snap.Path, snap.Content, config.Project)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	global, err := o.Factory.loadGlobal()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	root := filepath.Dir(snap.Path)
 	if filepath.Base(root) == ".pent" {
@@ -162,13 +168,54 @@ func (o *TrustOptions) grants(snap hook.Snapshot, home string) ([]string, error)
 	x := config.Expand{Home: home, ProjectRoot: root, Cwd: root}
 	base, err := config.Resolve([]*config.File{global}, x)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	with, err := config.Resolve([]*config.File{global, project}, x)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return config.Grants(base, with), nil
+	all = config.Grants(base, with)
+	if o.Verbose {
+		return all, all, nil
+	}
+	folded, counts := map[string]bool{}, map[string]string{}
+	for _, p := range project.Profiles {
+		only, err := config.Resolve([]*config.File{global, {Path: snap.Path, Profiles: []string{p}}}, x)
+		if err != nil {
+			return nil, nil, err
+		}
+		var profile string
+		var kinds []string
+		n := map[string]int{}
+		for _, l := range config.Grants(base, only) {
+			switch label, value, _ := strings.Cut(l, ": "); label {
+			case "profile":
+				profile = value
+			case "network":
+			default:
+				folded[l] = true
+				if n[label] == 0 {
+					kinds = append(kinds, label)
+				}
+				n[label]++
+			}
+		}
+		parts := make([]string, len(kinds))
+		for i, k := range kinds {
+			parts[i] = fmt.Sprintf("%d %s", n[k], k)
+		}
+		counts[profile] = strings.Join(parts, ", ")
+	}
+	for _, l := range all {
+		label, value, _ := strings.Cut(l, ": ")
+		switch {
+		case label == "profile" && counts[value] != "":
+			shown = append(shown, l+" ("+counts[value]+"; --verbose lists them)")
+		case !folded[l]:
+			shown = append(shown, l)
+		}
+	}
+	return all, shown, nil
 }
 
 // showChanges prints, on a re-allow, how the grants changed since the content
@@ -182,7 +229,7 @@ func (o *TrustOptions) showChanges(trust hook.Trust, snap hook.Snapshot, name st
 		o.IO.Say("%s is unchanged since you allowed it", name)
 		return nil
 	}
-	before, err := o.grants(hook.Snapshot{Path: snap.Path, Content: prev}, home)
+	before, _, err := o.grants(hook.Snapshot{Path: snap.Path, Content: prev}, home)
 	if err != nil {
 		o.IO.Say("%s changed since you allowed it (the earlier version no longer loads: %v)", name, err)
 		return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -105,4 +106,32 @@ func TestAllowReview(t *testing.T) {
 			t.Errorf("re-allow does not show the change (widening marked) before the grants:\n%s", out)
 		}
 	})
+}
+
+// TestAllowFoldsProfiles: a profile's grants are one counted line unless
+// --verbose; the project's own grants and a network change always show.
+func TestAllowFoldsProfiles(t *testing.T) {
+	project := t.TempDir()
+	mustWrite(t, filepath.Join(project, ".pent.toml"), "profiles = [\"@npm\"]\n[sandbox.paths]\nread = [\"~/extra\"]\n")
+	f, _, errOut := testFactory(t, project)
+	home := f.Env["HOME"]
+	if code := Execute(f, []string{"allow", "--yes"}); code != 0 {
+		t.Fatalf("allow: exit %d\n%s", code, errOut)
+	}
+	out := errOut.String()
+	for _, want := range []string{"network: proxy (instead of blocked)", "read: " + filepath.Join(home, "extra"), "domain"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compact summary lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^  profile: @npm \(\d+ domain, .*--verbose lists them\)$`).MatchString(out) || strings.Contains(out, "domain: registry.npmjs.org") {
+		t.Errorf("the profile's grants are not folded into one line:\n%s", out)
+	}
+	errOut.Reset()
+	if code := Execute(f, []string{"allow", "--yes", "--verbose"}); code != 0 {
+		t.Fatalf("allow --verbose: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut.String(), "domain: registry.npmjs.org") {
+		t.Errorf("--verbose does not list the profile's domains:\n%s", errOut)
+	}
 }

@@ -194,7 +194,7 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (pr
 	}
 	f := sel.Project
 	p.watchNearer(cwd, f.File)
-	for _, found := range append(sel.Skipped, f) {
+	for _, found := range append(sel.Skipped, f, sel.Enclosing) {
 		p.watchFound(in.Trust, found)
 	}
 	cur := project{file: f.File}
@@ -217,7 +217,7 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (pr
 			cur.message = fmt.Sprintf("pent: %s is denied: %s now run unsandboxed here; `pent allow` sandboxes them again", name, strings.Join(keep, ", "))
 		}
 	case f.State == Changed:
-		cur.key, cur.wrap = "changed", union(in.lastTrustedWrap(f), keep)
+		cur.key, cur.wrap = "changed", union(union(in.lastTrustedWrap(f), in.allowedWrap(sel.Enclosing)), keep)
 		cur.message = fmt.Sprintf("pent: %s changed since you allowed it; it has no effect until you review it with `pent allow`", name)
 		if len(cur.wrap) > 0 {
 			cur.message = fmt.Sprintf("pent: %s changed since you allowed it; %s stay wrapped and refuse to run until you review it with `pent allow` (or `pent deny` to stop sandboxing here)", name, strings.Join(cur.wrap, ", "))
@@ -264,7 +264,22 @@ func (in Input) lastTrustedWrap(f Found) []string {
 	if err != nil || !ok {
 		return nil
 	}
-	names, err := in.LoadWrap(Snapshot{Path: f.Snap.Path, Content: content})
+	return in.validWrap(Snapshot{Path: f.Snap.Path, Content: content})
+}
+
+// allowedWrap is the valid wrap list of an allowed project file (nil for
+// none).
+func (in Input) allowedWrap(f Found) []string {
+	if f.File == "" {
+		return nil
+	}
+	return in.validWrap(f.Snap)
+}
+
+// validWrap parses the valid, distinct wrap entries of s; nil when it does
+// not parse.
+func (in Input) validWrap(s Snapshot) []string {
+	names, err := in.LoadWrap(s)
 	if err != nil {
 		return nil
 	}

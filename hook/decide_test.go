@@ -193,6 +193,14 @@ func TestDecide(t *testing.T) {
 			{cwd: "src/app/sub", msg: "ignoring ~/src/app/sub/.pent.toml (unknown)"},
 			{cwd: "src/app/sub", before: allow("src/app/sub/.pent.toml"), msg: "pent: sandboxing x (~/src/app/sub/.pent.toml)", wrap: []string{"x"}, unwrap: []string{"npm", "node"}},
 		}},
+		{"a changed nested project file keeps the enclosing project's wrappers too", []step{
+			{cwd: "src/app/sub", fresh: true, before: func(t *testing.T, f decideFixture) {
+				edit("src/app/sub/.pent.toml", "x")(t, f)
+				allow("src/app/sub/.pent.toml")(t, f)
+			}, msg: "sandboxing x", wrap: []string{"x"}},
+			{cwd: "src/app/sub", before: edit("src/app/sub/.pent.toml", "y"), msg: "x, npm, node stay wrapped and refuse to run", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", fresh: true, wrap: []string{"x", "npm", "node"}},
+		}},
 		{"a denied nearer project file keeps the enclosing project", []step{
 			{cwd: "src/app/sub", fresh: true, before: func(t *testing.T, f decideFixture) {
 				edit("src/app/sub/.pent.toml", "x")(t, f)

@@ -60,6 +60,10 @@ type Selection struct {
 	// Skipped are the untrusted project files below Project, nearest
 	// first, when Project is allowed or changed (else none).
 	Skipped []Found
+	// Enclosing is, when Project is changed, the nearest allowed project
+	// file above it (File is "" without one): a changed nested file must not
+	// release the wrappers of the project around it.
+	Enclosing Found
 }
 
 // Select finds the project in force for dir. Walking up, the nearest project
@@ -69,8 +73,9 @@ type Selection struct {
 // a trusted project — by a sandboxed command, a checkout, anyone — never
 // removes or weakens the enclosing project's protection; a nested file
 // narrows or widens it only once allowed itself. When no file on the way up
-// is allowed or changed, the nearest file is the project. Each file is read
-// once; the error is the trust store's.
+// is allowed or changed, the nearest file is the project. Above a changed
+// project, the nearest allowed file is its Enclosing project. Each file is
+// read once; the error is the trust store's.
 func Select(dir string, t Trust) (Selection, error) {
 	var sel Selection
 	abs, err := filepath.Abs(dir)
@@ -84,16 +89,25 @@ func Select(dir string, t Trust) (Selection, error) {
 			if err != nil {
 				return sel, err
 			}
-			if f.Err == nil && (f.State == Allowed || f.State == Changed) {
+			switch {
+			case sel.Project.File != "":
+				if f.Err == nil && f.State == Allowed {
+					sel.Enclosing = f
+					return sel, nil
+				}
+			case f.Err == nil && f.State == Allowed:
 				return Selection{Project: f, Skipped: seen}, nil
+			case f.Err == nil && f.State == Changed:
+				sel = Selection{Project: f, Skipped: seen}
+			default:
+				seen = append(seen, f)
 			}
-			seen = append(seen, f)
 		}
 		if filepath.Dir(d) == d {
 			break
 		}
 	}
-	if len(seen) > 0 {
+	if sel.Project.File == "" && len(seen) > 0 {
 		sel.Project = seen[0]
 	}
 	return sel, nil

@@ -177,7 +177,7 @@ func runRun(o *RunOptions) error {
 		}
 	}
 	for _, p := range sandbox.CreatedProtected(policy, before) {
-		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", tilde(p, l.Home))
+		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", config.Escape(tilde(p, l.Home)))
 	}
 	return exitLike(status)
 }

@@ -80,6 +80,9 @@ func statusRun(f *Factory, asJSON bool) error {
 	} else {
 		fmt.Fprintf(out, "project:  %s (%s)\n", config.Escape(tilde(r.Project, l.Home)), r.Trust)
 	}
+	for _, sk := range l.Skipped {
+		fmt.Fprintf(out, "ignored:  %s (%s; it has no effect until you allow it)\n", config.Escape(tilde(sk.File, l.Home)), sk.Status())
+	}
 	switch {
 	case !r.Hook:
 		fmt.Fprintln(out, "hook:     not active in this shell (no PENT_* state): no command is wrapped; `pent doctor` checks your shell's rc file")

@@ -135,3 +135,40 @@ func TestAllowFoldsProfiles(t *testing.T) {
 		t.Errorf("--verbose does not list the profile's domains:\n%s", errOut)
 	}
 }
+
+// TestStatusNestedUntrusted: in a subdirectory with an untrusted project file
+// below an allowed project, status shows the allowed project in force and
+// the nested file as ignored; outside a hooked shell it lists no wrappers.
+func TestStatusNestedUntrusted(t *testing.T) {
+	project := t.TempDir()
+	mustWrite(t, filepath.Join(project, ".pent.toml"), "wrap = [\"npm\"]\n")
+	mustWrite(t, filepath.Join(project, "sub", ".pent.toml"), "wrap = []\n")
+	f, out, errOut := testFactory(t, project)
+	if code := Execute(f, []string{"allow", "--yes"}); code != 0 {
+		t.Fatalf("allow: exit %d\n%s", code, errOut)
+	}
+	f.Getwd = func() (string, error) { return filepath.Join(project, "sub"), nil }
+	if code := Execute(f, []string{"status"}); code != 0 {
+		t.Fatalf("status: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		"project:  " + filepath.Join(project, ".pent.toml") + " (allowed)",
+		"ignored:  " + filepath.Join(project, "sub", ".pent.toml") + " (unknown;",
+		"hook:     not active in this shell",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out.String(), "wrapped:") {
+		t.Errorf("status lists wrappers a shell without the hook does not have:\n%s", out)
+	}
+	out.Reset()
+	f.Env["PENT_STAMP"], f.Env["PENT_PROJECT"], f.Env["PENT_WRAPPED"] = "s-0123456789abcdef", filepath.Join(project, ".pent.toml"), "npm"
+	if code := Execute(f, []string{"status"}); code != 0 {
+		t.Fatalf("status: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out.String(), "hook:     active in this shell\nwrapped:  npm\n") {
+		t.Errorf("status in a hooked shell does not list its wrappers:\n%s", out)
+	}
+}

@@ -217,10 +217,15 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (pr
 			cur.message = fmt.Sprintf("pent: %s is denied: %s now run unsandboxed here; `pent allow` sandboxes them again", name, strings.Join(keep, ", "))
 		}
 	case f.State == Changed:
-		cur.key, cur.wrap = "changed", union(union(in.lastTrustedWrap(f), in.allowedWrap(sel.Enclosing)), keep)
-		cur.message = fmt.Sprintf("pent: %s changed since you allowed it; it has no effect until you review it with `pent allow`", name)
+		last, known := in.lastTrustedWrap(f)
+		cur.key, cur.wrap = "changed", union(union(last, in.allowedWrap(sel.Enclosing)), keep)
+		why := "changed since you allowed it"
+		if !known {
+			why = "was allowed by an older pent, whose trust records are ambiguous"
+		}
+		cur.message = fmt.Sprintf("pent: %s %s; it has no effect until you review it with `pent allow`", name, why)
 		if len(cur.wrap) > 0 {
-			cur.message = fmt.Sprintf("pent: %s changed since you allowed it; %s stay wrapped and refuse to run until you review it with `pent allow` (or `pent deny` to stop sandboxing here)", name, strings.Join(cur.wrap, ", "))
+			cur.message = fmt.Sprintf("pent: %s %s; %s stay wrapped and refuse to run until you review it with `pent allow` (or `pent deny` to stop sandboxing here)", name, why, strings.Join(cur.wrap, ", "))
 		}
 	case f.State == Unknown:
 		cur.key, cur.wrap = "unknown", keep
@@ -258,13 +263,14 @@ func (in Input) skipped(files []Found, name string) (key string, notices []strin
 }
 
 // lastTrustedWrap is the valid wrap list of the content last allowed for a
-// changed file, or nil when the store kept none or it does not parse.
-func (in Input) lastTrustedWrap(f Found) []string {
+// changed file (nil when it does not parse); known is false when the store
+// kept no content (a record of the first format).
+func (in Input) lastTrustedWrap(f Found) (names []string, known bool) {
 	content, ok, err := in.Trust.LastTrusted(f.Snap.Path)
 	if err != nil || !ok {
-		return nil
+		return nil, false
 	}
-	return in.validWrap(Snapshot{Path: f.Snap.Path, Content: content})
+	return in.validWrap(Snapshot{Path: f.Snap.Path, Content: content}), true
 }
 
 // allowedWrap is the valid wrap list of an allowed project file (nil for

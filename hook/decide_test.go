@@ -148,6 +148,19 @@ func TestDecide(t *testing.T) {
 		{"a new shell in a changed project gets the last trusted wrappers", []step{
 			{cwd: "src/app", fresh: true, before: edit("src/app/.pent.toml", "npm"), msg: "npm, node stay wrapped", wrap: []string{"npm", "node"}},
 		}},
+		{"a first-format allow record asks for a review and keeps the wrappers", []step{
+			{cwd: "src/app", fresh: true, msg: "sandboxing", wrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {
+				file := filepath.Join(f.app, ProjectFile)
+				if err := os.RemoveAll(filepath.Join(f.trust.Dir, "allow")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(filepath.Join(f.trust.Dir, "allow"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Join(f.trust.Dir, "allow", sha256hex(file+"\n"+"npm node")), file)
+			}, msg: "pent: ~/src/app/.pent.toml was allowed by an older pent, whose trust records are ambiguous; npm, node stay wrapped and refuse to run"},
+		}},
 		{"a lost allow record keeps the wrappers", []step{
 			{cwd: "src/app", fresh: true, msg: "sandboxing", wrap: []string{"npm", "node"}},
 			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {

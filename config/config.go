@@ -12,7 +12,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/pent-sandbox/pent/profiles"
 )
@@ -93,10 +92,11 @@ type File struct {
 	refs map[string]Pos
 }
 
-// Load reads and parses the file at path. A missing file gives an error that
-// wraps os.ErrNotExist.
+// Load reads the file at path once with ReadFile (regular files only,
+// bounded) and parses it. A missing file gives an error that wraps
+// os.ErrNotExist.
 func Load(path string, kind Kind) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", kind, err)
 	}

@@ -205,7 +205,11 @@ func (ps *parser) lookup(path []seg) (*field, error) {
 		next := fld.child(s.name)
 		if next == nil {
 			e := ps.errorAt(s.pos, joinKey(path[:i+1]), "unknown key")
-			e.Hint = suggestKey(fld, s.name)
+			if full := findKey(root, s.name, ""); full != "" {
+				e.Msg = "not a key here; " + belongs(full)
+			} else {
+				e.Hint = suggestKey(fld, s.name)
+			}
 			return nil, e
 		}
 		if next.open != nil {

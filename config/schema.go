@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/pent-sandbox/pent/profiles"
@@ -229,17 +230,22 @@ func profileName(s string) (string, error) {
 }
 
 // suggestKey proposes a key for an unknown key name in table t: a close
-// sibling, or else the full path of a key of that name elsewhere (a top-level
-// `network` probably belongs in [sandbox]).
+// sibling. (A key that exists elsewhere is told where it belongs instead.)
 func suggestKey(t *field, name string) string {
 	names := make([]string, len(t.children))
 	for i, c := range t.children {
 		names[i] = c.name
 	}
-	if hint := profiles.Suggest(name, names); hint != "" {
-		return hint
+	return profiles.Suggest(name, names)
+}
+
+// belongs says where the key at dotted path full is written.
+func belongs(full string) string {
+	i := strings.LastIndexByte(full, '.')
+	if i < 0 {
+		return "it belongs at the top level of the file, before any [table]"
 	}
-	return findKey(root, name, "")
+	return fmt.Sprintf("it belongs in the [%s] table", full[:i])
 }
 
 // findKey returns the dotted path of the first field called name under t.

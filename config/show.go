@@ -135,6 +135,13 @@ func hostExecWidening(path string, hostExec []sandbox.HostExecuted) string {
 	return ""
 }
 
+// GrantChanges compares two Grants lists (the version last trusted and the
+// new one): added lines widen what the project grants, removed lines narrow
+// it.
+func GrantChanges(before, after []string) (added, removed []string) {
+	return missing(after, before), missing(before, after)
+}
+
 // missing returns the values of vals that are not in base.
 func missing(vals, base []string) []string {
 	var out []string

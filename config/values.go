@@ -213,18 +213,22 @@ func validEnvName(key string) bool {
 }
 
 // checkCommand checks a wrap entry: a command name the shell hook can define
-// a function for, without '/', spaces or shell syntax.
+// a function for in bash, zsh and fish, without '/', spaces or shell syntax,
+// and not a name the shells or the hook itself rely on (reservedCommand).
 func checkCommand(name string) error {
-	if name == "" || name[0] == '-' {
-		return problemf("%q is not a command name", name)
+	if name == "" || strings.IndexByte("-.+", name[0]) >= 0 {
+		return problemf("%q is not a command name", Escape(name))
 	}
 	for _, c := range []byte(name) {
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("_.+-", c) >= 0) {
-			return problemf("%q is not a command name: use letters, digits, '_', '.', '+' and '-'", name)
+			return problemf("%q is not a command name: use letters, digits, '_', '.', '+' and '-'", Escape(name))
 		}
 	}
-	return nil
+	return reservedCommand(name)
 }
+
+// ValidWrapName reports whether name may be a wrap entry (see checkCommand).
+func ValidWrapName(name string) bool { return checkCommand(name) == nil }
 
 // homePrefix returns the rest of p after a leading ~ or $HOME (or ${HOME})
 // and whether there was one. The rest is "" or starts with "/".

@@ -145,6 +145,11 @@ func TestCheckEnvAndCommand(t *testing.T) {
 	cmds := map[string]bool{
 		"npm": true, "g++": true, "python3.12": true, "docker-compose": true, "_x": true,
 		"": false, "-rf": false, "a/b": false, "a b": false, "$(x)": false, "a;b": false,
+		".x": false, "+x": false, "cd": false, "pent": false, "command": false, "eval": false,
+		"_pent_hook": false, "_pent_current": false, "__pent_saved_npm": false, "precmd": false,
+		"chpwd": false, "preexec": false, "fish_prompt": false, "fish_preexec": false,
+		"command_not_found_handle": false, "TRAPINT": false, "TRAPZERR": false, "if": false, "function": false,
+		"pentx": true, "TRAPPER-keeper": false, "trap-x": true,
 	}
 	for in, ok := range cmds {
 		if err := checkCommand(in); (err == nil) != ok {

@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,19 +37,30 @@ func assertConfigError(t *testing.T, r *runner, res result, want, marker string)
 }
 
 // plantTrust records trust in the project file as it is now, the way §5.3
-// defines the record: a file named sha256(abs path + "\n" + content) under
-// $XDG_DATA_HOME/pent/allow/, holding the path. It lets a test trust a file that `pent allow`
-// itself would refuse to parse.
+// defines the record: a file under $XDG_DATA_HOME/pent/allow/ named by the
+// sha256 of the length-prefixed format name, absolute path and content, and
+// holding them as JSON. It lets a test trust a file that `pent allow` itself
+// would refuse to parse.
 func (r *runner) plantTrust(file string) {
 	r.t.Helper()
 	content, err := os.ReadFile(file)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(file + "\n" + string(content)))
+	const format = "pent-allow-v2"
+	var key []byte
+	for _, field := range [][]byte{[]byte(format), []byte(file), content} {
+		key = binary.BigEndian.AppendUint64(key, uint64(len(field)))
+		key = append(key, field...)
+	}
+	sum := sha256.Sum256(key)
+	record, err := json.Marshal(map[string]any{"format": format, "path": []byte(file), "content": content})
+	if err != nil {
+		r.t.Fatal(err)
+	}
 	dir := filepath.Join(r.home, ".local", "share", "pent", "allow")
 	r.mkdir(dir, 0o700)
-	r.writeFile(filepath.Join(dir, hex.EncodeToString(sum[:])), file, 0o600)
+	r.writeFile(filepath.Join(dir, hex.EncodeToString(sum[:])), string(record), 0o600)
 }
 
 // brokenTOML has a syntax error on line 3.

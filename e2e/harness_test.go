@@ -491,10 +491,10 @@ func (r *runner) sandboxSh(script string, flags ...string) result {
 	return r.pent(append(append([]string{"run"}, flags...), "--", "sh", "-c", script)...)
 }
 
-// allow runs `pent allow` in the project and requires it to succeed.
+// allow runs `pent allow --yes` in the project and requires it to succeed.
 func (r *runner) allow() result {
 	r.t.Helper()
-	res := r.pent("allow")
+	res := r.pent("allow", "--yes")
 	if res.code != 0 {
 		r.t.Fatalf("pent allow failed:\n%s", res)
 	}

@@ -188,7 +188,7 @@ func checkBashHook(t *testing.T, r *runner, pent, hookLine string) string {
 	project := filepath.Join(r.home, "src", "wrapped")
 	r.writeFile(filepath.Join(project, ".pent.toml"), "wrap = [\"cat\"]\n", 0o644)
 	r.writeFile(filepath.Join(project, "NOTE"), "wrapped-cat-works\n", 0o644)
-	r.exec(project, pent, "allow").wantCode(t, 0)
+	r.exec(project, pent, "allow", "--yes").wantCode(t, 0)
 	bashrc := "PS1='" + shellPrompt + " '\n" + hookLine + "\n"
 	r.writeFile(filepath.Join(r.home, ".bashrc"), bashrc, 0o644)
 

@@ -510,7 +510,14 @@ func TestReadme_ProjectHook(t *testing.T) {
 				}
 				continue
 			}
-			prev = sh.line(l.code)
+			if l.code == "pent allow" {
+				if !strings.Contains(l.comment, "then asks") {
+					t.Errorf("README.md:%d: the comment does not say that pent allow asks", l.readmeLine)
+				}
+				prev = sh.allow("y")
+			} else {
+				prev = sh.line(l.code)
+			}
 			switch l.code {
 			case "cd ~/src/app", "pent allow":
 			case "pent init @npm":
@@ -540,10 +547,17 @@ func TestReadme_ProjectHook(t *testing.T) {
 			}
 		}
 
+		// pent status tells the truth about the calling shell: in the
+		// hooked shell it lists the wrappers; outside one, none.
+		sh.line("cd ~/src/app")
+		if out := sh.line("pent status"); !strings.Contains(out, "(allowed)") || !strings.Contains(out, "hook:     active in this shell") ||
+			!strings.Contains(out, "wrapped:  npm, npx") {
+			t.Errorf("pent status in the hooked shell does not show the project allowed and wrapping npm, npx:\n%s", out)
+		}
 		status := r.pent("status")
 		status.wantCode(t, 0)
-		if !strings.Contains(status.stdout, "(allowed)") || !strings.Contains(status.stdout, "wrapped:  npm, npx") {
-			t.Errorf("pent status in the project does not show it allowed and wrapping npm, npx:\n%s", status)
+		if !strings.Contains(status.stdout, "(allowed)") || !strings.Contains(status.stdout, "hook:     not active") || strings.Contains(status.stdout, "wrapped:") {
+			t.Errorf("pent status outside a hooked shell must show the project allowed and no wrappers:\n%s", status)
 		}
 		st := r.proxyStatus()
 		if !st.running || !strings.Contains(st.policy, "registry.npmjs.org") {
@@ -717,7 +731,7 @@ var cliCommands = [][]string{
 	{"run"}, {"config", "show"}, {"config", "add"}, {"config", "rm"}, {"config", "init"}, {"config", "edit"},
 	{"config", "path"}, {"profiles"}, {"allow"}, {"deny"}, {"doctor"}, {"status"}, {"edit"}, {"prune"},
 	{"init"}, {"trace", "show"}, {"trace", "clear"}, {"trace", "suggest"}, {"proxy", "status"},
-	{"proxy", "stop"}, {"proxy", "logs"}, {"hook"}, {"completion", "bash"}, {"version"},
+	{"proxy", "stop"}, {"proxy", "logs"}, {"hook"}, {"completion", "bash"}, {"version"}, {"shell"},
 }
 
 // usageLine is the line under "Usage:" in a help text.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -178,6 +179,20 @@ func (s *iShell) line(text string) string {
 	return out
 }
 
+// allow runs `pent allow` at the prompt, waits for its question and answers
+// it; it returns the output up to the next prompt.
+func (s *iShell) allow(answer string) string {
+	s.t.Helper()
+	s.skipAll()
+	s.write("pent allow\r")
+	s.expect("\n", promptTimeout)
+	s.expect("? [y/N] ", promptTimeout)
+	s.write(answer + "\r")
+	out := s.next()
+	s.t.Logf("%s> pent allow (answered %s)\n%s", s.kind.name, answer, out)
+	return out
+}
+
 // pentLines returns the lines of out that are pent messages.
 func pentLines(out string) []string {
 	var lines []string
@@ -236,7 +251,7 @@ func newShellFixture(t *testing.T) shellFixture {
 	r.writeFile(filepath.Join(f.odd, ".pent.toml"), "wrap = [\"cat\"]\n", 0o644)
 	r.mkdir(f.fresh, 0o755)
 	for _, dir := range []string{r.project, f.lib, f.odd} {
-		if res := r.pentIn(dir, "allow"); res.code != 0 {
+		if res := r.pentIn(dir, "allow", "--yes"); res.code != 0 {
 			t.Fatalf("pent allow in %s:\n%s", dir, res)
 		}
 	}
@@ -257,9 +272,19 @@ func TestShellHookInteractive(t *testing.T) {
 				t.Errorf("hook installed twice: want one registration per hook list, got:\n%s", out)
 			}
 
+			// cd and a wrapped command on one line: the command runs under
+			// the project it is typed for, before any prompt (bash: cd is a
+			// function; zsh: chpwd; fish: a PWD variable handler).
+			out := sh.line("cd ~/src/app && cat " + secret + "; echo rc=" + st)
+			if strings.Contains(out, f.marker) || strings.Contains(out, "rc=0") || !strings.Contains(out, "pent: sandboxing cat, head (~/src/app/.pent.toml)") {
+				t.Errorf("`cd app && cat` ran cat unsandboxed, or without the project's notice:\n%s", out)
+			}
+			wantQuiet(t, "prompt after the one-line cd", sh.line(""))
+			wantOneMessage(t, "back home", sh.line("cd ~"), "no longer sandboxed")
+
 			// Enter a trusted project: one notice, wrapped commands sandboxed.
 			wantOneMessage(t, "enter app", sh.line("cd ~/src/app"), "pent: sandboxing cat, head (~/src/app/.pent.toml)")
-			out := sh.line("cat " + secret + "; echo rc=" + st)
+			out = sh.line("cat " + secret + "; echo rc=" + st)
 			if strings.Contains(out, f.marker) || strings.Contains(out, "rc=0") {
 				t.Errorf("wrapped cat read the secret in $HOME or succeeded:\n%s", out)
 			}
@@ -276,6 +301,27 @@ func TestShellHookInteractive(t *testing.T) {
 			if out := sh.line("echo rc=" + st); !strings.Contains(out, "rc=7") {
 				t.Errorf("exit status lost across the prompt hook:\n%s", out)
 			}
+
+			// Project files below the trusted project never lower its
+			// protection: one planted by a sandboxed command, a symlink to a
+			// pseudo-file (the prompt must come back at once) and a huge
+			// sparse file are passed over with one notice each.
+			sh.line(`pent run -- sh -c 'printf "wrap = []\n" > sub/.pent.toml'`)
+			wantOneMessage(t, "untrusted nested file", sh.line("cd sub"),
+				"pent: ignoring ~/src/app/sub/.pent.toml (unknown); ~/src/app/.pent.toml stays in force")
+			if out := sh.line(kind.isFunction); !hasExactLine(out, "FN") {
+				t.Errorf("an untrusted nested .pent.toml removed the project's wrapper:\n%s", out)
+			}
+			if out := sh.line("cat " + secret); strings.Contains(out, f.marker) {
+				t.Errorf("an untrusted nested .pent.toml let cat run unsandboxed:\n%s", out)
+			}
+			sh.line("mkdir ../link ../huge; ln -s /proc/self/pagemap ../link/.pent.toml; truncate -s 64G ../huge/.pent.toml")
+			wantOneMessage(t, "symlinked nested file", sh.line("cd ../link"), "pent: ignoring ~/src/app/link/.pent.toml (unreadable)")
+			wantOneMessage(t, "huge nested file", sh.line("cd ../huge"), "pent: ignoring ~/src/app/huge/.pent.toml (unreadable)")
+			if out := sh.line(kind.isFunction); !hasExactLine(out, "FN") {
+				t.Errorf("an unreadable nested .pent.toml removed the project's wrapper:\n%s", out)
+			}
+			wantQuiet(t, "back to the project root", sh.line("cd .."))
 
 			// Nested shell: quiet, and wrapped.
 			wantQuiet(t, "nested shell start", sh.line(kind.name+" "+strings.Join(kind.args(f.home), " ")))
@@ -299,7 +345,13 @@ func TestShellHookInteractive(t *testing.T) {
 
 			// A -> B in one step.
 			wantOneMessage(t, "enter app again", sh.line("cd ~/src/app"), "sandboxing cat, head")
-			wantOneMessage(t, "app to lib", sh.line("cd ../lib"), "pent: sandboxing cat, tail (~/src/lib/.pent.toml)")
+			// A -> B says what stopped being sandboxed, then what is.
+			if got := pentLines(sh.line("cd ../lib")); !slices.Equal(got, []string{
+				"pent: head no longer sandboxed (left ~/src/app/.pent.toml)",
+				"pent: sandboxing cat, tail (~/src/lib/.pent.toml)",
+			}) {
+				t.Errorf("app to lib: want what stopped and what is sandboxed, got %q", got)
+			}
 			if out := sh.line("head"); !strings.Contains(out, "USERHEAD") {
 				t.Errorf("head still wrapped after moving to a project that does not wrap it:\n%s", out)
 			}
@@ -308,26 +360,43 @@ func TestShellHookInteractive(t *testing.T) {
 			wantOneMessage(t, "leave lib", sh.line("cd ~/src/new"), "no longer sandboxed")
 			wantOneMessage(t, "new file", sh.line(`echo 'wrap = ["cat"]' > .pent.toml`), "~/src/new/.pent.toml is not allowed yet — run `pent allow`")
 			wantQuiet(t, "prompt after new file", sh.line(""))
-			// pent allow: active at the next prompt without cd.
-			if out := sh.line("pent allow"); !strings.Contains(out, "pent: sandboxing cat (~/src/new/.pent.toml)") {
+			// pent allow is a review: nothing is trusted before the answer,
+			// "n" trusts nothing; "y" activates it at the next prompt.
+			if out := sh.allow("n"); !strings.Contains(out, "not trusted") || strings.Contains(out, "sandboxing") {
+				t.Errorf("pent allow answered n still trusted the file:\n%s", out)
+			}
+			if out := sh.allow("y"); !strings.Contains(out, "pent: sandboxing cat (~/src/new/.pent.toml)") {
 				t.Errorf("pent allow did not activate the project at the next prompt:\n%s", out)
 			}
 			if out := sh.line("cat " + secret); strings.Contains(out, f.marker) {
 				t.Errorf("cat not sandboxed after pent allow:\n%s", out)
 			}
 
-			// Edit: a wrapped command on the same line refuses; the prompt
-			// blocks the project once.
+			// Edit: fail closed. A wrapped command on the same line refuses;
+			// the prompt says once that the wrappers stay and refuse, and
+			// they do, until the user reviews the file or denies it.
 			out = sh.line("echo '# edited' >> .pent.toml; cat .pent.toml; echo rc=" + st)
 			if !strings.Contains(out, "rc=1") || strings.Contains(out, "# edited") {
 				t.Errorf("wrapped cat after an edit should refuse with exit 1:\n%s", out)
 			}
-			if got := pentLines(out); len(got) != 2 || !strings.Contains(got[0], "cat") || !strings.Contains(got[1], "changed since you allowed it") {
+			if got := pentLines(out); len(got) != 2 || !strings.Contains(got[0], "refusing to run cat") || !strings.Contains(got[0], "pent deny") ||
+				!strings.Contains(got[1], "changed since you allowed it; cat stay wrapped and refuse to run") {
 				t.Errorf("want the refusal line and one blocked message, got %q", got)
 			}
 			wantQuiet(t, "prompt after edit", sh.line(""))
+			if out := sh.line(kind.isFunction); !hasExactLine(out, "FN") {
+				t.Errorf("the wrapper was removed when the file changed (it must stay and refuse):\n%s", out)
+			}
+			if out := sh.line("cat " + secret + "; echo rc=" + st); strings.Contains(out, f.marker) || !strings.Contains(out, "rc=1") {
+				t.Errorf("cat ran after the project file changed:\n%s", out)
+			}
+			// Only pent deny removes the wrappers, and says what that means.
+			out = sh.line("pent deny")
+			if got := pentLines(out); len(got) != 2 || !strings.Contains(got[0], "now run unsandboxed") || !strings.Contains(got[1], "is denied: cat now run unsandboxed here") {
+				t.Errorf("pent deny: want its notice and one prompt message saying cat runs unsandboxed, got %q", got)
+			}
 			if out := sh.line(kind.isFunction); !hasExactLine(out, "NOFN") {
-				t.Errorf("wrapper still defined after the file changed:\n%s", out)
+				t.Errorf("wrapper still defined after pent deny:\n%s", out)
 			}
 
 			// Odd directory names.

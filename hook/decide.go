@@ -1,6 +1,8 @@
 package hook
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pent-sandbox/pent/config"
 )
 
 // The exported shell variables that hold the hook's state. Every shell that
@@ -21,8 +25,9 @@ const (
 	// VarProject is the project file in effect (unset without a project).
 	VarProject = "PENT_PROJECT"
 	// VarTrust is the project's trust key: "allowed:<record>", "error:<record>",
-	// "changed", "unknown", "denied" or "unreadable". A message is printed only
-	// when the pair (VarProject, VarTrust) changes.
+	// "changed", "unknown", "denied" or "unreadable", followed by "|" and a
+	// signature of the untrusted nested project files passed over, if any. A
+	// message is printed only when its part of (VarProject, VarTrust) changes.
 	VarTrust = "PENT_TRUST"
 	// VarWrapped lists the wrapped command names, separated by spaces.
 	VarWrapped = "PENT_WRAPPED"
@@ -58,8 +63,9 @@ type Input struct {
 	Home string
 	// Bin is the pent binary path the wrappers call (absolute, unresolved).
 	Bin string
-	// LoadWrap returns the wrap list of an allowed project file.
-	LoadWrap func(projectFile string) ([]string, error)
+	// LoadWrap parses the wrap list of a project file's content (the bytes
+	// whose trust was checked; never read again).
+	LoadWrap func(Snapshot) ([]string, error)
 }
 
 // Plan is what a shell must do to match its working directory. A shell
@@ -121,17 +127,24 @@ func Decide(in Input) (Plan, error) {
 	p := Plan{Bin: in.Bin, Watch: Watch{Dir: cwd, Stamp: stamp}}
 	p.watchFile(in.GlobalConfig)
 
-	cur := in.project(cwd, &p)
-
 	prevFile, prevKey := in.Env[VarProject], in.Env[VarTrust]
+	prevBase, prevSkip, _ := strings.Cut(prevKey, keySep)
 	prevWrapped := splitNames(in.Env[VarWrapped])
-	if cur.file != prevFile || cur.key != prevKey {
+	cur, err := in.project(cwd, prevFile, prevWrapped, &p)
+	if err != nil {
+		return Plan{}, err
+	}
+	if cur.file != prevFile || cur.key != prevBase {
+		if lost := without(prevWrapped, cur.wrap); prevFile != "" && prevFile != cur.file && len(lost) > 0 {
+			p.Messages = append(p.Messages, fmt.Sprintf("pent: %s no longer sandboxed (left %s)",
+				strings.Join(lost, ", "), config.Escape(tilde(prevFile, in.Home))))
+		}
 		if cur.message != "" {
 			p.Messages = append(p.Messages, cur.message)
-		} else if len(prevWrapped) > 0 && prevFile != "" {
-			p.Messages = append(p.Messages, fmt.Sprintf("pent: %s no longer sandboxed (left %s)",
-				strings.Join(prevWrapped, ", "), tilde(prevFile, in.Home)))
 		}
+	}
+	if cur.file != prevFile || cur.skipKey != prevSkip {
+		p.Messages = append(p.Messages, cur.notices...)
 	}
 	p.Messages = append(p.Messages, cur.warnings...)
 
@@ -142,60 +155,161 @@ func Decide(in Input) (Plan, error) {
 	p.Unwrap = without(inShell, cur.wrap)
 	p.Wrap = without(cur.wrap, inShell)
 
+	key := cur.key
+	if cur.skipKey != "" {
+		key += keySep + cur.skipKey
+	}
 	p.Set = append(p.Set, Var{VarDir, cwd}, Var{VarStamp, filepath.Base(stamp)})
 	p.setOrUnset(VarProject, cur.file)
-	p.setOrUnset(VarTrust, cur.key)
+	p.setOrUnset(VarTrust, key)
 	p.setOrUnset(VarWrapped, strings.Join(cur.wrap, " "))
 	return p, nil
 }
 
-// project is what the working directory's project file means now.
+// keySep separates, in VarTrust, the project's trust key from the signature
+// of the untrusted nested files passed over, so that each kind of notice is
+// printed once per change.
+const keySep = "|"
+
+// project is what the working directory's project files mean now.
 type project struct {
 	file, key, message string
-	wrap, warnings     []string
+	// skipKey identifies the nested files passed over; notices tell the
+	// user about them.
+	skipKey        string
+	wrap, warnings []string
+	notices        []string
 }
 
-// project finds and judges the project file for cwd and records in p.Watch
-// every path whose change would change the answer.
-func (in Input) project(cwd string, p *Plan) project {
-	file, root, ok := FindProject(cwd)
-	p.watchNearer(cwd, root, file, ok)
-	if !ok {
-		return project{}
-	}
-	p.watchFile(file)
-	name := tilde(file, in.Home)
-	cur := project{file: file}
-	state, err := in.Trust.Check(file)
+// project selects the project in force for cwd (Select) and judges it, and
+// records in p.Watch every path whose change would change the answer. A
+// project that is not allowed keeps the wrappers the shell has for it
+// (prevWrapped, when prevFile is the same file), and a changed one gets the
+// wrappers of its last trusted content too: they refuse to run until the
+// user reviews the file (fail closed). Only `pent deny` removes them.
+func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (project, error) {
+	sel, err := Select(cwd, in.Trust)
 	if err != nil {
-		cur.key, cur.message = "unreadable", fmt.Sprintf("pent: cannot read %s: %v", name, err)
-		return cur
+		return project{}, err
 	}
-	p.watchRecords(in.Trust, file, state)
-	switch state {
-	case Denied:
-		cur.key, cur.message = "denied", fmt.Sprintf("pent: %s is denied; run `pent allow` if you trust it after all", name)
-	case Changed:
-		cur.key, cur.message = "changed", fmt.Sprintf("pent: %s changed since you allowed it; its commands are not sandboxed until you run `pent allow` to review it", name)
-	case Unknown:
-		cur.key, cur.message = "unknown", fmt.Sprintf("pent: %s is not allowed yet — run `pent allow` to review it", name)
-	case Allowed:
-		in.allowed(&cur, name)
+	f := sel.Project
+	p.watchNearer(cwd, f.File)
+	for _, found := range append(sel.Skipped, f, sel.Enclosing) {
+		p.watchFound(in.Trust, found)
 	}
-	return cur
+	cur := project{file: f.File}
+	if f.File == "" {
+		return cur, nil
+	}
+	var keep []string
+	if prevFile == f.File {
+		keep = prevWrapped
+	}
+	name := config.Escape(tilde(f.File, in.Home))
+	switch {
+	case f.Err != nil:
+		cur.key, cur.wrap = "unreadable", keep
+		cur.message = fmt.Sprintf("pent: cannot read %s: %v%s", name, f.Err, refusing(keep))
+	case f.State == Denied:
+		cur.key = "denied"
+		cur.message = fmt.Sprintf("pent: %s is denied; run `pent allow` if you trust it after all", name)
+		if len(keep) > 0 {
+			cur.message = fmt.Sprintf("pent: %s is denied: %s now run unsandboxed here; `pent allow` sandboxes them again", name, strings.Join(keep, ", "))
+		}
+	case f.State == Changed:
+		last, known := in.lastTrustedWrap(f)
+		cur.key, cur.wrap = "changed", union(union(last, in.allowedWrap(sel.Enclosing)), keep)
+		why := "changed since you allowed it"
+		if !known {
+			why = "was allowed by an older pent, whose trust records are ambiguous"
+		}
+		cur.message = fmt.Sprintf("pent: %s %s; it has no effect until you review it with `pent allow`", name, why)
+		if len(cur.wrap) > 0 {
+			cur.message = fmt.Sprintf("pent: %s %s; %s stay wrapped and refuse to run until you review it with `pent allow` (or `pent deny` to stop sandboxing here)", name, why, strings.Join(cur.wrap, ", "))
+		}
+	case f.State == Unknown:
+		cur.key, cur.wrap = "unknown", keep
+		cur.message = fmt.Sprintf("pent: %s is not allowed yet — run `pent allow` to review it%s", name, refusing(keep))
+	default:
+		in.allowed(&cur, f, name, keep)
+	}
+	cur.skipKey, cur.notices = in.skipped(sel.Skipped, name)
+	return cur, nil
 }
 
-// allowed fills cur for an allowed project file from its wrap list.
-func (in Input) allowed(cur *project, name string) {
-	record, err := in.Trust.RecordPath(cur.file)
-	if err != nil {
-		cur.key, cur.message = "unreadable", fmt.Sprintf("pent: cannot read %s: %v", name, err)
-		return
+// refusing is the end of a notice about a project that is not allowed while
+// the shell keeps its wrappers.
+func refusing(kept []string) string {
+	if len(kept) == 0 {
+		return ""
 	}
-	names, err := in.LoadWrap(cur.file)
+	return fmt.Sprintf("; %s stay wrapped and refuse to run (`pent deny` stops sandboxing here)", strings.Join(kept, ", "))
+}
+
+// skipped describes the untrusted nested files passed over in favour of the
+// trusted project called name: a signature for VarTrust and one notice each.
+func (in Input) skipped(files []Found, name string) (key string, notices []string) {
+	if len(files) == 0 {
+		return "", nil
+	}
+	h := sha256.New()
+	for _, f := range files {
+		why := f.Status()
+		fmt.Fprintf(h, "%d:%s:%s\x00", len(f.File), f.File, why)
+		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — `pent allow %s` to use it instead",
+			config.Escape(tilde(f.File, in.Home)), why, name, config.Escape(tilde(f.Root, in.Home))))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], notices
+}
+
+// lastTrustedWrap is the valid wrap list of the content last allowed for a
+// changed file (nil when it does not parse); known is false when the store
+// kept no content (a record of the first format).
+func (in Input) lastTrustedWrap(f Found) (names []string, known bool) {
+	content, ok, err := in.Trust.LastTrusted(f.Snap.Path)
+	if err != nil || !ok {
+		return nil, false
+	}
+	return in.validWrap(Snapshot{Path: f.Snap.Path, Content: content}), true
+}
+
+// allowedWrap is the valid wrap list of an allowed project file (nil for
+// none).
+func (in Input) allowedWrap(f Found) []string {
+	if f.File == "" {
+		return nil
+	}
+	return in.validWrap(f.Snap)
+}
+
+// validWrap parses the valid, distinct wrap entries of s; nil when it does
+// not parse.
+func (in Input) validWrap(s Snapshot) []string {
+	names, err := in.LoadWrap(s)
 	if err != nil {
-		cur.key = "error:" + filepath.Base(record)
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		if ValidName(n) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// allowed fills cur for an allowed project file from its wrap list; when the
+// file does not load, the shell keeps the wrappers it has (keep), which
+// refuse to run.
+func (in Input) allowed(cur *project, f Found, name string, keep []string) {
+	record := in.Trust.RecordPath(f.Snap)
+	names, err := in.LoadWrap(f.Snap)
+	if err != nil {
+		cur.key, cur.wrap = "error:"+filepath.Base(record), keep
 		cur.message = fmt.Sprintf("pent: %v — no commands are sandboxed until it is fixed", err)
+		if len(keep) > 0 {
+			cur.message = fmt.Sprintf("pent: %v — %s refuse to run until it is fixed", err, strings.Join(keep, ", "))
+		}
 		return
 	}
 	cur.key = "allowed:" + filepath.Base(record)
@@ -214,20 +328,40 @@ func (in Input) allowed(cur *project, name string) {
 	cur.message = fmt.Sprintf("pent: sandboxing %s (%s)", strings.Join(cur.wrap, ", "), name)
 }
 
-// watchNearer records the candidate project files that would take precedence
-// over file: every candidate from cwd up to root (or up to / without a
-// project) that does not exist now.
-func (p *Plan) watchNearer(cwd, root, file string, found bool) {
+// watchNearer records the candidate project files that would take
+// precedence over file (every candidate from cwd up to file, or up to /
+// without a project) and do not exist now: creating one would change the
+// answer. Existing ones were read by Select and are watched by watchFound.
+func (p *Plan) watchNearer(cwd, file string) {
 	for d := cwd; ; d = filepath.Dir(d) {
 		for _, c := range projectCandidates(d) {
-			if found && c == file {
+			if c == file {
 				return
 			}
-			p.Watch.Absent = append(p.Watch.Absent, c)
+			if !present(c) {
+				p.Watch.Absent = append(p.Watch.Absent, c)
+			}
 		}
-		if filepath.Dir(d) == d || (found && d == root) {
+		if filepath.Dir(d) == d {
 			return
 		}
+	}
+}
+
+// watchFound watches a project file that Select read, and the trust records
+// that decide its state: the allow record of its current content and its
+// deny record.
+func (p *Plan) watchFound(t Trust, f Found) {
+	if f.File == "" {
+		return
+	}
+	p.watchFile(f.File)
+	if f.Err != nil {
+		return
+	}
+	p.watchPresence(t.RecordPath(f.Snap), f.State == Allowed)
+	if rec, err := t.DenyRecordPath(f.File); err == nil {
+		p.watchPresence(rec, f.State == Denied)
 	}
 }
 
@@ -240,17 +374,6 @@ func (p *Plan) watchFile(path string) {
 		p.Watch.Newer = append(p.Watch.Newer, path)
 	} else {
 		p.Watch.Absent = append(p.Watch.Absent, path)
-	}
-}
-
-// watchRecords watches the trust records that decide the file's state: the
-// allow record of its current content and its deny record.
-func (p *Plan) watchRecords(t Trust, file string, state State) {
-	if rec, err := t.RecordPath(file); err == nil {
-		p.watchPresence(rec, state == Allowed)
-	}
-	if rec, err := t.DenyRecordPath(file); err == nil {
-		p.watchPresence(rec, state == Denied)
 	}
 }
 
@@ -333,28 +456,10 @@ func (t Trust) PruneStamps(now time.Time, maxAge time.Duration) (removed []strin
 	return removed, nil
 }
 
-// commandName says whether name is made of [A-Za-z0-9_.+@-] and starts
-// with none of ".+@-".
-func commandName(name string) bool {
-	const word = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-	return name != "" && strings.ContainsRune(word, rune(name[0])) && strings.Trim(name, word+".+@-") == ""
-}
-
-// reserved are names a wrapper function must not take: shell keywords and the
-// builtins the hook and its rendered code rely on.
-var reserved = []string{
-	"if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do", "done",
-	"in", "function", "time", "coproc", "begin", "end", "and", "or", "not", "switch", "repeat", "foreach",
-	"builtin", "command", "eval", "exec", "export", "source", "set", "unset", "local", "return",
-	"typeset", "declare", "functions", "unfunction", "emulate", "printf", "print", "test", "cd",
-	"true", "false", "status", "exit", "trap", "pent",
-}
-
 // ValidName reports whether a wrap entry can become a wrapper function in
-// every supported shell without quoting.
-func ValidName(name string) bool {
-	return commandName(name) && !slices.Contains(reserved, name)
-}
+// every supported shell without quoting and without replacing a builtin, a
+// shell hook point or the hook's own functions (config.ValidWrapName).
+func ValidName(name string) bool { return config.ValidWrapName(name) }
 
 // splitNames parses VarWrapped, dropping anything that is not a valid name.
 func splitNames(s string) []string {
@@ -365,6 +470,11 @@ func splitNames(s string) []string {
 		}
 	}
 	return out
+}
+
+// union returns a followed by the elements of b that are not in a.
+func union(a, b []string) []string {
+	return append(slices.Clip(a), without(b, a)...)
 }
 
 // without returns the elements of a that are not in b, in order.

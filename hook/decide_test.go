@@ -37,24 +37,20 @@ func newDecideFixture(t *testing.T) decideFixture {
 	writeFile(t, filepath.Join(f.lib, ProjectFile), "npm cargo")
 	writeFile(t, filepath.Join(f.other, ProjectFile), "npm")
 	for _, p := range []string{f.app, f.lib} {
-		if err := f.trust.Allow(filepath.Join(p, ProjectFile)); err != nil {
+		if err := allowFile(f.trust, filepath.Join(p, ProjectFile)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return f
 }
 
-// loadWrap reads the fixture's project files: the content is the wrap list,
+// loadWrap parses the fixture's project files: the content is the wrap list,
 // and a file containing "broken" fails to load.
-func loadWrap(file string) ([]string, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
+func loadWrap(s Snapshot) ([]string, error) {
+	if strings.Contains(string(s.Content), "broken") {
+		return nil, errors.New(s.Path + ":1:1: unknown key \"broken\"")
 	}
-	if strings.Contains(string(data), "broken") {
-		return nil, errors.New(file + ":1:1: unknown key \"broken\"")
-	}
-	return strings.Fields(string(data)), nil
+	return strings.Fields(string(s.Content)), nil
 }
 
 func (f decideFixture) decide(t *testing.T, cwd string, env map[string]string, fresh bool) Plan {
@@ -98,7 +94,7 @@ func TestDecide(t *testing.T) {
 	}
 	allow := func(rel string) func(*testing.T, decideFixture) {
 		return func(t *testing.T, f decideFixture) {
-			if err := f.trust.Allow(filepath.Join(f.home, rel)); err != nil {
+			if err := allowFile(f.trust, filepath.Join(f.home, rel)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -142,12 +138,36 @@ func TestDecide(t *testing.T) {
 			{cwd: "src/other", before: allow("src/other/.pent.toml"), msg: "pent: sandboxing npm (~/src/other/.pent.toml)", wrap: []string{"npm"}},
 			{cwd: "src/other"},
 		}},
-		{"edit blocks once", []step{
+		{"edit blocks once and keeps the wrappers", []step{
 			{cwd: "src/app", fresh: true, msg: "sandboxing", wrap: []string{"npm", "node"}},
-			{cwd: "src/app", before: edit("src/app/.pent.toml", "npm node bash"), msg: "pent: ~/src/app/.pent.toml changed since you allowed it", unwrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: edit("src/app/.pent.toml", "npm node bash"), msg: "pent: ~/src/app/.pent.toml changed since you allowed it; npm, node stay wrapped and refuse to run until you review it with `pent allow` (or `pent deny` to stop sandboxing here)"},
 			{cwd: "src/app"},
 			{cwd: "src/app", before: edit("src/app/.pent.toml", "npm node sh")},
-			{cwd: "src/app", before: allow("src/app/.pent.toml"), msg: "pent: sandboxing npm, node, sh", wrap: []string{"npm", "node", "sh"}},
+			{cwd: "src/app", before: allow("src/app/.pent.toml"), msg: "pent: sandboxing npm, node, sh", wrap: []string{"sh"}},
+		}},
+		{"a new shell in a changed project gets the last trusted wrappers", []step{
+			{cwd: "src/app", fresh: true, before: edit("src/app/.pent.toml", "npm"), msg: "npm, node stay wrapped", wrap: []string{"npm", "node"}},
+		}},
+		{"a first-format allow record asks for a review and keeps the wrappers", []step{
+			{cwd: "src/app", fresh: true, msg: "sandboxing", wrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {
+				file := filepath.Join(f.app, ProjectFile)
+				if err := os.RemoveAll(filepath.Join(f.trust.Dir, "allow")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(filepath.Join(f.trust.Dir, "allow"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Join(f.trust.Dir, "allow", sha256hex(file+"\n"+"npm node")), file)
+			}, msg: "pent: ~/src/app/.pent.toml was allowed by an older pent, whose trust records are ambiguous; npm, node stay wrapped and refuse to run"},
+		}},
+		{"a lost allow record keeps the wrappers", []step{
+			{cwd: "src/app", fresh: true, msg: "sandboxing", wrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {
+				if err := os.RemoveAll(filepath.Join(f.trust.Dir, "allow")); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "not allowed yet — run `pent allow` to review it; npm, node stay wrapped and refuse to run"},
 		}},
 		{"denied", []step{
 			{cwd: "src/app", fresh: true, before: deny("src/app/.pent.toml"), msg: "pent: ~/src/app/.pent.toml is denied"},
@@ -178,9 +198,46 @@ func TestDecide(t *testing.T) {
 				allow("src/app/.pent.toml")(t, f)
 			}, msg: "ignoring wrap entry \"$(rm)\"", wrap: []string{"npm"}},
 		}},
-		{"nearer project file appears", []step{
+		{"an untrusted nearer project file keeps the enclosing project", []step{
 			{cwd: "src/app/sub", fresh: true, msg: "sandboxing", wrap: []string{"npm", "node"}},
-			{cwd: "src/app/sub", before: edit("src/app/sub/.pent.toml", "x"), msg: "~/src/app/sub/.pent.toml is not allowed yet", unwrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", before: edit("src/app/sub/.pent.toml", "x"), msg: "pent: ignoring ~/src/app/sub/.pent.toml (unknown); ~/src/app/.pent.toml stays in force"},
+			{cwd: "src/app/sub"},
+			{cwd: "src/app"},
+			{cwd: "src/app/sub", msg: "ignoring ~/src/app/sub/.pent.toml (unknown)"},
+			{cwd: "src/app/sub", before: allow("src/app/sub/.pent.toml"), msg: "pent: sandboxing x (~/src/app/sub/.pent.toml)", wrap: []string{"x"}, unwrap: []string{"npm", "node"}},
+		}},
+		{"a changed nested project file keeps the enclosing project's wrappers too", []step{
+			{cwd: "src/app/sub", fresh: true, before: func(t *testing.T, f decideFixture) {
+				edit("src/app/sub/.pent.toml", "x")(t, f)
+				allow("src/app/sub/.pent.toml")(t, f)
+			}, msg: "sandboxing x", wrap: []string{"x"}},
+			{cwd: "src/app/sub", before: edit("src/app/sub/.pent.toml", "y"), msg: "x, npm, node stay wrapped and refuse to run", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", fresh: true, wrap: []string{"x", "npm", "node"}},
+		}},
+		{"a denied nearer project file keeps the enclosing project", []step{
+			{cwd: "src/app/sub", fresh: true, before: func(t *testing.T, f decideFixture) {
+				edit("src/app/sub/.pent.toml", "x")(t, f)
+				deny("src/app/sub/.pent.toml")(t, f)
+			}, msg: "ignoring ~/src/app/sub/.pent.toml (denied)", wrap: []string{"npm", "node"}},
+		}},
+		{"an unreadable nearer project file keeps the enclosing project", []step{
+			{cwd: "src/app/sub", fresh: true, msg: "sandboxing", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", before: func(t *testing.T, f decideFixture) {
+				if err := os.Symlink("/proc/self/pagemap", filepath.Join(f.app, "sub", ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "ignoring ~/src/app/sub/.pent.toml (unreadable)"},
+		}},
+		{"an unreadable project file alone", []step{
+			{cwd: "src/other", fresh: true, before: func(t *testing.T, f decideFixture) {
+				if err := os.Remove(filepath.Join(f.other, ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink("/proc/self/pagemap", filepath.Join(f.other, ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "is a symbolic link; pent reads only regular files"},
+			{cwd: "src/other"},
 		}},
 	}
 	for _, tc := range tests {
@@ -216,7 +273,7 @@ func TestDecideWatch(t *testing.T) {
 	global := filepath.Join(f.home, ".config", "pent", "pent.toml")
 	sub := filepath.Join(f.app, "sub")
 	p := f.decide(t, sub, nil, true)
-	rec, _ := f.trust.RecordPath(filepath.Join(f.app, ProjectFile))
+	rec, _ := recordPath(f.trust, filepath.Join(f.app, ProjectFile))
 	deny, _ := f.trust.DenyRecordPath(filepath.Join(f.app, ProjectFile))
 	wantAbsent := []string{
 		filepath.Join(sub, ProjectFile), filepath.Join(sub, SeedProjectFile),
@@ -318,7 +375,7 @@ func TestDecideRejectsRelativeCwd(t *testing.T) {
 
 func TestValidName(t *testing.T) {
 	for name, want := range map[string]bool{
-		"npm": true, "c++": true, "python3.12": true, "x-y_z@1": true, "_x": true,
+		"npm": true, "c++": true, "python3.12": true, "x-y_z1": true, "_x": true, "x@1": false, "_pent_hook": false, "precmd": false,
 		"": false, "-x": false, ".x": false, "a b": false, "a'b": false, "$(x)": false,
 		"a/b": false, "cd": false, "if": false, "end": false, "pent": false, "a\nb": false, "ü": false,
 	} {

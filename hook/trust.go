@@ -2,7 +2,9 @@ package hook
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/pent-sandbox/pent/config"
 )
 
 // State is the trust state of a project file.
@@ -41,34 +45,67 @@ func (s State) String() string {
 	}
 }
 
-// Trust is the trust store: allow records under Dir/allow, named
-// sha256(abs path + "\n" + content) and holding the absolute path, and deny
-// records under Dir/deny, named sha256(abs path + "\n") and holding the path.
-// Dir is $XDG_DATA_HOME/pent (default ~/.local/share/pent), computed by the
-// caller.
+// Trust is the trust store. An allow record lives under Dir/allow, is named
+// by the hex sha256 of the length-prefixed pair (absolute path, content) — see
+// allowKey — and holds the path and the trusted content (JSON), so that a
+// re-allow can show what changed and a changed file keeps its last trusted
+// wrap list. A deny record lives under Dir/deny, is named sha256(abs path +
+// "\n") and holds the path. Records of the first format (named
+// sha256(path + "\n" + content), holding only the path) match nothing: a
+// file allowed under them is Changed until the user reviews it again. Dir is
+// $XDG_DATA_HOME/pent (default ~/.local/share/pent), computed by the caller.
 type Trust struct{ Dir string }
 
 const (
 	allowDir   = "allow"
 	denyDir    = "deny"
 	tempPrefix = ".tmp-"
+	// recordFormat names the allow record format; it is part of the hashed
+	// key, so a record of another format can never match.
+	recordFormat = "pent-allow-v2"
 )
 
-// Check reports the trust state of the project file.
-func (t Trust) Check(file string) (State, error) {
-	path, content, err := readProject(file)
+// Snapshot is a project file as read once: its canonical path and the bytes
+// that are both hashed for trust and parsed for policy.
+type Snapshot struct {
+	Path    string
+	Content []byte
+}
+
+// ReadProject reads a project file once (config.ReadFile: regular files
+// only, no symlink at the final component, at most config.MaxFileSize).
+func ReadProject(file string) (Snapshot, error) {
+	path, err := canonicalPath(file)
 	if err != nil {
-		return Unknown, err
+		return Snapshot{}, err
 	}
-	denied, err := exists(t.denyRecord(path))
+	content, err := config.ReadFile(path)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("project file: %w", err)
+	}
+	return Snapshot{Path: path, Content: content}, nil
+}
+
+// record is the content of an allow record. Path and Content are bytes
+// (base64 in JSON), so that a path or content that is not UTF-8 is kept
+// exactly.
+type record struct {
+	Format  string `json:"format"`
+	Path    []byte `json:"path"`
+	Content []byte `json:"content"`
+}
+
+// Check reports the trust state of the snapshot.
+func (t Trust) Check(s Snapshot) (State, error) {
+	denied, err := exists(t.denyRecord(s.Path))
 	if err != nil || denied {
 		return Denied, err
 	}
-	allowed, err := exists(t.allowRecord(path, content))
+	allowed, err := exists(t.allowRecord(s))
 	if err != nil || allowed {
 		return Allowed, err
 	}
-	older, err := t.allowRecordsFor(path)
+	older, err := t.allowRecordsFor(s.Path)
 	if err != nil {
 		return Unknown, err
 	}
@@ -78,29 +115,45 @@ func (t Trust) Check(file string) (State, error) {
 	return Unknown, nil
 }
 
-// Allow records trust in the file's current content. It removes older allow
+// Allow records trust in the snapshot's content. It removes older allow
 // records for the same path and any deny record.
-func (t Trust) Allow(file string) error {
-	path, content, err := readProject(file)
+func (t Trust) Allow(s Snapshot) error {
+	rec := t.allowRecord(s)
+	data, err := json.Marshal(record{Format: recordFormat, Path: []byte(s.Path), Content: s.Content})
 	if err != nil {
+		return fmt.Errorf("trust store: %w", err)
+	}
+	if err := writeRecord(rec, data); err != nil {
 		return err
 	}
-	record := t.allowRecord(path, content)
-	if err := writeRecord(record, path); err != nil {
-		return err
-	}
-	older, err := t.allowRecordsFor(path)
+	older, err := t.allowRecordsFor(s.Path)
 	if err != nil {
 		return err
 	}
 	for _, r := range older {
-		if r != record {
-			if err := removeRecord(r); err != nil {
+		if r.name != rec {
+			if err := removeRecord(r.name); err != nil {
 				return err
 			}
 		}
 	}
-	return removeRecord(t.denyRecord(path))
+	return removeRecord(t.denyRecord(s.Path))
+}
+
+// LastTrusted returns the content last allowed for the canonical path, and
+// false when there is none (never allowed, or allowed under the first record
+// format, which kept no content).
+func (t Trust) LastTrusted(path string) ([]byte, bool, error) {
+	recs, err := t.allowRecordsFor(path)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, r := range recs {
+		if r.Format == recordFormat {
+			return r.Content, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // Deny records that the file's path must not be used, whatever its content,
@@ -110,7 +163,7 @@ func (t Trust) Deny(file string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeRecord(t.denyRecord(path), path); err != nil {
+	if err := writeRecord(t.denyRecord(path), []byte(path)); err != nil {
 		return err
 	}
 	allows, err := t.allowRecordsFor(path)
@@ -118,7 +171,7 @@ func (t Trust) Deny(file string) error {
 		return err
 	}
 	for _, r := range allows {
-		if err := removeRecord(r); err != nil {
+		if err := removeRecord(r.name); err != nil {
 			return err
 		}
 	}
@@ -127,7 +180,7 @@ func (t Trust) Deny(file string) error {
 
 // Prune removes allow records whose file no longer exists or whose content
 // changed, deny records whose file no longer exists, and leftover temporary
-// files. It returns the paths of the removed records.
+// files. It returns the project files whose records it removed.
 func (t Trust) Prune() (removed []string, err error) {
 	for _, sub := range []string{allowDir, denyDir} {
 		dir := filepath.Join(t.Dir, sub)
@@ -139,33 +192,29 @@ func (t Trust) Prune() (removed []string, err error) {
 			return removed, fmt.Errorf("trust store: %w", err)
 		}
 		for _, e := range entries {
-			record := filepath.Join(dir, e.Name())
-			stale, err := t.stale(sub, record)
+			rec := filepath.Join(dir, e.Name())
+			project, stale, err := t.stale(sub, rec)
 			if err != nil {
 				return removed, err
 			}
 			if !stale {
 				continue
 			}
-			if err := removeRecord(record); err != nil {
+			if err := removeRecord(rec); err != nil {
 				return removed, err
 			}
-			removed = append(removed, record)
+			if project != "" {
+				removed = append(removed, project)
+			}
 		}
 	}
 	return removed, nil
 }
 
-// RecordPath returns the path of the allow record that matches the file's
-// current path and content, whether or not it exists; the shell hook watches
-// it to notice `pent allow` without a directory change.
-func (t Trust) RecordPath(file string) (string, error) {
-	path, content, err := readProject(file)
-	if err != nil {
-		return "", err
-	}
-	return t.allowRecord(path, content), nil
-}
+// RecordPath returns the path of the allow record that matches the
+// snapshot, whether or not it exists; the shell hook watches it to notice
+// `pent allow` without a directory change.
+func (t Trust) RecordPath(s Snapshot) string { return t.allowRecord(s) }
 
 // DenyRecordPath returns the path of the deny record for file, whether or not
 // it exists; the shell hook watches it.
@@ -177,29 +226,48 @@ func (t Trust) DenyRecordPath(file string) (string, error) {
 	return t.denyRecord(path), nil
 }
 
-// stale reports whether a record under sub (allow or deny) no longer applies.
-func (t Trust) stale(sub, record string) (bool, error) {
-	name := filepath.Base(record)
-	if strings.HasPrefix(name, tempPrefix) {
-		return true, nil
+// stale reports whether a record under sub (allow or deny) no longer
+// applies, and the project file it names ("" for a temporary file).
+func (t Trust) stale(sub, rec string) (project string, stale bool, err error) {
+	if strings.HasPrefix(filepath.Base(rec), tempPrefix) {
+		return "", true, nil
 	}
-	data, err := os.ReadFile(record)
+	data, err := os.ReadFile(rec)
 	if err != nil {
-		return false, fmt.Errorf("trust store: %w", err)
+		return "", false, fmt.Errorf("trust store: %w", err)
 	}
-	path := string(data)
-	content, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
-		return true, nil
+	if sub == denyDir {
+		path := string(data)
+		_, err := os.Lstat(path)
+		return path, errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR), nil
 	}
+	path := string(parseRecord(rec, data).Path)
+	s, err := ReadProject(path)
 	if err != nil {
-		return false, fmt.Errorf("trust store: reading %s: %w", path, err)
+		// Gone, or no longer a file pent reads: the record can never match.
+		return path, true, nil
 	}
-	return sub == allowDir && record != t.allowRecord(path, content), nil
+	return path, rec != t.allowRecord(s), nil
 }
 
-// allowRecordsFor lists the allow records whose content names path.
-func (t Trust) allowRecordsFor(path string) ([]string, error) {
+// storedRecord is an allow record on disk and what it holds.
+type storedRecord struct {
+	record
+	name string
+}
+
+// parseRecord reads an allow record; one of the first format holds only the
+// path.
+func parseRecord(name string, data []byte) storedRecord {
+	var r record
+	if json.Unmarshal(data, &r) != nil || r.Format != recordFormat {
+		r = record{Path: data}
+	}
+	return storedRecord{record: r, name: name}
+}
+
+// allowRecordsFor lists the allow records that name path.
+func (t Trust) allowRecordsFor(path string) ([]storedRecord, error) {
 	dir := filepath.Join(t.Dir, allowDir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -208,28 +276,38 @@ func (t Trust) allowRecordsFor(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trust store: %w", err)
 	}
-	var out []string
+	var out []storedRecord
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), tempPrefix) {
 			continue
 		}
-		record := filepath.Join(dir, e.Name())
-		data, err := os.ReadFile(record)
+		name := filepath.Join(dir, e.Name())
+		data, err := os.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("trust store: %w", err)
 		}
-		if string(data) == path {
-			out = append(out, record)
+		if r := parseRecord(name, data); string(r.Path) == path {
+			out = append(out, r)
 		}
 	}
 	return out, nil
 }
 
-func (t Trust) allowRecord(path string, content []byte) string {
-	h := sha256.New()
-	h.Write([]byte(path + "\n"))
-	h.Write(content)
-	return filepath.Join(t.Dir, allowDir, hex.EncodeToString(h.Sum(nil)))
+// allowRecord names the allow record of s.
+func (t Trust) allowRecord(s Snapshot) string {
+	sum := sha256.Sum256(allowKey(s))
+	return filepath.Join(t.Dir, allowDir, hex.EncodeToString(sum[:]))
+}
+
+// allowKey encodes the record format, the path and the content, each
+// prefixed by its length, so that no two (path, content) pairs share a key.
+func allowKey(s Snapshot) []byte {
+	var b []byte
+	for _, field := range [][]byte{[]byte(recordFormat), []byte(s.Path), s.Content} {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(field)))
+		b = append(b, field...)
+	}
+	return b
 }
 
 func (t Trust) denyRecord(path string) string {
@@ -253,22 +331,9 @@ func canonicalPath(file string) (string, error) {
 	return filepath.Join(dir, filepath.Base(abs)), nil
 }
 
-// readProject returns the canonical path and the content of a project file.
-func readProject(file string) (string, []byte, error) {
-	path, err := canonicalPath(file)
-	if err != nil {
-		return "", nil, err
-	}
-	content, err := os.ReadFile(path)
-	if err != nil {
-		return "", nil, fmt.Errorf("project file: %w", err)
-	}
-	return path, content, nil
-}
-
-// writeRecord atomically writes a 0600 record holding path, creating its
+// writeRecord atomically writes a 0600 record holding data, creating its
 // directory 0700.
-func writeRecord(record, path string) error {
+func writeRecord(record string, data []byte) error {
 	dir := filepath.Dir(record)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("trust store: %w", err)
@@ -280,7 +345,7 @@ func writeRecord(record, path string) error {
 	if err != nil {
 		return fmt.Errorf("trust store: %w", err)
 	}
-	_, werr := tmp.WriteString(path)
+	_, werr := tmp.Write(data)
 	if werr == nil {
 		werr = tmp.Sync()
 	}

@@ -1,9 +1,11 @@
 package hook
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -29,7 +31,7 @@ func writeFile(t *testing.T, path, content string) {
 
 func mustCheck(t *testing.T, tr Trust, file string) State {
 	t.Helper()
-	s, err := tr.Check(file)
+	s, err := checkFile(tr, file)
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -63,7 +65,7 @@ func TestTrustTransitions(t *testing.T) {
 				var err error
 				switch s.do {
 				case "allow":
-					err = tr.Allow(file)
+					err = allowFile(tr, file)
 				case "deny":
 					err = tr.Deny(file)
 				case "edit":
@@ -84,15 +86,22 @@ func TestTrustTransitions(t *testing.T) {
 
 func TestTrustRecordFormat(t *testing.T) {
 	tr, file := trustFixture(t, "x = 1\n")
-	if err := tr.Allow(file); err != nil {
+	if err := allowFile(tr, file); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := tr.RecordPath(file)
+	rec, err := recordPath(tr, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// sha256("<abs path>\n<content>"), computed independently.
-	want := filepath.Join(tr.Dir, "allow", sha256hex(file+"\n"+"x = 1\n"))
+	// sha256 of the length-prefixed format name, path and content,
+	// computed independently.
+	if len(file) > 255 {
+		t.Fatalf("temp path too long for this test: %s", file)
+	}
+	key := "\x00\x00\x00\x00\x00\x00\x00\x0dpent-allow-v2" +
+		"\x00\x00\x00\x00\x00\x00\x00" + string([]byte{byte(len(file))}) + file +
+		"\x00\x00\x00\x00\x00\x00\x00\x06x = 1\n"
+	want := filepath.Join(tr.Dir, "allow", sha256hex(key))
 	if rec != want {
 		t.Fatalf("RecordPath = %s, want %s", rec, want)
 	}
@@ -100,8 +109,12 @@ func TestTrustRecordFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(data) != file {
-		t.Errorf("record content %q, want %q", data, file)
+	var r struct {
+		Format        string
+		Path, Content []byte
+	}
+	if err := json.Unmarshal(data, &r); err != nil || r.Format != "pent-allow-v2" || string(r.Path) != file || string(r.Content) != "x = 1\n" {
+		t.Errorf("record content %q (%v), want the format, path and content", data, err)
 	}
 	for path, mode := range map[string]os.FileMode{rec: 0o600, filepath.Dir(rec): 0o700 | os.ModeDir} {
 		fi, err := os.Stat(path)
@@ -137,25 +150,67 @@ func TestTrustSymlinkedDirectory(t *testing.T) {
 	if err := os.Symlink(filepath.Dir(file), link); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Allow(filepath.Join(link, ProjectFile)); err != nil {
+	if err := allowFile(tr, filepath.Join(link, ProjectFile)); err != nil {
 		t.Fatal(err)
 	}
 	if got := mustCheck(t, tr, file); got != Allowed {
 		t.Errorf("allowed through a symlinked directory, real path state %v, want allowed", got)
 	}
-	// A project file that is itself a symlink is trusted per location.
+	// A project file that is itself a symlink is refused: it could point
+	// anywhere (a pseudo-file, a file the sandbox can write).
 	other := filepath.Join(t.TempDir(), ProjectFile)
 	if err := os.Symlink(file, other); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustCheck(t, tr, other); got != Unknown {
-		t.Errorf("symlinked project file in another directory: %v, want unknown", got)
+	if _, err := checkFile(tr, other); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a symlinked project file: %v, want a refusal naming the link", err)
+	}
+}
+
+// A record of the first format (sha256(path + "\n" + content), holding only
+// the path) is ambiguous; it must not count, and asks for a new review.
+func TestTrustLegacyRecordAsksAgain(t *testing.T) {
+	tr, file := trustFixture(t, "x = 1\n")
+	if err := os.MkdirAll(filepath.Join(tr.Dir, "allow"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(tr.Dir, "allow", sha256hex(file+"\n"+"x = 1\n")), file)
+	if got := mustCheck(t, tr, file); got != Changed {
+		t.Fatalf("file allowed under a first-format record: %v, want changed", got)
+	}
+	if _, ok, err := tr.LastTrusted(file); ok || err != nil {
+		t.Errorf("LastTrusted of a first-format record: %v, %v; want none", ok, err)
+	}
+	if err := allowFile(tr, file); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustCheck(t, tr, file); got != Allowed {
+		t.Errorf("after a new allow: %v", got)
+	}
+	entries, _ := os.ReadDir(filepath.Join(tr.Dir, "allow"))
+	if len(entries) != 1 {
+		t.Errorf("allow dir holds %d records, want 1 (the first-format one replaced)", len(entries))
+	}
+	content, ok, err := tr.LastTrusted(file)
+	if !ok || err != nil || string(content) != "x = 1\n" {
+		t.Errorf("LastTrusted = %q, %v, %v", content, ok, err)
+	}
+}
+
+// Two (path, content) pairs that concatenate to the same bytes must not
+// share a record.
+func TestTrustKeyUnambiguous(t *testing.T) {
+	tr := Trust{Dir: "/store"}
+	a := tr.RecordPath(Snapshot{Path: "/p/.pent.toml\nx", Content: []byte("y")})
+	b := tr.RecordPath(Snapshot{Path: "/p/.pent.toml", Content: []byte("x\ny")})
+	if a == b {
+		t.Error("path and content are not bound unambiguously")
 	}
 }
 
 func TestTrustCheckMissingFile(t *testing.T) {
 	tr, file := trustFixture(t, "")
-	if _, err := tr.Check(file + ".missing"); err == nil {
+	if _, err := checkFile(tr, file+".missing"); err == nil {
 		t.Error("Check of a missing file succeeded")
 	}
 }
@@ -171,7 +226,7 @@ func TestTrustPrune(t *testing.T) {
 		writeFile(t, f, "v1\n")
 	}
 	for _, f := range []string{keep, edited, gone} {
-		if err := tr.Allow(f); err != nil {
+		if err := allowFile(tr, f); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -180,9 +235,6 @@ func TestTrustPrune(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	editedRec, _ := tr.RecordPath(edited)
-	goneRec, _ := tr.RecordPath(gone)
-	deniedGoneRec, _ := tr.DenyRecordPath(deniedGone)
 	writeFile(t, edited, "v2\n")
 	for _, f := range []string{gone, deniedGone} {
 		if err := os.Remove(f); err != nil {
@@ -196,7 +248,7 @@ func TestTrustPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{editedRec, goneRec, deniedGoneRec, leftover}
+	want := []string{edited, gone, deniedGone}
 	slices.Sort(removed)
 	slices.Sort(want)
 	if !slices.Equal(removed, want) {
@@ -211,6 +263,9 @@ func TestTrustPrune(t *testing.T) {
 	if s := mustCheck(t, tr, edited); s != Unknown {
 		t.Errorf("edited file state after prune %v, want unknown", s)
 	}
+	if _, err := os.Lstat(leftover); !os.IsNotExist(err) {
+		t.Errorf("prune left the temporary file %s (%v)", leftover, err)
+	}
 	if removed, err := tr.Prune(); err != nil || len(removed) != 0 {
 		t.Errorf("second prune removed %q, %v", removed, err)
 	}
@@ -221,4 +276,29 @@ func TestTrustPruneEmptyStore(t *testing.T) {
 	if err != nil || len(removed) != 0 {
 		t.Errorf("Prune on a missing store: %q, %v", removed, err)
 	}
+}
+
+// FuzzTrustRecord: any bytes in an allow record parse without panicking and
+// name at most a path; a record pent writes reads back as written; distinct
+// (path, content) pairs never share a record name.
+func FuzzTrustRecord(f *testing.F) {
+	f.Add("/p/.pent.toml", []byte("wrap = []\n"), []byte(`{"format":"pent-allow-v2","path":"/x","content":"eA=="}`))
+	f.Add("/p/.pent.toml\nx", []byte("y"), []byte("/legacy/path"))
+	f.Fuzz(func(t *testing.T, path string, content, raw []byte) {
+		_ = parseRecord("r", raw)
+		data, err := json.Marshal(record{Format: recordFormat, Path: []byte(path), Content: content})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := parseRecord("r", data)
+		if r.Format != recordFormat || string(r.Path) != path || string(r.Content) != string(content) {
+			t.Fatalf("record %q read back as %+v", data, r.record)
+		}
+		tr := Trust{Dir: "/store"}
+		a := tr.RecordPath(Snapshot{Path: path, Content: content})
+		b := tr.RecordPath(Snapshot{Path: path + string(content[:min(1, len(content))]), Content: content[min(1, len(content)):]})
+		if len(content) > 0 && a == b {
+			t.Fatalf("(%q, %q) and a split of it share the record %s", path, content, a)
+		}
+	})
 }

@@ -13,7 +13,12 @@ type Bash struct{}
 func (Bash) Name() string { return "bash" }
 
 // Hook implements Shell. It prepends _pent_hook to PROMPT_COMMAND, in its
-// string or array form, unless it is already there.
+// string or array form, unless it is already there. Bash has no directory
+// change hook, so cd, pushd and popd become functions that run the builtin
+// (or the user's own function of that name, kept as __pent_user_NAME) and
+// then _pent_hook: `cd app && npm i` on one line runs the project's wrapper.
+// This costs nothing at a prompt or a command; a DEBUG trap would run before
+// every simple command and fight other tools for the one trap.
 func (Bash) Hook(self string) string {
 	bin := PosixQuote(self)
 	return `_pent_hook() {
@@ -30,6 +35,19 @@ func (Bash) Hook(self string) string {
   return "$_pent_status"
 }
 declare -F _pent_current >/dev/null || _pent_current() { return 2; }
+if ! declare -F _pent_chdir >/dev/null; then
+  _pent_chdir() { "$@" || return; _pent_hook; }
+  for _pent_f in cd pushd popd; do
+    if declare -F "$_pent_f" >/dev/null; then
+      _pent_b=$(declare -f "$_pent_f")
+      eval "__pent_user_$_pent_f ${_pent_b#"$_pent_f"}"
+      eval "function $_pent_f { _pent_chdir __pent_user_$_pent_f \"\$@\"; }"
+    else
+      eval "function $_pent_f { _pent_chdir builtin $_pent_f \"\$@\"; }"
+    fi
+  done
+  unset _pent_f _pent_b
+fi
 if [[ ${PROMPT_COMMAND+${PROMPT_COMMAND@a}} == *a* ]]; then
   [[ " ${PROMPT_COMMAND[*]} " == *" _pent_hook "* ]] || PROMPT_COMMAND=(_pent_hook "${PROMPT_COMMAND[@]}")
 else

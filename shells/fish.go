@@ -12,9 +12,11 @@ type Fish struct{}
 // Name implements Shell.
 func (Fish) Name() string { return "fish" }
 
-// Hook implements Shell: a fish_prompt event handler, plus a PWD watcher
-// that is active from the prompt until fish_preexec, so that directory
-// changes made by key bindings while editing a command line are followed.
+// Hook implements Shell: a fish_prompt event handler, plus a PWD variable
+// handler, so that a directory change made by a key binding while editing, or
+// by the command line itself (`cd app; and npm i`), brings the wrappers in
+// line before the next command runs. Both run builtins only until something
+// changed.
 func (Fish) Hook(self string) string {
 	bin := FishQuote(self)
 	return `function _pent_sync
@@ -34,13 +36,12 @@ end
 function _pent_hook --on-event fish_prompt
     set -l s $status
     _pent_sync
-    function _pent_on_pwd --on-variable PWD
-        _pent_sync
-    end
     return $s
 end
-function _pent_preexec --on-event fish_preexec
-    functions -e _pent_on_pwd
+function _pent_on_pwd --on-variable PWD
+    set -l s $status
+    _pent_sync
+    return $s
 end
 functions -q _pent_current; or function _pent_current
     return 2

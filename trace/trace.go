@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
 )
@@ -362,8 +363,9 @@ func Show(w io.Writer, entries []Entry) error {
 			if e.PID > 0 {
 				proc += "[" + strconv.Itoa(e.PID) + "]"
 			}
-			fmt.Fprintf(&b, "  %s  %dx  %s  %s\n", e.Target, e.Count, proc, e.Last.Local().Format(time.DateTime))
-			fmt.Fprintf(&b, "    → %s\n", e.Hint)
+			// Targets and command names come from the sandboxed command.
+			fmt.Fprintf(&b, "  %s  %dx  %s  %s\n", config.Escape(e.Target), e.Count, config.Escape(proc), e.Last.Local().Format(time.DateTime))
+			fmt.Fprintf(&b, "    → %s\n", config.Escape(e.Hint))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

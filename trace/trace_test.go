@@ -176,6 +176,19 @@ func TestLogRoundTripAndMerge(t *testing.T) {
 	}
 }
 
+// TestShowEscapes: a file name chosen by the sandboxed command cannot drive
+// the terminal that reads the trace.
+func TestShowEscapes(t *testing.T) {
+	var out bytes.Buffer
+	e := Entry{Kind: "file", Op: "read", Target: "/tmp/\x1b]0;owned\x07x", Count: 1, Command: "c\x1b[2K", Hint: "h\rx"}
+	if err := Show(&out, []Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(out.String(), "\x1b\x07\r") || !strings.Contains(out.String(), `/tmp/\x1b]0;owned\x07x`) {
+		t.Errorf("control characters reached the output: %q", out.String())
+	}
+}
+
 func TestReadRejectsBadLines(t *testing.T) {
 	for _, line := range []string{
 		`{"kind":"file","op":"read","target":"/x","count":0,"hint":""}`,

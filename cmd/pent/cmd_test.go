@@ -129,7 +129,7 @@ func TestRunPolicyLayering(t *testing.T) {
 		t.Fatalf("no warning naming pent allow: %q", errOut)
 	}
 
-	if code := Execute(f, []string{"allow"}); code != 0 {
+	if code := Execute(f, []string{"allow", "--yes"}); code != 0 {
 		t.Fatalf("allow exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(errOut.String(), filepath.Join(project, "out")) && !strings.Contains(errOut.String(), "out") {

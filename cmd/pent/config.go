@@ -170,7 +170,7 @@ func configEditProfiles(o *ConfigOptions, change func(have, names []string) []st
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if kind == config.Project {
 			return fmt.Errorf("no project file here; create one with `pent init` or use --global")
@@ -255,11 +255,11 @@ func configEdit(o *ConfigOptions) error {
 	if err != nil {
 		return err
 	}
-	before, _ := os.ReadFile(path)
+	before, _ := config.ReadFile(path)
 	if err := o.Factory.editFile(path); err != nil {
 		return err
 	}
-	after, err := os.ReadFile(path)
+	after, err := config.ReadFile(path)
 	if err != nil {
 		return err
 	}

@@ -101,9 +101,9 @@ func exportRun(o *ExportOptions) error {
 	return nil
 }
 
-// loadWrap reads the wrap list of a project file.
-func loadWrap(file string) ([]string, error) {
-	p, err := config.Load(file, config.Project)
+// loadWrap parses the wrap list of a project file as read once.
+func loadWrap(s hook.Snapshot) ([]string, error) {
+	p, err := config.Parse(s.Path, s.Content, config.Project)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,10 @@ type loaded struct {
 	ProjectFile, ProjectRoot string
 	// Trust is the project file's trust state; its layer is used only when
 	// it is Allowed.
-	Trust     hook.State
+	Trust hook.State
+	// Skipped are the untrusted project files nearer to the working
+	// directory that were passed over (they never weaken the project).
+	Skipped   []hook.Found
 	Global    *config.File
 	Project   *config.File
 	Effective *config.Effective
@@ -105,9 +108,12 @@ func (f *Factory) loadGlobal() (*config.File, error) {
 	return g, err
 }
 
-// loadProject finds the nearest project file and its trust state. The file
-// is parsed even when untrusted, so that `pent allow` can show what it
-// grants and a broken file is reported at once.
+// loadProject selects the project in force (hook.Select: the nearest
+// allowed or changed project file, passing over untrusted nested ones) and
+// its trust state. Each file is read once, and the bytes whose trust was
+// checked are the bytes parsed: a file swapped between the two can never
+// lend its policy to another's trust record. An unreadable project file with
+// no trusted project above it is an error.
 func (f *Factory) loadProject(l *loaded, from string) error {
 	if from == "" {
 		from = l.Cwd
@@ -116,20 +122,24 @@ func (f *Factory) loadProject(l *loaded, from string) error {
 	if err != nil {
 		return err
 	}
-	file, root, ok := hook.FindProject(from)
-	if !ok {
-		return nil
-	}
-	l.ProjectFile, l.ProjectRoot = file, root
 	trust, err := f.trust()
 	if err != nil {
 		return err
 	}
-	if l.Trust, err = trust.Check(file); err != nil {
+	sel, err := hook.Select(from, trust)
+	if err != nil {
 		return err
 	}
+	p := sel.Project
+	if p.File == "" {
+		return nil
+	}
+	if p.Err != nil {
+		return p.Err
+	}
+	l.ProjectFile, l.ProjectRoot, l.Trust, l.Skipped = p.File, p.Root, p.State, sel.Skipped
 	if l.Trust == hook.Allowed {
-		l.Project, err = config.Load(file, config.Project)
+		l.Project, err = config.Parse(p.Snap.Path, p.Snap.Content, config.Project)
 		return err
 	}
 	return nil

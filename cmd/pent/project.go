@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/profiles"
 	"github.com/pent-sandbox/pent/sandbox"
 )
@@ -33,10 +34,17 @@ func NewCmdStatus(f *Factory) *cobra.Command {
 
 // statusReport is what `pent status --json` prints.
 type statusReport struct {
-	Project string   `json:"project,omitempty"`
-	Root    string   `json:"root,omitempty"`
-	Trust   string   `json:"trust"`
+	Project string `json:"project,omitempty"`
+	Root    string `json:"root,omitempty"`
+	Trust   string `json:"trust"`
+	// Hook says whether the calling shell runs the hook (it exported the
+	// hook's state).
+	Hook bool `json:"hook"`
+	// Wrapped are the wrapper functions the calling shell has for this
+	// project, as its exported state says; Wrap is what the project's
+	// configuration wraps.
 	Wrapped []string `json:"wrapped"`
+	Wrap    []string `json:"wrap"`
 	Network string   `json:"network"`
 	Grants  []string `json:"grants"`
 	Proxy   string   `json:"proxy"`
@@ -47,12 +55,20 @@ func statusRun(f *Factory, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective, sandbox.HostExecutedLocations(l.Home, filepath.SplitList(f.Env["PATH"]), l.ProjectRoot)), Wrapped: l.Effective.Wrap, Proxy: proxyState(f, l)}
+	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective, sandbox.HostExecutedLocations(l.Home, filepath.SplitList(f.Env["PATH"]), l.ProjectRoot)),
+		Hook: f.Env[hook.VarStamp] != "", Wrapped: []string{}, Wrap: l.Effective.Wrap, Proxy: proxyState(f, l)}
 	if l.ProjectFile != "" {
 		r.Project, r.Root, r.Trust = l.ProjectFile, l.ProjectRoot, l.Trust.String()
 	}
-	if r.Wrapped == nil {
-		r.Wrapped = []string{}
+	if r.Hook && r.Project != "" && f.Env[hook.VarProject] == r.Project {
+		for _, n := range strings.Fields(f.Env[hook.VarWrapped]) {
+			if hook.ValidName(n) {
+				r.Wrapped = append(r.Wrapped, n)
+			}
+		}
+	}
+	if r.Wrap == nil {
+		r.Wrap = []string{}
 	}
 	if asJSON {
 		enc := json.NewEncoder(f.IO.Out)
@@ -63,17 +79,26 @@ func statusRun(f *Factory, asJSON bool) error {
 	if r.Project == "" {
 		fmt.Fprintln(out, "project:  none (the working directory is writable in the sandbox)")
 	} else {
-		fmt.Fprintf(out, "project:  %s (%s)\n", tilde(r.Project, l.Home), r.Trust)
+		fmt.Fprintf(out, "project:  %s (%s)\n", config.Escape(tilde(r.Project, l.Home)), r.Trust)
 	}
-	if len(r.Wrapped) > 0 {
+	for _, sk := range l.Skipped {
+		fmt.Fprintf(out, "ignored:  %s (%s; it has no effect until you allow it)\n", config.Escape(tilde(sk.File, l.Home)), sk.Status())
+	}
+	switch {
+	case !r.Hook:
+		fmt.Fprintln(out, "hook:     not active in this shell (no PENT_* state): no command is wrapped; `pent doctor` checks your shell's rc file")
+	case len(r.Wrapped) > 0:
+		fmt.Fprintln(out, "hook:     active in this shell")
 		fmt.Fprintf(out, "wrapped:  %s\n", strings.Join(r.Wrapped, ", "))
+	default:
+		fmt.Fprintln(out, "hook:     active in this shell; it wraps no command here")
 	}
 	fmt.Fprintf(out, "network:  %s (set by %s)\n", r.Network, l.Effective.NetworkSource)
 	fmt.Fprintf(out, "proxy:    %s\n", r.Proxy)
 	if len(r.Grants) > 0 {
 		fmt.Fprintln(out, "grants:")
 		for _, g := range r.Grants {
-			fmt.Fprintf(out, "  %s\n", g)
+			fmt.Fprintf(out, "  %s\n", config.Escape(g))
 		}
 	}
 	return nil
@@ -98,19 +123,19 @@ func editRun(f *Factory) error {
 	if err != nil {
 		return err
 	}
-	before, err := os.ReadFile(file)
+	before, err := config.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	if err := f.editFile(file); err != nil {
 		return err
 	}
-	after, err := os.ReadFile(file)
+	after, err := config.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	if bytes.Equal(before, after) {
-		f.IO.Say("%s unchanged", file)
+		f.IO.Say("%s unchanged", config.Escape(file))
 		return nil
 	}
 	if _, err := config.Parse(file, after, config.Project); err != nil {
@@ -124,7 +149,7 @@ func editRun(f *Factory) error {
 func NewCmdPrune(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "prune",
-		Short:   "Drop trust records of project files that are gone or changed",
+		Short:   "Drop trust records of project files that are gone or changed, naming each",
 		Example: "  pent prune",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -140,8 +165,9 @@ func NewCmdPrune(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			home, _ := f.Home()
 			for _, r := range removed {
-				f.IO.Say("dropped the record for %s", r)
+				f.IO.Say("dropped the trust record of %s", config.Escape(tilde(r, home)))
 			}
 			f.IO.Say("pruned %d trust record(s) and %d stale hook stamp(s)", len(removed), len(stamps))
 			return nil

@@ -177,7 +177,7 @@ func runRun(o *RunOptions) error {
 		}
 	}
 	for _, p := range sandbox.CreatedProtected(policy, before) {
-		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", tilde(p, l.Home))
+		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", config.Escape(tilde(p, l.Home)))
 	}
 	return exitLike(status)
 }
@@ -214,7 +214,10 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		}
 		return nil
 	}
-	file := tilde(l.ProjectFile, l.Home)
+	file := config.Escape(tilde(l.ProjectFile, l.Home))
+	for _, sk := range l.Skipped {
+		o.IO.Warn("ignoring %s (%s): %s stays in force", config.Escape(tilde(sk.File, l.Home)), sk.Status(), file)
+	}
 	var why string
 	switch l.Trust {
 	case hook.Allowed:
@@ -227,7 +230,7 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		why = "not allowed yet"
 	}
 	if o.Wrapped != "" {
-		o.IO.Say("refusing to run %s: %s is %s — review it with `pent allow`", o.Wrapped, file, why)
+		o.IO.Say("refusing to run %s: %s is %s — review it with `pent allow`, or run `pent deny` to stop sandboxing here", o.Wrapped, file, why)
 		return exitError{exitFailure}
 	}
 	if l.Trust != hook.Denied {

@@ -268,7 +268,7 @@ func traceSuggest(o *TraceOptions) error {
 		fmt.Fprint(o.IO.Out, s.TOML())
 		return errors.New("no project file to apply to: add the snippet above to your pent.toml yourself")
 	}
-	data, err := os.ReadFile(l.ProjectFile)
+	data, err := config.ReadFile(l.ProjectFile)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", l.ProjectFile, err)
 	}

@@ -38,7 +38,7 @@ func main() {
 		"unshare-user": unshareUser, "umount": umount, "mount-tmpfs": mountTmpfs, "setns": setns,
 		"tcp": dialTCP, "udp": udp, "ping": ping, "unix": dialUnix, "dns": dnsQuery,
 		"keyctl": keyctl, "bpf": bpf, "perf": perf, "io-uring": ioURing, "vsock": vsock,
-		"userfaultfd": userfaultfd, "netlink": netlink,
+		"userfaultfd": userfaultfd, "netlink": netlink, "exchange": exchange,
 	}
 	fn, ok := attempts[os.Args[1]]
 	if !ok {
@@ -193,6 +193,26 @@ func renameOver(a []string) error {
 	}
 	defer os.Remove(tmp)
 	return os.Rename(tmp, a[0])
+}
+
+// exchange swaps a[0] and a[1] with renameat2(RENAME_EXCHANGE) in a loop
+// until the file a[2] exists, and prints how many swaps succeeded: the
+// attacker of a check-then-use race on a[0].
+func exchange(a []string) error {
+	swaps := 0
+	for i := 0; ; i++ {
+		if i%64 == 0 {
+			if _, err := os.Lstat(a[2]); err == nil {
+				break
+			}
+		}
+		if err := unix.Renameat2(unix.AT_FDCWD, a[0], unix.AT_FDCWD, a[1], unix.RENAME_EXCHANGE); err != nil {
+			return err
+		}
+		swaps++
+	}
+	fmt.Println("SWAPS", swaps)
+	return nil
 }
 
 // tmpfileLinkat creates an unnamed file in a[0] and links it in as a[1].

@@ -247,7 +247,7 @@ func newNetBench(ctx context.Context, w *workspace) (*netBench, func(), error) {
 		err = os.WriteFile(filepath.Join(proj, ".pent.toml"), []byte(cfg), 0o644)
 	}
 	if err == nil {
-		_, err = w.output(ctx, proj, w.pent, "allow")
+		_, err = w.output(ctx, proj, w.pent, "allow", "--yes")
 	}
 	if err != nil {
 		cleanup()

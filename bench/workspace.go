@@ -101,7 +101,7 @@ func (w *workspace) setup(ctx context.Context, o options) error {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
 	}
-	if _, err := w.output(ctx, w.proj, w.pent, "allow"); err != nil {
+	if _, err := w.output(ctx, w.proj, w.pent, "allow", "--yes"); err != nil {
 		return fmt.Errorf("pent allow: %w", err)
 	}
 	if _, err := w.output(ctx, w.proj, "direnv", "allow", w.proj); err != nil {

@@ -227,7 +227,7 @@ func TestAllowMarksHostExecutedGrant(t *testing.T) {
 	lines := func() (bin, cargo string) {
 		t.Helper()
 		errOut.Reset()
-		if code := Execute(f, []string{"allow"}); code != 0 {
+		if code := Execute(f, []string{"allow", "--yes"}); code != 0 {
 			t.Fatalf("allow exit %d: %s", code, errOut)
 		}
 		for _, line := range strings.Split(errOut.String(), "\n") {

@@ -122,32 +122,25 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestProtectedUnder(t *testing.T) {
-	got := ProtectedUnder("/p")
-	want := []string{"/p/.pent.toml", "/p/.pent", "/p/.git/hooks", "/p/.git/config", "/p/.envrc", "/p/.vscode", "/p/.idea"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %v", got)
-	}
-}
-
-func TestCreatedProtected(t *testing.T) {
 	dir := t.TempDir()
-	p := Policy{Protected: ProtectedUnder(dir)}
-	if err := os.WriteFile(filepath.Join(dir, ".pent.toml"), nil, 0o644); err != nil {
+	names := []string{".pent.toml", ".pent", ".envrc", ".vscode", ".idea", ".cursor", ".claude",
+		".mcp.json", ".gitmodules", ".codex", ".gemini"}
+	var want []string
+	for _, n := range names {
+		want = append(want, filepath.Join(dir, n))
+	}
+	if got := ProtectedUnder(dir); !slices.Equal(got, append(slices.Clone(want), filepath.Join(dir, ".git"))) {
+		t.Errorf("without a repository: got %v", got)
+	}
+	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	before := ExistingProtected(p)
-	if !before[filepath.Join(dir, ".pent.toml")] || len(before) != 1 {
-		t.Fatalf("before = %v", before)
+	for _, g := range []string{"hooks", "config", "config.worktree", "commondir", "info", "modules", "worktrees",
+		"objects/info/alternates", "objects/info/http-alternates"} {
+		want = append(want, filepath.Join(dir, ".git", g))
 	}
-	for _, name := range []string{".envrc", ".vscode"} {
-		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := CreatedProtected(p, before)
-	want := []string{filepath.Join(dir, ".envrc"), filepath.Join(dir, ".vscode")}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
+	if got := ProtectedUnder(dir); !slices.Equal(got, want) {
+		t.Errorf("with a repository: got %v", got)
 	}
 }
 

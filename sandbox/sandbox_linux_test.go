@@ -257,15 +257,17 @@ true`)
 
 func TestSandboxProtected(t *testing.T) {
 	f := newFixture(t)
-	before := ExistingProtected(f.policy)
-	st, out := f.run(t, f.policy, `
+	p, watch, moved := f.guarded(t)
+	st, out := f.run(t, p, `
 echo evil >> .pent.toml && echo "WROTE pent.toml"
 rm -f .pent.toml && echo "REMOVED pent.toml"
 echo evil > .git/hooks/pre-commit && echo "PLANTED hook"
 echo evil >> .git/config && echo "WROTE config"
 mv .git x && echo "MOVED git"
 mv .git/hooks .git/h && echo "MOVED hooks"
-echo obj > .git/HEAD.new && echo git-writable
+mv .git/objects/info .git/i && echo "MOVED objects/info"
+echo obj > .git/ORIG_HEAD && echo git-writable
+echo ../x > .git/commondir
 echo 'export X=1' > .envrc && echo created-envrc
 true`)
 	if st.Code != 0 {
@@ -285,10 +287,48 @@ true`)
 	if _, err := os.Stat(filepath.Join(f.proj, ".git/hooks/pre-commit")); err == nil {
 		t.Errorf("a hook was planted")
 	}
-	created := CreatedProtected(f.policy, before)
-	if !slices.Equal(created, []string{filepath.Join(f.proj, ".envrc")}) {
-		t.Errorf("CreatedProtected = %v, want the .envrc the run created", created)
+	got, err := watch.Stop()
+	if err != nil {
+		t.Fatal(err)
 	}
+	// mv copies objects/info to .git/i when the rename fails (EXDEV: a
+	// mount point), and cannot remove the original: the copy is moved aside.
+	want := []string{filepath.Join(f.proj, ".envrc"), filepath.Join(f.proj, ".git/commondir"), filepath.Join(f.proj, ".git/i")}
+	if !slices.Equal(got, want) {
+		t.Errorf("moved %v, want %v", got, want)
+	}
+	for _, w := range want {
+		if _, err := os.Lstat(w); err == nil {
+			t.Errorf("%s is still in the project", w)
+		}
+		if _, err := os.Lstat(filepath.Join(moved, filepath.Base(w))); err != nil {
+			t.Errorf("%s was not kept: %v", w, err)
+		}
+	}
+}
+
+// guarded is the fixture's policy with the project's guard, the guard's
+// watch (moving entries into the returned directory) already started.
+func (f *fixture) guarded(t *testing.T) (Policy, *GuardWatch, string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(f.proj, ".git", "objects", "info"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGuard([]string{f.proj}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.policy
+	p.Protected = append(slices.Clone(p.Protected), g.Protected()...)
+	p.Guarded = g.Paths()
+	moved := t.TempDir()
+	watch, err := WatchGuard(g, func(_, path string) error {
+		return os.Rename(path, filepath.Join(moved, filepath.Base(path)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, watch, moved
 }
 
 func TestSandboxProtectedSymlinkRefused(t *testing.T) {

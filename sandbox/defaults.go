@@ -41,7 +41,8 @@ var privateTmp = []string{"/tmp", "/var/tmp", "/dev/shm"}
 // paths by name (Seatbelt); on Linux, Guard protects a .git directory by
 // the allowlist of what git writes.
 var gitProtected = []string{
-	"hooks", "config", "config.worktree", "commondir", "info", "modules", "worktrees",
+	"hooks", "config", "config.worktree", "commondir", "modules", "worktrees",
+	"info/exclude", "info/attributes", "info/sparse-checkout", "info/grafts",
 	"objects/info/alternates", "objects/info/http-alternates",
 }
 

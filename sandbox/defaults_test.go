@@ -135,7 +135,8 @@ func TestProtectedUnder(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []string{"hooks", "config", "config.worktree", "commondir", "info", "modules", "worktrees",
+	for _, g := range []string{"hooks", "config", "config.worktree", "commondir", "modules", "worktrees",
+		"info/exclude", "info/attributes", "info/sparse-checkout", "info/grafts",
 		"objects/info/alternates", "objects/info/http-alternates"} {
 		want = append(want, filepath.Join(dir, ".git", g))
 	}

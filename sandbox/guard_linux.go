@@ -27,9 +27,8 @@ type GuardWatch struct {
 	stopW *os.File
 	done  chan struct{}
 
-	mu    sync.Mutex
-	moved []string
-	err   error
+	mu  sync.Mutex
+	err error
 }
 
 // WatchGuard starts watching g's directories; move is called with the
@@ -58,8 +57,8 @@ func WatchGuard(g Guard, move func(root, path string) error) (*GuardWatch, error
 }
 
 // Stop ends the watch, sweeps the guarded directories a last time and
-// returns every path moved during the run, and the first error met.
-func (w *GuardWatch) Stop() ([]string, error) {
+// returns the first error met during the run.
+func (w *GuardWatch) Stop() error {
 	w.stopW.Close()
 	<-w.done
 	w.stopR.Close()
@@ -67,8 +66,7 @@ func (w *GuardWatch) Stop() ([]string, error) {
 	w.sweep()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	slices.Sort(w.moved)
-	return slices.Compact(w.moved), w.err
+	return w.err
 }
 
 // serve handles events until Stop.
@@ -124,28 +122,16 @@ func (w *GuardWatch) handle(buf []byte) {
 
 // sweep moves what appeared without an event being handled.
 func (w *GuardWatch) sweep() {
-	moved, err := w.guard.Sweep(w.move)
-	if err != nil {
+	if err := w.guard.Sweep(w.move); err != nil {
 		w.fail(err)
 	}
-	w.mu.Lock()
-	w.moved = append(w.moved, moved...)
-	w.mu.Unlock()
 }
 
 // take moves p aside; an entry already gone (moved or removed) is no error.
 func (w *GuardWatch) take(root, p string) {
-	err := w.move(root, p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	if err != nil {
+	if err := w.move(root, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		w.fail(err)
-		return
 	}
-	w.mu.Lock()
-	w.moved = append(w.moved, p)
-	w.mu.Unlock()
 }
 
 // fail keeps the first error.

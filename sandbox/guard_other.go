@@ -17,8 +17,7 @@ func WatchGuard(g Guard, move func(root, path string) error) (*GuardWatch, error
 	return &GuardWatch{guard: g, move: move}, nil
 }
 
-// Stop sweeps the guarded directories and returns the paths moved, and the
-// first error met.
-func (w *GuardWatch) Stop() ([]string, error) {
+// Stop sweeps the guarded directories and returns the first error met.
+func (w *GuardWatch) Stop() error {
 	return w.guard.Sweep(w.move)
 }

@@ -30,16 +30,22 @@ var protectedNames = []string{
 // Patterns are path.Match globs.
 var gitStateNames = []string{
 	"HEAD", "ORIG_HEAD", "FETCH_HEAD", "AUTO_MERGE", "CHERRY_PICK_HEAD", "REVERT_HEAD",
-	"REBASE_HEAD", "MERGE_*", "BISECT_*", "COMMIT_EDITMSG", "TAG_EDITMSG", "SQUASH_MSG",
-	"NOTES_MERGE_*", "index", "sharedindex.*", "packed-refs", "shallow", "gc.pid", "gc.log",
+	"REBASE_HEAD", "MERGE_*", "BISECT_*", "*_EDITMSG", "SQUASH_MSG",
+	"NOTES_MERGE_*", "index", "index.stash.*", "sharedindex.*", "packed-refs", "packed-refs.new", "shallow", "gc.pid", "gc.log",
+	"ADD_EDIT.patch", "addp-hunk-edit.diff",
 	"*.lock", "objects", "refs", "logs", "rebase-merge", "rebase-apply", "sequencer",
 	"rr-cache", "lost-found",
 }
 
 // gitObjectsInfoNames are what git writes in objects/info: the pack list
-// and the commit graph. Not alternates or http-alternates, which make git
-// read objects from elsewhere.
-var gitObjectsInfoNames = []string{"packs", "commit-graph", "commit-graphs", "*.lock"}
+// (through a packs_XXXXXX temporary) and the commit graph. Not alternates
+// or http-alternates, which make git read objects from elsewhere.
+var gitObjectsInfoNames = []string{"packs", "packs_*", "commit-graph", "commit-graphs", "*.lock"}
+
+// gitInfoNames are what git writes in info: the ref list of
+// update-server-info (git gc runs it). Not exclude, attributes,
+// sparse-checkout or grafts, which git reads as configuration.
+var gitInfoNames = []string{"refs", "refs_*"}
 
 // Guard is what stays fixed in a project during a run: the guarded
 // directories, what may appear in each, and what each held when the run
@@ -135,14 +141,18 @@ func guardOf(root string, extra []string) (Guard, error) {
 	if isDir(gitDir) {
 		names := slices.Clone(gitStateNames)
 		objects := filepath.Join(gitDir, "objects")
-		info := filepath.Join(objects, "info")
-		switch {
-		case isDir(info):
-			add(info, true, gitObjectsInfoNames...)
+		switch objectsInfo := filepath.Join(objects, "info"); {
+		case isDir(objectsInfo):
+			add(objectsInfo, true, gitObjectsInfoNames...)
 		case isDir(objects):
 			add(objects, false, "info")
 		default:
 			names = slices.DeleteFunc(names, func(n string) bool { return n == "objects" })
+		}
+		// info, when it exists, is guarded itself; a new one is forbidden.
+		if info := filepath.Join(gitDir, "info"); isDir(info) {
+			add(info, true, gitInfoNames...)
+			names = append(names, "info")
 		}
 		add(gitDir, true, names...)
 	}
@@ -211,11 +221,10 @@ func (g Guard) Paths() []string {
 }
 
 // Sweep moves every forbidden entry that appeared since the guard was made
-// with move (given the project root and the entry's path), and returns the
-// paths it moved; an entry gone before move got to it is skipped. It goes
-// on after an error and returns the first one.
-func (g Guard) Sweep(move func(root, path string) error) ([]string, error) {
-	var moved []string
+// with move (given the project root and the entry's path); an entry gone
+// before move got to it is skipped. It goes on after an error and returns
+// the first one.
+func (g Guard) Sweep(move func(root, path string) error) error {
 	var first error
 	for _, d := range g.Dirs {
 		found, err := d.New()
@@ -223,14 +232,10 @@ func (g Guard) Sweep(move func(root, path string) error) ([]string, error) {
 			first = err
 		}
 		for _, p := range found {
-			if err := move(d.Root, p); err != nil {
-				if first == nil && !errors.Is(err, fs.ErrNotExist) {
-					first = err
-				}
-				continue
+			if err := move(d.Root, p); err != nil && first == nil && !errors.Is(err, fs.ErrNotExist) {
+				first = err
 			}
-			moved = append(moved, p)
 		}
 	}
-	return moved, first
+	return first
 }

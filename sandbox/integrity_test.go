@@ -42,7 +42,8 @@ func TestGuardDirForbidden(t *testing.T) {
 		{git, "config", true}, {git, "config.worktree", true}, {git, "commondir", true}, {git, "hooks", true},
 		{git, "info", true}, {git, "modules", true}, {git, "worktrees", true}, {git, "gitdir", true},
 		{git, "HEAD.new", true}, {git, "description", true},
-		{info, "packs", false}, {info, "commit-graph", false}, {info, "commit-graph.lock", false},
+		{git, "index.stash.12", false},
+		{info, "packs", false}, {info, "packs_AbC123", false}, {info, "commit-graph", false}, {info, "commit-graph.lock", false},
 		{info, "alternates", true}, {info, "http-alternates", true},
 		{root, ".envrc", true}, {root, ".claude", true}, {root, ".mcp.json", true}, {root, ".git", true},
 		{root, "src", false}, {root, ".github", false}, {root, ".envrc2", false},
@@ -63,8 +64,9 @@ func TestNewGuard(t *testing.T) {
 		protected []string
 	}{
 		{"no repository", []string{"src/"}, nil, []string{"."}, nil},
-		{"repository", []string{".git/HEAD", ".git/config", ".git/hooks/", ".git/objects/info/", ".git/description", ".envrc"}, nil,
-			[]string{".", ".git", ".git/objects/info"}, []string{".envrc", ".git/config", ".git/description", ".git/hooks"}},
+		{"repository", []string{".git/HEAD", ".git/config", ".git/hooks/", ".git/objects/info/", ".git/description", ".envrc",
+			".git/info/exclude", ".git/info/refs"}, nil,
+			[]string{".", ".git", ".git/info", ".git/objects/info"}, []string{".envrc", ".git/config", ".git/description", ".git/hooks", ".git/info/exclude"}},
 		{"repository without objects/info", []string{".git/HEAD", ".git/objects/"}, nil,
 			[]string{".", ".git", ".git/objects"}, nil},
 		{"gitdir file", []string{".git"}, nil, []string{"."}, []string{".git"}},
@@ -110,12 +112,12 @@ func TestGuardSweep(t *testing.T) {
 	mkTree(t, root, ".git/ORIG_HEAD", ".git/index.lock", ".git/refs/heads/x", ".git/commondir", ".git/modules/m/config",
 		".git/objects/info/alternates", ".git/objects/info/commit-graph", ".envrc", ".claude/settings.json",
 		"ci/deploy.sh", "src/b.go", "src/.envrc")
-	var moved []string
-	got, err := g.Sweep(func(r, p string) error {
+	var got []string
+	err = g.Sweep(func(r, p string) error {
 		if r != root {
 			t.Errorf("root %s, want %s", r, root)
 		}
-		moved = append(moved, p)
+		got = append(got, p)
 		return os.RemoveAll(p)
 	})
 	if err != nil {
@@ -127,7 +129,7 @@ func TestGuardSweep(t *testing.T) {
 	}
 	slices.Sort(want)
 	slices.Sort(got)
-	if !slices.Equal(got, want) || len(moved) != len(want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("moved %v, want %v", got, want)
 	}
 	for _, keep := range []string{".git/ORIG_HEAD", ".git/index.lock", ".git/refs/heads/x", ".git/config",
@@ -138,8 +140,9 @@ func TestGuardSweep(t *testing.T) {
 	}
 	// A second sweep finds nothing; an entry gone before the move is skipped.
 	mkTree(t, root, ".mcp.json")
-	got, err = g.Sweep(func(string, string) error { return os.ErrNotExist })
-	if err != nil || len(got) != 0 {
-		t.Errorf("sweep of a vanished entry: %v, %v", got, err)
+	calls := 0
+	err = g.Sweep(func(string, string) error { calls++; return os.ErrNotExist })
+	if err != nil || calls != 1 {
+		t.Errorf("sweep of a vanished entry: %d calls, %v", calls, err)
 	}
 }

@@ -257,7 +257,7 @@ true`)
 
 func TestSandboxProtected(t *testing.T) {
 	f := newFixture(t)
-	p, watch, moved := f.guarded(t)
+	p, stop, moved := f.guarded(t)
 	st, out := f.run(t, p, `
 echo evil >> .pent.toml && echo "WROTE pent.toml"
 rm -f .pent.toml && echo "REMOVED pent.toml"
@@ -287,10 +287,7 @@ true`)
 	if _, err := os.Stat(filepath.Join(f.proj, ".git/hooks/pre-commit")); err == nil {
 		t.Errorf("a hook was planted")
 	}
-	got, err := watch.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := stop()
 	// mv copies objects/info to .git/i when the rename fails (EXDEV: a
 	// mount point), and cannot remove the original: the copy is moved aside.
 	want := []string{filepath.Join(f.proj, ".envrc"), filepath.Join(f.proj, ".git/commondir"), filepath.Join(f.proj, ".git/i")}
@@ -308,8 +305,9 @@ true`)
 }
 
 // guarded is the fixture's policy with the project's guard, the guard's
-// watch (moving entries into the returned directory) already started.
-func (f *fixture) guarded(t *testing.T) (Policy, *GuardWatch, string) {
+// watch (moving entries into the returned directory) already started, and
+// the function that stops it and returns the paths moved, sorted.
+func (f *fixture) guarded(t *testing.T) (Policy, func() []string, string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(f.proj, ".git", "objects", "info"), 0o755); err != nil {
 		t.Fatal(err)
@@ -322,13 +320,23 @@ func (f *fixture) guarded(t *testing.T) (Policy, *GuardWatch, string) {
 	p.Protected = append(slices.Clone(p.Protected), g.Protected()...)
 	p.Guarded = g.Paths()
 	moved := t.TempDir()
+	var paths []string // appended by the watch's goroutine, read after Stop
 	watch, err := WatchGuard(g, func(_, path string) error {
+		paths = append(paths, path)
 		return os.Rename(path, filepath.Join(moved, filepath.Base(path)))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, watch, moved
+	stop := func() []string {
+		t.Helper()
+		if err := watch.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(paths)
+		return paths
+	}
+	return p, stop, moved
 }
 
 func TestSandboxProtectedSymlinkRefused(t *testing.T) {

@@ -32,7 +32,7 @@ type guardRun struct {
 	watch  *sandbox.GuardWatch
 
 	mu    sync.Mutex
-	moved map[string]string // path → quarantine ID
+	moved []quarantine.Entry
 }
 
 // startGuard records g and starts watching it; call finish after the run.
@@ -41,7 +41,7 @@ func startGuard(store quarantine.Store, g sandbox.Guard) (*guardRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recording the protected entries: %w", err)
 	}
-	r := &guardRun{store: store, moved: map[string]string{}}
+	r := &guardRun{store: store}
 	if r.record, err = store.BeginRun(data); err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (r *guardRun) move(root, path string) error {
 		return err
 	}
 	r.mu.Lock()
-	r.moved[path] = e.ID
+	r.moved = append(r.moved, e)
 	r.mu.Unlock()
 	return nil
 }
@@ -67,8 +67,7 @@ func (r *guardRun) move(root, path string) error {
 // finish stops the watch (a last sweep included), removes the record and
 // says what was moved aside.
 func (r *guardRun) finish(io *IOStreams, home string) {
-	moved, err := r.watch.Stop()
-	if err != nil {
+	if err := r.watch.Stop(); err != nil {
 		io.Warn("%v; check the project's protected entries (.git, .envrc, .claude…) before using it outside the sandbox", err)
 	}
 	if err := r.record.End(); err != nil {
@@ -76,14 +75,14 @@ func (r *guardRun) finish(io *IOStreams, home string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sayQuarantined(io, home, moved, r.moved)
+	sayQuarantined(io, home, r.moved)
 }
 
-// sayQuarantined names each moved path and how to get it back.
-func sayQuarantined(io *IOStreams, home string, moved []string, ids map[string]string) {
-	for _, p := range moved {
+// sayQuarantined names each moved entry and how to get it back.
+func sayQuarantined(io *IOStreams, home string, moved []quarantine.Entry) {
+	for _, e := range moved {
 		io.Warn("the sandboxed command created %s, which pent protects: moved it to the quarantine as %s; review it with `pent quarantine list`, then `pent quarantine restore %s` or `drop %s`",
-			printable(tilde(p, home)), ids[p], ids[p], ids[p])
+			printable(tilde(e.Path, home)), e.ID, e.ID, e.ID)
 	}
 }
 
@@ -100,13 +99,15 @@ func recoverGuards(f *Factory) {
 		if err := json.Unmarshal(data, &g); err != nil {
 			return fmt.Errorf("reading the record of a killed run: %w", err)
 		}
-		ids := map[string]string{}
-		moved, err := g.Sweep(func(root, path string) error {
+		var moved []quarantine.Entry
+		err := g.Sweep(func(root, path string) error {
 			e, err := store.Put(root, path)
-			ids[path] = e.ID
+			if err == nil {
+				moved = append(moved, e)
+			}
 			return err
 		})
-		sayQuarantined(f.IO, home, moved, ids)
+		sayQuarantined(f.IO, home, moved)
 		return err
 	})
 	if err != nil {

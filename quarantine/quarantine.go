@@ -5,8 +5,8 @@
 //
 // On disk, under Store.Dir ($XDG_STATE_HOME/pent/quarantine):
 //
-//	<project key>/<id>/meta.json   {"path": original path, "root": project root, "time": …}
 //	<project key>/<id>/entry       the entry itself (file, directory or symlink)
+//	<project key>/<id>/meta.json   {"path": original path, "root": project root, "time": …}
 //	runs/<pid>-<nanos>.json        one record per running pent (see BeginRun)
 //
 // The project key is the first 16 hex digits of sha256(project root); the
@@ -64,19 +64,27 @@ func ProjectKey(root string) string {
 
 // Put moves path (inside the project at root) into the quarantine: by a
 // rename on the same file system, else by a copy then removal of the
-// original. The record is written before the move, so a crash never loses
-// the entry's origin.
+// original. The move comes first, to keep the time the entry stays in the
+// project short; the record of its origin follows (an entry whose pent was
+// killed in between is listed with its origin unknown, content kept).
 func (s Store) Put(root, path string) (Entry, error) {
-	if _, err := os.Lstat(path); err != nil {
-		return Entry{}, err // fs.ErrNotExist when already gone: the caller skips it
-	}
 	keyDir := filepath.Join(s.Dir, ProjectKey(root))
-	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+	now := time.Now().UTC()
+	prefix := now.Format("20060102T150405.000000000") + "-"
+	dir, err := os.MkdirTemp(keyDir, prefix)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(keyDir, 0o700); err == nil {
+			dir, err = os.MkdirTemp(keyDir, prefix)
+		}
+	}
+	if err != nil {
 		return Entry{}, fmt.Errorf("quarantining %s: %w", path, err)
 	}
-	now := time.Now().UTC()
-	dir, err := os.MkdirTemp(keyDir, now.Format("20060102T150405.000000000")+"-")
-	if err != nil {
+	if err := moveNoReplace(path, filepath.Join(dir, entryFile)); err != nil {
+		os.Remove(dir) // empty: the entry never arrived
+		if errors.Is(err, fs.ErrNotExist) {
+			return Entry{}, err // already gone: the caller skips it
+		}
 		return Entry{}, fmt.Errorf("quarantining %s: %w", path, err)
 	}
 	e := Entry{ID: filepath.Base(dir), Path: path, Root: root, Time: now, dir: dir}
@@ -84,15 +92,8 @@ func (s Store) Put(root, path string) (Entry, error) {
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, metaFile), meta, 0o600)
 	}
-	if err == nil {
-		err = moveNoReplace(path, filepath.Join(dir, entryFile))
-	}
 	if err != nil {
-		os.RemoveAll(dir) // holds at most meta.json: the entry never arrived
-		if errors.Is(err, fs.ErrNotExist) {
-			return Entry{}, err
-		}
-		return Entry{}, fmt.Errorf("quarantining %s: %w", path, err)
+		return e, fmt.Errorf("quarantined %s as %s, but recording where it came from: %w", path, e.ID, err)
 	}
 	return e, nil
 }
@@ -128,14 +129,18 @@ func (s Store) List(root string) ([]Entry, error) {
 	return out, nil
 }
 
-// read loads the entry in dir.
+// read loads the entry in dir; without its record (pent was killed
+// between the move and the record) its origin is unknown: Path is empty.
 func (s Store) read(dir string) (Entry, error) {
+	e := Entry{ID: filepath.Base(dir), dir: dir}
 	data, err := os.ReadFile(filepath.Join(dir, metaFile))
-	if err != nil {
-		return Entry{}, fmt.Errorf("reading quarantined entry %s: %w", dir, err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return e, nil
 	}
-	var e Entry
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err == nil {
+		err = json.Unmarshal(data, &e)
+	}
+	if err != nil {
 		return Entry{}, fmt.Errorf("reading quarantined entry %s: %w", dir, err)
 	}
 	if !filepath.IsAbs(e.Path) || !filepath.IsAbs(e.Root) {
@@ -144,6 +149,9 @@ func (s Store) read(dir string) (Entry, error) {
 	e.ID, e.dir = filepath.Base(dir), dir
 	return e, nil
 }
+
+// Content is where the entry's content is kept.
+func (e Entry) Content() string { return filepath.Join(e.dir, entryFile) }
 
 // Find returns the entry called id.
 func (s Store) Find(id string) (Entry, error) {
@@ -160,9 +168,12 @@ func (s Store) Find(id string) (Entry, error) {
 }
 
 // Restore puts the entry back where it was. It refuses when something
-// exists there now: it never overwrites.
+// exists there now (it never overwrites) and when its origin is unknown.
 func (s Store) Restore(e Entry) error {
-	if err := moveNoReplace(filepath.Join(e.dir, entryFile), e.Path); err != nil {
+	if e.Path == "" {
+		return fmt.Errorf("where %s came from is unknown (pent was killed while moving it); its content is in %s", e.ID, e.Content())
+	}
+	if err := moveNoReplace(e.Content(), e.Path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s exists; move it away first, pent does not overwrite it", e.Path)
 		}

@@ -93,7 +93,7 @@ func TestPutListRestoreDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, filepath.Join(e.dir, entryFile, "settings.json")); got != "{}\n" {
+	if got := read(t, filepath.Join(e.Content(), "settings.json")); got != "{}\n" {
 		t.Errorf("quarantined content %q", got)
 	}
 	if err := s.Drop(e); err != nil {
@@ -157,5 +157,29 @@ func TestAbandoned(t *testing.T) {
 	}
 	if err := live.End(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestOriginUnknown(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	root := t.TempDir()
+	write(t, filepath.Join(root, ".envrc"), "x\n")
+	e, err := s.Put(root, filepath.Join(root, ".envrc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if pent died between the move and the record.
+	if err := os.Remove(filepath.Join(e.dir, metaFile)); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(root)
+	if err != nil || len(list) != 1 || list[0].Path != "" || list[0].ID != e.ID {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	if err := s.Restore(list[0]); err == nil {
+		t.Error("restored an entry of unknown origin")
+	}
+	if got := read(t, list[0].Content()); got != "x\n" {
+		t.Errorf("content %q", got)
 	}
 }

@@ -196,7 +196,11 @@ func (o *QuarantineOptions) list() error {
 	tw := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tPATH")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, e.Time.Local().Format("2006-01-02 15:04:05"), printable(tilde(e.Path, home)))
+		path := printable(tilde(e.Path, home))
+		if e.Path == "" {
+			path = "(origin unknown, content in " + printable(e.Content()) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, e.Time.Local().Format("2006-01-02 15:04:05"), path)
 	}
 	return tw.Flush()
 }

@@ -47,18 +47,18 @@ var gitProtected = []string{
 }
 
 // ProtectedUnder lists the protected paths of a project rooted at root,
-// whether or not they exist: the protected names, and for a .git directory
-// the entries of gitProtected instead of .git itself.
+// whether or not they exist: the protected names, with the entries of
+// gitProtected in place of .git itself (a .git created where none existed
+// is the Guard's to move).
 func ProtectedUnder(root string) []string {
 	var out []string
 	for _, name := range protectedNames {
-		if name == ".git" && isDir(filepath.Join(root, name)) {
-			for _, g := range gitProtected {
-				out = append(out, filepath.Join(root, name, g))
-			}
-			continue
+		if name != ".git" {
+			out = append(out, filepath.Join(root, name))
 		}
-		out = append(out, filepath.Join(root, name))
+	}
+	for _, g := range gitProtected {
+		out = append(out, filepath.Join(root, ".git", g))
 	}
 	return out
 }

@@ -303,6 +303,8 @@ func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) 
 		return sandbox.Guard{}, err
 	}
 	p.Protected = append(p.Protected, guard.Protected()...)
+	slices.Sort(p.Protected)
+	p.Protected = slices.Compact(p.Protected)
 	p.Guarded = guard.Paths()
 	return guard, nil
 }

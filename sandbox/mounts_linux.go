@@ -566,12 +566,13 @@ func (m *mounter) makeReadOnly() error {
 
 // bindProtected puts a read-only bind of each existing protected path on
 // top of it. A symlink cannot be protected this way (the link itself stays
-// replaceable), so it stops the start.
+// replaceable), so it stops the start. A path below a file (.git/config
+// where .git is a gitdir file) does not exist.
 func (m *mounter) bindProtected() error {
 	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	for _, p := range m.p.Protected {
 		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
 			continue
 		}
 		if err != nil {

@@ -257,6 +257,9 @@ true`)
 
 func TestSandboxProtected(t *testing.T) {
 	f := newFixture(t)
+	if err := os.MkdirAll(filepath.Join(f.proj, ".git", "objects", "info"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	p, stop, moved := f.guarded(t)
 	st, out := f.run(t, p, `
 echo evil >> .pent.toml && echo "WROTE pent.toml"
@@ -309,9 +312,6 @@ true`)
 // the function that stops it and returns the paths moved, sorted.
 func (f *fixture) guarded(t *testing.T) (Policy, func() []string, string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(f.proj, ".git", "objects", "info"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	g, err := NewGuard([]string{f.proj}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -337,6 +337,28 @@ func (f *fixture) guarded(t *testing.T) (Policy, func() []string, string) {
 		return paths
 	}
 	return p, stop, moved
+}
+
+// TestSandboxGitdirFile: a .git file (a worktree's or a submodule's) is
+// protected itself, and the .git entries below it, which cannot exist, do
+// not stop the start.
+func TestSandboxGitdirFile(t *testing.T) {
+	f := newFixture(t)
+	git := filepath.Join(f.proj, ".git")
+	if err := os.RemoveAll(git); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(git, []byte("gitdir: /elsewhere\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, stop, _ := f.guarded(t)
+	st, out := f.run(t, p, `echo 'gitdir: /evil' > .git && echo "WROTE gitdir"; true`)
+	if moved := stop(); st.Code != 0 || strings.Contains(out, "WROTE") || len(moved) != 0 {
+		t.Fatalf("%+v moved %v\n%s", st, moved, out)
+	}
+	if b, _ := os.ReadFile(git); string(b) != "gitdir: /elsewhere\n" {
+		t.Errorf(".git changed: %q", b)
+	}
 }
 
 func TestSandboxProtectedSymlinkRefused(t *testing.T) {

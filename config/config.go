@@ -72,6 +72,9 @@ type File struct {
 	Network string
 	// Env entries are KEY or KEY=VALUE.
 	Env []string
+	// Protect are more project entries (relative paths) that the sandboxed
+	// command may neither change nor create, beside the built-in ones.
+	Protect []string
 	// Paths may start with ~ or $HOME, or be relative to the project root.
 	Paths Paths
 	// DomainAllowlist entries are exact names, *.x, **.x, each with an

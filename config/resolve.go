@@ -42,6 +42,9 @@ type Effective struct {
 	Env []string
 	// Wrap lists the commands the shell hook wraps.
 	Wrap []string
+	// Protect are the project entries protected beside the built-in ones,
+	// relative to the project root and clean.
+	Protect []string
 	// UpstreamDNS are IP:port resolvers; empty means the host's.
 	UpstreamDNS []string
 	// Destinations are the private or loopback ranges allowed names may
@@ -135,6 +138,7 @@ func (e *Effective) addLayer(l *File, user map[string]profiles.Profile, x Expand
 		key  string
 	}{
 		{&e.Wrap, l.Wrap, checkCmd, "wrap"},
+		{&e.Protect, l.Protect, NormalizeProtect, "sandbox.protect"},
 		{&e.UpstreamDNS, l.UpstreamDNS, NormalizeUpstream, "proxy.upstream_dns"},
 		{&e.Destinations, l.Destinations, NormalizeDestination, "proxy.destinations"},
 	} {

@@ -25,6 +25,7 @@ type shown struct {
 type shownSandbox struct {
 	Network string   `toml:"network" json:"network"`
 	Env     []string `toml:"env,omitempty" json:"env,omitempty"`
+	Protect []string `toml:"protect,omitempty" json:"protect,omitempty"`
 	Paths   Paths    `toml:"paths,omitempty" json:"paths"`
 }
 
@@ -41,7 +42,7 @@ func Show(e *Effective, format string) ([]byte, error) {
 	doc := shown{
 		Profiles: e.Profiles,
 		Wrap:     e.Wrap,
-		Sandbox:  shownSandbox{Network: string(e.Network), Env: e.Own.Env, Paths: e.Own.Paths},
+		Sandbox:  shownSandbox{Network: string(e.Network), Env: e.Own.Env, Protect: e.Protect, Paths: e.Own.Paths},
 		Proxy: shownProxy{
 			DomainAllowlist: e.Own.Domains, UpstreamDNS: e.UpstreamDNS, Destinations: e.Destinations,
 		},

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/pent-sandbox/pent/profiles"
@@ -289,3 +290,26 @@ func expandPath(p string, x Expand, relativeOK bool) (string, error) {
 	}
 	return filepath.Join(base, p), nil
 }
+
+// NormalizeProtect checks a [sandbox] protect entry, a path relative to the
+// project root that stays in the project (no "..", not absolute), and
+// returns it clean. Entries under .git are refused: pent guards .git by the
+// allowlist of what git writes.
+func NormalizeProtect(p string) (string, error) {
+	clean := filepath.Clean(p)
+	switch {
+	case p == "" || clean == ".":
+		return "", problemf("empty name; give a path relative to the project root, like \".github/workflows\"")
+	case strings.ContainsFunc(p, unicode.IsControl):
+		return "", problemf("%q contains a control character", p)
+	case filepath.IsAbs(p) || strings.HasPrefix(p, "~") || strings.Contains(p, "$"):
+		return "", problemf("%q is not relative; protect names are relative to the project root", p)
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		return "", problemf("%q leaves the project; protect names stay inside it", p)
+	case clean == ".git" || strings.HasPrefix(clean, ".git/"):
+		return "", problemf("%q is under .git, which pent already guards by what git writes", p)
+	}
+	return clean, nil
+}
+
+func checkProtect(p string) error { return discard(NormalizeProtect)(p) }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -191,4 +192,34 @@ func TestExpandPath(t *testing.T) {
 			t.Errorf("expandPath(%q, %+v, %v) = %q, %v; want %q", tt.in, tt.x, tt.relativeOK, got, err, tt.want)
 		}
 	}
+}
+
+func TestNormalizeProtect(t *testing.T) {
+	tests := map[string]string{ // input → clean form, "" for an error
+		".github/workflows": ".github/workflows", "./Makefile": "Makefile", "a//b/": "a/b", "x/../y": "y",
+		"": "", ".": "", "..": "", "../x": "", "a/../../x": "", "/etc": "", "~/x": "", "$HOME/x": "",
+		".git": "", ".git/hooks": "", "./.git/x": "", "a\x1b[31m": "", "a\nb": "",
+	}
+	for in, want := range tests {
+		got, err := NormalizeProtect(in)
+		if (err == nil) != (want != "") || got != want {
+			t.Errorf("NormalizeProtect(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func FuzzNormalizeProtect(f *testing.F) {
+	for _, s := range []string{".claude", "a/../b", "../x", ".git/config", "/abs", "x\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		clean, err := NormalizeProtect(s)
+		if err != nil {
+			return
+		}
+		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") || clean != filepath.Clean(clean) ||
+			clean == ".git" || strings.HasPrefix(clean, ".git/") {
+			t.Fatalf("NormalizeProtect(%q) accepted %q", s, clean)
+		}
+	})
 }

@@ -578,6 +578,7 @@ func TestEscape(t *testing.T) {
 		t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
 
 		e.run("fs", []string{"--network", "blocked"}, e.filesystemAttempts())
+		e.run("git", []string{"--network", "blocked"}, e.gitAttempts())
 		for _, mode := range []string{"blocked", "unrestricted"} {
 			e.run("proc-"+mode, append([]string{"--network", mode}, sshEnv...),
 				append(e.processAttempts(sleeper.Process.Pid), socks.socketAttempts(nil)...))
@@ -829,3 +830,65 @@ func TestRun_SIGKILLLeavesNothing(t *testing.T) {
 
 // mountPoint keys a mountinfo line by its mount point.
 func mountPoint(fields []string) string { return fields[4] }
+
+// plantedFsmonitor is the attack of issue 14: a second git directory in the
+// project whose config names a core.fsmonitor command, which the host's own
+// git runs once .git points at it.
+func plantedFsmonitor(marker string) string {
+	return `mkdir -p evil-git/objects evil-git/refs && printf 'ref: refs/heads/main\n' > evil-git/HEAD && ` +
+		`printf '[core]\n\trepositoryformatversion = 0\n\tfsmonitor = "touch ` + marker + `; false"\n' > evil-git/config`
+}
+
+// stays is the inside half of an attempt whose defence is on the host: it
+// runs plant, waits a moment and reports SUCCESS when path is still there.
+func stays(plant, path string) string {
+	return plant + ` 2>/dev/null; sleep 0.3; if [ -e '` + path + `' ] || [ -L '` + path + `' ]; then echo SUCCESS; else echo BLOCKED; fi`
+}
+
+// gitAttempts plant git configuration, indirection and the protected names
+// of SPEC §13 that do not exist yet; the host's own git status then must
+// not run the planted command. The project becomes a real repository first.
+func (e *escaper) gitAttempts() []escAttempt {
+	t, r := e.t, e.r
+	if res := r.host("git", "init", "-q"); res.code != 0 {
+		t.Fatalf("git init on the host:\n%s", res)
+	}
+	marker := filepath.Join(r.base, "fsmonitor-ran")
+	hostGit := func() string {
+		res := r.host("git", "status", "--short")
+		if _, err := os.Lstat(marker); err == nil {
+			os.Remove(marker)
+			return "the host's git status ran the planted core.fsmonitor command"
+		}
+		if res.code != 0 {
+			return "the host's git status fails: " + res.stderr
+		}
+		return ""
+	}
+	attempt := func(name, rel, plant string) escAttempt {
+		path := filepath.Join(r.project, rel)
+		return escAttempt{Name: name, Sh: stays(plant, path), changed: both(hostGit, absent(path))}
+	}
+	fsmon := plantedFsmonitor(marker)
+	return []escAttempt{
+		attempt("git-commondir", ".git/commondir", fsmon+` && echo ../evil-git > .git/commondir`),
+		attempt("git-commondir-rename", ".git/commondir", fsmon+` && echo ../evil-git > .git/refs/x && mv .git/refs/x .git/commondir`),
+		attempt("git-config-worktree", ".git/config.worktree", `printf '[core]\n\tfsmonitor = "touch `+marker+`; false"\n' > .git/config.worktree`),
+		attempt("git-alternates", ".git/objects/info/alternates", `echo /tmp > .git/objects/info/alternates`),
+		attempt("git-http-alternates", ".git/objects/info/http-alternates", `echo http://x.test/ > .git/objects/info/http-alternates`),
+		attempt("git-modules", ".git/modules", `mkdir -p .git/modules/m/hooks && printf '#!/bin/sh\ntouch `+marker+`\n' > .git/modules/m/hooks/post-checkout`),
+		attempt("git-worktrees", ".git/worktrees", `mkdir -p .git/worktrees/w && echo ../../../evil-git > .git/worktrees/w/commondir`),
+		attempt("git-unknown-entry", ".git/fsmonitor-daemon", `mkdir .git/fsmonitor-daemon`),
+		attempt("git-symlink-config", ".git/config.worktree", `ln -s ../evil-git/config .git/config.worktree`),
+		attempt("new-envrc", ".envrc", `echo 'touch `+marker+`' > .envrc`),
+		attempt("new-claude-settings", ".claude", `mkdir -p .claude && echo '{"hooks":{}}' > .claude/settings.json`),
+		attempt("new-mcp-json", ".mcp.json", `echo '{}' > .mcp.json`),
+		attempt("new-gitmodules", ".gitmodules", `printf '[submodule "x"]\n\tpath = x\n\turl = ../evil-git\n' > .gitmodules`),
+		attempt("new-vscode", ".vscode", `mkdir -p .vscode && echo '{}' > .vscode/tasks.json`),
+		attempt("new-symlink-cursor", ".cursor", `ln -s evil-git .cursor`),
+		attempt("new-codex", ".codex", `mkdir .codex`),
+		attempt("new-gemini", ".gemini", `mkdir .gemini`),
+		attempt("new-idea", ".idea", `mkdir .idea`),
+		attempt("new-pent-dir", ".pent", `mkdir .pent && echo 'network = "unrestricted"' > .pent/pent.toml`),
+	}
+}

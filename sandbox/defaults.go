@@ -36,16 +36,29 @@ var systemMasked = []string{"/run", "/var/run", "/home", "/root", "/mnt", "/medi
 // privateTmp are the scratch directories every sandbox gets fresh.
 var privateTmp = []string{"/tmp", "/var/tmp", "/dev/shm"}
 
-// protectedNames are the project entries a sandboxed command must not change:
-// they configure pent itself or run code outside the sandbox later.
-var protectedNames = []string{".pent.toml", ".pent", ".git/hooks", ".git/config", ".envrc", ".vscode", ".idea"}
+// gitProtected are the entries of a .git directory that git reads as
+// configuration, hooks or indirection, named for the platforms that protect
+// paths by name (Seatbelt); on Linux, Guard protects a .git directory by
+// the allowlist of what git writes.
+var gitProtected = []string{
+	"hooks", "config", "config.worktree", "commondir", "modules", "worktrees",
+	"info/exclude", "info/attributes", "info/sparse-checkout", "info/grafts",
+	"objects/info/alternates", "objects/info/http-alternates",
+}
 
 // ProtectedUnder lists the protected paths of a project rooted at root,
-// whether or not they exist.
+// whether or not they exist: the protected names, with the entries of
+// gitProtected in place of .git itself (a .git created where none existed
+// is the Guard's to move).
 func ProtectedUnder(root string) []string {
-	out := make([]string, 0, len(protectedNames))
+	var out []string
 	for _, name := range protectedNames {
-		out = append(out, filepath.Join(root, name))
+		if name != ".git" {
+			out = append(out, filepath.Join(root, name))
+		}
+	}
+	for _, g := range gitProtected {
+		out = append(out, filepath.Join(root, ".git", g))
 	}
 	return out
 }
@@ -179,29 +192,4 @@ func within(p, dir string) bool {
 // underAny reports whether p lies at or beneath one of dirs.
 func underAny(p string, dirs []string) bool {
 	return slices.ContainsFunc(dirs, func(d string) bool { return within(p, d) })
-}
-
-// ExistingProtected records which of the policy's protected paths exist now;
-// pass the result to CreatedProtected after the run.
-func ExistingProtected(p Policy) map[string]bool {
-	out := map[string]bool{}
-	for _, path := range p.Protected {
-		if _, err := os.Lstat(path); err == nil {
-			out[path] = true
-		}
-	}
-	return out
-}
-
-// CreatedProtected lists the protected paths that exist now but did not in
-// before: the sandboxed command created them, and the caller should warn.
-func CreatedProtected(p Policy, before map[string]bool) []string {
-	var out []string
-	for path := range ExistingProtected(p) {
-		if !before[path] {
-			out = append(out, path)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -130,7 +130,7 @@ func writeProfile(profile string) (string, error) {
 // symlink, its resolved form: Seatbelt matches the real path of what is
 // opened. Paths that do not exist (yet) are kept as they are.
 func withResolvedPaths(p Policy) Policy {
-	for _, list := range []*[]string{&p.Read, &p.Execute, &p.Write, &p.Traverse, &p.Protected, &p.Masked, &p.PrivateTmp} {
+	for _, list := range []*[]string{&p.Read, &p.Execute, &p.Write, &p.Traverse, &p.Protected, &p.Guarded, &p.Masked, &p.PrivateTmp} {
 		out := slices.Clone(*list)
 		for _, path := range *list {
 			if real, err := filepath.EvalSymlinks(path); err == nil && real != path && !slices.Contains(out, real) {

@@ -420,16 +420,26 @@ func (m *mounter) selfBind(path string) error {
 }
 
 // pinProtectedAncestors turns the writable ancestors of every existing
-// protected path into mount points: a mount point cannot be renamed, so
-// `mv .git x; mkdir -p .git/hooks` cannot plant a fresh hooks directory.
+// protected path, and every guarded directory with its writable ancestors,
+// into mount points: a mount point cannot be renamed, so `mv .git x; mkdir
+// -p .git/hooks` cannot plant a fresh hooks directory, nor a fresh
+// objects/info escape the host-side watcher.
 func (m *mounter) pinProtectedAncestors() error {
+	var firsts []string // the first directory to pin for each path
 	for _, p := range m.p.Protected {
-		if _, err := os.Lstat(p); err != nil {
-			continue
+		if _, err := os.Lstat(p); err == nil {
+			firsts = append(firsts, filepath.Dir(p))
 		}
+	}
+	for _, g := range m.p.Guarded {
+		if isDir(g) {
+			firsts = append(firsts, g)
+		}
+	}
+	for _, first := range firsts {
 		top := ""
 		for _, w := range m.p.Write {
-			if w != p && within(p, w) && (top == "" || depth(w) < depth(top)) {
+			if within(first, w) && (top == "" || depth(w) < depth(top)) {
 				top = w
 			}
 		}
@@ -437,7 +447,7 @@ func (m *mounter) pinProtectedAncestors() error {
 			continue // no writable ancestor: read-only anyway
 		}
 		var chain []string
-		for d := filepath.Dir(p); within(d, top); d = filepath.Dir(d) {
+		for d := first; within(d, top); d = filepath.Dir(d) {
 			chain = append(chain, d)
 			if d == top {
 				break
@@ -448,7 +458,7 @@ func (m *mounter) pinProtectedAncestors() error {
 			// A symlink here (planted by an earlier run: .git -> elsewhere)
 			// would make its target a writable mount.
 			if fi, err := os.Lstat(d); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-				return fmt.Errorf("%s, on the way to protected %s, is a symbolic link, which pent cannot keep in place; replace it with the directory it points to", d, p)
+				return fmt.Errorf("%s, on the way to protected %s, is a symbolic link, which pent cannot keep in place; replace it with the directory it points to", d, first)
 			}
 			if err := m.selfBind(d); err != nil {
 				return err
@@ -556,12 +566,13 @@ func (m *mounter) makeReadOnly() error {
 
 // bindProtected puts a read-only bind of each existing protected path on
 // top of it. A symlink cannot be protected this way (the link itself stays
-// replaceable), so it stops the start.
+// replaceable), so it stops the start. A path below a file (.git/config
+// where .git is a gitdir file) does not exist.
 func (m *mounter) bindProtected() error {
 	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	for _, p := range m.p.Protected {
 		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
 			continue
 		}
 		if err != nil {

@@ -53,9 +53,14 @@ type Policy struct {
 	// ones that exist when the sandbox starts are made read-only mounts and
 	// their writable ancestors become mount points, so they can be neither
 	// changed nor renamed away and replaced; a protected path that is a
-	// symlink refuses the start. Paths that do not exist yet are listed too,
-	// so that CreatedProtected can report the ones a run created.
+	// symlink refuses the start. Paths that do not exist yet are listed too:
+	// Seatbelt denies creating them; on Linux the caller's Guard moves them
+	// aside if they appear (SPEC §13).
 	Protected []string
+	// Guarded directories are watched by the caller during the run (Guard):
+	// inside the sandbox each is a mount point, so that it can be neither
+	// renamed away nor replaced by a directory the watcher does not see.
+	Guarded []string
 	// Masked directories are replaced by empty, private directories; the
 	// allowed paths at or beneath them are put back. Everything else under
 	// them is absent (ENOENT), including UNIX sockets. An allowed path above

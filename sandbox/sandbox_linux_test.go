@@ -256,15 +256,20 @@ true`)
 
 func TestSandboxProtected(t *testing.T) {
 	f := newFixture(t)
-	before := ExistingProtected(f.policy)
-	st, out := f.run(t, f.policy, `
+	if err := os.MkdirAll(filepath.Join(f.proj, ".git", "objects", "info"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, stop, moved := f.guarded(t)
+	st, out := f.run(t, p, `
 echo evil >> .pent.toml && echo "WROTE pent.toml"
 rm -f .pent.toml && echo "REMOVED pent.toml"
 echo evil > .git/hooks/pre-commit && echo "PLANTED hook"
 echo evil >> .git/config && echo "WROTE config"
 mv .git x && echo "MOVED git"
 mv .git/hooks .git/h && echo "MOVED hooks"
-echo obj > .git/HEAD.new && echo git-writable
+mv .git/objects/info .git/i && echo "MOVED objects/info"
+echo obj > .git/ORIG_HEAD && echo git-writable
+echo ../x > .git/commondir
 echo 'export X=1' > .envrc && echo created-envrc
 true`)
 	if st.Code != 0 {
@@ -284,9 +289,74 @@ true`)
 	if _, err := os.Stat(filepath.Join(f.proj, ".git/hooks/pre-commit")); err == nil {
 		t.Errorf("a hook was planted")
 	}
-	created := CreatedProtected(f.policy, before)
-	if !slices.Equal(created, []string{filepath.Join(f.proj, ".envrc")}) {
-		t.Errorf("CreatedProtected = %v, want the .envrc the run created", created)
+	got := stop()
+	// mv copies objects/info to .git/i when the rename fails (EXDEV: a
+	// mount point), and cannot remove the original: the copy is moved aside.
+	want := []string{filepath.Join(f.proj, ".envrc"), filepath.Join(f.proj, ".git/commondir"), filepath.Join(f.proj, ".git/i")}
+	if !slices.Equal(got, want) {
+		t.Errorf("moved %v, want %v", got, want)
+	}
+	for _, w := range want {
+		if _, err := os.Lstat(w); err == nil {
+			t.Errorf("%s is still in the project", w)
+		}
+		if _, err := os.Lstat(filepath.Join(moved, filepath.Base(w))); err != nil {
+			t.Errorf("%s was not kept: %v", w, err)
+		}
+	}
+}
+
+// guarded is the fixture's policy with the project's guard, the guard's
+// watch (moving entries into the returned directory) already started, and
+// the function that stops it and returns the paths moved, sorted.
+func (f *fixture) guarded(t *testing.T) (Policy, func() []string, string) {
+	t.Helper()
+	g, err := NewGuard([]string{f.proj}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.policy
+	p.Protected = append(slices.Clone(p.Protected), g.Protected()...)
+	p.Guarded = g.Paths()
+	moved := t.TempDir()
+	var paths []string // appended by the watch's goroutine, read after Stop
+	watch, err := WatchGuard(g, func(_, path string) error {
+		paths = append(paths, path)
+		return os.Rename(path, filepath.Join(moved, filepath.Base(path)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := func() []string {
+		t.Helper()
+		if err := watch.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(paths)
+		return paths
+	}
+	return p, stop, moved
+}
+
+// TestSandboxGitdirFile: a .git file (a worktree's or a submodule's) is
+// protected itself, and the .git entries below it, which cannot exist, do
+// not stop the start.
+func TestSandboxGitdirFile(t *testing.T) {
+	f := newFixture(t)
+	git := filepath.Join(f.proj, ".git")
+	if err := os.RemoveAll(git); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(git, []byte("gitdir: /elsewhere\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, stop, _ := f.guarded(t)
+	st, out := f.run(t, p, `echo 'gitdir: /evil' > .git && echo "WROTE gitdir"; true`)
+	if moved := stop(); st.Code != 0 || strings.Contains(out, "WROTE") || len(moved) != 0 {
+		t.Fatalf("%+v moved %v\n%s", st, moved, out)
+	}
+	if b, _ := os.ReadFile(git); string(b) != "gitdir: /elsewhere\n" {
+		t.Errorf(".git changed: %q", b)
 	}
 }
 

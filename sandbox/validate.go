@@ -14,7 +14,7 @@ func (p Policy) normalized() (Policy, error) {
 	if err := p.validate(); err != nil {
 		return Policy{}, err
 	}
-	for _, list := range []*[]string{&p.Read, &p.Execute, &p.Write, &p.Traverse, &p.Protected, &p.Masked, &p.PrivateTmp} {
+	for _, list := range []*[]string{&p.Read, &p.Execute, &p.Write, &p.Traverse, &p.Protected, &p.Guarded, &p.Masked, &p.PrivateTmp} {
 		clean := make([]string, len(*list))
 		for i, path := range *list {
 			clean[i] = filepath.Clean(path)
@@ -38,7 +38,7 @@ func (p Policy) validate() error {
 	if !slices.Contains(Networks, p.Network) {
 		return fmt.Errorf("unknown network mode %q", p.Network)
 	}
-	for _, list := range [][]string{p.Read, p.Execute, p.Write, p.Traverse, p.Protected, p.Masked, p.PrivateTmp} {
+	for _, list := range [][]string{p.Read, p.Execute, p.Write, p.Traverse, p.Protected, p.Guarded, p.Masked, p.PrivateTmp} {
 		for _, path := range list {
 			if !filepath.IsAbs(path) {
 				return fmt.Errorf("sandbox path %q is not absolute", path)

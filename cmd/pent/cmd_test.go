@@ -108,7 +108,7 @@ func TestRunPolicyLayering(t *testing.T) {
 			if err := o.checkTrust(l); err != nil {
 				return err
 			}
-			got, err = o.policy(l)
+			got, _, err = o.policy(l)
 			return err
 		})
 		cmd.SetArgs([]string{"--read", "/srv/data", "--", "true"})

@@ -58,8 +58,12 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	// A run killed with SIGKILL may have left writes to allowed files in
-	// staging: every pent command first puts them where they belong.
-	root.PersistentPreRun = func(*cobra.Command, []string) { recoverStaging(f) }
+	// staging, and protected entries its guard did not move: every pent
+	// command first puts them where they belong.
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		recoverStaging(f)
+		recoverGuards(f)
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(
@@ -80,6 +84,7 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 		NewCmdInit(f),
 		NewCmdProxy(f),
 		NewCmdTrace(f),
+		NewCmdQuarantine(f),
 	)
 	for _, extra := range extraCommands {
 		root.AddCommand(extra(f))

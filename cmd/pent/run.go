@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -151,7 +154,7 @@ func runRun(o *RunOptions) error {
 	if err := o.checkTrust(l); err != nil {
 		return err
 	}
-	policy, err := o.policy(l)
+	policy, guard, err := o.policy(l)
 	if err != nil {
 		return err
 	}
@@ -165,8 +168,19 @@ func runRun(o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	before := sandbox.ExistingProtected(policy)
+	store, err := f.quarantineStore()
+	if err != nil {
+		release()
+		return err
+	}
+	// Before the command starts, and finished before anything else after it.
+	gr, err := startGuard(store, guard)
+	if err != nil {
+		release()
+		return err
+	}
 	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
+	gr.finish(o.IO, l.Home)
 	release()
 	if err != nil {
 		return err
@@ -175,9 +189,6 @@ func runRun(o *RunOptions) error {
 		if err := tr.finish(o.IO, l.Home); err != nil {
 			o.IO.Warn("trace: %v", err)
 		}
-	}
-	for _, p := range sandbox.CreatedProtected(policy, before) {
-		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", config.Escape(tilde(p, l.Home)))
 	}
 	return exitLike(status)
 }
@@ -239,12 +250,14 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 	return nil
 }
 
-// policy builds the sandbox policy from the effective configuration.
-func (o *RunOptions) policy(l *loaded) (sandbox.Policy, error) {
+// policy builds the sandbox policy from the effective configuration, and
+// the guard of the projects it writes (SPEC §13): the writable root and an
+// untrusted project's root.
+func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
 	e := l.Effective
 	command, err := resolveCommand(o.Command[0], o.Factory.Env["PATH"], l.Cwd)
 	if err != nil {
-		return sandbox.Policy{}, err
+		return sandbox.Policy{}, sandbox.Guard{}, err
 	}
 	host := sandbox.Host{
 		Home:        l.Home,
@@ -270,7 +283,34 @@ func (o *RunOptions) policy(l *loaded) (sandbox.Policy, error) {
 	p.Traverse = append(p.Traverse, e.Paths.Traversal...)
 	sandbox.ProtectHostExecuted(&p, o.hostExecuted(l))
 	p.Env = sandbox.FilterEnv(o.Factory.Env, e.Env)
-	return p, nil
+	guard, err := o.guard(l, &p)
+	return p, guard, err
+}
+
+// guard adds the protected entries of the project roots the command may
+// write (the working root, an untrusted project's root) to p, and returns
+// their guard.
+func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) {
+	var roots []string
+	for _, root := range []string{cmp.Or(l.Root(), l.Cwd), l.ProjectRoot} {
+		if root == "" || root == "/" || slices.Contains(roots, root) ||
+			!slices.ContainsFunc(p.Write, func(w string) bool { return root == w || strings.HasPrefix(root, w+"/") }) {
+			continue
+		}
+		roots = append(roots, root)
+		for _, name := range l.Effective.Protect {
+			p.Protected = append(p.Protected, filepath.Join(root, name))
+		}
+	}
+	guard, err := sandbox.NewGuard(roots, l.Effective.Protect)
+	if err != nil {
+		return sandbox.Guard{}, err
+	}
+	p.Protected = append(p.Protected, guard.Protected()...)
+	slices.Sort(p.Protected)
+	p.Protected = slices.Compact(p.Protected)
+	p.Guarded = guard.Paths()
+	return guard, nil
 }
 
 // hostExecuted lists what the host runs or trusts outside the sandbox for

@@ -1,0 +1,229 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hostGitInit makes the fixture project a real repository on the host.
+func hostGitInit(t *testing.T, r *runner) {
+	t.Helper()
+	if res := r.host("git", "init", "-q", "-b", "main"); res.code != 0 {
+		t.Fatalf("git init on the host:\n%s", res)
+	}
+}
+
+// gitIdentity lets git commit without a config file.
+const gitIdentity = `export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.test GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.test; `
+
+// TestGitWorksInside: the guard of .git lets what git writes in normal work
+// through, and it reaches the host repository (SPEC §13).
+func TestGitWorksInside(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		res := r.sandboxSh(gitIdentity + `set -e
+echo one > a.txt; git add a.txt; git commit -qm one
+git branch feature; git checkout -q feature; echo two > b.txt; git add b.txt; git commit -qm two
+git checkout -q main; echo three > c.txt; git add c.txt; git commit -qm three
+echo wip >> a.txt; git stash -q; git stash pop -q; git commit -qam wip
+git tag -a v1 -m v1
+git merge -q --no-edit feature
+git checkout -q -b topic feature; echo four > d.txt; git add d.txt; git commit -qm four
+git rebase -q main
+git cherry-pick -n main~1 >/dev/null 2>&1 || true; git reset -q --hard
+git checkout -q main
+git gc -q
+echo GIT-OK`)
+		res.wantCode(t, 0)
+		if !strings.Contains(res.stdout, "GIT-OK") {
+			t.Fatalf("git inside the sandbox failed:\n%s", res)
+		}
+		for _, bad := range []string{"quarantine", "error:", "fatal:", "Read-only"} {
+			if strings.Contains(res.stderr, bad) {
+				t.Errorf("normal git work met %q:\n%s", bad, res)
+			}
+		}
+		log := r.host("git", "log", "--all", "--format=%s")
+		for _, want := range []string{"one", "two", "three", "wip", "four", "Merge branch 'feature'"} {
+			if !hasExactLine(log.stdout, want) {
+				t.Errorf("the host repository lacks commit %q:\n%s", want, log)
+			}
+		}
+		if tags := r.host("git", "tag"); !hasExactLine(tags.stdout, "v1") {
+			t.Errorf("the host repository lacks tag v1:\n%s", tags)
+		}
+		if fsck := r.host("git", "fsck", "--no-progress"); fsck.code != 0 {
+			t.Errorf("git fsck on the host:\n%s", fsck)
+		}
+		if list := r.pent("quarantine", "list"); !strings.Contains(list.stderr, "nothing is quarantined") {
+			t.Errorf("normal git work left quarantined entries:\n%s", list)
+		}
+	})
+}
+
+// quarantineID finds the quarantine ID the warning gave for rel.
+func quarantineID(t *testing.T, stderr, rel string) string {
+	t.Helper()
+	m := regexp.MustCompile(regexp.QuoteMeta(rel) + `, which pent protects: moved it to the quarantine as (\S+);`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no quarantine warning for %s:\n%s", rel, stderr)
+	}
+	return m[1]
+}
+
+// TestQuarantine: a protected name created inside is moved aside with its
+// content, named in the warning, and `pent quarantine` lists, restores and
+// drops it.
+func TestQuarantine(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		envrc := filepath.Join(r.project, ".envrc")
+		claude := filepath.Join(r.project, ".claude")
+		res := r.sandboxSh(`mkdir c && echo '{"hooks":{}}' > c/settings.json && mv c .claude; echo 'export A=1' > .envrc; echo 'sub' > README.sub`)
+		res.wantCode(t, 0)
+		r.assertAbsent(envrc)
+		r.assertAbsent(claude)
+		envID := quarantineID(t, res.stderr, "src/app/.envrc")
+		claudeID := quarantineID(t, res.stderr, "src/app/.claude")
+		r.assertFile(filepath.Join(r.project, "README.sub"), "sub\n")
+
+		list := r.pent("quarantine", "list")
+		list.wantCode(t, 0)
+		for _, id := range []string{envID, claudeID} {
+			if !strings.Contains(list.stdout, id) {
+				t.Errorf("list lacks %s:\n%s", id, list)
+			}
+		}
+		restore := r.pent("quarantine", "restore", envID)
+		restore.wantCode(t, 0)
+		r.assertFile(envrc, "export A=1\n")
+
+		// Restore never overwrites: put a host file where .claude was.
+		r.mkdir(claude, 0o755)
+		again := r.pent("quarantine", "restore", claudeID)
+		again.wantCode(t, 1)
+		if !strings.Contains(again.stderr, "exists") {
+			t.Errorf("restore over an existing entry:\n%s", again)
+		}
+		if err := os.Remove(claude); err != nil {
+			t.Fatal(err)
+		}
+		noYes := r.pent("quarantine", "drop", claudeID)
+		noYes.wantCode(t, 2)
+		r.pent("quarantine", "drop", "--yes", claudeID).wantCode(t, 0)
+		if list := r.pent("quarantine", "list"); !strings.Contains(list.stderr, "nothing is quarantined") {
+			t.Errorf("entries left after restore and drop:\n%s", list)
+		}
+		if err := os.Remove(envrc); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestQuarantineVisibility races a host-side observer against a command
+// that creates .envrc again and again, and reports the longest time the
+// observer saw it in the project. Every creation must end in the
+// quarantine.
+func TestQuarantineVisibility(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		const rounds = 100
+		envrc := filepath.Join(r.project, ".envrc")
+		var stop atomic.Bool
+		// The window of one appearance lies between what the observer saw
+		// (last seen present − first seen) and the moment it saw it gone.
+		var lower, upper time.Duration
+		var seen int
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runtime.LockOSThread()
+			var since, last time.Time
+			for !stop.Load() {
+				_, err := os.Lstat(envrc)
+				now := time.Now()
+				switch {
+				case err == nil && since.IsZero():
+					since, last = now, now
+					seen++
+				case err == nil:
+					last = now
+				case !since.IsZero():
+					lower, upper = max(lower, last.Sub(since)), max(upper, now.Sub(since))
+					since = time.Time{}
+				}
+			}
+		}()
+		// noclobber: each round creates the file, or counts as not created
+		// when the last one is still there.
+		res := r.sandboxSh(`c=0; i=0; while [ $i -lt ` + strconv.Itoa(rounds) + ` ]; do
+  if (set -C; echo 'touch /tmp/x' > .envrc) 2>/dev/null; then c=$((c+1)); fi
+  sleep 0.02; i=$((i+1))
+done; echo "CREATED $c"`)
+		stop.Store(true)
+		<-done
+		res.wantCode(t, 0)
+		var created int
+		if _, err := fmt.Sscanf(res.stdout, "CREATED %d", &created); err != nil || created == 0 {
+			t.Fatalf("the creator did not report its creations:\n%s", res)
+		}
+		r.assertAbsent(envrc)
+		if n := strings.Count(res.stderr, "which pent protects: moved it"); n != created {
+			t.Errorf("%d of %d creations were quarantined", n, created)
+		}
+		t.Logf("%s: .envrc created %d times inside; a host observer saw it %d times; longest visible: between %v and %v",
+			r.mode, created, seen, lower, upper)
+	})
+}
+
+// TestGuardRecovery: a protected name left in the project by a run whose
+// pent was killed before it could move it (a symlink, which would make
+// every later run refuse to start) is quarantined by the next pent command.
+func TestGuardRecovery(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		envrc := filepath.Join(r.project, ".envrc")
+		cmd := r.command(t.Context(), r.project, pentBin, "run", "--", "sh", "-c", "sleep 1; ln -s README .envrc; sleep 300")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Freeze pent, so that its watch cannot act, until the file is there.
+		time.Sleep(300 * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if _, err := os.Lstat(envrc); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatal("the sandboxed command never created .envrc")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if _, err := os.Lstat(envrc); err != nil {
+			t.Fatalf("control: .envrc should still be there after pent was killed: %v", err)
+		}
+		res := r.pent("version")
+		res.wantCode(t, 0)
+		r.assertAbsent(envrc)
+		id := quarantineID(t, res.stderr, "src/app/.envrc")
+		if list := r.pent("quarantine", "list"); !strings.Contains(list.stdout, id) {
+			t.Errorf("the recovered entry is not listed:\n%s", list)
+		}
+		// The planted symlink no longer stops the next run.
+		r.pent("run", "--", "true").wantCode(t, 0)
+	})
+}

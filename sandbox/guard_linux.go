@@ -1,0 +1,144 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// GuardWatch moves forbidden entries out of a project's guarded directories
+// as soon as they appear: an inotify watch on each directory, served by one
+// goroutine on the host side of the sandbox. Start it before the command
+// and Stop it after: Stop sweeps once more, so an entry the events missed
+// (a full queue) is still moved.
+type GuardWatch struct {
+	guard Guard
+	move  func(root, path string) error
+	fd    int
+	dirs  map[int32]GuardDir // by watch descriptor
+	stopR *os.File
+	stopW *os.File
+	done  chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+// WatchGuard starts watching g's directories; move is called with the
+// project root and the path of each forbidden entry that appears (it must
+// take the entry out of the directory, or fail).
+func WatchGuard(g Guard, move func(root, path string) error) (*GuardWatch, error) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("watching the project's protected entries: inotify: %w", err)
+	}
+	w := &GuardWatch{guard: g, move: move, fd: fd, dirs: map[int32]GuardDir{}, done: make(chan struct{})}
+	for _, d := range g.Dirs {
+		wd, err := unix.InotifyAddWatch(fd, d.Dir, unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_ONLYDIR|unix.IN_DONT_FOLLOW)
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("watching %s for protected entries: %w", d.Dir, err)
+		}
+		w.dirs[int32(wd)] = d
+	}
+	if w.stopR, w.stopW, err = os.Pipe(); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("watching the project's protected entries: %w", err)
+	}
+	go w.serve()
+	return w, nil
+}
+
+// Stop ends the watch, sweeps the guarded directories a last time and
+// returns the first error met during the run.
+func (w *GuardWatch) Stop() error {
+	w.stopW.Close()
+	<-w.done
+	w.stopR.Close()
+	unix.Close(w.fd)
+	w.sweep()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// serve handles events until Stop.
+func (w *GuardWatch) serve() {
+	defer close(w.done)
+	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}, {Fd: int32(w.stopR.Fd()), Events: unix.POLLIN}}
+	buf := make([]byte, 64*1024)
+	for {
+		fds[0].Revents, fds[1].Revents = 0, 0
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			w.fail(fmt.Errorf("watching the project's protected entries: %w", err))
+			return
+		}
+		if fds[1].Revents != 0 {
+			return
+		}
+		n, err := unix.Read(w.fd, buf)
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			w.fail(fmt.Errorf("watching the project's protected entries: %w", err))
+			return
+		}
+		w.handle(buf[:n])
+	}
+}
+
+// handle acts on a buffer of inotify events.
+func (w *GuardWatch) handle(buf []byte) {
+	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+		off += unix.SizeofInotifyEvent + int(ev.Len)
+		if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+			w.sweep()
+			continue
+		}
+		d, ok := w.dirs[ev.Wd]
+		if !ok || ev.Len == 0 {
+			continue
+		}
+		name := unix.ByteSliceToString(nameBytes)
+		if slices.Contains(d.Existing, name) || !d.Forbidden(name) {
+			continue
+		}
+		w.take(d.Root, filepath.Join(d.Dir, name))
+	}
+}
+
+// sweep moves what appeared without an event being handled.
+func (w *GuardWatch) sweep() {
+	if err := w.guard.Sweep(w.move); err != nil {
+		w.fail(err)
+	}
+}
+
+// take moves p aside; an entry already gone (moved or removed) is no error.
+func (w *GuardWatch) take(root, p string) {
+	if err := w.move(root, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.fail(err)
+	}
+}
+
+// fail keeps the first error.
+func (w *GuardWatch) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+}

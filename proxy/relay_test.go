@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -186,5 +187,160 @@ func TestMalformedProxyInput(t *testing.T) {
 		if strings.HasPrefix(string(out), "HTTP/1.1 200") || strings.Contains(string(out), "host=") {
 			t.Errorf("input %q got %q", in, out)
 		}
+	}
+}
+
+// countingServer accepts TCP connections, counts them and records what each
+// sent until it closed.
+type countingServer struct {
+	l        net.Listener
+	mu       sync.Mutex
+	accepted int
+	received []string
+}
+
+func startCountingServer(t testing.TB) *countingServer {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingServer{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			cs.mu.Lock()
+			cs.accepted++
+			cs.mu.Unlock()
+			go func() {
+				defer c.Close()
+				_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				b, _ := io.ReadAll(c)
+				cs.mu.Lock()
+				cs.received = append(cs.received, string(b))
+				cs.mu.Unlock()
+			}()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+	return cs
+}
+
+func (cs *countingServer) port() string {
+	_, p, _ := net.SplitHostPort(cs.l.Addr().String())
+	return p
+}
+
+func (cs *countingServer) snapshot() (int, string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.accepted, strings.Join(cs.received, "|")
+}
+
+// tunnel opens a CONNECT tunnel to target through proxyAddr and sends
+// payload in it, then reads until the proxy closes the connection.
+func tunnel(t *testing.T, proxyAddr, target string, payload ...[]byte) string {
+	t.Helper()
+	c, err := net.Dial("tcp", proxyAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT %s: %v %v", target, resp, err)
+	}
+	for _, p := range payload {
+		if _, err := c.Write(p); err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // separate segments
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	out, _ := io.ReadAll(br)
+	return string(out)
+}
+
+// TestDeniedSNIConnectsNothing: a ClientHello whose SNI is not the tunnel's
+// name is decided before the upstream connect, so the server never sees a
+// TCP connection (the relay used to dial first).
+func TestDeniedSNIConnectsNothing(t *testing.T) {
+	u := startUpstream(t)
+	cs := startCountingServer(t)
+	p := testProxy(t, u, "www.test")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	hello := clientHello(t, "evil.test")
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), hello[:3], hello[3:40], splitRecords(hello, 64)[40:])
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), splitRecords(hello, 64))
+	nul := clientHello(t, "www.test0.evil.test")
+	i := bytes.Index(nul, []byte("www.test0"))
+	nul[i+len("www.test")] = 0 // a NUL-truncation attempt: "www.test\x00.evil.test"
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), nul)
+	time.Sleep(100 * time.Millisecond)
+	if n, got := cs.snapshot(); n != 0 {
+		t.Fatalf("denied ClientHellos caused %d upstream connects (received %q)", n, got)
+	}
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), clientHello(t, "www.test"))
+	time.Sleep(100 * time.Millisecond)
+	if n, _ := cs.snapshot(); n != 1 {
+		t.Fatalf("the allowed ClientHello made %d connects, want 1", n)
+	}
+	if !strings.Contains(string(p.Logs(100)), `TLS SNI \"evil.test\" does not match www.test`) {
+		t.Errorf("denial not logged:\n%s", p.Logs(100))
+	}
+}
+
+// TestTunnelEveryHTTPRequestChecked: plain HTTP in a tunnel bound to
+// www.test has every request's Host checked before any byte of it goes
+// upstream — keep-alive, pipelined, lower-case, split, after a body.
+func TestTunnelEveryHTTPRequestChecked(t *testing.T) {
+	u := startUpstream(t)
+	p := testProxy(t, u, "www.test")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	ok := "GET /ok HTTP/1.1\r\nHost: www.test\r\n\r\n"
+	evil := "GET /evil HTTP/1.1\r\nHost: evil.test\r\n\r\n"
+	tests := []struct {
+		name    string
+		payload []string
+	}{
+		{"keep-alive second request", []string{ok, evil}},
+		{"pipelined in one segment", []string{ok + evil}},
+		{"lower-case method", []string{ok, "get /evil HTTP/1.1\r\nHost: evil.test\r\n\r\n"}},
+		{"first request lower-case", []string{"get /evil HTTP/1.1\r\nHost: evil.test\r\n\r\n"}},
+		{"absolute-form", []string{ok, "GET http://evil.test/evil HTTP/1.1\r\nHost: www.test\r\n\r\n"}},
+		{"duplicate Host", []string{ok, "GET /evil HTTP/1.1\r\nHost: www.test\r\nHost: evil.test\r\n\r\n"}},
+		{"obs-fold", []string{ok, "GET /evil HTTP/1.1\r\nX: a\r\n Host: evil.test\r\nHost: www.test\r\n\r\n"}},
+		{"split across segments", []string{ok, "GET /evil HT", "TP/1.1\r\nHo", "st: evil.test\r\n\r\n"}},
+		{"after a body", []string{"POST /ok HTTP/1.1\r\nHost: www.test\r\nContent-Length: 2\r\n\r\nab" + evil}},
+		{"after a chunked body", []string{"POST /ok HTTP/1.1\r\nHost: www.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", evil}},
+		{"unframeable body", []string{"POST /ok HTTP/1.1\r\nHost: www.test\r\nTransfer-Encoding: gzip\r\n\r\n" + evil}},
+		{"h2c upgrade", []string{"GET /evil HTTP/1.1\r\nHost: www.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"}},
+		{"NUL in Host", []string{"GET /evil HTTP/1.1\r\nHost: www.test\x00.evil.test\r\n\r\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := startCountingServer(t)
+			var payload [][]byte
+			for _, s := range tt.payload {
+				payload = append(payload, []byte(s))
+			}
+			tunnel(t, proxyAddr, "www.test:"+cs.port(), payload...)
+			time.Sleep(100 * time.Millisecond)
+			if _, got := cs.snapshot(); strings.Contains(got, "/evil") || strings.Contains(got, "evil.test") {
+				t.Fatalf("upstream received %q", got)
+			}
+		})
+	}
+	cs := startCountingServer(t)
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), []byte(ok+ok), []byte("POST /ok HTTP/1.1\r\nHost: www.test\r\nContent-Length: 3\r\n\r\nabc"))
+	time.Sleep(100 * time.Millisecond)
+	if _, got := cs.snapshot(); got != ok+ok+"POST /ok HTTP/1.1\r\nHost: www.test\r\nContent-Length: 3\r\n\r\nabc" {
+		t.Fatalf("allowed requests: upstream received %q", got)
 	}
 }

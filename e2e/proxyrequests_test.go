@@ -1,0 +1,111 @@
+//go:build linux
+
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// requestsPy is a proxy-unaware client inside the sandbox: `send PORT
+// PART...` writes the parts (Python escapes such as \r\n allowed) to
+// allowed.test:PORT as separate segments and reads until the connection
+// ends; `hello PORT SNI` starts a TLS handshake naming SNI.
+const requestsPy = `import codecs, socket, ssl, sys, time
+
+def send(port, *parts):
+    s = socket.create_connection(("allowed.test", int(port)), timeout=10)
+    try:
+        for p in parts:
+            s.sendall(codecs.decode(p, "unicode_escape").encode("latin-1"))
+            time.sleep(0.05)
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(65536):
+            pass
+    except OSError as e:
+        print("ended:", e)
+
+def hello(port, sni):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection(("allowed.test", int(port)), timeout=10)
+    try:
+        ctx.wrap_socket(s, server_hostname=sni).do_handshake()
+        print("handshake completed")
+    except (OSError, ssl.SSLError) as e:
+        print("refused:", e)
+
+globals()[sys.argv[1]](*sys.argv[2:])
+`
+
+// TestProxy_EveryRequestDecided: a proxy-unaware client connected to the
+// allowed name cannot get a request for another name to the allowed
+// address — not as a keep-alive second request, a pipelined one, a
+// lower-case or absolute-form one, one split over segments, one hidden after
+// a body — and a ClientHello naming a denied name causes no TCP connection
+// to the upstream at all.
+func TestProxy_EveryRequestDecided(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		var accepts atomic.Int32
+		tlsSink := acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+			accepts.Add(1)
+			c.Close()
+		}).(*net.TCPAddr).Port
+		py := filepath.Join(r.project, "requests.py")
+		r.writeFile(py, requestsPy, 0o644)
+		h, d := strconv.Itoa(n.httpPort), deniedName
+		ok := `GET /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\n\r\n`
+		evil := `GET /evil HTTP/1.1\r\nHost: ` + d + `\r\n\r\n`
+		attacks := [][]string{
+			{ok, evil},  // keep-alive second request
+			{ok + evil}, // pipelined in one segment
+			{ok, `get /evil HTTP/1.1\r\nHost: ` + d + `\r\n\r\n`},
+			{ok, `GET http://` + d + `/evil HTTP/1.1\r\nHost: ` + allowedName + `\r\n\r\n`},
+			{ok, `GET /evil HTTP/1.1\r\nHost: ` + allowedName + `\r\nHost: ` + d + `\r\n\r\n`},
+			{ok, `GET /evil HT`, `TP/1.1\r\nHo`, `st: ` + d + `\r\n\r\n`},
+			{`POST /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\nContent-Length: 2\r\n\r\nab` + evil},
+			{`GET / HTTP/1.1\r\nHost: ` + allowedName + `\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n` + evil},
+		}
+		script := ""
+		for _, a := range attacks {
+			script += "python3 " + py + " send " + h
+			for _, part := range a {
+				script += " " + posixQuote(part)
+			}
+			script += "\n"
+		}
+		sink := strconv.Itoa(tlsSink)
+		script += "python3 " + py + " hello " + sink + " " + d + "\n"
+		script += "python3 " + py + " hello " + sink + " other." + allowedName + "\n"
+		script += "echo DONE\n"
+		res := r.sandboxSh(script, "--allow", allowedName)
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the script did not run to its end:\n%s", res)
+		}
+		hosts := n.seen(&n.hosts)
+		for _, host := range hosts {
+			if host != allowedName {
+				t.Errorf("the HTTP server served a request for %q on the connection bound to %s", host, allowedName)
+			}
+		}
+		if len(hosts) == 0 {
+			t.Errorf("control: the allowed requests never reached the HTTP server:\n%s", res)
+		}
+		if got := accepts.Load(); got != 0 {
+			t.Errorf("denied ClientHellos caused %d TCP connections to the upstream", got)
+		}
+		log, err := os.ReadFile(filepath.Join(r.home, ".local", "state", "pent", "proxy.log"))
+		for _, want := range []string{`HTTP Host \"` + d + `\" does not match`, `TLS SNI \"` + d + `\" does not match`} {
+			if err != nil || !strings.Contains(string(log), want) {
+				t.Errorf("the decision log lacks %s (%v):\n%s", want, err, log)
+			}
+		}
+	})
+}

@@ -10,10 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // testServers are local HTTP and TLS servers; the TLS one records the SNI
@@ -343,4 +346,56 @@ func TestTunnelEveryHTTPRequestChecked(t *testing.T) {
 	if _, got := cs.snapshot(); got != ok+ok+"POST /ok HTTP/1.1\r\nHost: www.test\r\nContent-Length: 3\r\n\r\nabc" {
 		t.Fatalf("allowed requests: upstream received %q", got)
 	}
+}
+
+// TestNamesOutsideTheAlphabetRefused: a name with a NUL (or another byte a
+// hostname cannot hold) is refused in DNS, SOCKS5, CONNECT, a proxy request
+// and a Host header, even where a truncating reader would see an allowed
+// name; none is asked upstream.
+func TestNamesOutsideTheAlphabetRefused(t *testing.T) {
+	u := startUpstream(t)
+	ts := startServers(t)
+	p := testProxy(t, u, "**.www.test", "www.test")
+	proxyAddr, dnsUDP, _ := loopbackSession(t, p)
+	for _, name := range []string{`www.test\000.evil.test`, `a\000.www.test`, `a\.b.www.test`, `a\032b.www.test`, `a\255.www.test`} {
+		if r := query(t, "udp", dnsUDP, name, dns.TypeA); r.Rcode != dns.RcodeNameError || len(r.Answer) != 0 {
+			t.Errorf("DNS %s: rcode %s, %d answers", name, dns.RcodeToString[r.Rcode], len(r.Answer))
+		}
+	}
+	for _, q := range u.queries() {
+		if strings.Contains(q, `\`) {
+			t.Errorf("a bad name was asked upstream: %s", q)
+		}
+	}
+	hp := ts.port(ts.HTTP)
+	nul := "www.test\x00.evil.test"
+	socks := []byte("\x05\x01\x00\x05\x01\x00\x03" + string(rune(len(nul))) + nul)
+	socks = append(socks, byte(mustAtoi(t, hp)>>8), byte(mustAtoi(t, hp)))
+	for name, in := range map[string][]byte{
+		"socks5":   socks,
+		"connect":  []byte("CONNECT " + nul + ":" + hp + " HTTP/1.1\r\nHost: " + nul + ":" + hp + "\r\n\r\n"),
+		"http":     []byte("GET http://" + nul + ":" + hp + "/ HTTP/1.1\r\nHost: www.test\r\n\r\n"),
+		"http %00": []byte("GET http://www.test%00.evil.test:" + hp + "/ HTTP/1.1\r\nHost: www.test\r\n\r\n"),
+	} {
+		c, err := net.Dial("tcp", proxyAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(in)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		out, _ := io.ReadAll(c)
+		c.Close()
+		if strings.Contains(string(out), "host=") || strings.Contains(string(out), " 200 ") || bytes.HasPrefix(out, []byte{5, 0, 5, 0}) {
+			t.Errorf("%s with a NUL in the name got %q", name, out)
+		}
+	}
+}
+
+func mustAtoi(t testing.TB, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -93,7 +93,7 @@ func (s *session) answerDNS(ctx context.Context, req *dns.Msg) *dns.Msg {
 }
 
 func (s *session) answerA(ctx context.Context, resp *dns.Msg, q dns.Question, name string) {
-	addrs, ttl, err := s.p.res.lookupA(ctx, name)
+	addrs, ttl, err := s.p.res.lookupAddrs(ctx, name)
 	switch {
 	case errors.Is(err, errNXDomain):
 		s.decide(true, "dns", name, 0, "", "A: does not exist upstream")
@@ -102,7 +102,7 @@ func (s *session) answerA(ctx context.Context, resp *dns.Msg, q dns.Question, na
 		s.decide(true, "dns", name, 0, "", "A: upstream failed: "+err.Error())
 		resp.Rcode = dns.RcodeServerFailure
 	case len(addrs) == 0:
-		s.decide(true, "dns", name, 0, "", "A: no IPv4 address upstream")
+		s.decide(true, "dns", name, 0, "", "A: no address upstream")
 	default:
 		synth := s.p.names.addrFor(name)
 		s.decide(true, "dns", name, 0, synth.String(), "A: allowed name")

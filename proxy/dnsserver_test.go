@@ -159,9 +159,9 @@ func TestUpstreamValidation(t *testing.T) {
 	r := newResolver(dnsClient{upstreams: func() []string { return []string{pc.LocalAddr().String()} }}, time.Now)
 	for range 2 {
 		r.cache = map[string]cachedA{}
-		addrs, ttl, err := r.lookupA(context.Background(), "x.test")
+		addrs, ttl, err := r.lookupAddrs(context.Background(), "x.test")
 		if err != nil || len(addrs) != 1 || addrs[0] != netip.MustParseAddr("1.2.3.4") || ttl != 9 {
-			t.Fatalf("lookupA = %v %d %v", addrs, ttl, err)
+			t.Fatalf("lookupAddrs = %v %d %v", addrs, ttl, err)
 		}
 	}
 	if a, b := <-ids, <-ids; a == b {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -114,13 +115,17 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 }
 
 // DestinationAllowed reports whether the proxy may dial addr: public
-// addresses always, refused ranges only when a Destinations prefix holds addr.
-func (p *Policy) DestinationAllowed(addr netip.Addr) bool {
+// addresses always; the refused ranges and the host's own addresses
+// (hostAddrs, every interface) only when a Destinations prefix holds addr.
+func (p *Policy) DestinationAllowed(addr netip.Addr, hostAddrs []netip.Addr) bool {
 	addr = addr.Unmap()
 	for _, d := range p.Destinations {
 		if d.Contains(addr) {
 			return true
 		}
+	}
+	if slices.Contains(hostAddrs, addr) {
+		return false
 	}
 	for _, r := range refusedRanges {
 		if r.Contains(addr) {

@@ -25,9 +25,12 @@ func TestCompile(t *testing.T) {
 		{"169.254.169.254", false}, {"192.168.1.1", false}, {"172.16.0.1", false}, {"100.64.0.1", false},
 		{"198.19.0.1", false}, {"224.0.0.1", false}, {"0.0.0.0", false}, {"::ffff:169.254.169.254", false},
 		{"fd00::1", false}, {"fe80::1", false}, {"::1", false}, {"2606:4700::1", true},
+		// The host's own addresses are refused unless listed.
+		{"192.0.2.2", false}, {"::ffff:192.0.2.2", false}, {"2001:db8::2", false}, {"10.1.2.3", true},
 	}
+	own := []netip.Addr{mustAddr("192.0.2.2"), mustAddr("2001:db8::2"), mustAddr("10.1.2.3"), mustAddr("127.0.0.1")}
 	for _, tc := range tests {
-		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr)); got != tc.want {
+		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr), own); got != tc.want {
 			t.Errorf("DestinationAllowed(%s) = %v", tc.addr, got)
 		}
 	}

@@ -136,7 +136,7 @@ func (s *session) admit(kind, name string, port int, orig string) ([]netip.Addr,
 	err := s.checkName(name, port)
 	var addrs []netip.Addr
 	if err == nil {
-		addrs, err = s.resolveAllowed(context.Background(), name)
+		addrs, err = s.resolveAllowed(context.Background(), name, port)
 	}
 	if err != nil {
 		s.decideErr(kind, name, port, orig, err)
@@ -162,7 +162,7 @@ func isDenial(err error) bool {
 // dialName resolves name on the host side and dials the first address the
 // policy lets it reach.
 func (s *session) dialName(ctx context.Context, name string, port int) (net.Conn, error) {
-	addrs, err := s.resolveAllowed(ctx, name)
+	addrs, err := s.resolveAllowed(ctx, name, port)
 	if err != nil {
 		return nil, err
 	}
@@ -170,32 +170,43 @@ func (s *session) dialName(ctx context.Context, name string, port int) (net.Conn
 }
 
 // resolveAllowed resolves name on the host side and returns the addresses
-// the policy lets it reach; none is a denial.
-func (s *session) resolveAllowed(ctx context.Context, name string) ([]netip.Addr, error) {
-	addrs, _, err := s.p.res.lookupA(ctx, name)
+// the policy lets it reach on port: not a refused range or one of the
+// host's own addresses unless [proxy] destinations lists it, never one of
+// the proxy's own listeners. None is a denial.
+func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]netip.Addr, error) {
+	addrs, _, err := s.p.res.lookupAddrs(ctx, name)
 	if errors.Is(err, errNXDomain) {
 		return nil, deny("%s does not exist upstream", name)
 	}
 	if err != nil {
 		return nil, err
 	}
+	own, err := s.p.hostAddrs()
+	if err != nil {
+		return nil, err
+	}
 	pol := s.p.Policy()
 	var allowed []netip.Addr
-	var refused []string
+	var refused, loops []string
 	for _, a := range addrs {
-		if pol.DestinationAllowed(a) {
+		switch {
+		case s.p.isListener(netip.AddrPortFrom(a, uint16(port))):
+			loops = append(loops, a.String())
+		case pol.DestinationAllowed(a, own):
 			allowed = append(allowed, a)
-		} else {
+		default:
 			refused = append(refused, a.String())
 		}
 	}
 	switch {
 	case len(allowed) > 0:
 		return allowed, nil
+	case len(loops) > 0:
+		return nil, deny("%s:%d is pent's own proxy listener", name, port)
 	case len(refused) == 0:
-		return nil, deny("%s has no IPv4 address", name)
+		return nil, deny("%s has no address upstream", name)
 	}
-	return nil, deny("%s resolves to %s, a refused destination range (list it in [proxy] destinations)", name, strings.Join(refused, ", "))
+	return nil, deny("%s resolves to %s, a refused destination range or this host's own address (list it in [proxy] destinations)", name, strings.Join(refused, ", "))
 }
 
 // dialFirst connects to the first of addrs that answers.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -398,4 +399,90 @@ func mustAtoi(t testing.TB, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestHostOwnAddressesRefused: an allowed name that resolves to one of the
+// host's own (non-private) addresses, or to the proxy's own listener, is
+// refused unless [proxy] destinations lists it; the relay used to know only
+// the private ranges.
+func TestHostOwnAddressesRefused(t *testing.T) {
+	u := startUpstream(t)
+	own, err := interfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hostIP netip.Addr
+	for _, a := range own {
+		if a.Is4() && !a.IsLoopback() {
+			hostIP = a
+			break
+		}
+	}
+	if !hostIP.IsValid() {
+		t.Fatal("this host has no non-loopback IPv4 address to test with")
+	}
+	l, err := net.Listen("tcp4", netip.AddrPortFrom(hostIP, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "host service") })}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	name := "ip-" + strings.ReplaceAll(hostIP.String(), ".", "-") + ".test"
+	target := "http://" + name + ":" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "/"
+	for _, tc := range []struct {
+		destinations []string
+		wantOK       bool
+	}{{nil, false}, {[]string{"127.0.0.0/8"}, false}, {[]string{hostIP.String() + "/32"}, true}} {
+		pol, err := Compile(Settings{Allow: []string{name}, UpstreamDNS: []string{u.Addr}, Destinations: tc.destinations}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := New(pol, nil)
+		proxyAddr, _, _ := loopbackSession(t, p)
+		code, body, err := get(proxyClient("http://"+proxyAddr, ""), target)
+		if ok := err == nil && code == 200 && body == "host service"; ok != tc.wantOK {
+			t.Errorf("destinations %v: GET %s = %d %q %v, want ok=%v", tc.destinations, target, code, body, err, tc.wantOK)
+		}
+		if !tc.wantOK && !strings.Contains(string(p.Logs(10)), "this host's own address") {
+			t.Errorf("destinations %v: the denial does not name the host's own address:\n%s", tc.destinations, p.Logs(10))
+		}
+	}
+	// The proxy's own loopback listener is never dialled, even with
+	// 127.0.0.0/8 allowed.
+	p := testProxy(t, u, "www.test")
+	lb := serveLoopback(t, p)
+	code, _, err := get(proxyClient(lb.url("http", lb.Token), ""), "http://www.test:"+strconv.Itoa(lb.Port)+"/")
+	if err == nil && code == 200 || !strings.Contains(string(p.Logs(10)), "pent's own proxy listener") {
+		t.Errorf("a request for the proxy's own listener: %d %v\n%s", code, err, p.Logs(10))
+	}
+}
+
+// TestIPv6OnlyUpstream: a name with only AAAA records upstream is reached
+// over IPv6, while the sandbox side keeps its synthetic IPv4 address.
+func TestIPv6OnlyUpstream(t *testing.T) {
+	u := startUpstream(t)
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatalf("no IPv6 loopback to test with: %v", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "v6 host=%s", r.Host) })}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	pol, err := Compile(Settings{Allow: []string{"v6only.test"}, UpstreamDNS: []string{u.Addr}, Destinations: []string{"::1/128"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyAddr, dnsUDP, _ := loopbackSession(t, New(pol, nil))
+	r := query(t, "udp", dnsUDP, "v6only.test", dns.TypeA)
+	if len(r.Answer) != 1 || !syntheticNet.Contains(netip.MustParseAddr(r.Answer[0].(*dns.A).A.String())) {
+		t.Fatalf("A query for an AAAA-only name: %v", r)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	for _, scheme := range []string{"http", "socks5"} {
+		code, body, err := get(proxyClient(scheme+"://"+proxyAddr, ""), "http://v6only.test:"+port+"/")
+		if err != nil || code != 200 || body != "v6 host=v6only.test:"+port {
+			t.Errorf("via %s: %d %q %v", scheme, code, body, err)
+		}
+	}
 }

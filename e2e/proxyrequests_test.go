@@ -109,3 +109,51 @@ func TestProxy_EveryRequestDecided(t *testing.T) {
 		}
 	})
 }
+
+// TestProxy_ExplainAtExit: when the proxy refused something, the run ends
+// with one line per refused name (at most five, then how many more), each
+// with its fix — for curl through the proxy variables and for a raw socket
+// client; --quiet silences it, and a run with nothing refused says nothing.
+func TestProxy_ExplainAtExit(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		py := filepath.Join(r.project, "requests.py")
+		r.writeFile(py, requestsPy, 0o644)
+		h := strconv.Itoa(n.httpPort)
+		script := "curl -sS --max-time 10 http://" + deniedName + ":" + h + "/ >/dev/null 2>&1\n" +
+			"curl -sS --max-time 10 http://" + deniedName + ":" + h + "/ >/dev/null 2>&1\n" +
+			"python3 -c 'import socket; socket.create_connection((\"" + n.hostIP + "\", " + strconv.Itoa(n.rawPort) + "), timeout=5)' 2>/dev/null\n" +
+			"python3 " + py + " send " + h + " 'GET / HTTP/1.1\\r\\nHost: sneaky.test\\r\\n\\r\\n' >/dev/null\n" +
+			"echo DONE\n"
+		res := r.sandboxSh(script, "--allow", allowedName)
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the script did not run to its end:\n%s", res)
+		}
+		t.Logf("exit summary:\n%s", res.stderr)
+		for _, want := range []string{
+			"pent: the proxy refused the connection to " + deniedName + ":" + h + " (2×) — allow it with `pent run --allow " + deniedName + "`",
+			"pent: the proxy refused the connection to " + n.hostIP + ":" + strconv.Itoa(n.rawPort) + ": raw IP connection",
+			"pent: the proxy refused the connection to " + allowedName + ":" + h + ": HTTP Host \"sneaky.test\" does not match",
+		} {
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("the exit summary lacks %q:\n%s", want, res)
+			}
+		}
+		quiet := r.sandboxSh(script, "--quiet", "--allow", allowedName)
+		if strings.Contains(quiet.stderr, "the proxy refused") {
+			t.Errorf("--quiet still explains:\n%s", quiet)
+		}
+		clean := r.sandboxSh("curl -sS --max-time 10 http://"+allowedName+":"+h+"/ >/dev/null", "--allow", allowedName)
+		if clean.code != 0 || strings.Contains(clean.stderr, "refused") {
+			t.Errorf("a run with nothing refused printed a summary or failed:\n%s", clean)
+		}
+		many := ""
+		for i := range 8 {
+			many += "getent hosts n" + strconv.Itoa(i) + ".test >/dev/null\n"
+		}
+		res = r.sandboxSh(many+"true", "--allow", allowedName)
+		if got := strings.Count(res.stderr, "pent: the proxy refused"); got != 5 || !strings.Contains(res.stderr, "pent: and 3 more — ") {
+			t.Errorf("eight refused names: want five lines and \"and 3 more\", got %d lines:\n%s", got, res)
+		}
+	})
+}

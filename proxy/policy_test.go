@@ -48,7 +48,7 @@ func TestCompile(t *testing.T) {
 
 func TestNameTable(t *testing.T) {
 	now := time.Unix(1000, 0)
-	tab := newNameTable(func() time.Time { return now })
+	tab := newNameTable(func() time.Time { return now }, syntheticPoolSize)
 	first := tab.addrFor("a.test")
 	if !syntheticNet.Contains(first) || first == syntheticNet.Addr() {
 		t.Fatalf("bad synthetic address %s", first)
@@ -61,7 +61,7 @@ func TestNameTable(t *testing.T) {
 		t.Fatal("expired binding still resolves")
 	}
 	// Fill the whole pool; the next name takes the binding that expires first.
-	tab = newNameTable(func() time.Time { return now })
+	tab = newNameTable(func() time.Time { return now }, syntheticPoolSize)
 	first = tab.addrFor("n0.test")
 	for i := 1; i < tab.size; i++ {
 		now = now.Add(time.Millisecond)

@@ -18,12 +18,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Proxy holds what all sessions of one project share: the current policy, the
-// synthetic name table, the upstream resolver cache and the decision log.
+// Proxy holds what all sessions of one project share: the current policy,
+// the upstream resolver cache and the decision log. Each session has its own
+// synthetic name table, so that no sandbox can evict another's names.
 type Proxy struct {
 	policy atomic.Pointer[Policy]
-	names  *nameTable
 	res    *resolver
+	// namesPerSession is the size of each session's synthetic address pool.
+	namesPerSession int
 	log    *decisionLog
 	now    func() time.Time
 	// hostAddrs lists the host's own addresses (every interface); an
@@ -45,7 +47,7 @@ type Proxy struct {
 func New(pol *Policy, logw io.Writer) *Proxy {
 	p := &Proxy{log: newDecisionLog(logw), now: time.Now, hostAddrs: interfaceAddrs, listeners: map[netip.AddrPort]struct{}{}}
 	p.policy.Store(pol)
-	p.names = newNameTable(p.now)
+	p.namesPerSession = syntheticPoolSize
 	p.res = newResolver(dnsClient{upstreams: func() []string { return p.policy.Load().Upstreams }}, p.now)
 	p.started = p.now()
 	p.touch()
@@ -159,8 +161,9 @@ func (p *Proxy) serveSession(ctx context.Context, info SessionInfo, files []*os.
 
 // session is one sandbox's sockets and the connections accepted from them.
 type session struct {
-	p    *Proxy
-	info SessionInfo
+	p     *Proxy
+	info  SessionInfo
+	names *nameTable // the synthetic addresses this session's DNS handed out
 
 	tcp    *net.TCPListener
 	dnsUDP net.PacketConn
@@ -181,7 +184,7 @@ func (p *Proxy) newSession(info SessionInfo) *session {
 	if info.ID == "" {
 		info.ID = "s" + strconv.FormatInt(p.sessionSeq.Add(1), 10)
 	}
-	return &session{p: p, info: info, conns: map[net.Conn]struct{}{}}
+	return &session{p: p, info: info, names: newNameTable(p.now, p.namesPerSession), conns: map[net.Conn]struct{}{}}
 }
 
 func (p *Proxy) openSession(info SessionInfo, files []*os.File) (*session, error) {

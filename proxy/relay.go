@@ -50,7 +50,7 @@ func (s *session) handle(c *net.TCPConn) {
 
 func (s *session) handleTransparent(c *net.TCPConn, orig netip.AddrPort) {
 	port := int(orig.Port())
-	name, ok := s.p.names.nameOf(orig.Addr())
+	name, ok := s.names.nameOf(orig.Addr())
 	if !ok {
 		s.decide(false, "tcp", "", port, orig.String(), "raw IP connection: the address was not handed out by pent's DNS for an allowed name")
 		return
@@ -111,7 +111,7 @@ func (s *session) bindName(host string, addr netip.Addr) (string, error) {
 	if !addr.IsValid() {
 		return host, nil
 	}
-	if name, ok := s.p.names.nameOf(addr); ok {
+	if name, ok := s.names.nameOf(addr); ok {
 		return name, nil
 	}
 	return "", deny("raw IP connection to %s: connect by name", addr)

@@ -26,8 +26,8 @@ type Proxy struct {
 	res    *resolver
 	// namesPerSession is the size of each session's synthetic address pool.
 	namesPerSession int
-	log    *decisionLog
-	now    func() time.Time
+	log             *decisionLog
+	now             func() time.Time
 	// hostAddrs lists the host's own addresses (every interface); an
 	// allowed name resolving to one is refused unless Destinations lists it.
 	hostAddrs func() ([]netip.Addr, error)

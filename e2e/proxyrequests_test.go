@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // requestsPy is a proxy-unaware client inside the sandbox: `send PORT
@@ -155,5 +156,61 @@ func TestProxy_ExplainAtExit(t *testing.T) {
 		if got := strings.Count(res.stderr, "pent: the proxy refused"); got != 5 || !strings.Contains(res.stderr, "pent: and 3 more — ") {
 			t.Errorf("eight refused names: want five lines and \"and 3 more\", got %d lines:\n%s", got, res)
 		}
+	})
+}
+
+// TestProxy_ReloadBrokenOrDeleted: the project's proxy keeps its last good
+// allowlist when a config file becomes unparsable, and says so in its log;
+// when the project file is deleted it denies every name, also to a sandbox
+// that was already running.
+func TestProxy_ReloadBrokenOrDeleted(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n, probe := startProjectProxy(t, r)
+		// The global file allows the name too: without its project file
+		// the project's proxy must still deny it.
+		global, err := os.ReadFile(r.globalConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.writeFile(r.globalConfig(), strings.Replace(string(global), "[proxy]\n", "[proxy]\ndomain_allowlist = [\""+allowedName+"\"]\n", 1), 0o644)
+		port := strconv.Itoa(n.bannerTCP)
+		sb := r.startServe("run", "--", "python3", probe, "serve")
+		if p := sb.ask(t, "banner "+allowedName+" "+port); !p.ok {
+			t.Fatalf("%s before the edit: %s", allowedName, p.msg)
+		}
+		before := r.waitStatus("running", func(st proxyStatus) bool { return st.running })
+		logs, _ := filepath.Glob(filepath.Join(r.runtime, "pent", "*", "daemon.log"))
+		if len(logs) != 1 {
+			t.Fatalf("daemon logs: %v", logs)
+		}
+		daemonLog := func() string {
+			b, _ := os.ReadFile(logs[0])
+			return string(b)
+		}
+		good, err := os.ReadFile(r.globalConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.writeFile(r.globalConfig(), "[proxy\nupstream_dns = [\n", 0o644)
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(daemonLog(), "reload failed, keeping the previous policy") }) {
+			t.Fatalf("the daemon's log does not tell of the failed reload:\n%s", daemonLog())
+		}
+		if p := sb.ask(t, "banner "+allowedName+" "+port); !p.ok {
+			t.Errorf("%s after a broken edit: %s", allowedName, p.msg)
+		}
+		r.writeFile(r.globalConfig(), string(good), 0o644)
+		if st := r.waitStatus("the repaired file", func(st proxyStatus) bool { return st.running }); st.policy != before.policy || st.pid != before.pid {
+			t.Errorf("the policy went from %q (pid %d) to %q (pid %d)", before.policy, before.pid, st.policy, st.pid)
+		}
+		if err := os.Remove(filepath.Join(r.project, ".pent.toml")); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(daemonLog(), "every name is denied") }) {
+			t.Errorf("the daemon's log does not say it denies everything:\n%s", daemonLog())
+		}
+		if p := sb.ask(t, "banner "+allowedName+" "+port); p.ok {
+			t.Errorf("%s is still reachable after the project file was deleted", allowedName)
+		}
+		sb.finish(t)
 	})
 }

@@ -144,7 +144,13 @@ func serveProxy(f *Factory, dir string) error {
 		Reload: func() (proxy.Settings, error) {
 			l, err := f.load(loadRequest{ProjectDir: root, Flags: &config.File{Path: "command line"}})
 			if err != nil {
-				return proxy.Settings{}, err
+				return proxy.Settings{}, err // a broken file: the daemon keeps its last good policy
+			}
+			if l.Root() != root {
+				// The project file is gone, moved, or no longer allowed:
+				// this project's proxy lets nothing through.
+				fmt.Fprintf(os.Stderr, "pent proxy: %s has no allowed .pent.toml any more: every name is denied until it has\n", escapeControl(root))
+				return proxy.Settings{}, nil
 			}
 			return proxySettings(l.Effective), nil
 		},

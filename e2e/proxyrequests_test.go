@@ -214,3 +214,24 @@ func TestProxy_ReloadBrokenOrDeleted(t *testing.T) {
 		sb.finish(t)
 	})
 }
+
+// TestProxy_HostLocalName: `--allow localhost:PORT` with destinations
+// permitting loopback reaches the host's service on that port through the
+// proxy (HTTP proxy and SOCKS5h); the name is the host's, never asked
+// upstream. It used to fail with "localhost does not exist upstream".
+func TestProxy_HostLocalName(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		target := "http://localhost:" + strconv.Itoa(n.httpPort) + "/"
+		res := r.sandboxSh(`curl -fsS --max-time 10 --noproxy "" -x "$HTTP_PROXY" `+target+` && curl -fsS --max-time 10 --noproxy "" --proxy "$ALL_PROXY" `+target,
+			"--allow", "localhost:"+strconv.Itoa(n.httpPort))
+		if res.code != 0 || strings.Count(res.stdout, "HTTP-OK host=localhost:") != 2 {
+			t.Errorf("the host's service on localhost was not reached through the proxy:\n%s", res)
+		}
+		for _, q := range n.seen(&n.queries) {
+			if strings.HasPrefix(q, "localhost.") {
+				t.Errorf("localhost was asked upstream: %s", q)
+			}
+		}
+	})
+}

@@ -93,7 +93,7 @@ func (s *session) answerDNS(ctx context.Context, req *dns.Msg) *dns.Msg {
 }
 
 func (s *session) answerA(ctx context.Context, resp *dns.Msg, q dns.Question, name string) {
-	addrs, ttl, err := s.p.res.lookupAddrs(ctx, name)
+	addrs, ttl, err := s.lookup(ctx, name)
 	switch {
 	case errors.Is(err, errNXDomain):
 		s.decide(true, "dns", name, 0, "", "A: does not exist upstream")

@@ -174,7 +174,7 @@ func (s *session) dialName(ctx context.Context, name string, port int) (net.Conn
 // host's own addresses unless [proxy] destinations lists it, never one of
 // the proxy's own listeners. None is a denial.
 func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]netip.Addr, error) {
-	addrs, _, err := s.p.res.lookupAddrs(ctx, name)
+	addrs, _, err := s.lookup(ctx, name)
 	if errors.Is(err, errNXDomain) {
 		return nil, deny("%s does not exist upstream", name)
 	}
@@ -207,6 +207,15 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 		return nil, deny("%s has no address upstream", name)
 	}
 	return nil, deny("%s resolves to %s, a refused destination range or this host's own address (list it in [proxy] destinations)", name, strings.Join(refused, ", "))
+}
+
+// lookup resolves name: a host-local name the policy lists (Policy.Local)
+// from the host's own table, never upstream; any other name upstream.
+func (s *session) lookup(ctx context.Context, name string) ([]netip.Addr, uint32, error) {
+	if addrs, ok := s.p.Policy().Local[name]; ok {
+		return addrs, maxClientTTL, nil
+	}
+	return s.p.res.lookupAddrs(ctx, name)
 }
 
 // dialFirst connects to the first of addrs that answers.

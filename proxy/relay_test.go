@@ -486,3 +486,38 @@ func TestIPv6OnlyUpstream(t *testing.T) {
 		}
 	}
 }
+
+// TestHostLocalNames: localhost and names of the host's hosts file, listed
+// with a port, reach the host's own addresses when destinations permits
+// them, and are never asked upstream; without destinations they are refused.
+func TestHostLocalNames(t *testing.T) {
+	u := startUpstream(t)
+	ts := startServers(t)
+	hp := ts.port(ts.HTTP)
+	hosts := map[string][]netip.Addr{"db.hosts": {mustAddr("127.0.0.1")}}
+	for _, tc := range []struct {
+		destinations []string
+		wantOK       bool
+	}{{[]string{"127.0.0.0/8"}, true}, {nil, false}} {
+		pol, err := Compile(Settings{Allow: []string{"localhost:" + hp, "db.hosts:" + hp}, HostNames: hosts,
+			UpstreamDNS: []string{u.Addr}, Destinations: tc.destinations}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxyAddr, dnsUDP, _ := loopbackSession(t, New(pol, nil))
+		for _, name := range []string{"localhost", "db.hosts"} {
+			for _, scheme := range []string{"http", "socks5"} {
+				code, body, err := get(proxyClient(scheme+"://"+proxyAddr, ""), "http://"+name+":"+hp+"/")
+				if ok := err == nil && code == 200 && body == "host="+name+":"+hp+" path=/"; ok != tc.wantOK {
+					t.Errorf("destinations %v, %s via %s: %d %q %v", tc.destinations, name, scheme, code, body, err)
+				}
+			}
+			if r := query(t, "udp", dnsUDP, name, dns.TypeA); len(r.Answer) != 1 {
+				t.Errorf("A %s: %v", name, r)
+			}
+		}
+	}
+	if u.sawName("localhost") || u.sawName("db.hosts") {
+		t.Errorf("a host-local name was asked upstream: %v", u.queries())
+	}
+}

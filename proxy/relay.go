@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -248,6 +250,7 @@ const (
 	protoTLS                       // a TLS ClientHello whose SNI (if any) matches
 	protoHTTP                      // an HTTP/1 request: every request is checked
 	protoOther                     // another protocol: bound by name only
+	protoToken                     // only token bytes so far: a word, or part of an HTTP method
 )
 
 // relayChecked decides the client's first bytes (TLS SNI, HTTP Host), then
@@ -277,6 +280,9 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, addrs []ne
 	if proto == protoSilent {
 		proto, err = sniffClient(client, br, name, port, 0)
 	}
+	if err == nil && proto == protoToken {
+		proto, err = relayTokens(br, up)
+	}
 	if err == nil {
 		err = relayClient(client, br, up, proto, name, port)
 	}
@@ -288,6 +294,40 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, addrs []ne
 		up.Close()
 	}
 	<-down
+}
+
+// relayTokens serves a client whose first bytes are only token characters:
+// a word it may wait to have answered, or the start of an HTTP method. Each
+// part is forwarded as it comes, as long as everything sent so far plus the
+// new bytes could still become a request line; once they cannot, the
+// stream is protoOther. If they do form an HTTP request line, its head
+// would reach upstream in parts and cannot be decided as one: that
+// connection is refused before the line is complete upstream. (HTTP clients
+// write a request head at once; none splits its method.)
+func relayTokens(br *bufio.Reader, up net.Conn) (clientProto, error) {
+	var sent []byte
+	for {
+		b, _ := br.Peek(br.Buffered())
+		switch err := sniffRequestLine(append(slices.Clone(sent), b...)); {
+		case errors.Is(err, errNotHTTP):
+			return protoOther, nil
+		case err == nil:
+			return protoOther, deny("refused: an HTTP request line that arrived in parts after its method was forwarded")
+		case !errors.Is(err, errIncomplete):
+			return protoOther, deny("refused: %v", err)
+		}
+		if _, err := up.Write(b); err != nil {
+			return protoOther, err
+		}
+		sent = append(sent, b...)
+		_, _ = br.Discard(len(b))
+		if _, err := br.Peek(1); err != nil {
+			if errors.Is(err, io.EOF) {
+				return protoOther, nil // the raw relay passes the half-close on
+			}
+			return protoOther, err
+		}
+	}
 }
 
 // relayClient forwards the client's side once its first bytes are decided.
@@ -356,6 +396,11 @@ func sniffClient(c *net.TCPConn, br *bufio.Reader, name string, port int, wait t
 		switch err := sniffRequestLine(b); {
 		case errors.Is(err, errNotHTTP):
 			proto = protoOther
+			return nil
+		case errors.Is(err, errIncomplete) && bytes.IndexByte(b, ' ') < 0:
+			// A word that may wait for its answer (an echo, a prompt):
+			// relayTokens forwards it and keeps watching.
+			proto = protoToken
 			return nil
 		case err != nil:
 			return err

@@ -521,3 +521,86 @@ func TestHostLocalNames(t *testing.T) {
 		t.Errorf("a host-local name was asked upstream: %v", u.queries())
 	}
 }
+
+// TestTunnelWordsAndSplitMethods: a client that sends a short word and waits
+// for its answer (an echo) is relayed at once; an HTTP request whose method
+// arrives in parts is refused before its request line is complete upstream.
+func TestTunnelWordsAndSplitMethods(t *testing.T) {
+	u := startUpstream(t)
+	p := testProxy(t, u, "www.test")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	var mu sync.Mutex
+	var received []string
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var all []byte
+				buf := make([]byte, 1024)
+				for {
+					n, err := c.Read(buf)
+					all = append(all, buf[:n]...)
+					c.Write(buf[:n])
+					if err != nil {
+						break
+					}
+				}
+				mu.Lock()
+				received = append(received, string(all))
+				mu.Unlock()
+			}()
+		}
+	}()
+	target := "www.test:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	open := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", proxyAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+		br := bufio.NewReader(c)
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("CONNECT: %v %v", resp, err)
+		}
+		return c, br
+	}
+	c, br := open()
+	start := time.Now()
+	for _, word := range []string{"x", "y", "PING"} {
+		c.Write([]byte(word))
+		got := make([]byte, len(word))
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != word {
+			t.Fatalf("echo of %q: %q %v", word, got, err)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("three echoed words took %v", d)
+	}
+	c.Close()
+	c, br = open()
+	c.Write([]byte("GE"))
+	if got, err := br.ReadByte(); err != nil || got != 'G' {
+		t.Fatalf("the first part of the method was not relayed: %q %v", got, err)
+	}
+	c.Write([]byte("T / HTTP/1.1\r\nHost: evil.test\r\n\r\n"))
+	io.ReadAll(br)
+	c.Close()
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range received {
+		if strings.Contains(r, "HTTP/1.1") || strings.Contains(r, "evil") {
+			t.Errorf("upstream received %q", r)
+		}
+	}
+}

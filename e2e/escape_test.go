@@ -455,6 +455,11 @@ func (nt *netTargets) networkAttempts(mode string) []escAttempt {
 				out = append(out, "the DNS server upstream saw "+q)
 			}
 		}
+		for _, h := range append(n.seen(&n.hosts), n.seen(&n.snis)...) {
+			if strings.Contains(h, label) {
+				out = append(out, "the web server served "+h)
+			}
+		}
 		return strings.Join(out, "; ")
 	}
 	at := func(name string, args ...string) escAttempt {
@@ -471,6 +476,11 @@ func (nt *netTargets) networkAttempts(mode string) []escAttempt {
 		at("dns-txt-exfil", "dns", "127.0.0.1:"+dnsPort, label+".exfil.test", "TXT"),
 		at("dns-null-exfil", "dns", n.hostIP+":53", label+"-null.exfil.test", "NULL"),
 		at("dns-txt-port53", "dns", "127.0.0.1:53", label+"-53.x.test", "TXT"),
+		// Domain fronting through the allowed name x.test (allowed in
+		// proxy mode): a second request, and a ClientHello, for another.
+		at("http-keepalive-front", "http-front", fmt.Sprintf("x.test:%d", n.httpPort), "x.test", label+"-front.test", "GET"),
+		at("http-lowercase-front", "http-front", fmt.Sprintf("x.test:%d", n.httpPort), "x.test", label+"-lc.test", "get"),
+		at("tls-sni-front", "tls-sni", fmt.Sprintf("x.test:%d", n.tlsPort), label+"-sni.test"),
 	}
 	if ip6 := hostIPv6(); ip6 != "" {
 		list = append(list, at("ipv6-direct-ip", "tcp", fmt.Sprintf("[%s]:%d", ip6, nt.v6Port)))

@@ -96,8 +96,8 @@ func startLocalNet(t *testing.T, r *runner) *localNet {
 		n.record(&n.snis, h.ServerName)
 		return nil, nil
 	}}
-	// The proxy may connect to the server before it has read a denied
-	// ClientHello; the server's complaint about that is noise here.
+	// Handshakes that clients abandon (a refused tunnel, a connection the
+	// proxy ends) make the server complain; that is noise here.
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)

@@ -108,3 +108,29 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// FuzzCanonicalName: every name the proxy decides on (DNS, SOCKS5, CONNECT,
+// Host, SNI) passes CanonicalName; what it accepts holds only a hostname's
+// alphabet, so no NUL or escape can make two readers see two names.
+func FuzzCanonicalName(f *testing.F) {
+	for _, s := range []string{"www.Test.", "a\x00.b", `a\000.b`, "a..b", "xn--e1a.x", "a_b-c.d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		n, err := CanonicalName(in)
+		if err != nil {
+			return
+		}
+		if len(n) > 253 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" {
+			t.Fatalf("CanonicalName(%q) = %q", in, n)
+		}
+		for _, label := range strings.Split(n, ".") {
+			if label == "" || len(label) > 63 {
+				t.Fatalf("CanonicalName(%q) = %q has a bad label", in, n)
+			}
+		}
+		if again, err := CanonicalName(n); err != nil || again != n {
+			t.Fatalf("CanonicalName is not idempotent on %q", n)
+		}
+	})
+}

@@ -93,7 +93,7 @@ func (s *session) answerDNS(ctx context.Context, req *dns.Msg) *dns.Msg {
 }
 
 func (s *session) answerA(ctx context.Context, resp *dns.Msg, q dns.Question, name string) {
-	addrs, ttl, err := s.p.res.lookupA(ctx, name)
+	addrs, ttl, err := s.lookup(ctx, name)
 	switch {
 	case errors.Is(err, errNXDomain):
 		s.decide(true, "dns", name, 0, "", "A: does not exist upstream")
@@ -102,9 +102,9 @@ func (s *session) answerA(ctx context.Context, resp *dns.Msg, q dns.Question, na
 		s.decide(true, "dns", name, 0, "", "A: upstream failed: "+err.Error())
 		resp.Rcode = dns.RcodeServerFailure
 	case len(addrs) == 0:
-		s.decide(true, "dns", name, 0, "", "A: no IPv4 address upstream")
+		s.decide(true, "dns", name, 0, "", "A: no address upstream")
 	default:
-		synth := s.p.names.addrFor(name)
+		synth := s.names.addrFor(name)
 		s.decide(true, "dns", name, 0, synth.String(), "A: allowed name")
 		resp.Answer = []dns.RR{&dns.A{
 			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: min(ttl, maxClientTTL)},
@@ -120,7 +120,7 @@ func (s *session) answerSyntheticPTR(resp *dns.Msg, q dns.Question, name string)
 		d, err2 := strconv.ParseUint(labels[0], 10, 8)
 		if err1 == nil && err2 == nil {
 			addr := netip.AddrFrom4([4]byte{198, 19, byte(c), byte(d)})
-			if target, ok := s.p.names.nameOf(addr); ok {
+			if target, ok := s.names.nameOf(addr); ok {
 				resp.Answer = []dns.RR{&dns.PTR{
 					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: maxClientTTL},
 					Ptr: dns.Fqdn(target),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +28,8 @@ func TestDNSServer(t *testing.T) {
 		if !syntheticNet.Contains(addr) || a.Hdr.Ttl > maxClientTTL {
 			t.Fatalf("answer %v is not synthetic or TTL too long", a)
 		}
-		if name, ok := p.names.nameOf(addr); !ok || name != "www.test" {
-			t.Fatalf("synthetic %s bound to %q", addr, name)
+		if ptr := query(t, network, server, mustReverse(t, addr), dns.TypePTR); len(ptr.Answer) != 1 || ptr.Answer[0].(*dns.PTR).Ptr != "www.test." {
+			t.Fatalf("synthetic %s is not bound to www.test: %v", addr, ptr)
 		}
 		// Same name, same address; another name, another address.
 		if r2 := query(t, network, server, "WWW.test.", dns.TypeA); r2.Answer[0].(*dns.A).A.String() != a.A.String() {
@@ -159,9 +160,9 @@ func TestUpstreamValidation(t *testing.T) {
 	r := newResolver(dnsClient{upstreams: func() []string { return []string{pc.LocalAddr().String()} }}, time.Now)
 	for range 2 {
 		r.cache = map[string]cachedA{}
-		addrs, ttl, err := r.lookupA(context.Background(), "x.test")
+		addrs, ttl, err := r.lookupAddrs(context.Background(), "x.test")
 		if err != nil || len(addrs) != 1 || addrs[0] != netip.MustParseAddr("1.2.3.4") || ttl != 9 {
-			t.Fatalf("lookupA = %v %d %v", addrs, ttl, err)
+			t.Fatalf("lookupAddrs = %v %d %v", addrs, ttl, err)
 		}
 	}
 	if a, b := <-ids, <-ids; a == b {
@@ -184,7 +185,7 @@ func FuzzDNS(f *testing.F) {
 	p := New(&Policy{Allow: mustAllow(f, "*.test")}, nil)
 	ex := &recordingExchanger{}
 	p.res = newResolver(ex, time.Now)
-	s := &session{p: p, info: SessionInfo{ID: "fuzz"}}
+	s := p.newSession(SessionInfo{ID: "fuzz"})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req := new(dns.Msg)
 		if req.Unpack(b) != nil {
@@ -237,4 +238,45 @@ func mustAllow(t testing.TB, entries ...string) *Allowlist {
 		t.Fatal(err)
 	}
 	return a
+}
+
+func mustReverse(t testing.TB, a netip.Addr) string {
+	t.Helper()
+	r, err := dns.ReverseAddr(a.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestSessionsDoNotEvictEachOther: one sandbox that looks up more names than
+// the synthetic pool holds (a **.x rule makes that easy) recycles only its
+// own addresses; another session's names stay bound. The daemon used to
+// share one table between all its sessions.
+func TestSessionsDoNotEvictEachOther(t *testing.T) {
+	u := startUpstream(t)
+	p := testProxy(t, u, "**.test")
+	p.namesPerSession = 8
+	flood := 3 * p.namesPerSession
+	_, victimDNS, _ := loopbackSession(t, p)
+	_, floodDNS, _ := loopbackSession(t, p)
+	r := query(t, "udp", victimDNS, "victim.test", dns.TypeA)
+	if len(r.Answer) != 1 {
+		t.Fatalf("A victim.test: %v", r)
+	}
+	victim, _ := netip.AddrFromSlice(r.Answer[0].(*dns.A).A.To4())
+	c := &dns.Client{Net: "udp", Timeout: 5 * time.Second}
+	for i := range flood {
+		m := new(dns.Msg)
+		m.SetQuestion("n"+strconv.Itoa(i)+".flood.test.", dns.TypeA)
+		if _, _, err := c.Exchange(m, floodDNS); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ptr := query(t, "udp", victimDNS, mustReverse(t, victim), dns.TypePTR); len(ptr.Answer) != 1 || ptr.Answer[0].(*dns.PTR).Ptr != "victim.test." {
+		t.Fatalf("after another session looked up %d names, %s is no longer bound to victim.test: %v", flood, victim, ptr)
+	}
+	if again := query(t, "udp", victimDNS, "victim.test", dns.TypeA); again.Answer[0].(*dns.A).A.String() != victim.String() {
+		t.Fatalf("victim.test moved from %s to %s", victim, again.Answer[0].(*dns.A).A)
+	}
 }

@@ -16,7 +16,8 @@ import (
 
 // fakeUpstream is the test's "internet" DNS: it answers *.test names with
 // 127.0.0.1, alias.test with a CNAME chain, txt.test with a TXT record,
-// private.test with 10.1.2.3, and NXDOMAIN for everything else. It records
+// private.test with 10.1.2.3, v6only.test with ::1 (AAAA only),
+// ip-A-B-C-D.test with A.B.C.D, and NXDOMAIN for everything else. It records
 // every question it sees.
 type fakeUpstream struct {
 	Addr string
@@ -101,7 +102,12 @@ func (u *fakeUpstream) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		}
 	case name == "private.test." && q.Qtype == dns.TypeA:
 		resp.Answer = []dns.RR{rr("private.test. 60 IN A 10.1.2.3")}
+	case strings.HasPrefix(name, "ip-") && q.Qtype == dns.TypeA:
+		ip := strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(name, "ip-"), ".test."), "-", ".")
+		resp.Answer = []dns.RR{rr(q.Name + " 60 IN A " + ip)}
 	case name == "v6only.test." && q.Qtype == dns.TypeA:
+	case name == "v6only.test." && q.Qtype == dns.TypeAAAA:
+		resp.Answer = []dns.RR{rr("v6only.test. 60 IN AAAA ::1")}
 	case strings.HasSuffix(name, ".test.") && q.Qtype == dns.TypeA:
 		resp.Answer = []dns.RR{rr(q.Name + " 60 IN A 127.0.0.1")}
 	case strings.HasSuffix(name, ".test."):

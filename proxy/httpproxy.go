@@ -58,16 +58,18 @@ func (s *session) handleCONNECT(c *net.TCPConn, br *bufio.Reader, req *http.Requ
 		writeHTTPError(c, http.StatusForbidden, err.Error())
 		return
 	}
-	up, err := s.connect("connect", host, port, "")
+	addrs, err := s.admit("connect", host, port, "")
 	if err != nil {
 		writeHTTPError(c, statusFor(err), err.Error())
 		return
 	}
+	// The tunnel is granted before it is dialled: the client's first bytes
+	// (its ClientHello) must be decided first. A connect failure then
+	// closes the tunnel.
 	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		up.Close()
 		return
 	}
-	s.relayChecked(c, br, up, "connect", host, port)
+	s.relayChecked(c, br, addrs, "connect", host, port)
 }
 
 // forwardHTTP proxies one absolute-URI request and reports whether the

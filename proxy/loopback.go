@@ -46,10 +46,12 @@ func (p *Proxy) ServeLoopback(ctx context.Context, info SessionInfo) (*Loopback,
 	s := p.newSession(info)
 	s.tcp, s.token = ln, []byte(token)
 	p.sessions.Add(1)
+	unlist := p.addListener(ln.Addr().(*net.TCPAddr).AddrPort())
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		err := s.serveLoopback(ctx)
+		unlist()
 		p.sessions.Add(-1)
 		p.touch()
 		done <- err

@@ -10,6 +10,9 @@ import (
 // connection to one of them is bound to the name it was handed out for.
 var syntheticNet = netip.MustParsePrefix("198.19.0.0/16")
 
+// syntheticPoolSize is the number of synthetic addresses in syntheticNet.
+const syntheticPoolSize = 1<<(32-16) - 2
+
 // nameLifetime is how long a synthetic address stays bound to its name after
 // the last lookup or connection. It is far longer than the TTLs handed out
 // (capped at maxClientTTL), so clients that cache beyond the TTL keep working.
@@ -21,7 +24,7 @@ type nameTable struct {
 	now    func() time.Time
 	byName map[string]*nameEntry
 	byAddr map[netip.Addr]*nameEntry
-	next   netip.Addr
+	next   int // the pool index freeAddr looks at first
 	size   int
 }
 
@@ -31,13 +34,14 @@ type nameEntry struct {
 	expires time.Time
 }
 
-func newNameTable(now func() time.Time) *nameTable {
+// newNameTable returns an empty table handing out size addresses of
+// syntheticNet (at most syntheticPoolSize).
+func newNameTable(now func() time.Time, size int) *nameTable {
 	return &nameTable{
 		now:    now,
 		byName: map[string]*nameEntry{},
 		byAddr: map[netip.Addr]*nameEntry{},
-		next:   syntheticNet.Addr().Next(),
-		size:   1<<(32-syntheticNet.Bits()) - 2,
+		size:   min(size, syntheticPoolSize),
 	}
 }
 
@@ -66,11 +70,8 @@ func (t *nameTable) addrFor(name string) netip.Addr {
 func (t *nameTable) freeAddr(now time.Time) netip.Addr {
 	var oldest *nameEntry
 	for range t.size {
-		a := t.next
-		t.next = a.Next()
-		if !syntheticNet.Contains(t.next) || t.next == lastAddr(syntheticNet) {
-			t.next = syntheticNet.Addr().Next()
-		}
+		a := poolAddr(t.next)
+		t.next = (t.next + 1) % t.size
 		e, used := t.byAddr[a]
 		if !used || now.After(e.expires) {
 			return a
@@ -82,10 +83,11 @@ func (t *nameTable) freeAddr(now time.Time) netip.Addr {
 	return oldest.addr
 }
 
-func lastAddr(p netip.Prefix) netip.Addr {
-	a := p.Addr().As4()
-	host := uint32(1)<<(32-p.Bits()) - 1
-	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]) | host
+// poolAddr is the i-th address of the pool: syntheticNet's network address
+// and its broadcast address are never handed out.
+func poolAddr(i int) netip.Addr {
+	b := syntheticNet.Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) + 1 + uint32(i)
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,9 @@ type Settings struct {
 	// Destinations lists CIDRs of otherwise refused ranges (loopback, private,
 	// link-local, …) that allowed names may resolve to.
 	Destinations []string
+	// HostNames are the names the host resolves itself (ParseHosts of its
+	// hosts file), read by the caller.
+	HostNames map[string][]netip.Addr
 }
 
 // Policy is compiled Settings. It is immutable; the proxy swaps whole
@@ -30,6 +34,11 @@ type Policy struct {
 	Upstreams []string
 	// Destinations are the ranges let through despite refusedRanges.
 	Destinations []netip.Prefix
+	// Local maps the host-local names the allowlist names exactly with a
+	// port (localhost, names of the host's hosts file) to the addresses the
+	// host gives them; they are never asked upstream. The destination check
+	// still applies to those addresses.
+	Local map[string][]netip.Addr
 }
 
 // Compile validates s and returns its Policy. hostResolvers is used when
@@ -39,7 +48,7 @@ func Compile(s Settings, hostResolvers []string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{Allow: allow}
+	p := &Policy{Allow: allow, Local: localNames(allow, s.HostNames)}
 	ups := s.UpstreamDNS
 	if len(ups) == 0 {
 		ups = hostResolvers
@@ -66,6 +75,51 @@ func Compile(s Settings, hostResolvers []string) (*Policy, error) {
 		p.Destinations = append(p.Destinations, pfx.Masked())
 	}
 	return p, nil
+}
+
+// localhostAddrs are what localhost always means (RFC 6761).
+var localhostAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
+
+// localNames picks the host-local names allow names exactly with a port:
+// localhost, and names of the host's hosts file.
+func localNames(allow *Allowlist, hosts map[string][]netip.Addr) map[string][]netip.Addr {
+	local := map[string][]netip.Addr{}
+	for _, r := range allow.rules {
+		if r.kind != matchExact || r.port == 0 {
+			continue
+		}
+		switch addrs, ok := hosts[r.suffix]; {
+		case ok:
+			local[r.suffix] = addrs
+		case r.suffix == "localhost":
+			local[r.suffix] = localhostAddrs
+		}
+	}
+	return local
+}
+
+// ParseHosts reads a hosts file (/etc/hosts): each line an address and its
+// names. Names are canonical; lines or names that are not valid are skipped.
+func ParseHosts(r io.Reader) map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		a, err := netip.ParseAddr(f[0])
+		if err != nil || a.Zone() != "" {
+			continue
+		}
+		for _, n := range f[1:] {
+			if name, err := CanonicalName(n); err == nil && !slices.Contains(out[name], a.Unmap()) {
+				out[name] = append(out[name], a.Unmap())
+			}
+		}
+	}
+	return out
 }
 
 func normalizeHostPort(s string) (string, error) {
@@ -114,13 +168,17 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 }
 
 // DestinationAllowed reports whether the proxy may dial addr: public
-// addresses always, refused ranges only when a Destinations prefix holds addr.
-func (p *Policy) DestinationAllowed(addr netip.Addr) bool {
+// addresses always; the refused ranges and the host's own addresses
+// (hostAddrs, every interface) only when a Destinations prefix holds addr.
+func (p *Policy) DestinationAllowed(addr netip.Addr, hostAddrs []netip.Addr) bool {
 	addr = addr.Unmap()
 	for _, d := range p.Destinations {
 		if d.Contains(addr) {
 			return true
 		}
+	}
+	if slices.Contains(hostAddrs, addr) {
+		return false
 	}
 	for _, r := range refusedRanges {
 		if r.Contains(addr) {

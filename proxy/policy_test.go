@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -25,9 +26,12 @@ func TestCompile(t *testing.T) {
 		{"169.254.169.254", false}, {"192.168.1.1", false}, {"172.16.0.1", false}, {"100.64.0.1", false},
 		{"198.19.0.1", false}, {"224.0.0.1", false}, {"0.0.0.0", false}, {"::ffff:169.254.169.254", false},
 		{"fd00::1", false}, {"fe80::1", false}, {"::1", false}, {"2606:4700::1", true},
+		// The host's own addresses are refused unless listed.
+		{"192.0.2.2", false}, {"::ffff:192.0.2.2", false}, {"2001:db8::2", false}, {"10.1.2.3", true},
 	}
+	own := []netip.Addr{mustAddr("192.0.2.2"), mustAddr("2001:db8::2"), mustAddr("10.1.2.3"), mustAddr("127.0.0.1")}
 	for _, tc := range tests {
-		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr)); got != tc.want {
+		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr), own); got != tc.want {
 			t.Errorf("DestinationAllowed(%s) = %v", tc.addr, got)
 		}
 	}
@@ -45,7 +49,7 @@ func TestCompile(t *testing.T) {
 
 func TestNameTable(t *testing.T) {
 	now := time.Unix(1000, 0)
-	tab := newNameTable(func() time.Time { return now })
+	tab := newNameTable(func() time.Time { return now }, syntheticPoolSize)
 	first := tab.addrFor("a.test")
 	if !syntheticNet.Contains(first) || first == syntheticNet.Addr() {
 		t.Fatalf("bad synthetic address %s", first)
@@ -58,7 +62,7 @@ func TestNameTable(t *testing.T) {
 		t.Fatal("expired binding still resolves")
 	}
 	// Fill the whole pool; the next name takes the binding that expires first.
-	tab = newNameTable(func() time.Time { return now })
+	tab = newNameTable(func() time.Time { return now }, syntheticPoolSize)
 	first = tab.addrFor("n0.test")
 	for i := 1; i < tab.size; i++ {
 		now = now.Add(time.Millisecond)
@@ -76,5 +80,45 @@ func TestNameTable(t *testing.T) {
 	}
 	if _, ok := tab.byName["n0.test"]; ok {
 		t.Fatal("evicted name still bound")
+	}
+}
+
+func TestParseHosts(t *testing.T) {
+	got := ParseHosts(strings.NewReader("127.0.0.1 localhost\n::1 localhost ip6-localhost # comment\n" +
+		"192.168.1.5\tDB.Local db # the database\n# 10.0.0.1 commented.out\nbogus line\nfe80::1%eth0 zoned\n10.0.0.2 bad\x00name ok.name\n"))
+	want := map[string]string{
+		"localhost": "[127.0.0.1 ::1]", "ip6-localhost": "[::1]", "db.local": "[192.168.1.5]", "db": "[192.168.1.5]", "ok.name": "[10.0.0.2]",
+	}
+	if len(got) != len(want) {
+		t.Errorf("ParseHosts = %v", got)
+	}
+	for name, addrs := range want {
+		if s := fmt.Sprint(got[name]); s != addrs {
+			t.Errorf("%s: %s, want %s", name, s, addrs)
+		}
+	}
+}
+
+func FuzzParseHosts(f *testing.F) {
+	f.Add("127.0.0.1 localhost\n::1 localhost ip6-localhost\n")
+	f.Add("192.168.1.5\tdb.local db # x\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		for name, addrs := range ParseHosts(strings.NewReader(in)) {
+			if n, err := CanonicalName(name); err != nil || n != name || len(addrs) == 0 {
+				t.Fatalf("name %q (%v) with %v", name, err, addrs)
+			}
+		}
+	})
+}
+
+func TestLocalNames(t *testing.T) {
+	hosts := map[string][]netip.Addr{"db.local": {mustAddr("192.168.1.5")}, "nas.local": {mustAddr("192.168.1.6")}}
+	p, err := Compile(Settings{Allow: []string{"localhost:5432", "db.local:5432", "nas.local", "*.local:80"}, HostNames: hosts,
+		UpstreamDNS: []string{"127.0.0.53"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(p.Local); got != "map[db.local:[192.168.1.5] localhost:[127.0.0.1 ::1]]" {
+		t.Errorf("Local = %s (only names listed exactly with a port are host-local)", got)
 	}
 }

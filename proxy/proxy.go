@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -17,14 +18,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Proxy holds what all sessions of one project share: the current policy, the
-// synthetic name table, the upstream resolver cache and the decision log.
+// Proxy holds what all sessions of one project share: the current policy,
+// the upstream resolver cache and the decision log. Each session has its own
+// synthetic name table, so that no sandbox can evict another's names.
 type Proxy struct {
 	policy atomic.Pointer[Policy]
-	names  *nameTable
 	res    *resolver
-	log    *decisionLog
-	now    func() time.Time
+	// namesPerSession is the size of each session's synthetic address pool.
+	namesPerSession int
+	log             *decisionLog
+	now             func() time.Time
+	// hostAddrs lists the host's own addresses (every interface); an
+	// allowed name resolving to one is refused unless Destinations lists it.
+	hostAddrs func() ([]netip.Addr, error)
+
+	listenMu  sync.Mutex
+	listeners map[netip.AddrPort]struct{} // the proxy's own TCP listeners on the host
 
 	started      time.Time
 	sessions     atomic.Int64
@@ -36,9 +45,9 @@ type Proxy struct {
 // New returns a Proxy enforcing pol and writing one JSON line per decision to
 // logw (which may be nil).
 func New(pol *Policy, logw io.Writer) *Proxy {
-	p := &Proxy{log: newDecisionLog(logw), now: time.Now}
+	p := &Proxy{log: newDecisionLog(logw), now: time.Now, hostAddrs: interfaceAddrs, listeners: map[netip.AddrPort]struct{}{}}
 	p.policy.Store(pol)
-	p.names = newNameTable(p.now)
+	p.namesPerSession = syntheticPoolSize
 	p.res = newResolver(dnsClient{upstreams: func() []string { return p.policy.Load().Upstreams }}, p.now)
 	p.started = p.now()
 	p.touch()
@@ -72,6 +81,44 @@ func (p *Proxy) Stats() Stats {
 
 // Logs returns up to n recent decision lines (JSON, oldest first).
 func (p *Proxy) Logs(n int) []byte { return p.log.tail(n) }
+
+// interfaceAddrs returns the addresses of every interface of the host.
+func interfaceAddrs() ([]netip.Addr, error) {
+	ifAddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, fmt.Errorf("listing the host's addresses: %w", err)
+	}
+	var out []netip.Addr
+	for _, a := range ifAddrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if addr, ok := netip.AddrFromSlice(ipn.IP); ok {
+				out = append(out, addr.Unmap())
+			}
+		}
+	}
+	return out, nil
+}
+
+// addListener records one of the proxy's own listeners on the host until
+// the returned function is called: the proxy never dials it.
+func (p *Proxy) addListener(ap netip.AddrPort) (remove func()) {
+	p.listenMu.Lock()
+	p.listeners[ap] = struct{}{}
+	p.listenMu.Unlock()
+	return func() {
+		p.listenMu.Lock()
+		delete(p.listeners, ap)
+		p.listenMu.Unlock()
+	}
+}
+
+// isListener reports whether ap is one of the proxy's own listeners.
+func (p *Proxy) isListener(ap netip.AddrPort) bool {
+	p.listenMu.Lock()
+	defer p.listenMu.Unlock()
+	_, ok := p.listeners[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())]
+	return ok
+}
 
 func (p *Proxy) touch() { p.lastActivity.Store(p.now().UnixNano()) }
 
@@ -114,8 +161,9 @@ func (p *Proxy) serveSession(ctx context.Context, info SessionInfo, files []*os.
 
 // session is one sandbox's sockets and the connections accepted from them.
 type session struct {
-	p    *Proxy
-	info SessionInfo
+	p     *Proxy
+	info  SessionInfo
+	names *nameTable // the synthetic addresses this session's DNS handed out
 
 	tcp    *net.TCPListener
 	dnsUDP net.PacketConn
@@ -136,7 +184,7 @@ func (p *Proxy) newSession(info SessionInfo) *session {
 	if info.ID == "" {
 		info.ID = "s" + strconv.FormatInt(p.sessionSeq.Add(1), 10)
 	}
-	return &session{p: p, info: info, conns: map[net.Conn]struct{}{}}
+	return &session{p: p, info: info, names: newNameTable(p.now, p.namesPerSession), conns: map[net.Conn]struct{}{}}
 }
 
 func (p *Proxy) openSession(info SessionInfo, files []*os.File) (*session, error) {

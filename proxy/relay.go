@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,16 +52,16 @@ func (s *session) handle(c *net.TCPConn) {
 
 func (s *session) handleTransparent(c *net.TCPConn, orig netip.AddrPort) {
 	port := int(orig.Port())
-	name, ok := s.p.names.nameOf(orig.Addr())
+	name, ok := s.names.nameOf(orig.Addr())
 	if !ok {
 		s.decide(false, "tcp", "", port, orig.String(), "raw IP connection: the address was not handed out by pent's DNS for an allowed name")
 		return
 	}
-	up, err := s.connect("tcp", name, port, orig.String())
+	addrs, err := s.admit("tcp", name, port, orig.String())
 	if err != nil {
 		return
 	}
-	s.relayChecked(c, bufio.NewReaderSize(c, relayBufferSize), up, "tcp", name, port)
+	s.relayChecked(c, bufio.NewReaderSize(c, relayBufferSize), addrs, "tcp", name, port)
 }
 
 func (s *session) handleProxyAware(c *net.TCPConn) {
@@ -88,7 +90,7 @@ func (s *session) handleSOCKS(c *net.TCPConn, br *bufio.Reader) {
 		s.decide(false, "socks5", "", t.port, t.addr.String()+t.name, err.Error())
 		return
 	}
-	up, err := s.connect("socks5", name, t.port, "")
+	addrs, err := s.admit("socks5", name, t.port, "")
 	if err != nil {
 		code := byte(socksHostUnreach)
 		if isDenial(err) {
@@ -98,8 +100,7 @@ func (s *session) handleSOCKS(c *net.TCPConn, br *bufio.Reader) {
 		return
 	}
 	socksReply(c, socksSucceeded)
-	_ = c.SetReadDeadline(time.Time{})
-	s.relayChecked(c, br, up, "socks5", name, t.port)
+	s.relayChecked(c, br, addrs, "socks5", name, t.port)
 }
 
 // bindName turns a requested host (name or IP literal) into the name the
@@ -112,7 +113,7 @@ func (s *session) bindName(host string, addr netip.Addr) (string, error) {
 	if !addr.IsValid() {
 		return host, nil
 	}
-	if name, ok := s.p.names.nameOf(addr); ok {
+	if name, ok := s.names.nameOf(addr); ok {
 		return name, nil
 	}
 	return "", deny("raw IP connection to %s: connect by name", addr)
@@ -131,22 +132,28 @@ func (s *session) checkName(name string, port int) error {
 	}
 }
 
-// connect checks name and port, dials upstream and logs the decision.
-func (s *session) connect(kind, name string, port int, orig string) (net.Conn, error) {
+// admit checks name and port and resolves name to the addresses the policy
+// lets it reach, logging a refusal. Nothing is dialled yet.
+func (s *session) admit(kind, name string, port int, orig string) ([]netip.Addr, error) {
 	err := s.checkName(name, port)
-	var up net.Conn
+	var addrs []netip.Addr
 	if err == nil {
-		up, err = s.dialName(context.Background(), name, port)
+		addrs, err = s.resolveAllowed(context.Background(), name, port)
 	}
-	switch {
-	case err == nil:
-		s.decide(true, kind, name, port, up.RemoteAddr().String(), "allowed name")
-	case isDenial(err):
-		s.decide(false, kind, name, port, orig, err.Error())
-	default:
-		s.decide(false, kind, name, port, orig, "upstream failed: "+err.Error())
+	if err != nil {
+		s.decideErr(kind, name, port, orig, err)
 	}
-	return up, err
+	return addrs, err
+}
+
+// decideErr logs a refused connection: a denial with its reason, anything
+// else as an upstream failure.
+func (s *session) decideErr(kind, name string, port int, addr string, err error) {
+	reason := err.Error()
+	if !isDenial(err) {
+		reason = "upstream failed: " + reason
+	}
+	s.decide(false, kind, name, port, addr, reason)
 }
 
 func isDenial(err error) bool {
@@ -157,64 +164,192 @@ func isDenial(err error) bool {
 // dialName resolves name on the host side and dials the first address the
 // policy lets it reach.
 func (s *session) dialName(ctx context.Context, name string, port int) (net.Conn, error) {
-	addrs, _, err := s.p.res.lookupA(ctx, name)
+	addrs, err := s.resolveAllowed(ctx, name, port)
+	if err != nil {
+		return nil, err
+	}
+	return dialFirst(ctx, addrs, port)
+}
+
+// resolveAllowed resolves name on the host side and returns the addresses
+// the policy lets it reach on port: not a refused range or one of the
+// host's own addresses unless [proxy] destinations lists it, never one of
+// the proxy's own listeners. None is a denial.
+func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]netip.Addr, error) {
+	addrs, _, err := s.lookup(ctx, name)
 	if errors.Is(err, errNXDomain) {
 		return nil, deny("%s does not exist upstream", name)
 	}
 	if err != nil {
 		return nil, err
 	}
+	own, err := s.p.hostAddrs()
+	if err != nil {
+		return nil, err
+	}
 	pol := s.p.Policy()
-	var refused []string
+	var allowed []netip.Addr
+	var refused, loops []string
+	for _, a := range addrs {
+		switch {
+		case s.p.isListener(netip.AddrPortFrom(a, uint16(port))):
+			loops = append(loops, a.String())
+		case pol.DestinationAllowed(a, own):
+			allowed = append(allowed, a)
+		default:
+			refused = append(refused, a.String())
+		}
+	}
+	switch {
+	case len(allowed) > 0:
+		return allowed, nil
+	case len(loops) > 0:
+		return nil, deny("%s:%d is pent's own proxy listener", name, port)
+	case len(refused) == 0:
+		return nil, deny("%s has no address upstream", name)
+	}
+	return nil, deny("%s resolves to %s, a refused destination range or this host's own address (list it in [proxy] destinations)", name, strings.Join(refused, ", "))
+}
+
+// lookup resolves name: a host-local name the policy lists (Policy.Local)
+// from the host's own table, never upstream; any other name upstream.
+func (s *session) lookup(ctx context.Context, name string) ([]netip.Addr, uint32, error) {
+	if addrs, ok := s.p.Policy().Local[name]; ok {
+		return addrs, maxClientTTL, nil
+	}
+	return s.p.res.lookupAddrs(ctx, name)
+}
+
+// dialFirst connects to the first of addrs that answers.
+func dialFirst(ctx context.Context, addrs []netip.Addr, port int) (net.Conn, error) {
 	var errs []error
 	d := net.Dialer{Timeout: dialTimeout}
 	for _, a := range addrs {
-		if !pol.DestinationAllowed(a) {
-			refused = append(refused, a.String())
-			continue
-		}
 		c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(a, uint16(port)).String())
 		if err == nil {
 			return c, nil
 		}
 		errs = append(errs, err)
 	}
-	if len(errs) == 0 {
-		if len(refused) == 0 {
-			return nil, deny("%s has no IPv4 address", name)
-		}
-		return nil, deny("%s resolves to %s, a refused destination range (list it in [proxy] destinations)", name, strings.Join(refused, ", "))
-	}
 	return nil, errors.Join(errs...)
 }
 
-// relayChecked relays between client and upstream. Upstream data flows at
-// once (banner-first protocols work); the client's first bytes are inspected
-// before anything is forwarded: a TLS ClientHello's SNI or an HTTP request's
-// Host must name the connection's bound name.
-func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, up net.Conn, kind, name string, port int) {
+// firstBytesWait is how long the relay waits for a client to speak before it
+// connects upstream without having seen its first bytes: clients of
+// server-speaks-first protocols (SMTP, MySQL, FTP) send nothing until the
+// server greets them. A client that speaks within it (TLS, HTTP, SSH) has its
+// first bytes decided before anything is dialled; a later first byte is
+// still decided before it is forwarded.
+const firstBytesWait = 300 * time.Millisecond
+
+// clientProto is what a client's first bytes turned out to be.
+type clientProto int
+
+const (
+	protoSilent clientProto = iota // nothing yet
+	protoTLS                       // a TLS ClientHello whose SNI (if any) matches
+	protoHTTP                      // an HTTP/1 request: every request is checked
+	protoOther                     // another protocol: bound by name only
+	protoToken                     // only token bytes so far: a word, or part of an HTTP method
+)
+
+// relayChecked decides the client's first bytes (TLS SNI, HTTP Host), then
+// dials one of addrs and relays. Upstream data flows at once (banner-first
+// protocols work); nothing of the client's reaches upstream before it is
+// decided, and a plain-HTTP stream has every request decided.
+func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, addrs []netip.Addr, kind, name string, port int) {
+	proto, err := sniffClient(client, br, name, port, firstBytesWait)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			s.decideErr(kind, name, port, "", err)
+		}
+		return
+	}
+	up, err := dialFirst(context.Background(), addrs, port)
+	if err != nil {
+		s.decideErr(kind, name, port, "", err)
+		return
+	}
 	defer up.Close()
+	s.decide(true, kind, name, port, up.RemoteAddr().String(), "allowed name")
 	down := make(chan struct{})
 	go func() {
 		copyHalf(client, up)
 		close(down)
 	}()
-	if err := inspectFirstBytes(br, name, port); err != nil {
-		s.decide(false, kind, name, port, up.RemoteAddr().String(), err.Error())
+	if proto == protoSilent {
+		proto, err = sniffClient(client, br, name, port, 0)
+	}
+	if err == nil && proto == protoToken {
+		proto, err = relayTokens(br, up)
+	}
+	if err == nil {
+		err = relayClient(client, br, up, proto, name, port)
+	}
+	if err != nil {
+		if isDenial(err) {
+			s.decide(false, kind, name, port, up.RemoteAddr().String(), err.Error())
+		}
 		client.Close()
 		up.Close()
-		<-down
-		return
+	}
+	<-down
+}
+
+// relayTokens serves a client whose first bytes are only token characters:
+// a word it may wait to have answered, or the start of an HTTP method. Each
+// part is forwarded as it comes, as long as everything sent so far plus the
+// new bytes could still become a request line; once they cannot, the
+// stream is protoOther. If they do form an HTTP request line, its head
+// would reach upstream in parts and cannot be decided as one: that
+// connection is refused before the line is complete upstream. (HTTP clients
+// write a request head at once; none splits its method.)
+func relayTokens(br *bufio.Reader, up net.Conn) (clientProto, error) {
+	var sent []byte
+	for {
+		b, _ := br.Peek(br.Buffered())
+		switch err := sniffRequestLine(append(slices.Clone(sent), b...)); {
+		case errors.Is(err, errNotHTTP):
+			return protoOther, nil
+		case err == nil:
+			return protoOther, deny("refused: an HTTP request line that arrived in parts after its method was forwarded")
+		case !errors.Is(err, errIncomplete):
+			return protoOther, deny("refused: %v", err)
+		}
+		if _, err := up.Write(b); err != nil {
+			return protoOther, err
+		}
+		sent = append(sent, b...)
+		_, _ = br.Discard(len(b))
+		if _, err := br.Peek(1); err != nil {
+			if errors.Is(err, io.EOF) {
+				return protoOther, nil // the raw relay passes the half-close on
+			}
+			return protoOther, err
+		}
+	}
+}
+
+// relayClient forwards the client's side once its first bytes are decided.
+func relayClient(client *net.TCPConn, br *bufio.Reader, up net.Conn, proto clientProto, name string, port int) error {
+	if proto == protoHTTP {
+		if err := relayHTTPRequests(br, up, name, port); err != nil {
+			return err
+		}
+		if cw, ok := up.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		return nil
 	}
 	if n := br.Buffered(); n > 0 {
 		head, _ := br.Peek(n)
 		if _, err := up.Write(head); err != nil {
-			up.Close()
+			return err
 		}
 		_, _ = br.Discard(n)
 	}
 	copyHalf(up, client) // the rest straight from the connection, past the emptied bufio.Reader
-	<-down
+	return nil
 }
 
 // copyHalf copies src to dst, then half-closes dst; on an error it closes
@@ -231,44 +366,57 @@ func copyHalf(dst, src net.Conn) {
 	}
 }
 
-// inspectFirstBytes waits for the client's first bytes and checks the name
-// they carry, if any, against the bound name. A client that closes without
-// sending anything passes (nothing reaches upstream); one that
-// closes in the middle of a header does not.
-func inspectFirstBytes(br *bufio.Reader, name string, port int) error {
-	var claimed, what string
+// sniffClient waits for the client's first bytes and decides the name they
+// carry, if any, against the bound name. With wait > 0 a client that sends
+// nothing within wait is protoSilent; with wait 0 it waits as long as the
+// client stays connected. A client that closes before sending anything
+// returns io.EOF; one that closes in the middle of a header is refused.
+func sniffClient(c *net.TCPConn, br *bufio.Reader, name string, port int, wait time.Duration) (clientProto, error) {
+	defer func() { _ = c.SetReadDeadline(time.Time{}) }()
+	if wait > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+	} else {
+		_ = c.SetReadDeadline(time.Time{})
+	}
+	if _, err := br.Peek(1); err != nil {
+		if isTimeoutErr(err) {
+			return protoSilent, nil
+		}
+		return protoSilent, err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(headTimeout))
+	proto, claimed, what := protoOther, "", ""
 	err := peekParse(br, func(b []byte) error {
-		switch {
-		case b[0] == 0x16:
-			what = "TLS SNI"
+		if b[0] == 0x16 {
+			proto, what = protoTLS, "TLS SNI"
 			sni, err := parseClientHello(b)
 			claimed = sni
 			return err
-		case looksLikeHTTP(b):
-			what = "HTTP Host"
-			req, err := parseHTTPHead(b)
-			if err != nil {
-				return err
-			}
-			if req.Host != "" {
-				claimed, _, err = splitHostPort(req.Host, port)
-			}
-			return err
-		case len(b) < 17 && allUpper(b):
-			return errIncomplete // could still become an HTTP request line
 		}
-		return nil // some other protocol: bound by name only
+		switch err := sniffRequestLine(b); {
+		case errors.Is(err, errNotHTTP):
+			proto = protoOther
+			return nil
+		case errors.Is(err, errIncomplete) && bytes.IndexByte(b, ' ') < 0:
+			// A word that may wait for its answer (an echo, a prompt):
+			// relayTokens forwards it and keeps watching.
+			proto = protoToken
+			return nil
+		case err != nil:
+			return err
+		}
+		proto, what = protoHTTP, "HTTP Host"
+		h, err := parseRequestHead(b, port)
+		claimed = h.host
+		return err
 	})
-	if errors.Is(err, io.EOF) && br.Buffered() == 0 {
-		return nil
-	}
 	if err != nil {
-		return deny("refused: %v", err)
+		return proto, deny("refused: %v", err)
 	}
 	if claimed != "" && claimed != name {
-		return deny("%s %q does not match %s, the name this connection was resolved for", what, claimed, name)
+		return proto, deny("%s %q does not match %s, the name this connection was resolved for", what, claimed, name)
 	}
-	return nil
+	return proto, nil
 }
 
 // peekParse peeks ever more buffered bytes until parse stops returning

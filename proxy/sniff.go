@@ -1,12 +1,9 @@
 package proxy
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -22,6 +19,9 @@ const maxHeadSize = 64 << 10
 // parseClientHello extracts the server name (SNI) from the TLS handshake
 // records at the start of b. It returns errIncomplete when b holds only part
 // of the ClientHello, and "" with a nil error for a ClientHello without SNI.
+// With Encrypted Client Hello this is the outer SNI, the only name a relay
+// can see; it is the one decided. A repeated extension or more than one
+// host name is refused, so that no server can read a different name.
 func parseClientHello(b []byte) (string, error) {
 	hs, err := handshakeBytes(b)
 	if err != nil {
@@ -43,16 +43,25 @@ func parseClientHello(b []byte) (string, error) {
 		return "", nil // no extensions at all
 	}
 	exts := cursor{b: s.bytes(s.u16())}
+	seen := map[int]bool{}
+	var sni []byte
 	for exts.err == nil && len(exts.b) > 0 {
 		typ, data := exts.u16(), exts.bytes(exts.u16())
-		if typ == 0 && exts.err == nil {
-			return parseSNIExtension(data)
+		if seen[typ] {
+			return "", fmt.Errorf("ClientHello repeats extension %d", typ)
+		}
+		seen[typ] = true
+		if typ == 0 {
+			sni = data
 		}
 	}
 	if exts.err != nil || s.err != nil {
 		return "", fmt.Errorf("malformed ClientHello extensions")
 	}
-	return "", nil
+	if !seen[0] {
+		return "", nil
+	}
+	return parseSNIExtension(sni)
 }
 
 // handshakeBytes reassembles the first handshake message from consecutive
@@ -90,20 +99,24 @@ func handshakeBytes(b []byte) ([]byte, error) {
 func parseSNIExtension(data []byte) (string, error) {
 	c := cursor{b: data}
 	list := cursor{b: c.bytes(c.u16())}
+	var names []string
 	for list.err == nil && len(list.b) > 0 {
 		typ, name := list.u8(), list.bytes(list.u16())
 		if typ == 0 && list.err == nil {
-			n, err := CanonicalName(string(name))
-			if err != nil {
-				return "", fmt.Errorf("bad SNI: %w", err)
-			}
-			return n, nil
+			names = append(names, string(name))
 		}
 	}
-	if c.err != nil || list.err != nil {
+	switch {
+	case c.err != nil || list.err != nil || len(c.b) > 0:
 		return "", fmt.Errorf("malformed SNI extension")
+	case len(names) != 1:
+		return "", fmt.Errorf("SNI extension with %d host names, want one", len(names))
 	}
-	return "", nil
+	n, err := CanonicalName(names[0])
+	if err != nil {
+		return "", fmt.Errorf("bad SNI: %w", err)
+	}
+	return n, nil
 }
 
 // cursor reads big-endian fields; after the first short read it stays in the
@@ -137,39 +150,6 @@ func (c *cursor) u16() int {
 		return int(b[0])<<8 | int(b[1])
 	}
 	return 0
-}
-
-// looksLikeHTTP reports whether b starts like an HTTP/1 request line.
-func looksLikeHTTP(b []byte) bool {
-	i := bytes.IndexByte(b, ' ')
-	return i >= 3 && i <= 16 && allUpper(b[:i])
-}
-
-func allUpper(b []byte) bool {
-	for _, c := range b {
-		if c < 'A' || c > 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
-// parseHTTPHead parses a complete HTTP/1 request head (request line and
-// headers, up to the blank line) at the start of b. It returns errIncomplete
-// until the blank line is there.
-func parseHTTPHead(b []byte) (*http.Request, error) {
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	if end < 0 {
-		if len(b) >= maxHeadSize {
-			return nil, fmt.Errorf("HTTP request head larger than %d bytes", maxHeadSize)
-		}
-		return nil, errIncomplete
-	}
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(b[:end+4])))
-	if err != nil {
-		return nil, fmt.Errorf("malformed HTTP request: %w", err)
-	}
-	return req, nil
 }
 
 // splitHostPort splits an authority (host, host:port, [v6]:port) and applies

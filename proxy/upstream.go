@@ -114,8 +114,8 @@ func validAnswer(req, resp *dns.Msg) bool {
 	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
 }
 
-// resolver looks up IPv4 addresses of allowed names upstream, follows CNAME
-// chains and caches results for their TTL (bounded to [minCacheTTL, maxCacheTTL]).
+// resolver looks up the addresses of allowed names upstream (IPv4, or IPv6
+// for a name without any), follows CNAME chains and caches results for their TTL (bounded to [minCacheTTL, maxCacheTTL]).
 type resolver struct {
 	ex  exchanger
 	now func() time.Time
@@ -134,10 +134,12 @@ func newResolver(ex exchanger, now func() time.Time) *resolver {
 	return &resolver{ex: ex, now: now, cache: map[string]cachedA{}}
 }
 
-// lookupA returns the IPv4 addresses of name (canonical, no trailing dot) and
-// the smallest TTL along the chain. It returns errNXDomain when upstream says
-// the name does not exist; no addresses with a nil error means NODATA.
-func (r *resolver) lookupA(ctx context.Context, name string) ([]netip.Addr, uint32, error) {
+// lookupAddrs returns the addresses of name (canonical, no trailing dot) and
+// the smallest TTL along the chain: its IPv4 addresses, or its IPv6 ones when
+// it has none (the sandbox reaches either through a synthetic IPv4 address).
+// It returns errNXDomain when upstream says the name does not exist; no
+// addresses with a nil error means NODATA.
+func (r *resolver) lookupAddrs(ctx context.Context, name string) ([]netip.Addr, uint32, error) {
 	r.mu.Lock()
 	c, ok := r.cache[name]
 	r.mu.Unlock()
@@ -145,7 +147,10 @@ func (r *resolver) lookupA(ctx context.Context, name string) ([]netip.Addr, uint
 		left := uint32(c.expires.Sub(r.now()) / time.Second)
 		return c.addrs, min(c.ttl, max(left, 1)), nil
 	}
-	addrs, ttl, err := r.resolveChain(ctx, name)
+	addrs, ttl, err := r.resolveChain(ctx, name, dns.TypeA)
+	if err == nil && len(addrs) == 0 {
+		addrs, ttl, err = r.resolveChain(ctx, name, dns.TypeAAAA)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -159,11 +164,12 @@ func (r *resolver) lookupA(ctx context.Context, name string) ([]netip.Addr, uint
 	return addrs, ttl, nil
 }
 
-func (r *resolver) resolveChain(ctx context.Context, name string) ([]netip.Addr, uint32, error) {
+// resolveChain asks for qtype (A or AAAA) records of name, following CNAMEs.
+func (r *resolver) resolveChain(ctx context.Context, name string, qtype uint16) ([]netip.Addr, uint32, error) {
 	cur := dns.Fqdn(name)
 	ttl := uint32(maxCacheTTL / time.Second)
 	for range maxCNAMEHops {
-		m, err := r.ex.Exchange(ctx, dns.Question{Name: cur, Qtype: dns.TypeA, Qclass: dns.ClassINET})
+		m, err := r.ex.Exchange(ctx, dns.Question{Name: cur, Qtype: qtype, Qclass: dns.ClassINET})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -174,7 +180,7 @@ func (r *resolver) resolveChain(ctx context.Context, name string) ([]netip.Addr,
 		default:
 			return nil, 0, fmt.Errorf("upstream answered %s for %s", dns.RcodeToString[m.Rcode], cur)
 		}
-		addrs, next, chainTTL := walkAnswer(m.Answer, cur)
+		addrs, next, chainTTL := walkAnswer(m.Answer, cur, qtype)
 		ttl = min(ttl, chainTTL)
 		if len(addrs) > 0 || next == "" {
 			return addrs, ttl, nil
@@ -185,9 +191,9 @@ func (r *resolver) resolveChain(ctx context.Context, name string) ([]netip.Addr,
 }
 
 // walkAnswer follows CNAMEs from owner within one answer section. It returns
-// the A records at the end of the chain, or the name the chain points at when
+// the addresses of the qtype (A or AAAA) records at the end of the chain, or the name the chain points at when
 // the answer holds no records for it (next == "" when the chain simply ends).
-func walkAnswer(answer []dns.RR, owner string) (addrs []netip.Addr, next string, ttl uint32) {
+func walkAnswer(answer []dns.RR, owner string, qtype uint16) (addrs []netip.Addr, next string, ttl uint32) {
 	ttl = uint32(maxCacheTTL / time.Second)
 	cur := owner
 	for range maxCNAMEHops + 1 {
@@ -199,7 +205,12 @@ func walkAnswer(answer []dns.RR, owner string) (addrs []netip.Addr, next string,
 			}
 			switch v := rr.(type) {
 			case *dns.A:
-				if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
+				if a, ok := netip.AddrFromSlice(v.A.To4()); ok && qtype == dns.TypeA {
+					addrs = append(addrs, a)
+					ttl = min(ttl, h.Ttl)
+				}
+			case *dns.AAAA:
+				if a, ok := netip.AddrFromSlice(v.AAAA.To16()); ok && qtype == dns.TypeAAAA {
 					addrs = append(addrs, a)
 					ttl = min(ttl, h.Ttl)
 				}

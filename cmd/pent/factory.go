@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,11 +71,27 @@ func (f *Factory) xdgDir(variable, fallback string) (string, error) {
 // ConfigDir is $XDG_CONFIG_HOME/pent.
 func (f *Factory) ConfigDir() (string, error) { return f.xdgDir("XDG_CONFIG_HOME", ".config") }
 
-// DataDir is $XDG_DATA_HOME/pent (trust records).
-func (f *Factory) DataDir() (string, error) { return f.xdgDir("XDG_DATA_HOME", ".local/share") }
+// DataDir is $XDG_DATA_HOME/pent (trust records). It is refused if it
+// exists and is not this user's own (checkOwnDir).
+func (f *Factory) DataDir() (string, error) { return f.ownXDGDir("XDG_DATA_HOME", ".local/share") }
 
-// StateDir is $XDG_STATE_HOME/pent (logs of runs without a project).
-func (f *Factory) StateDir() (string, error) { return f.xdgDir("XDG_STATE_HOME", ".local/state") }
+// StateDir is $XDG_STATE_HOME/pent (logs of runs without a project, the
+// runtime directory's record). It is refused if it exists and is not this
+// user's own (checkOwnDir).
+func (f *Factory) StateDir() (string, error) { return f.ownXDGDir("XDG_STATE_HOME", ".local/state") }
+
+// ownXDGDir is xdgDir for a directory pent keeps state in: if it exists,
+// it must be this user's own.
+func (f *Factory) ownXDGDir(variable, fallback string) (string, error) {
+	dir, err := f.xdgDir(variable, fallback)
+	if err != nil {
+		return "", err
+	}
+	if err := checkOwnDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	return dir, nil
+}
 
 // GlobalConfigPath is the global configuration file.
 func (f *Factory) GlobalConfigPath() (string, error) {
@@ -85,18 +103,21 @@ func (f *Factory) GlobalConfigPath() (string, error) {
 }
 
 // RuntimeDir is the private 0700 base directory for sockets:
-// $XDG_RUNTIME_DIR, or /tmp/pent-UID when the session has none. The latter is
-// created if missing and refused if someone else owns it or others can enter.
+// $XDG_RUNTIME_DIR, or when the session has none a directory with a random
+// name in the system's temporary directory, created by this user and
+// recorded in the state directory. A predictable name there (/tmp/pent-UID)
+// could be created first by another user and block proxy mode for good.
 func (f *Factory) RuntimeDir() (string, error) {
 	if d := f.Env["XDG_RUNTIME_DIR"]; filepath.IsAbs(d) {
 		return d, nil
 	}
-	dir := fmt.Sprintf("/tmp/pent-%d", os.Getuid())
-	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
-		return "", fmt.Errorf("creating runtime directory: %w", err)
-	}
-	if err := checkPrivateDir(dir); err != nil {
+	state, err := f.StateDir()
+	if err != nil {
 		return "", err
 	}
-	return dir, nil
+	base := f.Env["TMPDIR"]
+	if !filepath.IsAbs(base) {
+		base = "/tmp"
+	}
+	return recordedPrivateDir(filepath.Join(state, "runtime-dir"), base, fmt.Sprintf("pent-%d-", os.Getuid()))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,9 +115,21 @@ func (f *Factory) projectRoot(dir string) (string, error) {
 	return l.ProjectRoot, nil
 }
 
-// proxySettings is the proxy part of a loaded configuration.
+// proxySettings is the proxy part of a loaded configuration, with the names
+// the host resolves itself.
 func proxySettings(e *config.Effective) proxy.Settings {
-	return proxy.Settings{Allow: e.Domains, UpstreamDNS: e.UpstreamDNS, Destinations: e.Destinations}
+	return proxy.Settings{Allow: e.Domains, UpstreamDNS: e.UpstreamDNS, Destinations: e.Destinations, HostNames: hostNames()}
+}
+
+// hostNames reads the host's hosts file; without one only localhost is
+// host-local.
+func hostNames() map[string][]netip.Addr {
+	f, err := os.Open("/etc/hosts")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	return proxy.ParseHosts(f)
 }
 
 // serveProxy runs the daemon for a project until it is idle or stopped.
@@ -144,7 +157,13 @@ func serveProxy(f *Factory, dir string) error {
 		Reload: func() (proxy.Settings, error) {
 			l, err := f.load(loadRequest{ProjectDir: root, Flags: &config.File{Path: "command line"}})
 			if err != nil {
-				return proxy.Settings{}, err
+				return proxy.Settings{}, err // a broken file: the daemon keeps its last good policy
+			}
+			if l.Root() != root {
+				// The project file is gone, moved, or no longer allowed:
+				// this project's proxy lets nothing through.
+				fmt.Fprintf(os.Stderr, "pent proxy: %s has no allowed .pent.toml any more: every name is denied until it has\n", escapeControl(root))
+				return proxy.Settings{}, nil
 			}
 			return proxySettings(l.Effective), nil
 		},

@@ -35,6 +35,7 @@ type RunOptions struct {
 	Config   string
 	NoConfig bool
 	Trace    bool
+	Quiet    bool
 	Project  string
 	// Wrapped is set by the shell hook's wrapper functions: the command
 	// name the user typed. A wrapped run insists on a trusted project file.
@@ -95,6 +96,7 @@ decisions to $XDG_STATE_HOME/pent/proxy.log.`,
 	fl.StringVar(&opts.Config, "config", "", "layer this config `FILE` after the project's")
 	fl.BoolVar(&opts.NoConfig, "no-config", false, "ignore the global and project config files")
 	fl.BoolVar(&opts.Trace, "trace", false, "log every denial with a fix hint")
+	fl.BoolVar(&opts.Quiet, "quiet", false, "do not list the proxy's refusals when the command ends")
 	fl.StringVar(&opts.Project, "project", "", "look for the project file from `DIR` instead of the working directory")
 	fl.StringVar(&opts.Wrapped, "wrapped", "", "set by the shell hook: the wrapped command's name")
 	_ = fl.MarkHidden("wrapped")
@@ -158,8 +160,10 @@ func runRun(o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	// A traced run records every denial; a proxy-mode run also collects
+	// the proxy's refusals to explain them when the command ends.
 	var tr *traceRun
-	if o.Trace {
+	if o.Trace || policy.Network == sandbox.NetProxy && !o.Quiet {
 		if tr, err = o.newTraceRun(l); err != nil {
 			return err
 		}
@@ -186,8 +190,14 @@ func runRun(o *RunOptions) error {
 		return err
 	}
 	if tr != nil {
-		if err := tr.finish(o.IO, l.Home); err != nil {
-			o.IO.Warn("trace: %v", err)
+		tr.collect(o.IO)
+		if o.Trace {
+			if err := tr.finish(o.IO, l.Home); err != nil {
+				o.IO.Warn("trace: %v", err)
+			}
+		}
+		if !o.Quiet {
+			tr.explainNetwork(o.IO)
 		}
 	}
 	return exitLike(status)
@@ -208,7 +218,7 @@ func (o *RunOptions) launchOptions(l *loaded, policy *sandbox.Policy, tr *traceR
 			return opts, nil, err
 		}
 	}
-	if tr != nil { // after the proxy, which gives the hinter the allowlist
+	if o.Trace { // after the proxy, which gives the hinter the allowlist
 		opts.Observe = tr.recorder().AddFile
 	}
 	return opts, release, nil

@@ -81,6 +81,7 @@ func (o *RunOptions) chooseProxy(l *loaded, tr *traceRun) (proxyChoice, error) {
 	choice := proxyChoice{pol: pol, logPath: logPath}
 	if tr != nil {
 		choice.extra = tr
+		tr.proxyLog = logPath
 	}
 	return choice, nil
 }

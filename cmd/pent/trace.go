@@ -21,7 +21,8 @@ import (
 // project's proxy for: all it keeps.
 const daemonLogLines = 1000
 
-// traceRun is the trace of one `pent run --trace`.
+// traceRun collects the denials of one run: all of them for `pent run
+// --trace`, the proxy's for the summary a proxy-mode run prints at exit.
 type traceRun struct {
 	hinter trace.Hinter
 	rec    *trace.Recorder
@@ -30,6 +31,8 @@ type traceRun struct {
 	// daemon is the project's proxy when the run uses it: its decisions
 	// of this pent process are read from it after the run.
 	daemon *proxy.Client
+	// proxyLog is a private proxy's decision log, for the summary to point at.
+	proxyLog string
 }
 
 // newTraceRun prepares the trace of a run with configuration l.
@@ -67,16 +70,20 @@ func (t *traceRun) recorder() *trace.Recorder {
 // Write takes the private proxy's decision lines.
 func (t *traceRun) Write(p []byte) (int, error) { return t.recorder().Write(p) }
 
-// finish collects the project proxy's decisions of this run, appends the
-// run's entries to the log and says what was found.
-func (t *traceRun) finish(io *IOStreams, home string) error {
-	rec := t.recorder()
+// collect adds the project proxy's decisions of this run, if it used the
+// project's proxy. Call it once, after the run.
+func (t *traceRun) collect(io *IOStreams) {
 	if t.daemon != nil {
-		if err := t.collectDaemon(rec, io); err != nil {
-			io.Warn("trace: could not read the project proxy's decisions: %v", err)
+		if err := t.collectDaemon(t.recorder(), io); err != nil {
+			io.Warn("could not read the project proxy's decisions: %v", err)
 		}
 	}
-	entries := rec.Entries()
+}
+
+// finish appends the run's entries (collected) to the log and says what was
+// found.
+func (t *traceRun) finish(io *IOStreams, home string) error {
+	entries := t.recorder().Entries()
 	if err := os.MkdirAll(filepath.Dir(t.log), 0o700); err != nil {
 		return fmt.Errorf("creating the directory of the trace log: %w", err)
 	}

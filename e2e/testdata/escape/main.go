@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -36,7 +37,7 @@ func main() {
 		"chmod": chmod, "chown": chown, "utime": utime, "mkdir": mkdir, "tiocsti": tiocsti, "tioclinux": tioclinux,
 		"kill": kill, "ptrace": ptrace, "init-kill": initKill, "open-init-fd": openInitFD,
 		"unshare-user": unshareUser, "umount": umount, "mount-tmpfs": mountTmpfs, "setns": setns,
-		"tcp": dialTCP, "udp": udp, "ping": ping, "unix": dialUnix, "dns": dnsQuery,
+		"tcp": dialTCP, "http-front": httpFront, "tls-sni": tlsSNI, "udp": udp, "ping": ping, "unix": dialUnix, "dns": dnsQuery,
 		"keyctl": keyctl, "bpf": bpf, "perf": perf, "io-uring": ioURing, "vsock": vsock,
 		"userfaultfd": userfaultfd, "netlink": netlink, "exchange": exchange,
 	}
@@ -350,6 +351,59 @@ func dialTCP(a []string) error {
 		return fmt.Errorf("connected but nothing came back: %v", err)
 	}
 	fmt.Printf("got %q\n", buf[:n])
+	return nil
+}
+
+// httpFront connects to ADDR and sends a request for HOST, then (in the
+// next segment, pipelined or as a keep-alive request, in the method's
+// case given) one for OTHER; it succeeds when a response names OTHER.
+func httpFront(a []string) error {
+	host, other, method := a[1], a[2], a[3]
+	c, err := net.DialTimeout("tcp", a[0], 4*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(6 * time.Second))
+	first := "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
+	second := method + " / HTTP/1.1\r\nHost: " + other + "\r\nConnection: close\r\n\r\n"
+	if _, err := c.Write([]byte(first)); err != nil {
+		return err
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := c.Write([]byte(second)); err != nil {
+		return err
+	}
+	var got bytes.Buffer
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if bytes.Contains(got.Bytes(), []byte("host="+other)) {
+		fmt.Printf("served %q\n", got.String())
+		return nil
+	}
+	return fmt.Errorf("no response for %s (%d bytes back)", other, got.Len())
+}
+
+// tlsSNI connects to ADDR and sends a ClientHello naming SNI; it succeeds
+// when the server answers the handshake.
+func tlsSNI(a []string) error {
+	c, err := net.DialTimeout("tcp", a[0], 4*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(6 * time.Second))
+	tc := tls.Client(c, &tls.Config{ServerName: a[1], InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	fmt.Printf("handshake with SNI %s completed\n", a[1])
 	return nil
 }
 

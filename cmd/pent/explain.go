@@ -1,0 +1,62 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/pent-sandbox/pent/trace"
+)
+
+// maxExplained is how many refusals the exit summary lists one by one.
+const maxExplained = 5
+
+// explainNetwork prints one line per name or name:port the proxy refused in
+// this run, with its fix, at most maxExplained, then how many more there
+// were and where to read them. It prints nothing when nothing was refused.
+func (t *traceRun) explainNetwork(io *IOStreams) {
+	var refused []trace.Entry
+	for _, e := range t.recorder().Entries() {
+		if e.Kind == trace.KindNetwork {
+			refused = append(refused, e)
+		}
+	}
+	for i, e := range refused {
+		if i == maxExplained {
+			where := "`pent proxy logs`"
+			if t.daemon == nil && t.proxyLog != "" {
+				where = escapeControl(t.proxyLog)
+			}
+			io.Say("and %d more — %s", len(refused)-maxExplained, where)
+			return
+		}
+		io.Say("%s", explainLine(e))
+	}
+}
+
+// explainLine is the summary line of one refusal: what, how often, and the
+// fix (the --allow flag and the config key) or why no setting allows it.
+func explainLine(e trace.Entry) string {
+	what := "connection to"
+	if e.Op == trace.OpDNS {
+		what = "lookup of"
+	}
+	line := "the proxy refused the " + what + " " + escapeControl(e.Target)
+	if e.Count > 1 {
+		line += " (" + strconv.Itoa(e.Count) + "×)"
+	}
+	if e.Fix != nil && e.Fix.Key == trace.KeyAllow {
+		return line + " — allow it with `pent run --allow " + escapeControl(e.Fix.Value) + "` or " + escapeControl(e.Hint)
+	}
+	return line + ": " + escapeControl(e.Hint)
+}
+
+// escapeControl writes control characters (and invalid UTF-8) of a string
+// from config, a log or the network as Go escapes, so that it cannot move
+// the cursor or rewrite the terminal.
+func escapeControl(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\uFFFD' || (r >= 0x80 && r < 0xa0) }) < 0 {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}

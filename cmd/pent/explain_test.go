@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/trace"
+)
+
+func TestEscapeControl(t *testing.T) {
+	for in, want := range map[string]string{
+		"denied.test:443":   "denied.test:443",
+		"a\x1b[2Jb":         `a\x1b[2Jb`,
+		"x\ny":              `x\ny`,
+		"caf\xe9":           `caf\xe9`,
+		"ok — “quoted” ütf": "ok — “quoted” ütf",
+	} {
+		if got := escapeControl(in); got != want {
+			t.Errorf("escapeControl(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestExplainNetwork(t *testing.T) {
+	allow, err := proxy.ParseAllowlist([]string{"a.test:443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &traceRun{hinter: trace.Hinter{Config: ".pent.toml", Allow: allow}, proxyLog: "/state/proxy.log"}
+	var out bytes.Buffer
+	io := &IOStreams{ErrOut: &out}
+	tr.explainNetwork(io)
+	if out.Len() != 0 {
+		t.Fatalf("nothing refused, yet: %q", out.String())
+	}
+	deny := func(kind, name string, port int, addr, reason string) {
+		tr.recorder().AddDecision(proxy.Decision{Action: "deny", Kind: kind, Name: name, Port: port, Addr: addr, Reason: reason})
+	}
+	deny("connect", "b.test", 443, "", "b.test is not allowed")
+	deny("connect", "b.test", 443, "", "b.test is not allowed")
+	deny("tcp", "a.test", 22, "", "port 22 is not allowed for a.test")
+	deny("tcp", "", 80, "203.0.113.9:80\x1b[2J", "raw IP connection")
+	for _, n := range []string{"c", "d", "e", "f"} {
+		deny("dns", n+".test", 0, "", "not in domain_allowlist")
+	}
+	tr.recorder().AddDecision(proxy.Decision{Action: "deny", Kind: "tcp", Name: "a.test", Port: 80, Reason: "upstream failed: refused"})
+	tr.explainNetwork(io)
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := []string{
+		"pent: the proxy refused the connection to b.test:443 (2×) — allow it with `pent run --allow b.test` or add \"b.test\" to [proxy] domain_allowlist in .pent.toml",
+		"pent: the proxy refused the connection to a.test:22 — allow it with `pent run --allow a.test:22` or add \"a.test:22\" to [proxy] domain_allowlist in .pent.toml",
+		`pent: the proxy refused the connection to 203.0.113.9:80\x1b[2J: raw IP connection`,
+		"pent: the proxy refused the lookup of c.test — allow it with `pent run --allow c.test` or add \"c.test\" to [proxy] domain_allowlist in .pent.toml",
+		"pent: the proxy refused the lookup of d.test — allow it with `pent run --allow d.test` or add \"d.test\" to [proxy] domain_allowlist in .pent.toml",
+		"pent: and 2 more — /state/proxy.log",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("summary:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,237 @@
+//go:build linux
+
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// requestsPy is a proxy-unaware client inside the sandbox: `send PORT
+// PART...` writes the parts (Python escapes such as \r\n allowed) to
+// allowed.test:PORT as separate segments and reads until the connection
+// ends; `hello PORT SNI` starts a TLS handshake naming SNI.
+const requestsPy = `import codecs, socket, ssl, sys, time
+
+def send(port, *parts):
+    s = socket.create_connection(("allowed.test", int(port)), timeout=10)
+    try:
+        for p in parts:
+            s.sendall(codecs.decode(p, "unicode_escape").encode("latin-1"))
+            time.sleep(0.05)
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(65536):
+            pass
+    except OSError as e:
+        print("ended:", e)
+
+def hello(port, sni):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection(("allowed.test", int(port)), timeout=10)
+    try:
+        ctx.wrap_socket(s, server_hostname=sni).do_handshake()
+        print("handshake completed")
+    except (OSError, ssl.SSLError) as e:
+        print("refused:", e)
+
+globals()[sys.argv[1]](*sys.argv[2:])
+`
+
+// TestProxy_EveryRequestDecided: a proxy-unaware client connected to the
+// allowed name cannot get a request for another name to the allowed
+// address — not as a keep-alive second request, a pipelined one, a
+// lower-case or absolute-form one, one split over segments, one hidden after
+// a body — and a ClientHello naming a denied name causes no TCP connection
+// to the upstream at all.
+func TestProxy_EveryRequestDecided(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		var accepts atomic.Int32
+		tlsSink := acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+			accepts.Add(1)
+			c.Close()
+		}).(*net.TCPAddr).Port
+		py := filepath.Join(r.project, "requests.py")
+		r.writeFile(py, requestsPy, 0o644)
+		h, d := strconv.Itoa(n.httpPort), deniedName
+		ok := `GET /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\n\r\n`
+		evil := `GET /evil HTTP/1.1\r\nHost: ` + d + `\r\n\r\n`
+		attacks := [][]string{
+			{ok, evil},  // keep-alive second request
+			{ok + evil}, // pipelined in one segment
+			{ok, `get /evil HTTP/1.1\r\nHost: ` + d + `\r\n\r\n`},
+			{ok, `GET http://` + d + `/evil HTTP/1.1\r\nHost: ` + allowedName + `\r\n\r\n`},
+			{ok, `GET /evil HTTP/1.1\r\nHost: ` + allowedName + `\r\nHost: ` + d + `\r\n\r\n`},
+			{ok, `GET /evil HT`, `TP/1.1\r\nHo`, `st: ` + d + `\r\n\r\n`},
+			{`POST /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\nContent-Length: 2\r\n\r\nab` + evil},
+			{`GET / HTTP/1.1\r\nHost: ` + allowedName + `\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n` + evil},
+		}
+		script := ""
+		for _, a := range attacks {
+			script += "python3 " + py + " send " + h
+			for _, part := range a {
+				script += " " + posixQuote(part)
+			}
+			script += "\n"
+		}
+		sink := strconv.Itoa(tlsSink)
+		script += "python3 " + py + " hello " + sink + " " + d + "\n"
+		script += "python3 " + py + " hello " + sink + " other." + allowedName + "\n"
+		script += "echo DONE\n"
+		res := r.sandboxSh(script, "--allow", allowedName)
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the script did not run to its end:\n%s", res)
+		}
+		hosts := n.seen(&n.hosts)
+		for _, host := range hosts {
+			if host != allowedName {
+				t.Errorf("the HTTP server served a request for %q on the connection bound to %s", host, allowedName)
+			}
+		}
+		if len(hosts) == 0 {
+			t.Errorf("control: the allowed requests never reached the HTTP server:\n%s", res)
+		}
+		if got := accepts.Load(); got != 0 {
+			t.Errorf("denied ClientHellos caused %d TCP connections to the upstream", got)
+		}
+		log, err := os.ReadFile(filepath.Join(r.home, ".local", "state", "pent", "proxy.log"))
+		for _, want := range []string{`HTTP Host \"` + d + `\" does not match`, `TLS SNI \"` + d + `\" does not match`} {
+			if err != nil || !strings.Contains(string(log), want) {
+				t.Errorf("the decision log lacks %s (%v):\n%s", want, err, log)
+			}
+		}
+	})
+}
+
+// TestProxy_ExplainAtExit: when the proxy refused something, the run ends
+// with one line per refused name (at most five, then how many more), each
+// with its fix — for curl through the proxy variables and for a raw socket
+// client; --quiet silences it, and a run with nothing refused says nothing.
+func TestProxy_ExplainAtExit(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		py := filepath.Join(r.project, "requests.py")
+		r.writeFile(py, requestsPy, 0o644)
+		h := strconv.Itoa(n.httpPort)
+		script := "curl -sS --max-time 10 http://" + deniedName + ":" + h + "/ >/dev/null 2>&1\n" +
+			"curl -sS --max-time 10 http://" + deniedName + ":" + h + "/ >/dev/null 2>&1\n" +
+			"python3 -c 'import socket; socket.create_connection((\"" + n.hostIP + "\", " + strconv.Itoa(n.rawPort) + "), timeout=5)' 2>/dev/null\n" +
+			"python3 " + py + " send " + h + " 'GET / HTTP/1.1\\r\\nHost: sneaky.test\\r\\n\\r\\n' >/dev/null\n" +
+			"echo DONE\n"
+		res := r.sandboxSh(script, "--allow", allowedName)
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the script did not run to its end:\n%s", res)
+		}
+		t.Logf("exit summary:\n%s", res.stderr)
+		for _, want := range []string{
+			"pent: the proxy refused the connection to " + deniedName + ":" + h + " (2×) — allow it with `pent run --allow " + deniedName + "`",
+			"pent: the proxy refused the connection to " + n.hostIP + ":" + strconv.Itoa(n.rawPort) + ": raw IP connection",
+			"pent: the proxy refused the connection to " + allowedName + ":" + h + ": HTTP Host \"sneaky.test\" does not match",
+		} {
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("the exit summary lacks %q:\n%s", want, res)
+			}
+		}
+		quiet := r.sandboxSh(script, "--quiet", "--allow", allowedName)
+		if strings.Contains(quiet.stderr, "the proxy refused") {
+			t.Errorf("--quiet still explains:\n%s", quiet)
+		}
+		clean := r.sandboxSh("curl -sS --max-time 10 http://"+allowedName+":"+h+"/ >/dev/null", "--allow", allowedName)
+		if clean.code != 0 || strings.Contains(clean.stderr, "refused") {
+			t.Errorf("a run with nothing refused printed a summary or failed:\n%s", clean)
+		}
+		many := ""
+		for i := range 8 {
+			many += "getent hosts n" + strconv.Itoa(i) + ".test >/dev/null\n"
+		}
+		res = r.sandboxSh(many+"true", "--allow", allowedName)
+		if got := strings.Count(res.stderr, "pent: the proxy refused"); got != 5 || !strings.Contains(res.stderr, "pent: and 3 more — ") {
+			t.Errorf("eight refused names: want five lines and \"and 3 more\", got %d lines:\n%s", got, res)
+		}
+	})
+}
+
+// TestProxy_ReloadBrokenOrDeleted: the project's proxy keeps its last good
+// allowlist when a config file becomes unparsable, and says so in its log;
+// when the project file is deleted it denies every name, also to a sandbox
+// that was already running.
+func TestProxy_ReloadBrokenOrDeleted(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n, probe := startProjectProxy(t, r)
+		// The global file allows the name too: without its project file
+		// the project's proxy must still deny it.
+		global, err := os.ReadFile(r.globalConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.writeFile(r.globalConfig(), strings.Replace(string(global), "[proxy]\n", "[proxy]\ndomain_allowlist = [\""+allowedName+"\"]\n", 1), 0o644)
+		port := strconv.Itoa(n.bannerTCP)
+		sb := r.startServe("run", "--", "python3", probe, "serve")
+		if p := sb.ask(t, "banner "+allowedName+" "+port); !p.ok {
+			t.Fatalf("%s before the edit: %s", allowedName, p.msg)
+		}
+		before := r.waitStatus("running", func(st proxyStatus) bool { return st.running })
+		logs, _ := filepath.Glob(filepath.Join(r.runtime, "pent", "*", "daemon.log"))
+		if len(logs) != 1 {
+			t.Fatalf("daemon logs: %v", logs)
+		}
+		daemonLog := func() string {
+			b, _ := os.ReadFile(logs[0])
+			return string(b)
+		}
+		good, err := os.ReadFile(r.globalConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.writeFile(r.globalConfig(), "[proxy\nupstream_dns = [\n", 0o644)
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(daemonLog(), "reload failed, keeping the previous policy") }) {
+			t.Fatalf("the daemon's log does not tell of the failed reload:\n%s", daemonLog())
+		}
+		if p := sb.ask(t, "banner "+allowedName+" "+port); !p.ok {
+			t.Errorf("%s after a broken edit: %s", allowedName, p.msg)
+		}
+		r.writeFile(r.globalConfig(), string(good), 0o644)
+		if st := r.waitStatus("the repaired file", func(st proxyStatus) bool { return st.running }); st.policy != before.policy || st.pid != before.pid {
+			t.Errorf("the policy went from %q (pid %d) to %q (pid %d)", before.policy, before.pid, st.policy, st.pid)
+		}
+		if err := os.Remove(filepath.Join(r.project, ".pent.toml")); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(daemonLog(), "every name is denied") }) {
+			t.Errorf("the daemon's log does not say it denies everything:\n%s", daemonLog())
+		}
+		if p := sb.ask(t, "banner "+allowedName+" "+port); p.ok {
+			t.Errorf("%s is still reachable after the project file was deleted", allowedName)
+		}
+		sb.finish(t)
+	})
+}
+
+// TestProxy_HostLocalName: `--allow localhost:PORT` with destinations
+// permitting loopback reaches the host's service on that port through the
+// proxy (HTTP proxy and SOCKS5h); the name is the host's, never asked
+// upstream. It used to fail with "localhost does not exist upstream".
+func TestProxy_HostLocalName(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		target := "http://localhost:" + strconv.Itoa(n.httpPort) + "/"
+		res := r.sandboxSh(`curl -fsS --max-time 10 --noproxy "" -x "$HTTP_PROXY" `+target+` && curl -fsS --max-time 10 --noproxy "" --proxy "$ALL_PROXY" `+target,
+			"--allow", "localhost:"+strconv.Itoa(n.httpPort))
+		if res.code != 0 || strings.Count(res.stdout, "HTTP-OK host=localhost:") != 2 {
+			t.Errorf("the host's service on localhost was not reached through the proxy:\n%s", res)
+		}
+		for _, q := range n.seen(&n.queries) {
+			if strings.HasPrefix(q, "localhost.") {
+				t.Errorf("localhost was asked upstream: %s", q)
+			}
+		}
+	})
+}

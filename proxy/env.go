@@ -105,8 +105,9 @@ func GitSSHCommand(connector string) string {
 	return "ssh -o " + shellQuote("ProxyCommand="+proxyCommand)
 }
 
-// shellQuote is s as one POSIX shell word: in single quotes, each single
-// quote written as '\''.
+// shellQuote is s as one POSIX shell word: in single quotes, where each
+// single quote of s closes the quoting, is escaped with a backslash and
+// reopens it.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -22,6 +22,9 @@ type Host struct {
 	Path []string
 	// Command is the resolved absolute path of argv[0].
 	Command string
+	// WindowsDrives are the mount points of Windows file systems (WSL,
+	// WindowsDrives): no PATH directory or install tree on them is granted.
+	WindowsDrives []string
 }
 
 // systemExec are the system trees a command may read and execute.
@@ -73,6 +76,10 @@ func Defaults(h Host) Policy {
 	}
 	p.Execute = append(p.Execute, installTrees(h.Command, home)...)
 	p.Execute = existing(dedupe(p.Execute))
+	// WSL puts the Windows PATH (/mnt/c/Windows/system32, …) after the
+	// Linux one; a program there would run as a Windows process, outside
+	// the sandbox.
+	p.Execute = slices.DeleteFunc(p.Execute, func(dir string) bool { return underAny(dir, h.WindowsDrives) })
 
 	root := cleanAbs(h.ProjectRoot)
 	if root == "" {

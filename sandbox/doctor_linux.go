@@ -67,7 +67,10 @@ type probeResult struct {
 // unprivileged user namespaces with mounts and a PID namespace procfs,
 // overlayfs in a user namespace, seccomp.
 func HostChecks() []Check {
-	checks := []Check{landlockCheck()}
+	checks := []Check{landlockCheck(LandlockABI(), "/sys/kernel/security/lsm")}
+	if c, ok := wslCheck("/proc/sys", "/proc/self/mountinfo"); ok {
+		checks = append(checks, c)
+	}
 	probe, probeErr := runProbeChild()
 	checks = append(checks, usernsCheck(probe, probeErr, hostAppArmor()))
 	checks = append(checks, stepCheck("procfs in a PID namespace", probe, probeErr, probe.Proc, true,
@@ -78,20 +81,84 @@ func HostChecks() []Check {
 	return append(checks, seccompCheck())
 }
 
-func landlockCheck() Check {
+// landlockCheck reports the Landlock ABI the kernel answered the
+// landlock_create_ruleset probe with (the syscall, not the LSM list in
+// lsmFile, which WSL2 and some containers do not expose although Landlock
+// works), and what an older ABI leaves to pent's other layers.
+func landlockCheck(abi int, lsmFile string) Check {
 	c := Check{Name: "Landlock", Required: true}
-	if abi := LandlockABI(); abi > 0 {
+	if abi > 0 {
 		c.OK, c.Detail = true, fmt.Sprintf("ABI %d", abi)
+		if lost := landlockLost(abi); len(lost) > 0 {
+			c.Detail += "; older than ABI 6, so Landlock does not " + strings.Join(lost, "; nor ")
+		}
 		return c
 	}
 	c.Detail = "not available: pent run refuses to start"
 	lsm := "landlock,lockdown,yama,integrity,apparmor,bpf"
-	if cur, err := os.ReadFile("/sys/kernel/security/lsm"); err == nil && len(bytes.TrimSpace(cur)) > 0 {
+	if cur, err := os.ReadFile(lsmFile); err == nil && len(bytes.TrimSpace(cur)) > 0 {
 		lsm = "landlock," + strings.TrimSpace(string(cur))
 	}
 	c.Fix = fmt.Sprintf("use a kernel built with CONFIG_SECURITY_LANDLOCK=y (Linux 5.13+) and add lsm=%s to the kernel command line "+
 		"(e.g. GRUB_CMDLINE_LINUX in /etc/default/grub, then `sudo update-grub` and reboot)", lsm)
 	return c
+}
+
+// landlockLost is what Landlock at abi does not do that ABI 6 does, and
+// what stands in for it.
+func landlockLost(abi int) []string {
+	var lost []string
+	if abi < 2 {
+		lost = append(lost, "allow renaming or linking a file into another directory (such writes fail)")
+	}
+	if abi < 3 {
+		lost = append(lost, "control truncate(2) apart from writing")
+	}
+	if abi < 4 {
+		lost = append(lost, "filter TCP bind and connect (pent's network namespace does)")
+	}
+	if abi < 5 {
+		lost = append(lost, "control ioctl on device files")
+	}
+	if abi < 6 {
+		lost = append(lost, "scope abstract UNIX sockets and signals: the PID namespace keeps signals in, the network namespace keeps "+
+			"the host's abstract sockets out, except in network mode unrestricted, which shares the host's network namespace and so reaches "+
+			"abstract sockets of host programs (X11, D-Bus, ...)")
+	}
+	return lost
+}
+
+// wslCheck reports a Windows Subsystem for Linux host (osrelease names a
+// Microsoft kernel): which Windows file systems it mounts, none of which a
+// default policy grants. ok is false on other hosts.
+func wslCheck(procSys, mountinfoFile string) (c Check, ok bool) {
+	rel, err := readSysctl(procSys, "kernel/osrelease")
+	if err != nil || !strings.Contains(strings.ToLower(rel), "microsoft") {
+		return Check{}, false
+	}
+	c = Check{Name: "WSL", OK: true}
+	info, err := os.ReadFile(mountinfoFile)
+	if err != nil {
+		c.OK, c.Detail = false, fmt.Sprintf("kernel %s; reading the mounts: %v", rel, err)
+		c.Fix = "pent run refuses to start without the mount list; check that /proc is mounted"
+		return c, true
+	}
+	var hidden, visible []string
+	for _, d := range WindowsDrives(info) {
+		if underAny(d, systemMasked) {
+			hidden = append(hidden, d)
+		} else {
+			visible = append(visible, d)
+		}
+	}
+	c.Detail = "kernel " + rel + "; Windows directories in PATH are not made executable (a Windows program would run outside the sandbox)"
+	if len(hidden) > 0 {
+		c.Detail += "; hidden: " + strings.Join(hidden, ", ")
+	}
+	if len(visible) > 0 {
+		c.Detail += "; readable under a granted system directory: " + strings.Join(visible, ", ")
+	}
+	return c, true
 }
 
 // hostAppArmor is this host's AppArmor facts, for the running binary's

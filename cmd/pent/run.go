@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -236,6 +238,20 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 	return nil
 }
 
+// windowsDrives are the Windows file systems WSL mounts on this host
+// (sandbox.WindowsDrives), read from /proc/self/mountinfo; none where that
+// file does not exist (macOS).
+func windowsDrives() ([]string, error) {
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the mounts, to keep Windows drives out of the sandbox: %w", err)
+	}
+	return sandbox.WindowsDrives(info), nil
+}
+
 // policy builds the sandbox policy from the effective configuration.
 func (o *RunOptions) policy(l *loaded) (sandbox.Policy, error) {
 	e := l.Effective
@@ -243,13 +259,18 @@ func (o *RunOptions) policy(l *loaded) (sandbox.Policy, error) {
 	if err != nil {
 		return sandbox.Policy{}, err
 	}
+	drives, err := windowsDrives()
+	if err != nil {
+		return sandbox.Policy{}, err
+	}
 	host := sandbox.Host{
-		Home:        l.Home,
-		Cwd:         l.Cwd,
-		ProjectRoot: l.Root(),
-		RuntimeDir:  o.Factory.Env["XDG_RUNTIME_DIR"],
-		Path:        filepath.SplitList(o.Factory.Env["PATH"]),
-		Command:     command,
+		Home:          l.Home,
+		Cwd:           l.Cwd,
+		ProjectRoot:   l.Root(),
+		RuntimeDir:    o.Factory.Env["XDG_RUNTIME_DIR"],
+		Path:          filepath.SplitList(o.Factory.Env["PATH"]),
+		Command:       command,
+		WindowsDrives: drives,
 	}
 	p := sandbox.Defaults(host)
 	if p.Withheld != "" && !containsPath(e.Paths.ReadWrite, p.Withheld) {

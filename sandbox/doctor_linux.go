@@ -140,7 +140,7 @@ func wslCheck(procSys, mountinfoFile string) (c Check, ok bool) {
 	info, err := os.ReadFile(mountinfoFile)
 	if err != nil {
 		c.OK, c.Detail = false, fmt.Sprintf("kernel %s; reading the mounts: %v", rel, err)
-		c.Fix = "pent run refuses to start without the mount list; check that /proc is mounted"
+		c.Fix = "pent tells Windows drives apart by the mount list: check that /proc is mounted and readable"
 		return c, true
 	}
 	var hidden, visible []string

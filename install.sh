@@ -142,4 +142,13 @@ fish)
 	echo "    eval \"\$($pent hook bash)\""
 	;;
 esac
-echo "pent: check this machine with: $pent doctor"
+# A host that lacks what pent needs gets doctor's findings and fixes now:
+# on Ubuntu 23.10 and later that is the AppArmor profile for this pent's
+# path, which the .deb installs for /usr/bin/pent but nothing does for a
+# pent in ~/.local/bin.
+if "$bindir/pent" doctor >/dev/null 2>&1; then
+	echo "pent: check this machine with: $pent doctor"
+else
+	echo "pent: this machine lacks something pent needs; pent doctor says what and how to fix it:"
+	"$bindir/pent" doctor || true
+fi

@@ -82,16 +82,34 @@ func TestSOCKSAuthentication(t *testing.T) {
 }
 
 func TestProxyEnvAuth(t *testing.T) {
-	got := strings.Join(ProxyEnvAuth(4321, testToken), "\n")
+	got := strings.Join(ProxyEnvAuth(4321, testToken, "/opt/pent/bin/pent"), "\n")
 	for _, want := range []string{
-		"HTTP_PROXY=http://pent:" + testToken + "@127.0.0.1:4321",
-		"https_proxy=http://pent:" + testToken + "@127.0.0.1:4321",
-		"ALL_PROXY=socks5h://pent:" + testToken + "@127.0.0.1:4321",
-		"all_proxy=socks5h://pent:" + testToken + "@127.0.0.1:4321",
-		"NO_PROXY=\n", "no_proxy=",
+		"HTTP_PROXY=http://pent:" + testToken + "@127.0.0.1:4321\n",
+		"https_proxy=http://pent:" + testToken + "@127.0.0.1:4321\n",
+		"ALL_PROXY=socks5h://pent:" + testToken + "@127.0.0.1:4321\n",
+		"all_proxy=socks5h://pent:" + testToken + "@127.0.0.1:4321\n",
+		"NO_PROXY=\n", "no_proxy=\n",
+		// gRPC refuses socks5h: it gets the http:// URL.
+		"GRPC_PROXY=http://pent:" + testToken + "@127.0.0.1:4321\n",
+		"grpc_proxy=http://pent:" + testToken + "@127.0.0.1:4321\n",
+		"NODE_USE_ENV_PROXY=1\n",
+		"JAVA_TOOL_OPTIONS=-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=4321 -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=4321 " +
+			"-Dhttp.proxyUser=pent -Dhttp.proxyPassword=" + testToken + " -Dhttps.proxyUser=pent -Dhttps.proxyPassword=" + testToken +
+			" -Djdk.http.auth.tunneling.disabledSchemes= -Djdk.http.auth.proxying.disabledSchemes=\n",
+		"GIT_SSH_COMMAND=ssh -o 'ProxyCommand='\\''/opt/pent/bin/pent'\\'' proxy connect %h %p'\n",
 	} {
 		if !strings.Contains(got+"\n", want) {
 			t.Errorf("ProxyEnvAuth lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(strings.Join(ProxyEnvAuth(4321, testToken, ""), "\n"), "GIT_SSH_COMMAND") {
+		t.Error("GIT_SSH_COMMAND set without a connector")
+	}
+	// The sandbox's own listener (Linux) needs neither: capture covers
+	// every client.
+	for _, kv := range ProxyEnv(4321) {
+		if strings.Contains(kv, "@") || strings.HasPrefix(kv, "JAVA_TOOL_OPTIONS=") || strings.HasPrefix(kv, "GIT_SSH_COMMAND=") {
+			t.Errorf("ProxyEnv sets %s", kv)
 		}
 	}
 }

@@ -10,8 +10,7 @@ import (
 // (the same listener speaks HTTP proxying, CONNECT and SOCKS5). Loopback
 // stays direct: it is the sandbox's own.
 func ProxyEnv(port int) []string {
-	url := "127.0.0.1:" + strconv.Itoa(port)
-	return proxyVars("http://"+url, "socks5h://"+url, "localhost,127.0.0.1,::1")
+	return proxyVars(proxyEndpoint{port: port}, "localhost,127.0.0.1,::1")
 }
 
 // ProxyEnvAuth returns the proxy variables for a sandboxed process that
@@ -19,26 +18,98 @@ func ProxyEnv(port int) []string {
 // URLs carry the session's credentials, SOCKS clients are told to leave
 // name resolution to the proxy (socks5h), and NO_PROXY is empty, since the
 // host's loopback is not the sandbox's own and is decided like any other
-// destination.
-func ProxyEnvAuth(port int, token string) []string {
-	url := proxyUser + ":" + token + "@127.0.0.1:" + strconv.Itoa(port)
-	return proxyVars("http://"+url, "socks5h://"+url, "")
+// destination. Nothing captures a client that ignores these variables
+// (macOS), so they also switch on the proxy support of runtimes that leave
+// it off by default: Node's built-in fetch and http (NODE_USE_ENV_PROXY,
+// Node 22.21/24.5 and later) and the JVM (JAVA_TOOL_OPTIONS, javaOptions);
+// and when connector (the absolute path of the pent binary) is not empty,
+// git runs ssh through it: GIT_SSH_COMMAND names `pent proxy connect` as
+// ssh's ProxyCommand, which speaks the session's token (ProxyConnect).
+func ProxyEnvAuth(port int, token, connector string) []string {
+	e := proxyEndpoint{port: port, token: token}
+	env := append(proxyVars(e, ""), "NODE_USE_ENV_PROXY=1", "JAVA_TOOL_OPTIONS="+e.javaOptions())
+	if connector != "" {
+		env = append(env, "GIT_SSH_COMMAND="+GitSSHCommand(connector))
+	}
+	return env
 }
 
-// proxyVars sets each variable in upper and lower case: clients differ in
-// which they read.
-func proxyVars(httpURL, socksURL, noProxy string) []string {
+// proxyEndpoint is pent's proxy listener as its clients name it.
+type proxyEndpoint struct {
+	port int
+	// token is the session's secret, empty for a listener that needs none.
+	token string
+}
+
+// hostPort is "127.0.0.1:PORT".
+func (e proxyEndpoint) hostPort() string { return "127.0.0.1:" + strconv.Itoa(e.port) }
+
+// url is the listener as a proxy URL of scheme, with the credentials as
+// user info when there is a token.
+func (e proxyEndpoint) url(scheme string) string {
+	if e.token == "" {
+		return scheme + "://" + e.hostPort()
+	}
+	return scheme + "://" + proxyUser + ":" + e.token + "@" + e.hostPort()
+}
+
+// javaOptions are the JVM system properties that point java.net at an
+// authenticated listener (the JVM ignores HTTP(S)_PROXY): the proxy's
+// address; http(s).proxyUser and proxyPassword, which Gradle, Maven's
+// wagon transport and other Apache HttpClient based tools read; and Basic
+// authentication allowed again for CONNECT tunnels and plain proxying,
+// which the JDK turns off by default (jdk.http.auth.*.disabledSchemes).
+// Plain java.net.HttpURLConnection and java.net.http.HttpClient send no
+// credentials without an Authenticator the program installs: they get 407.
+// The JVM prints the variable on stderr when it starts ("Picked up
+// JAVA_TOOL_OPTIONS"), token included; the token is valid only while the
+// run lasts and only on this host's loopback, where the sandboxed command
+// holds it anyway.
+func (e proxyEndpoint) javaOptions() string {
+	port := strconv.Itoa(e.port)
+	return strings.Join([]string{
+		"-Dhttp.proxyHost=127.0.0.1", "-Dhttp.proxyPort=" + port,
+		"-Dhttps.proxyHost=127.0.0.1", "-Dhttps.proxyPort=" + port,
+		"-Dhttp.proxyUser=" + proxyUser, "-Dhttp.proxyPassword=" + e.token,
+		"-Dhttps.proxyUser=" + proxyUser, "-Dhttps.proxyPassword=" + e.token,
+		"-Djdk.http.auth.tunneling.disabledSchemes=", "-Djdk.http.auth.proxying.disabledSchemes=",
+	}, " ")
+}
+
+// proxyVars sets each proxy URL variable in upper and lower case: clients
+// differ in which they read. gRPC's C core reads GRPC_PROXY before the
+// others and refuses a socks5h:// URL, so it gets the http:// one.
+func proxyVars(e proxyEndpoint, noProxy string) []string {
+	httpURL := e.url("http")
 	vars := []struct{ key, val string }{
 		{"HTTP_PROXY", httpURL},
 		{"HTTPS_PROXY", httpURL},
-		{"ALL_PROXY", socksURL},
+		{"ALL_PROXY", e.url("socks5h")},
 		{"NO_PROXY", noProxy},
+		{"GRPC_PROXY", httpURL},
 	}
 	var env []string
 	for _, v := range vars {
 		env = append(env, v.key+"="+v.val, strings.ToLower(v.key)+"="+v.val)
 	}
 	return env
+}
+
+// GitSSHCommand is the GIT_SSH_COMMAND that makes git's ssh reach the
+// server through pent's proxy, with pent (the binary at connector) as
+// ssh's ProxyCommand. git runs the value with sh, and ssh runs the
+// ProxyCommand with the user's shell after expanding %h and %p, so the
+// path is quoted for both, and a % in it is doubled for ssh.
+func GitSSHCommand(connector string) string {
+	proxyCommand := shellQuote(strings.ReplaceAll(connector, "%", "%%")) + " proxy connect %h %p"
+	return "ssh -o " + shellQuote("ProxyCommand="+proxyCommand)
+}
+
+// shellQuote is s as one POSIX shell word: in single quotes, where each
+// single quote of s closes the quoting, is escaped with a backslash and
+// reopens it.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // ResolvConf is the resolv.conf the sandbox should see (bind-mounted over

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,9 @@ type Host struct {
 	Path []string
 	// Command is the resolved absolute path of argv[0].
 	Command string
+	// WindowsDrives are the mount points of Windows file systems (WSL,
+	// WindowsDrives): no PATH directory or install tree on them is granted.
+	WindowsDrives []string
 }
 
 // systemExec are the system trees a command may read and execute.
@@ -86,6 +90,10 @@ func Defaults(h Host) Policy {
 	}
 	p.Execute = append(p.Execute, installTrees(h.Command, home)...)
 	p.Execute = existing(dedupe(p.Execute))
+	// WSL puts the Windows PATH (/mnt/c/Windows/system32, …) after the
+	// Linux one; a program there would run as a Windows process, outside
+	// the sandbox.
+	p.Execute = slices.DeleteFunc(p.Execute, func(dir string) bool { return underAny(dir, h.WindowsDrives) })
 
 	root := cleanAbs(h.ProjectRoot)
 	if root == "" {
@@ -106,10 +114,12 @@ func Defaults(h Host) Policy {
 		p.Protected = ProtectedUnder(root)
 	}
 
-	masked := append([]string{home, cleanAbs(h.RuntimeDir)}, systemMasked...)
-	for _, m := range dedupe(masked) {
-		if fi, err := os.Lstat(m); m != "/" && err == nil && fi.IsDir() {
-			p.Masked = append(p.Masked, m)
+	// A directory to hide that does not answer in time is hidden all the
+	// same: a slow mount must not uncover it.
+	masked := slices.DeleteFunc(dedupe(append([]string{home, cleanAbs(h.RuntimeDir)}, systemMasked...)), func(m string) bool { return m == "/" })
+	for i, r := range statAll(os.Lstat, masked, probeTimeout) {
+		if errors.Is(r.err, errProbeTimeout) || (r.err == nil && r.info.IsDir()) {
+			p.Masked = append(p.Masked, masked[i])
 		}
 	}
 	if conf, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil && underAny(conf, p.Masked) {
@@ -157,12 +167,13 @@ func cleanAbs(p string) string {
 	return filepath.Clean(p)
 }
 
-// existing keeps the paths that exist on this host.
+// existing keeps the paths that exist on this host; one whose stat does
+// not answer within probeTimeout is left out (never granted).
 func existing(paths []string) []string {
 	var out []string
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
-			out = append(out, p)
+	for i, r := range statAll(os.Stat, paths, probeTimeout) {
+		if r.err == nil {
+			out = append(out, paths[i])
 		}
 	}
 	return out

@@ -67,9 +67,12 @@ type probeResult struct {
 // unprivileged user namespaces with mounts and a PID namespace procfs,
 // overlayfs in a user namespace, seccomp.
 func HostChecks() []Check {
-	checks := []Check{landlockCheck()}
+	checks := []Check{landlockCheck(LandlockABI(), "/sys/kernel/security/lsm")}
+	if c, ok := wslCheck("/proc/sys", "/proc/self/mountinfo"); ok {
+		checks = append(checks, c)
+	}
 	probe, probeErr := runProbeChild()
-	checks = append(checks, usernsCheck(probe, probeErr))
+	checks = append(checks, usernsCheck(probe, probeErr, hostAppArmor()))
 	checks = append(checks, stepCheck("procfs in a PID namespace", probe, probeErr, probe.Proc, true,
 		"pent needs to mount a fresh /proc; inside a container, run pent on the host or give the container an unmasked /proc"))
 	checks = append(checks, stepCheck("overlayfs in a user namespace", probe, probeErr, probe.Overlay, false,
@@ -78,15 +81,22 @@ func HostChecks() []Check {
 	return append(checks, seccompCheck())
 }
 
-func landlockCheck() Check {
+// landlockCheck reports the Landlock ABI the kernel answered the
+// landlock_create_ruleset probe with (the syscall, not the LSM list in
+// lsmFile, which WSL2 and some containers do not expose although Landlock
+// works), and what an older ABI leaves to pent's other layers.
+func landlockCheck(abi int, lsmFile string) Check {
 	c := Check{Name: "Landlock", Required: true}
-	if abi := LandlockABI(); abi > 0 {
+	if abi > 0 {
 		c.OK, c.Detail = true, fmt.Sprintf("ABI %d", abi)
+		if lost := landlockLost(abi); len(lost) > 0 {
+			c.Detail += "; older than ABI 6, so Landlock does not " + strings.Join(lost, "; nor ")
+		}
 		return c
 	}
 	c.Detail = "not available: pent run refuses to start"
 	lsm := "landlock,lockdown,yama,integrity,apparmor,bpf"
-	if cur, err := os.ReadFile("/sys/kernel/security/lsm"); err == nil && len(bytes.TrimSpace(cur)) > 0 {
+	if cur, err := os.ReadFile(lsmFile); err == nil && len(bytes.TrimSpace(cur)) > 0 {
 		lsm = "landlock," + strings.TrimSpace(string(cur))
 	}
 	c.Fix = fmt.Sprintf("use a kernel built with CONFIG_SECURITY_LANDLOCK=y (Linux 5.13+) and add lsm=%s to the kernel command line "+
@@ -94,32 +104,109 @@ func landlockCheck() Check {
 	return c
 }
 
+// landlockLost is what Landlock at abi does not do that ABI 6 does, and
+// what stands in for it.
+func landlockLost(abi int) []string {
+	var lost []string
+	if abi < 2 {
+		lost = append(lost, "allow renaming or linking a file into another directory (such writes fail)")
+	}
+	if abi < 3 {
+		lost = append(lost, "control truncate(2) apart from writing")
+	}
+	if abi < 4 {
+		lost = append(lost, "filter TCP bind and connect (pent's network namespace does)")
+	}
+	if abi < 5 {
+		lost = append(lost, "control ioctl on device files")
+	}
+	if abi < 6 {
+		lost = append(lost, "scope abstract UNIX sockets and signals: the PID namespace keeps signals in, the network namespace keeps "+
+			"the host's abstract sockets out, except in network mode unrestricted, which shares the host's network namespace and so reaches "+
+			"abstract sockets of host programs (X11, D-Bus, ...)")
+	}
+	return lost
+}
+
+// wslCheck reports a Windows Subsystem for Linux host (osrelease names a
+// Microsoft kernel): which Windows file systems it mounts, none of which a
+// default policy grants. ok is false on other hosts.
+func wslCheck(procSys, mountinfoFile string) (c Check, ok bool) {
+	rel, err := readSysctl(procSys, "kernel/osrelease")
+	if err != nil || !strings.Contains(strings.ToLower(rel), "microsoft") {
+		return Check{}, false
+	}
+	c = Check{Name: "WSL", OK: true}
+	info, err := os.ReadFile(mountinfoFile)
+	if err != nil {
+		c.OK, c.Detail = false, fmt.Sprintf("kernel %s; reading the mounts: %v", rel, err)
+		c.Fix = "pent tells Windows drives apart by the mount list: check that /proc is mounted and readable"
+		return c, true
+	}
+	var hidden, visible []string
+	for _, d := range WindowsDrives(info) {
+		if underAny(d, systemMasked) {
+			hidden = append(hidden, d)
+		} else {
+			visible = append(visible, d)
+		}
+	}
+	c.Detail = "kernel " + rel + "; Windows directories in PATH are not made executable (a Windows program would run outside the sandbox)"
+	if len(hidden) > 0 {
+		c.Detail += "; hidden: " + strings.Join(hidden, ", ")
+	}
+	if len(visible) > 0 {
+		c.Detail += "; readable under a granted system directory: " + strings.Join(visible, ", ")
+	}
+	return c, true
+}
+
+// hostAppArmor is this host's AppArmor facts, for the running binary's
+// real path (the path AppArmor attaches profiles to).
+func hostAppArmor() apparmorHost {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		exe = apparmorProfileBinary
+	}
+	return apparmorHost{procSys: "/proc/sys", profileDir: "/etc/apparmor.d", loaded: "/sys/kernel/security/apparmor/profiles", exe: exe}
+}
+
 // usernsCheck reports whether a user namespace with mount, PID and network
-// namespaces could be created and mounted in, with the sysctls that decide it.
-func usernsCheck(probe probeResult, probeErr error) Check {
+// namespaces could be created and mounted in, with the sysctls that decide
+// it; under Ubuntu's AppArmor restriction, whether a profile covers the
+// binary, and the one to install when none does.
+func usernsCheck(probe probeResult, probeErr error, aa apparmorHost) Check {
 	c := Check{Name: "unprivileged user namespaces", Required: true}
 	var fixes, facts []string
-	if v, err := readSysctl("kernel/unprivileged_userns_clone"); err == nil {
+	if v, err := readSysctl(aa.procSys, "kernel/unprivileged_userns_clone"); err == nil {
 		facts = append(facts, "kernel.unprivileged_userns_clone="+v)
 		if v == "0" {
 			fixes = append(fixes, "sudo sysctl -w kernel.unprivileged_userns_clone=1 && echo kernel.unprivileged_userns_clone=1 | sudo tee /etc/sysctl.d/60-pent.conf")
 		}
 	}
-	if v, err := readSysctl("user/max_user_namespaces"); err == nil {
+	if v, err := readSysctl(aa.procSys, "user/max_user_namespaces"); err == nil {
 		facts = append(facts, "user.max_user_namespaces="+v)
 		if v == "0" {
 			fixes = append(fixes, "sudo sysctl -w user.max_user_namespaces=15000 && echo user.max_user_namespaces=15000 | sudo tee -a /etc/sysctl.d/60-pent.conf")
 		}
 	}
-	if v, err := readSysctl("kernel/apparmor_restrict_unprivileged_userns"); err == nil {
+	if v, ok := aa.restricted(); ok {
 		facts = append(facts, "kernel.apparmor_restrict_unprivileged_userns="+v)
 		if v == "1" {
-			facts = append(facts, apparmorProfileState())
-			exe, err := os.Executable()
-			if err != nil {
-				exe = apparmorProfileBinary
+			file, err := aa.coveringProfile()
+			switch {
+			case err != nil:
+				facts = append(facts, err.Error())
+			case file != "":
+				facts = append(facts, "profile for "+aa.exe+" with userns: "+file)
+			default:
+				facts = append(facts, "no profile in "+aa.profileDir+" grants userns to "+aa.exe)
+				fixes = append(fixes, apparmorFix(aa.exe))
 			}
-			fixes = append(fixes, apparmorFix(exe))
+			facts = append(facts, aa.profileState())
 		}
 	}
 	switch {
@@ -140,57 +227,6 @@ func usernsCheck(probe probeResult, probeErr error) Check {
 		}
 	}
 	return c
-}
-
-// apparmorProfileBinary is the path the AppArmor profile pent ships
-// (packaging/apparmor/pent, /etc/apparmor.d/pent in the .deb) applies to.
-const apparmorProfileBinary = "/usr/bin/pent"
-
-// apparmorProfilesFile lists the loaded AppArmor profiles, one
-// "NAME (MODE)" per line; only root may read it.
-const apparmorProfilesFile = "/sys/kernel/security/apparmor/profiles"
-
-// apparmorFix is how to load the profile that lets the pent binary at exe
-// create user namespaces under Ubuntu's AppArmor restriction.
-func apparmorFix(exe string) string {
-	const install = "sudo install -m644 packaging/apparmor/pent /etc/apparmor.d/pent"
-	const load = "sudo apparmor_parser -r /etc/apparmor.d/pent"
-	if exe == apparmorProfileBinary {
-		return "install the AppArmor profile from pent's .deb, or from a pent checkout: " + install + " && " + load
-	}
-	fix := "install the AppArmor profile from a pent checkout, adjusted to " + exe + ": " + install + " && "
-	if strings.ContainsAny(exe, "'|&\\\n") {
-		fix += "edit " + apparmorProfileBinary + " in /etc/apparmor.d/pent to " + exe + " && " + load
-	} else {
-		fix += "sudo sed -i 's|" + apparmorProfileBinary + "|" + exe + "|' /etc/apparmor.d/pent && " + load
-	}
-	return fix + " (the profile lets whatever is at that path create user namespaces, so only root should be able to write it)"
-}
-
-// apparmorProfileState says whether an AppArmor profile named pent is
-// loaded, as listed in apparmorProfilesFile.
-func apparmorProfileState() string {
-	list, err := os.ReadFile(apparmorProfilesFile)
-	switch {
-	case err != nil:
-		return fmt.Sprintf("AppArmor profile pent: unknown (%v; run pent doctor as root to see)", err)
-	case apparmorProfileLoaded(list):
-		return "AppArmor profile pent: loaded"
-	default:
-		return "AppArmor profile pent: not loaded"
-	}
-}
-
-// apparmorProfileLoaded reports whether list, in the format of
-// apparmorProfilesFile, names a profile pent.
-func apparmorProfileLoaded(list []byte) bool {
-	for _, line := range strings.Split(string(list), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " (")
-		if name == "pent" {
-			return true
-		}
-	}
-	return false
 }
 
 // stepCheck reports one step of the namespace probe.
@@ -224,8 +260,9 @@ func seccompCheck() Check {
 	return c
 }
 
-func readSysctl(name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join("/proc/sys", name))
+// readSysctl reads the sysctl name (as a path under procSys, /proc/sys).
+func readSysctl(procSys, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(procSys, name))
 	return strings.TrimSpace(string(b)), err
 }
 

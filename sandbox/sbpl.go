@@ -30,8 +30,9 @@ type SBPLOptions struct {
 // operating-system files, the policy's grants, then denials for the hidden
 // (Masked, PrivateTmp) paths that lie under a broader grant followed by the
 // grants beneath them again, stat access to the ancestors of every grant,
-// the network rules, and last the denials that keep Protected paths
-// read-only. Paths under /var, /tmp and /etc become their real /private/...
+// the network rules, the denials that keep Protected paths read-only and
+// the directories above protected and hidden paths in place, and last the
+// operations no profile may allow (LaunchServices, Apple Events). Paths under /var, /tmp and /etc become their real /private/...
 // paths, which is what Seatbelt matches. A path that cannot be written as an
 // SBPL string exactly (a control character or invalid UTF-8) is an error,
 // never dropped.
@@ -48,6 +49,7 @@ func SBPL(p Policy, opts SBPLOptions) (string, error) {
 	writeAncestors(&b, c)
 	writeNetwork(&b, c)
 	writeProtected(&b, c)
+	b.WriteString(sbplNever)
 	return b.String(), nil
 }
 
@@ -260,6 +262,13 @@ func ancestors(path string) []string {
 // writeNetwork writes the rules of the network mode.
 func writeNetwork(b *strings.Builder, c sbplPolicy) {
 	fmt.Fprintf(b, "\n;; Network: %s.\n", c.network)
+	// Seatbelt checks connect(2) on a UNIX socket as network-outbound, not
+	// as a file operation: a file rule does not close docker.sock or the
+	// ssh-agent socket. Every mode denies them; the rules below name the
+	// one socket a mode needs (mDNSResponder, unrestricted only).
+	b.WriteString("; UNIX sockets: connect and bind are network operations, closed unless named below.\n")
+	b.WriteString("(deny network-outbound (remote unix-socket))\n")
+	b.WriteString("(deny network-bind (local unix-socket))\n")
 	switch c.network {
 	case NetBlocked:
 		b.WriteString("; No socket may connect, bind or accept; UNIX sockets are closed too.\n")
@@ -281,28 +290,49 @@ func writeNetwork(b *strings.Builder, c sbplPolicy) {
 	b.WriteString(sbplTLS)
 }
 
-// writeProtected keeps the protected paths read-only, and the directories
-// between them and a writable grant, so that none can be renamed away and
-// replaced. It comes last so that it overrides every grant.
+// writeProtected keeps the protected paths read-only, and the writable
+// directories above a protected or a hidden path, so that none can be
+// renamed or removed: a rename of an ancestor would carry the path out from
+// under the rule that names it (Seatbelt matches the path at the time of
+// the operation), and a protected one could then be replaced. It comes
+// after every grant so that none overrides it.
 func writeProtected(b *strings.Builder, c sbplPolicy) {
-	if len(c.protected) == 0 {
-		return
-	}
-	b.WriteString("\n;; Protected paths stay read-only, and the writable directories holding them\n")
-	b.WriteString(";; cannot be renamed or removed. Last, so that no grant overrides them.\n")
 	var dirs []string
-	for _, p := range c.protected {
-		fmt.Fprintf(b, "(deny file-write*%s)\n", filters("subpath", dataVolumeAliases(p)))
+	for _, p := range append(slices.Clone(c.protected), c.hidden...) {
 		for _, a := range append(ancestors(p), "/") {
 			if c.writable(a) && !slices.Contains(dirs, a) {
 				dirs = append(dirs, a)
 			}
 		}
 	}
+	if len(c.protected) == 0 && len(dirs) == 0 {
+		return
+	}
+	b.WriteString("\n;; Protected paths stay read-only, and the writable directories holding a\n")
+	b.WriteString(";; protected or hidden path cannot be renamed or removed. After the grants, so\n")
+	b.WriteString(";; that no grant overrides them.\n")
+	for _, p := range c.protected {
+		fmt.Fprintf(b, "(deny file-write*%s)\n", filters("subpath", dataVolumeAliases(p)))
+	}
 	for _, d := range dirs {
 		fmt.Fprintf(b, "(deny file-write*%s)\n", filters("literal", dataVolumeAliases(d)))
 	}
 }
+
+// sbplNever closes every profile: operations that would run code outside
+// the sandbox, denied last so that no rule above can ever open them.
+// LaunchServices (open(1), LSOpenCFURLRef) asks launchd to start an
+// application, which is not a child of the sandboxed process and does not
+// inherit its profile; Apple Events let a process drive another
+// application (Terminal's "do script"); a launchd job runs outside too.
+const sbplNever = `
+;; Never: what would start code outside the sandbox. Last, so that nothing
+;; above can open it.
+(deny lsopen)
+(deny appleevent-send)
+(deny job-creation)
+(deny mach-lookup (global-name "com.apple.coreservices.launchservicesd") (global-name "com.apple.coreservices.appleevents") (global-name "com.apple.lsd.mapdb"))
+`
 
 // granted reports whether a subtree grant covers path.
 func (c sbplPolicy) granted(path string) bool {

@@ -118,16 +118,18 @@ func writeSystemFiles(b *strings.Builder) {
 
 // sbplTLS follows every mode with a network: the services TLS clients that use
 // Security.framework (Go's crypto/x509, curl, git) need to check certificates.
-const sbplTLS = `; Certificate trust evaluation (SecTrustEvaluateWithError): Go's crypto/x509, curl, git.
+const sbplTLS = `; Certificate trust evaluation (SecTrustEvaluateWithError): Go's crypto/x509 (gh,
+; terraform, kubectl) asks trustd and fails with "x509: OSStatus -26276" without it.
 (allow mach-lookup (global-name "com.apple.trustd") (global-name "com.apple.trustd.agent"))
-; securityd: the system and user anchor certificates Security.framework consults.
-(allow mach-lookup (global-name "com.apple.SecurityServer"))
+; securityd: the system and user anchor certificates Security.framework consults;
+; ocspd: the revocation (OCSP/CRL) checks of the same evaluation.
+(allow mach-lookup (global-name "com.apple.SecurityServer") (global-name "com.apple.ocspd"))
 `
 
 // sbplUnrestricted are the extra services of an open network: name
 // resolution and network configuration.
 const sbplUnrestricted = `; Name resolution through mDNSResponder, and the resolver configuration files.
-(allow network-outbound (literal "/private/var/run/mDNSResponder"))
+(allow network-outbound (remote unix-socket (path-literal "/private/var/run/mDNSResponder")))
 (allow mach-lookup (global-name "com.apple.dnssd.service"))
 (allow file-read* (literal "/private/var/run/resolv.conf"))
 ; Network configuration (DNS servers, proxies, interfaces) from configd.

@@ -192,19 +192,27 @@ func (r sbplRule) coversOp(op string) bool {
 }
 
 // matchesPath is true for a rule without filters, or one whose path filter
-// matches; rules with only non-path filters (services, sysctls) never match
-// a path.
+// matches; rules with only non-path filters (services, sysctls, IP
+// addresses) never match a path. A UNIX-socket filter, (remote unix-socket)
+// or (local unix-socket), matches every socket path, and with a path filter
+// inside, the paths that filter matches.
 func (r sbplRule) matchesPath(path string) bool {
 	if len(r.filters) == 0 {
 		return true
 	}
 	for _, f := range r.filters {
+		if len(f.list) >= 2 && (f.list[0].atom == "remote" || f.list[0].atom == "local") && f.list[1].atom == "unix-socket" {
+			if len(f.list) == 2 || (sbplRule{filters: f.list[2:]}).matchesPath(path) {
+				return true
+			}
+			continue
+		}
 		if len(f.list) != 2 {
 			continue
 		}
 		arg := f.list[1]
 		switch f.list[0].atom {
-		case "literal":
+		case "literal", "path-literal":
 			if arg.atom == path {
 				return true
 			}

@@ -92,6 +92,13 @@ var sbplGoldens = []struct {
 		p.Read = append(p.Read, macHome+"/Library/Application Support/Some (Tool)")
 		return p
 	}, SBPLOptions{TmpDir: macTmp}},
+	{"hidden-in-project", func() Policy {
+		// A directory hidden inside the writable project (a masked
+		// secrets directory two levels down).
+		p := macDefault()
+		p.Masked = append(p.Masked, macProject+"/config/secrets")
+		return p
+	}, SBPLOptions{TmpDir: macTmp}},
 	{"root-read", func() Policy {
 		// A run in / without a project: / is withheld, readable only.
 		p := macDefault()
@@ -210,6 +217,17 @@ func TestSBPLDecisions(t *testing.T) {
 		{"root-read", "file-write-create", macHome + "/.npm/x", true},
 		{"root-read", "file-read-metadata", macHome, true},
 		{"root-read", "file-write-data", "/private/etc/hosts", false},
+		// A hidden directory cannot be moved out from under its denial:
+		// neither it nor a writable directory above it can be renamed.
+		{"hidden-in-project", "file-read-data", proj + "/config/secrets/key", false},
+		{"hidden-in-project", "file-write-rename", proj + "/config/secrets", false},
+		{"hidden-in-project", "file-write-rename", proj + "/config", false},
+		{"hidden-in-project", "file-write-unlink", proj + "/config", false},
+		{"hidden-in-project", "file-write-rename", "/System/Volumes/Data" + proj + "/config", false},
+		{"hidden-in-project", "file-write-create", proj + "/config/app.toml", true},
+		{"hidden-in-project", "file-write-rename", proj + "/src", true},
+		{"default", "file-write-rename", proj + "/.git", false},
+		{"default", "file-write-rename", proj, false},
 	}
 	for _, tt := range tests {
 		if got := decide(profiles[tt.profile], tt.op, tt.path); got != tt.want {
@@ -357,9 +375,75 @@ func TestSBPLNetworkOptions(t *testing.T) {
 	}
 }
 
-// TestSBPLNoUnixSockets checks that no mode opens host UNIX sockets beyond
-// mDNSResponder's (unrestricted only).
-func TestSBPLNoUnixSockets(t *testing.T) {
+// TestSBPLUnixSockets checks that a UNIX socket is closed to connect and
+// bind in every mode, whatever file rules cover its path (Seatbelt checks
+// connect(2) on one as network-outbound), except the one socket a mode
+// names: mDNSResponder's, in unrestricted mode.
+func TestSBPLUnixSockets(t *testing.T) {
+	const mdns = "/private/var/run/mDNSResponder"
+	for _, n := range Networks {
+		p := macDefault()
+		p.Network = n
+		p.Write = append(p.Write, "/private/var/run", macHome+"/.ssh")
+		opts := SBPLOptions{}
+		if n == NetProxy {
+			opts.ProxyPort = 1
+		}
+		out, err := SBPL(p, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules := rulesOf(t, out)
+		for _, sock := range []string{"/private/var/run/docker.sock", macHome + "/.ssh/agent.sock", "/private/var/run/syslog", macProject + "/app.sock"} {
+			if !decide(rules, "file-write-data", sock) {
+				t.Fatalf("%s: the test's write grant does not cover %s", n, sock)
+			}
+			for _, op := range []string{"network-outbound", "network-bind"} {
+				if decide(rules, op, sock) {
+					t.Errorf("%s profile: %s %s allowed, want denied although a file rule covers it", n, op, sock)
+				}
+			}
+		}
+		if got, want := decide(rules, "network-outbound", mdns), n == NetUnrestricted; got != want {
+			t.Errorf("%s profile: network-outbound %s = %v, want %v", n, mdns, got, want)
+		}
+	}
+}
+
+// TestSBPLNeverOpens checks that no profile allows what starts code outside
+// the sandbox (open(1) through LaunchServices, Apple Events, launchd jobs),
+// and that the denials come last, after every allow rule.
+func TestSBPLNeverOpens(t *testing.T) {
+	for _, g := range sbplGoldens {
+		out, err := SBPL(g.p(), g.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules := rulesOf(t, out)
+		for _, op := range []string{"lsopen", "appleevent-send", "job-creation"} {
+			for _, r := range rules {
+				if r.allow && r.coversOp(op) {
+					t.Errorf("%s profile: a rule allows %s: %v", g.name, op, r.ops)
+				}
+			}
+			if decide(rules, op, "/Applications/Terminal.app") {
+				t.Errorf("%s profile allows %s", g.name, op)
+			}
+		}
+		for _, svc := range []string{"com.apple.coreservices.launchservicesd", "com.apple.coreservices.appleevents"} {
+			if strings.Contains(out, "(allow mach-lookup (global-name \""+svc) {
+				t.Errorf("%s profile allows mach-lookup of %s", g.name, svc)
+			}
+		}
+		if last := strings.LastIndex(out, "(allow "); last > strings.Index(out, "(deny lsopen)") {
+			t.Errorf("%s profile: an allow rule follows (deny lsopen)", g.name)
+		}
+	}
+}
+
+// TestSBPLTrust checks that every mode with a network lets Security.framework
+// verify certificates (Go's crypto/x509 asks trustd), and blocked does not.
+func TestSBPLTrust(t *testing.T) {
 	for _, n := range Networks {
 		p := macDefault()
 		p.Network = n
@@ -371,10 +455,9 @@ func TestSBPLNoUnixSockets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rules := rulesOf(t, out)
-		for _, sock := range []string{"/private/var/run/docker.sock", macHome + "/.ssh/agent.sock", "/private/var/run/syslog"} {
-			if decide(rules, "network-outbound", sock) {
-				t.Errorf("%s profile lets a process connect to %s", n, sock)
+		for _, svc := range []string{"com.apple.trustd.agent", "com.apple.trustd", "com.apple.SecurityServer", "com.apple.ocspd"} {
+			if got, want := strings.Contains(out, `(global-name "`+svc+`")`), n != NetBlocked; got != want {
+				t.Errorf("%s profile: mach-lookup of %s = %v, want %v", n, svc, got, want)
 			}
 		}
 	}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -15,8 +17,8 @@ import (
 	"github.com/pent-sandbox/pent/proxy"
 )
 
-// NewCmdProxy builds `pent proxy status|stop|logs` and the hidden `serve`
-// that runs a project's proxy daemon.
+// NewCmdProxy builds `pent proxy status|stop|logs|connect` and the hidden
+// `serve` that runs a project's proxy daemon.
 func NewCmdProxy(f *Factory) *cobra.Command {
 	var project string
 	var lines int
@@ -98,8 +100,38 @@ socket in a private directory, reloads its allowlist when the global or the
 		Use: "serve", Short: "Run the project's proxy daemon in the foreground", Hidden: true, Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error { return serveProxy(f, project) },
 	}
-	cmd.AddCommand(status, stop, logs, serve)
+	connect := &cobra.Command{
+		Use:   "connect HOST PORT",
+		Short: "Connect stdin and stdout to HOST:PORT through the run's proxy (ssh ProxyCommand)",
+		Long: `Inside a proxy-mode sandbox on macOS, opens a tunnel to HOST:PORT through
+pent's proxy with the run's credentials (from HTTPS_PROXY) and copies stdin
+to it and it to stdout, like nc. Proxy mode sets GIT_SSH_COMMAND so that
+git over SSH uses it; for ssh itself, pass the same ProxyCommand.`,
+		Example: `  ssh -o 'ProxyCommand=pent proxy connect %h %p' git@github.com`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return proxyConnect(f, args[0], args[1])
+		},
+	}
+	cmd.AddCommand(status, stop, logs, serve, connect)
 	return cmd
+}
+
+// proxyConnect is `pent proxy connect HOST PORT`: the proxy and the run's
+// credentials come from HTTPS_PROXY, which proxy mode sets.
+func proxyConnect(f *Factory, host, portArg string) error {
+	port, err := strconv.Atoi(portArg)
+	if err != nil || port < 1 || port > 65535 {
+		return fmt.Errorf("port %q is not a number 1-65535", portArg)
+	}
+	proxyURL := f.Env["HTTPS_PROXY"]
+	if proxyURL == "" {
+		proxyURL = f.Env["https_proxy"]
+	}
+	if proxyURL == "" {
+		return errors.New("HTTPS_PROXY is not set: `pent proxy connect` runs inside a sandbox in proxy mode")
+	}
+	return proxy.ProxyConnect(proxyURL, host, port, f.IO.In, f.IO.Out)
 }
 
 // projectRoot is the root of the project found from dir (or the working

@@ -2,7 +2,9 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -260,6 +262,20 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 	return nil
 }
 
+// windowsDrives are the Windows file systems WSL mounts on this host
+// (sandbox.WindowsDrives), read from /proc/self/mountinfo; none where that
+// file does not exist (macOS).
+func windowsDrives() ([]string, error) {
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the mounts, to keep Windows drives out of the sandbox: %w", err)
+	}
+	return sandbox.WindowsDrives(info), nil
+}
+
 // policy builds the sandbox policy from the effective configuration, and
 // the guard of the projects it writes (SPEC §13): the writable root and an
 // untrusted project's root.
@@ -269,13 +285,18 @@ func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
 	if err != nil {
 		return sandbox.Policy{}, sandbox.Guard{}, err
 	}
+	drives, err := windowsDrives()
+	if err != nil {
+		return sandbox.Policy{}, sandbox.Guard{}, err
+	}
 	host := sandbox.Host{
-		Home:        l.Home,
-		Cwd:         l.Cwd,
-		ProjectRoot: l.Root(),
-		RuntimeDir:  o.Factory.Env["XDG_RUNTIME_DIR"],
-		Path:        filepath.SplitList(o.Factory.Env["PATH"]),
-		Command:     command,
+		Home:          l.Home,
+		Cwd:           l.Cwd,
+		ProjectRoot:   l.Root(),
+		RuntimeDir:    o.Factory.Env["XDG_RUNTIME_DIR"],
+		Path:          filepath.SplitList(o.Factory.Env["PATH"]),
+		Command:       command,
+		WindowsDrives: drives,
 	}
 	p := sandbox.Defaults(host)
 	if p.Withheld != "" && !containsPath(e.Paths.ReadWrite, p.Withheld) {

@@ -127,9 +127,12 @@ func (o *RunOptions) proxyLoopback(l *loaded, tr *traceRun) (loopbackProxy, erro
 // useLoopback points a macOS sandbox at its proxy session: the profile
 // lets the command connect to lp's port alone, and the proxy variables,
 // which carry the session's credentials, replace any the policy had.
-func useLoopback(policy *sandbox.Policy, opts *sandbox.LaunchOptions, lp loopbackProxy) {
+// connector is the real path of this binary: the command may run it
+// (`pent proxy connect`, git's ssh ProxyCommand) and nothing else of pent's.
+func useLoopback(policy *sandbox.Policy, opts *sandbox.LaunchOptions, lp loopbackProxy, connector string) {
 	opts.ProxyPort = lp.port
-	vars := proxy.ProxyEnvAuth(lp.port, lp.token)
+	policy.Execute = append(slices.Clone(policy.Execute), connector)
+	vars := proxy.ProxyEnvAuth(lp.port, lp.token, connector)
 	policy.Env = slices.DeleteFunc(slices.Clone(policy.Env), func(kv string) bool {
 		key, _, _ := strings.Cut(kv, "=")
 		return slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, key+"=") })

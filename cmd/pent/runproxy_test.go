@@ -245,11 +245,14 @@ func TestUseLoopback(t *testing.T) {
 	token := strings.Repeat("ab", 32)
 	policy := sandbox.Policy{Network: sandbox.NetProxy, Env: []string{"HOME=/h", "HTTP_PROXY=http://elsewhere:8080", "no_proxy=*", "PATH=/bin"}}
 	var opts sandbox.LaunchOptions
-	useLoopback(&policy, &opts, loopbackProxy{port: 4242, token: token})
+	useLoopback(&policy, &opts, loopbackProxy{port: 4242, token: token}, "/opt/pent/pent")
 	if opts.ProxyPort != 4242 {
 		t.Errorf("ProxyPort %d, want 4242", opts.ProxyPort)
 	}
-	want := append([]string{"HOME=/h", "PATH=/bin"}, proxy.ProxyEnvAuth(4242, token)...)
+	if !slices.Equal(policy.Execute, []string{"/opt/pent/pent"}) {
+		t.Errorf("Execute %q, want the connector alone", policy.Execute)
+	}
+	want := append([]string{"HOME=/h", "PATH=/bin"}, proxy.ProxyEnvAuth(4242, token, "/opt/pent/pent")...)
 	if !slices.Equal(policy.Env, want) {
 		t.Errorf("Env:\n%q\nwant\n%q", policy.Env, want)
 	}

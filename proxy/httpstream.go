@@ -309,7 +309,7 @@ func readCRLFLine(br *bufio.Reader) ([]byte, error) {
 		return nil, deny("refused: HTTP chunk line longer than %d bytes", maxChunkLineLen)
 	case err != nil:
 		return nil, fmt.Errorf("HTTP chunked body: %w", err)
-	case len(line) < 2 || line[len(line)-2] != '\r' || bytes.IndexAny(line[:len(line)-2], "\r\n\x00") >= 0:
+	case len(line) < 2 || line[len(line)-2] != '\r' || bytes.ContainsAny(line[:len(line)-2], "\r\n\x00"):
 		return nil, deny("refused: HTTP chunk line without CRLF")
 	}
 	return line, nil

@@ -33,7 +33,8 @@ func (s Store) BeginRun(data []byte) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recording the run: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err == nil {
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+	if err == nil {
 		_, err = f.Write(data)
 	}
 	if err != nil {

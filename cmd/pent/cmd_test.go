@@ -214,3 +214,80 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestWrappedRunRefusesWhatTheHookKeeps: a wrapped command refuses to run
+// when an unknown .pent.toml appears beside an allowed .pent/pent.toml, or
+// when an allowed project file is deleted, and `pent deny` finds a deleted
+// allowed file (the only way to release its wrappers).
+func TestWrappedRunRefusesWhatTheHookKeeps(t *testing.T) {
+	tests := []struct {
+		name   string
+		allow  []string // project files to write and allow, relative to the root
+		then   func(t *testing.T, root string)
+		cwd    string
+		reason string
+	}{
+		{"unknown .pent.toml beside an allowed seed file", []string{".pent/pent.toml"}, func(t *testing.T, root string) {
+			mustWrite(t, filepath.Join(root, ".pent.toml"), "wrap = []\n")
+		}, ".", ".pent.toml is not allowed yet"},
+		{"allowed nested file deleted", []string{".pent.toml", "sub/.pent.toml"}, func(t *testing.T, root string) {
+			if err := os.Remove(filepath.Join(root, "sub", ".pent.toml")); err != nil {
+				t.Fatal(err)
+			}
+		}, "sub", "sub/.pent.toml is gone or unreadable since you allowed it"},
+		{"allowed project file deleted", []string{".pent.toml"}, func(t *testing.T, root string) {
+			if err := os.Remove(filepath.Join(root, ".pent.toml")); err != nil {
+				t.Fatal(err)
+			}
+		}, ".", ".pent.toml is gone or unreadable since you allowed it"},
+		{"allowed seed directory deleted", []string{".pent/pent.toml"}, func(t *testing.T, root string) {
+			if err := os.RemoveAll(filepath.Join(root, ".pent")); err != nil {
+				t.Fatal(err)
+			}
+		}, ".", ".pent/pent.toml is gone or unreadable since you allowed it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			cwd := filepath.Join(root, tt.cwd)
+			f, _, errOut := testFactory(t, cwd)
+			for _, rel := range tt.allow {
+				mustWrite(t, filepath.Join(root, rel), "wrap = [\"npm\"]\n")
+				if code := Execute(f, []string{"allow", "--yes", filepath.Join(root, rel)}); code != 0 {
+					t.Fatalf("allow %s: exit %d: %s", rel, code, errOut)
+				}
+			}
+			tt.then(t, root)
+			errOut.Reset()
+			wrapped := NewCmdRun(f, nil)
+			wrapped.SetArgs([]string{"--wrapped", "true", "--", "true"})
+			err := wrapped.Execute()
+			if ex, ok := err.(exitError); !ok || ex.code != exitFailure {
+				t.Fatalf("wrapped run: err %v, want exit 1; stderr:\n%s", err, errOut)
+			}
+			if !strings.Contains(errOut.String(), "refusing to run true: ") || !strings.Contains(errOut.String(), tt.reason) {
+				t.Fatalf("stderr %q lacks the refusal and %q", errOut, tt.reason)
+			}
+		})
+	}
+	t.Run("deny finds a deleted allowed file", func(t *testing.T) {
+		root := t.TempDir()
+		f, _, errOut := testFactory(t, filepath.Join(root, "sub"))
+		for _, rel := range []string{".pent.toml", "sub/.pent.toml"} {
+			mustWrite(t, filepath.Join(root, rel), "wrap = [\"npm\"]\n")
+			if code := Execute(f, []string{"allow", "--yes", filepath.Join(root, rel)}); code != 0 {
+				t.Fatalf("allow %s: exit %d: %s", rel, code, errOut)
+			}
+		}
+		if err := os.Remove(filepath.Join(root, "sub", ".pent.toml")); err != nil {
+			t.Fatal(err)
+		}
+		errOut.Reset()
+		if code := Execute(f, []string{"deny"}); code != 0 {
+			t.Fatalf("deny: exit %d: %s", code, errOut)
+		}
+		if want := "denied " + filepath.Join(root, "sub", ".pent.toml"); !strings.Contains(errOut.String(), want) {
+			t.Fatalf("stderr %q lacks %q", errOut, want)
+		}
+	})
+}

@@ -224,6 +224,9 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		return nil
 	case hook.Changed:
 		why = "changed since you allowed it"
+		if l.Unreadable != nil {
+			why = fmt.Sprintf("gone or unreadable since you allowed it (%v)", l.Unreadable)
+		}
 	case hook.Denied:
 		why = "denied"
 	default:

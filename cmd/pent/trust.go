@@ -79,7 +79,8 @@ func NewCmdDeny(f *Factory, runF func(*TrustOptions) error) *cobra.Command {
 }
 
 // projectFile resolves PATH (a file, a directory, or empty for the working
-// directory) to a project file.
+// directory) to a project file: the nearest one that exists or that was
+// allowed and is gone (so that `pent deny` can release its wrappers).
 func (o *TrustOptions) projectFile() (string, error) {
 	start := o.Path
 	if start == "" {
@@ -96,7 +97,14 @@ func (o *TrustOptions) projectFile() (string, error) {
 	if fi, err := os.Stat(start); err == nil && !fi.IsDir() {
 		return start, nil
 	}
-	file, _, ok := hook.FindProject(start)
+	trust, err := o.Factory.trust()
+	if err != nil {
+		return "", err
+	}
+	file, _, ok, err := trust.FindProject(start)
+	if err != nil {
+		return "", err
+	}
 	if !ok {
 		return "", fmt.Errorf("no .pent.toml in %s or above; create one with `pent init`", start)
 	}

@@ -84,7 +84,9 @@ type Plan struct {
 	Set []Var
 	// Unset lists exported variables to remove.
 	Unset []string
-	// Messages are one-line notices, each starting with "pent: ".
+	// Messages are one-line notices, each starting with "pent: ". Paths and
+	// errors in them are raw: the caller prints them with control
+	// characters escaped (config.Escape), once.
 	Messages []string
 	// Watch is what later prompts compare, without starting a process, to
 	// decide whether to run export again.
@@ -137,7 +139,7 @@ func Decide(in Input) (Plan, error) {
 	if cur.file != prevFile || cur.key != prevBase {
 		if lost := without(prevWrapped, cur.wrap); prevFile != "" && prevFile != cur.file && len(lost) > 0 {
 			p.Messages = append(p.Messages, fmt.Sprintf("pent: %s no longer sandboxed (left %s)",
-				strings.Join(lost, ", "), config.Escape(tilde(prevFile, in.Home))))
+				strings.Join(lost, ", "), tilde(prevFile, in.Home)))
 		}
 		if cur.message != "" {
 			p.Messages = append(p.Messages, cur.message)
@@ -208,7 +210,7 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (pr
 	if prevFile != "" && rootOf(prevFile) == f.Root {
 		keep = prevWrapped
 	}
-	name := config.Escape(tilde(f.File, in.Home))
+	name := tilde(f.File, in.Home)
 	switch {
 	case f.State == Changed:
 		cur.key, cur.wrap = "changed", union(union(in.lastTrustedWrap(f), in.allowedWrap(sel.Enclosing)), keep)
@@ -269,7 +271,7 @@ func (in Input) skipped(files []Found, name string) (key string, notices []strin
 		why := f.Status()
 		fmt.Fprintf(h, "%d:%s:%s\x00", len(f.File), f.File, why)
 		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — `pent allow %s` to use it instead",
-			config.Escape(tilde(f.File, in.Home)), why, name, config.Escape(tilde(f.Root, in.Home))))
+			tilde(f.File, in.Home), why, name, tilde(f.Root, in.Home)))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], notices
 }

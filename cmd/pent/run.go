@@ -177,7 +177,7 @@ func runRun(o *RunOptions) error {
 		}
 	}
 	for _, p := range sandbox.CreatedProtected(policy, before) {
-		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", config.Escape(tilde(p, l.Home)))
+		o.IO.Warn("the sandboxed command created %s, which pent protects; review it before anything outside the sandbox uses it", tilde(p, l.Home))
 	}
 	return exitLike(status)
 }
@@ -214,9 +214,9 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		}
 		return nil
 	}
-	file := config.Escape(tilde(l.ProjectFile, l.Home))
+	file := tilde(l.ProjectFile, l.Home)
 	for _, sk := range l.Skipped {
-		o.IO.Warn("ignoring %s (%s): %s stays in force", config.Escape(tilde(sk.File, l.Home)), sk.Status(), file)
+		o.IO.Warn("ignoring %s (%s): %s stays in force", tilde(sk.File, l.Home), sk.Status(), file)
 	}
 	var why string
 	switch l.Trust {

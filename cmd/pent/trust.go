@@ -130,7 +130,7 @@ func allowRun(o *TrustOptions) error {
 	if err != nil {
 		return err
 	}
-	name := config.Escape(tilde(snap.Path, home))
+	name := tilde(snap.Path, home)
 	grants, shown, err := o.grants(snap, home)
 	if err != nil {
 		return err
@@ -265,7 +265,7 @@ func (o *TrustOptions) confirm(name string) (bool, error) {
 	if !isTerminal(o.IO.In) {
 		return false, fmt.Errorf("nothing was trusted: there is no terminal to ask on; run `pent allow --yes` to trust %s as shown above", name)
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Trust %s? [y/N] ", name)
+	fmt.Fprintf(o.IO.ErrOut, "Trust %s? [y/N] ", config.Escape(name))
 	answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
@@ -288,6 +288,6 @@ func denyRun(o *TrustOptions) error {
 		return err
 	}
 	home, _ := o.Factory.Home()
-	o.IO.Say("denied %s: it has no effect, and the commands it wrapped now run unsandboxed here (the hook removes the wrappers at the next prompt); `pent allow` sandboxes them again", config.Escape(tilde(file, home)))
+	o.IO.Say("denied %s: it has no effect, and the commands it wrapped now run unsandboxed here (the hook removes the wrappers at the next prompt); `pent allow` sandboxes them again", tilde(file, home))
 	return nil
 }

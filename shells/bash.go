@@ -58,6 +58,8 @@ fi
 
 // Render implements Shell. Saving a shadowed user function costs one
 // subshell (bash has no other way to copy a function); nothing else forks.
+// A name that is a bash builtin or keyword is not wrapped (compgen, a
+// builtin, tells), with a notice.
 func (Bash) Render(p hook.Plan) string {
 	var b strings.Builder
 	bin := PosixQuote(p.Bin)
@@ -68,9 +70,12 @@ func (Bash) Render(p hook.Plan) string {
 	}
 	for _, n := range p.Wrap {
 		s := savedName(n)
+		b.WriteString("if compgen -b -X '!" + n + "' -- " + n + " >/dev/null || compgen -k -X '!" + n + "' -- " + n + " >/dev/null; then " +
+			"printf '%s\\n' " + PosixQuote(builtinNotice("bash", n)) + " >&2; else\n")
 		b.WriteString("if declare -F " + n + " >/dev/null && ! declare -F " + s + " >/dev/null; then " +
 			`eval "function ` + s + ` {"$'\n'"$(declare -f ` + n + `)"$'\n'"}"; fi` + "\n")
 		b.WriteString("function " + n + " { " + bin + " run --wrapped " + n + " -- " + n + ` "$@"; }` + "\n")
+		b.WriteString("fi\n")
 	}
 	writePosixVars(&b, p)
 	b.WriteString("function _pent_current { [[ " + posixWatch(p.Watch) + " ]]; }\n")

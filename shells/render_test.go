@@ -299,3 +299,29 @@ func TestGet(t *testing.T) {
 		t.Errorf("Names() = %v", Names())
 	}
 }
+
+// TestRenderSkipsShellBuiltins: a wrap name that is a builtin or keyword of
+// the shell (echo everywhere, time) is not wrapped; the shell says so once
+// and the other names are wrapped.
+func TestRenderSkipsShellBuiltins(t *testing.T) {
+	for _, sx := range syntaxes {
+		t.Run(sx.sh.Name(), func(t *testing.T) {
+			needShell(t, sx.sh.Name())
+			root := t.TempDir()
+			bin := filepath.Join(root, "pent")
+			writeDump(t, bin)
+			code := sx.sh.Render(hook.Plan{Bin: bin, Wrap: []string{"echo", "time", "npm"},
+				Watch: hook.Watch{Dir: root, Stamp: filepath.Join(root, "stamp")}})
+			enter := filepath.Join(root, "enter")
+			if err := os.WriteFile(enter, []byte(code), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := runScript(t, sx.sh.Name(), root, sx.source+" "+enter+"\necho hi\nnpm x\n")
+			want := builtinNotice(sx.sh.Name(), "echo") + "\n" + builtinNotice(sx.sh.Name(), "time") + "\n" +
+				"hi\n" + enc("run", "--wrapped", "npm", "--", "npm", "x") + "\n"
+			if out != want {
+				t.Errorf("output:\n%s\nwant:\n%s\n--- code:\n%s", out, want, code)
+			}
+		})
+	}
+}

@@ -41,7 +41,8 @@ typeset -ag precmd_functions chpwd_functions
 }
 
 // Render implements Shell. Functions are copied through the functions
-// parameter, so nothing forks.
+// parameter, so nothing forks. A name that is a zsh builtin or reserved word
+// is not wrapped, with a notice.
 func (Zsh) Render(p hook.Plan) string {
 	var b strings.Builder
 	for _, n := range p.Unwrap {
@@ -51,9 +52,11 @@ func (Zsh) Render(p hook.Plan) string {
 	}
 	for _, n := range p.Wrap {
 		s := savedName(n)
+		b.WriteString("if (( ${+builtins[" + n + "]} || ${reswords[(Ie)" + n + "]} )); then print -ru2 -- " + PosixQuote(builtinNotice("zsh", n)) + "; else\n")
 		b.WriteString("(( ${+functions[" + n + "]} && ! ${+functions[" + s + "]} )) && functions[" + s + "]=$functions[" + n + "]\n")
 		body := PosixQuote(p.Bin) + " run --wrapped " + n + " -- " + n + ` "$@"`
 		b.WriteString("functions[" + n + "]=" + PosixQuote(body) + "\n")
+		b.WriteString("fi\n")
 	}
 	writePosixVars(&b, p)
 	b.WriteString("functions[_pent_current]=" + PosixQuote("[[ "+posixWatch(p.Watch)+" ]]") + "\n")

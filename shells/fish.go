@@ -55,8 +55,8 @@ func (Fish) Render(p hook.Plan) string {
 	var b strings.Builder
 	for _, n := range p.Unwrap {
 		s := savedName(n)
-		b.WriteString("functions -e " + n + "\n")
-		b.WriteString("if functions -q " + s + "; functions -c " + s + " " + n + "; functions -e " + s + "; end\n")
+		b.WriteString("if not builtin -q " + n + "; functions -e " + n + "\n")
+		b.WriteString("if functions -q " + s + "; functions -c " + s + " " + n + "; functions -e " + s + "; end; end\n")
 	}
 	for _, n := range p.Wrap {
 		s := savedName(n)

@@ -9,7 +9,8 @@ import (
 
 // Escape returns s with every character a terminal could act on written as a
 // Go-style escape: C0 and C1 control characters, DEL, Unicode format
-// characters (bidirectional overrides, zero-width joiners) and invalid UTF-8
+// characters (bidirectional overrides, zero-width joiners), the line and
+// paragraph separators U+2028 and U+2029, and invalid UTF-8
 // bytes. A backslash is doubled so that an escape cannot be forged. Every
 // string that comes from a configuration or project file, or from a file
 // name, goes through Escape before pent prints it.
@@ -33,7 +34,7 @@ func Escape(s string) string {
 			b.WriteString(`\r`)
 		case r < 0x80 && unicode.IsControl(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+		case unprintable(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
@@ -47,10 +48,16 @@ func Escape(s string) string {
 func needsEscape(s string) bool {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+		if (r == utf8.RuneError && size == 1) || r == '\\' || unprintable(r) {
 			return true
 		}
 		i += size
 	}
 	return false
+}
+
+// unprintable says whether a terminal could act on r, or use it to reorder
+// or break the line around it.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -16,6 +15,7 @@ func TestEscape(t *testing.T) {
 		{"del\x7f", `del\x7f`},
 		{"c1\u009b31m", `c1\u009b31m`},
 		{"rtl\u202eevil", `rtl\u202eevil`},
+		{"line\u2028para\u2029", `line\u2028para\u2029`},
 		{"bad\xffbyte", `bad\xffbyte`},
 		{`back\x1bslash`, `back\\x1bslash`},
 	}
@@ -36,7 +36,7 @@ func FuzzEscape(f *testing.F) {
 			t.Fatalf("Escape(%q) = %q is not valid UTF-8", s, out)
 		}
 		for _, r := range out {
-			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			if unprintable(r) {
 				t.Fatalf("Escape(%q) = %q keeps %U", s, out, r)
 			}
 		}

@@ -21,7 +21,7 @@ const MaxFileSize = 1 << 20
 func ReadFile(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("%s is a symbolic link; pent reads only regular files (replace the link by the file it points to)", Escape(path))
+		return nil, fmt.Errorf("%s is a symbolic link; pent reads only regular files (replace the link by the file it points to)", path)
 	}
 	if err != nil {
 		return nil, err
@@ -32,17 +32,17 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s); pent reads only regular files", Escape(path), fi.Mode().Type())
+		return nil, fmt.Errorf("%s is not a regular file (%s); pent reads only regular files", path, fi.Mode().Type())
 	}
 	if fi.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d KiB; pent refuses it", Escape(path), MaxFileSize>>10)
+		return nil, fmt.Errorf("%s is larger than %d KiB; pent refuses it", path, MaxFileSize>>10)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s grew beyond %d KiB while pent read it; pent refuses it", Escape(path), MaxFileSize>>10)
+		return nil, fmt.Errorf("%s grew beyond %d KiB while pent read it; pent refuses it", path, MaxFileSize>>10)
 	}
 	return data, nil
 }

@@ -151,6 +151,12 @@ func TestCheckEnvAndCommand(t *testing.T) {
 		"chpwd": false, "preexec": false, "fish_prompt": false, "fish_preexec": false,
 		"command_not_found_handle": false, "TRAPINT": false, "TRAPZERR": false, "if": false, "function": false,
 		"pentx": true, "TRAPPER-keeper": false, "trap-x": true,
+		// names the shells call or define themselves (red team rt15 #5)
+		"fish_vcs_prompt": false, "fish_anything": false, "__fish_git_prompt": false, "prompt_pwd": false,
+		"zle-line-init": false, "add-zsh-hook": false, "my-zsh-hook": false, "_pent": false, "_pentx": false,
+		"realpath": false, "path": false, "vared": false, "compdef": false, "sched": false, "random": false,
+		"block": false, "isatty": false, "cdh": false, "nextd": false, "prevd": false, "dirh": false,
+		"fishy": true, "zle": false, "zlex": true, "hook-zsh": true, "pathfinder": true,
 	}
 	for in, ok := range cmds {
 		if err := checkCommand(in); (err == nil) != ok {

@@ -22,23 +22,32 @@ var shellWords = []string{
 	"source", "suspend", "test", "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias",
 	"unset", "wait", "autoload", "bindkey", "emulate", "functions", "print", "setopt", "unsetopt",
 	"unfunction", "whence", "where", "which", "zle", "zmodload", "zstyle", "zparseopts", "abbr", "argparse",
-	"contains", "count", "emit", "math", "status", "string", "set_color", "commandline",
+	"contains", "count", "emit", "math", "status", "string", "set_color", "commandline", "realpath", "path",
+	"random", "block", "breakpoint", "vared", "sched", "compdef", "disable", "rehash", "unhash", "zcompile",
+	"zformat", "zparseopts", "zregexparse", "zprof", "zpty", "zsocket", "zsystem", "ttyctl", "noglob",
 	// pent itself
 	"pent",
 }
 
-// shellHookFunctions are functions the shells call on their own: a wrapper
-// by that name would run at every prompt, directory change or command.
+// shellHookFunctions are functions the shells call or ship themselves (zsh's
+// hook points, bash's not-found handler, fish's own prompt helpers and
+// directory history): a wrapper by that name would run at every prompt,
+// directory change or command, or break the shell's own functions.
 var shellHookFunctions = []string{
 	"precmd", "preexec", "chpwd", "periodic", "zshaddhistory", "zshexit", "command_not_found_handle",
-	"command_not_found_handler", "fish_prompt", "fish_right_prompt", "fish_mode_prompt", "fish_greeting",
-	"fish_title", "fish_preexec", "fish_postexec", "fish_command_not_found",
+	"command_not_found_handler", "prompt_pwd", "isatty", "cdh", "nextd", "prevd", "dirh",
 }
 
-// hookPrefixes start the names of the hook's own functions (_pent_hook,
-// _pent_current, the saved copies of shadowed user functions) and zsh's
-// trap functions (TRAPINT…).
-var hookPrefixes = []string{"_pent_", "__pent_", "TRAP"}
+// reservedPrefixes start names that belong to the shells or the hook, as a
+// family rather than one by one: the hook's own functions (_pent_hook,
+// _pent_current, the saved copies of shadowed user functions), fish's
+// functions and event handlers (fish_prompt, fish_vcs_prompt, __fish_*),
+// zsh's widgets (zle-line-init…) and trap functions (TRAPINT…).
+var reservedPrefixes = []string{"_pent", "__pent_", "fish_", "__fish", "zle-", "TRAP"}
+
+// reservedSuffixes end names that belong to the shells: zsh's hook helpers
+// (add-zsh-hook and its kind).
+var reservedSuffixes = []string{"-zsh-hook"}
 
 // reservedCommand refuses a wrap entry that names a shell keyword or
 // builtin, a function the shell calls itself, or one of the hook's own.
@@ -49,9 +58,14 @@ func reservedCommand(name string) error {
 	case slices.Contains(shellHookFunctions, name):
 		return problemf("%q is a function the shell calls on its own: a wrapper by that name would run at every prompt", name)
 	}
-	for _, p := range hookPrefixes {
+	for _, p := range reservedPrefixes {
 		if strings.HasPrefix(name, p) {
-			return problemf("%q starts with %q, which the shell hook reserves for its own functions", name, p)
+			return problemf("%q starts with %q, which the shells or the shell hook reserve for their own functions", name, p)
+		}
+	}
+	for _, sfx := range reservedSuffixes {
+		if strings.HasSuffix(name, sfx) {
+			return problemf("%q ends with %q, which zsh reserves for its own functions", name, sfx)
 		}
 	}
 	return nil

@@ -161,3 +161,63 @@ func TestShell_ContainsEverything(t *testing.T) {
 		}
 	})
 }
+
+// TestShellHook_PlantedOrDeletedProjectFile (red team rt15 #1, #2): in real
+// bash, zsh and fish, a sandboxed command that plants an unknown .pent.toml
+// beside an allowed .pent/pent.toml, or deletes an allowed nested
+// sub/.pent.toml, must not make the hook drop the wrappers: they stay and
+// refuse to run, and the secret is never read.
+func TestShellHook_PlantedOrDeletedProjectFile(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		seed := filepath.Join(r.home, "src", "seed")
+		nest := filepath.Join(r.home, "src", "nest")
+		r.mkdir(filepath.Join(seed, ".pent"), 0o755)
+		r.writeFile(filepath.Join(seed, ".pent", "pent.toml"), "wrap = [\"cat\"]\n", 0o644)
+		r.writeFile(filepath.Join(seed, "README"), "fixture\n", 0o644)
+		r.mkdir(filepath.Join(nest, "sub"), 0o755)
+		r.writeFile(filepath.Join(nest, ".pent.toml"), "wrap = [\"head\"]\n", 0o644)
+		nested := "wrap = [\"cat\", \"head\"]\n"
+		r.writeFile(filepath.Join(nest, "sub", ".pent.toml"), nested, 0o644)
+		for _, dir := range []string{seed, nest, filepath.Join(nest, "sub")} {
+			if res := r.pentIn(dir, "allow", "--yes"); res.code != 0 {
+				t.Fatalf("pent allow in %s:\n%s", dir, res)
+			}
+		}
+		// One runner for the three shells: its helpers fail the mode's test,
+		// so the shells take turns in it (messages name the shell).
+		for _, kind := range shellKinds {
+			r.writeShellRC(kind, posixQuote(pentBin))
+			sh := r.startShell(kind, r.home)
+			secret, st := "~/.ssh/id_ed25519", kind.status
+
+			wantOneMessage(t, kind.name+": enter seed", sh.line("cd ~/src/seed"), "pent: sandboxing cat (~/src/seed/.pent/pent.toml)")
+			out := sh.line(`pent run -- sh -c 'printf "wrap = []\n" > .pent.toml'`)
+			if !strings.Contains(out, "pent: ~/src/seed/.pent.toml is not allowed yet — run `pent allow` to review it; cat stay wrapped and refuse to run") {
+				t.Errorf("%s: planted .pent.toml beside .pent/pent.toml: want the blocked notice:\n%s", kind.name, out)
+			}
+			out = sh.line("cat " + secret + "; echo rc=" + st)
+			if strings.Contains(out, r.marker) || !strings.Contains(out, "rc=1") || !strings.Contains(out, "refusing to run cat: ~/src/seed/.pent.toml is not allowed yet") {
+				t.Errorf("%s: after a planted .pent.toml, cat must stay wrapped and refuse:\n%s", kind.name, out)
+			}
+			if out := sh.line(kind.isFunction); !hasExactLine(out, "FN") {
+				t.Errorf("%s: a planted .pent.toml removed the wrapper:\n%s", kind.name, out)
+			}
+			wantOneMessage(t, kind.name+": remove the planted file", sh.line("rm .pent.toml"), "pent: sandboxing cat (~/src/seed/.pent/pent.toml)")
+
+			if out := sh.line("cd ~/src/nest"); !strings.Contains(out, "pent: sandboxing head (~/src/nest/.pent.toml)") {
+				t.Errorf("%s: enter nest: no notice:\n%s", kind.name, out)
+			}
+			sh.line("pent run -- rm sub/.pent.toml")
+			out = sh.line("cd sub && cat " + secret + "; echo rc=" + st)
+			if strings.Contains(out, r.marker) || !strings.Contains(out, "rc=1") ||
+				!strings.Contains(out, "pent: ~/src/nest/sub/.pent.toml is gone or unreadable since you allowed it (file does not exist); cat, head stay wrapped and refuse to run") {
+				t.Errorf("%s: after a deleted allowed sub/.pent.toml, cat must stay wrapped and refuse:\n%s", kind.name, out)
+			}
+			if out := sh.line(kind.isFunction); !hasExactLine(out, "FN") {
+				t.Errorf("%s: a deleted allowed sub/.pent.toml removed the wrapper:\n%s", kind.name, out)
+			}
+			r.writeFile(filepath.Join(nest, "sub", ".pent.toml"), nested, 0o644)
+			wantOneMessage(t, kind.name+": restored nested file", sh.line(""), "pent: sandboxing cat, head (~/src/nest/sub/.pent.toml)")
+		}
+	})
+}

@@ -84,7 +84,9 @@ type Plan struct {
 	Set []Var
 	// Unset lists exported variables to remove.
 	Unset []string
-	// Messages are one-line notices, each starting with "pent: ".
+	// Messages are one-line notices, each starting with "pent: ". Paths and
+	// errors in them are raw: the caller prints them with control
+	// characters escaped (config.Escape), once.
 	Messages []string
 	// Watch is what later prompts compare, without starting a process, to
 	// decide whether to run export again.
@@ -137,7 +139,7 @@ func Decide(in Input) (Plan, error) {
 	if cur.file != prevFile || cur.key != prevBase {
 		if lost := without(prevWrapped, cur.wrap); prevFile != "" && prevFile != cur.file && len(lost) > 0 {
 			p.Messages = append(p.Messages, fmt.Sprintf("pent: %s no longer sandboxed (left %s)",
-				strings.Join(lost, ", "), config.Escape(tilde(prevFile, in.Home))))
+				strings.Join(lost, ", "), tilde(prevFile, in.Home)))
 		}
 		if cur.message != "" {
 			p.Messages = append(p.Messages, cur.message)
@@ -183,10 +185,13 @@ type project struct {
 
 // project selects the project in force for cwd (Select) and judges it, and
 // records in p.Watch every path whose change would change the answer. A
-// project that is not allowed keeps the wrappers the shell has for it
-// (prevWrapped, when prevFile is the same file), and a changed one gets the
-// wrappers of its last trusted content too: they refuse to run until the
-// user reviews the file (fail closed). Only `pent deny` removes them.
+// project that is not allowed keeps the wrappers the shell has for its
+// project root (prevWrapped, when prevFile has the same root, whichever of
+// the root's two candidate files it was) and those of the allowed project
+// around it or beside it (Selection.Enclosing); a changed one, or one gone
+// since it was allowed, gets the wrappers of its last trusted content too:
+// they refuse to run until the user reviews the file (fail closed). Only
+// `pent deny` removes them.
 func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (project, error) {
 	sel, err := Select(cwd, in.Trust)
 	if err != nil {
@@ -202,39 +207,52 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (pr
 		return cur, nil
 	}
 	var keep []string
-	if prevFile == f.File {
+	if prevFile != "" && rootOf(prevFile) == f.Root {
 		keep = prevWrapped
 	}
-	name := config.Escape(tilde(f.File, in.Home))
+	name := tilde(f.File, in.Home)
 	switch {
-	case f.Err != nil:
-		cur.key, cur.wrap = "unreadable", keep
-		cur.message = fmt.Sprintf("pent: cannot read %s: %v%s", name, f.Err, refusing(keep))
-	case f.State == Denied:
-		cur.key = "denied"
-		cur.message = fmt.Sprintf("pent: %s is denied; run `pent allow` if you trust it after all", name)
-		if len(keep) > 0 {
-			cur.message = fmt.Sprintf("pent: %s is denied: %s now run unsandboxed here; `pent allow` sandboxes them again", name, strings.Join(keep, ", "))
-		}
 	case f.State == Changed:
 		last, known := in.lastTrustedWrap(f)
 		cur.key, cur.wrap = "changed", union(union(last, in.allowedWrap(sel.Enclosing)), keep)
 		why := "changed since you allowed it"
-		if !known {
+		switch {
+		case f.Err != nil:
+			cur.key, why = "changed-unreadable", fmt.Sprintf("is gone or unreadable since you allowed it (%v)", f.Err)
+		case !known:
 			why = "was allowed by an older pent, whose trust records are ambiguous"
 		}
 		cur.message = fmt.Sprintf("pent: %s %s; it has no effect until you review it with `pent allow`", name, why)
 		if len(cur.wrap) > 0 {
 			cur.message = fmt.Sprintf("pent: %s %s; %s stay wrapped and refuse to run until you review it with `pent allow` (or `pent deny` to stop sandboxing here)", name, why, strings.Join(cur.wrap, ", "))
 		}
+	case f.Err != nil:
+		cur.key, cur.wrap = "unreadable", union(keep, in.allowedWrap(sel.Enclosing))
+		cur.message = fmt.Sprintf("pent: cannot read %s: %v%s", name, f.Err, refusing(cur.wrap))
+	case f.State == Denied:
+		cur.key = "denied"
+		cur.message = fmt.Sprintf("pent: %s is denied; run `pent allow` if you trust it after all", name)
+		if len(keep) > 0 {
+			cur.message = fmt.Sprintf("pent: %s is denied: %s now run unsandboxed here; `pent allow` sandboxes them again", name, strings.Join(keep, ", "))
+		}
 	case f.State == Unknown:
-		cur.key, cur.wrap = "unknown", keep
-		cur.message = fmt.Sprintf("pent: %s is not allowed yet — run `pent allow` to review it%s", name, refusing(keep))
+		cur.key, cur.wrap = "unknown", union(keep, in.allowedWrap(sel.Enclosing))
+		cur.message = fmt.Sprintf("pent: %s is not allowed yet — run `pent allow` to review it%s", name, refusing(cur.wrap))
 	default:
 		in.allowed(&cur, f, name, keep)
 	}
 	cur.skipKey, cur.notices = in.skipped(sel.Skipped, name)
 	return cur, nil
+}
+
+// rootOf is the project root of a project file: the directory holding
+// .pent.toml, or the one holding .pent/pent.toml.
+func rootOf(file string) string {
+	dir := filepath.Dir(file)
+	if filepath.Join(filepath.Base(dir), filepath.Base(file)) == SeedProjectFile {
+		return filepath.Dir(dir)
+	}
+	return dir
 }
 
 // refusing is the end of a notice about a project that is not allowed while
@@ -257,7 +275,7 @@ func (in Input) skipped(files []Found, name string) (key string, notices []strin
 		why := f.Status()
 		fmt.Fprintf(h, "%d:%s:%s\x00", len(f.File), f.File, why)
 		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — `pent allow %s` to use it instead",
-			config.Escape(tilde(f.File, in.Home)), why, name, config.Escape(tilde(f.Root, in.Home))))
+			tilde(f.File, in.Home), why, name, tilde(f.Root, in.Home)))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], notices
 }
@@ -349,17 +367,16 @@ func (p *Plan) watchNearer(cwd, file string) {
 }
 
 // watchFound watches a project file that Select read, and the trust records
-// that decide its state: the allow record of its current content and its
-// deny record.
+// that decide its state: the allow record of its current content (when it
+// could be read) and its deny record.
 func (p *Plan) watchFound(t Trust, f Found) {
 	if f.File == "" {
 		return
 	}
 	p.watchFile(f.File)
-	if f.Err != nil {
-		return
+	if f.Err == nil {
+		p.watchPresence(t.RecordPath(f.Snap), f.State == Allowed)
 	}
-	p.watchPresence(t.RecordPath(f.Snap), f.State == Allowed)
 	if rec, err := t.DenyRecordPath(f.File); err == nil {
 		p.watchPresence(rec, f.State == Denied)
 	}

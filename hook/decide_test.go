@@ -228,6 +228,50 @@ func TestDecide(t *testing.T) {
 				}
 			}, msg: "ignoring ~/src/app/sub/.pent.toml (unreadable)"},
 		}},
+		{"an unknown .pent.toml beside an allowed .pent/pent.toml keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				if err := os.Rename(filepath.Join(f.app, ProjectFile), filepath.Join(f.app, "seed")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.RemoveAll(filepath.Join(f.trust.Dir, "allow")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(filepath.Join(f.app, ".pent"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(filepath.Join(f.app, "seed"), filepath.Join(f.app, SeedProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+				allow("src/app/.pent/pent.toml")(t, f)
+			}, msg: "pent: sandboxing npm, node (~/src/app/.pent/pent.toml)", wrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: edit("src/app/.pent.toml", "x"), msg: "pent: ~/src/app/.pent.toml is not allowed yet — run `pent allow` to review it; npm, node stay wrapped and refuse to run"},
+			{cwd: "src/app/sub", fresh: true, wrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: deny("src/app/.pent.toml"), msg: "pent: sandboxing npm, node (~/src/app/.pent/pent.toml)"},
+		}},
+		{"a deleted allowed nested file keeps its wrappers until denied", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				edit("src/app/sub/.pent.toml", "cargo npm")(t, f)
+				allow("src/app/sub/.pent.toml")(t, f)
+			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", before: func(t *testing.T, f decideFixture) {
+				if err := os.Remove(filepath.Join(f.app, "sub", ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "pent: ~/src/app/sub/.pent.toml is gone or unreadable since you allowed it (file does not exist); cargo, npm, node stay wrapped and refuse to run", wrap: []string{"cargo"}},
+			{cwd: "src/app/sub"},
+			{cwd: "src/app/sub", fresh: true, wrap: []string{"cargo", "npm", "node"}},
+			{cwd: "src/app/sub", before: deny("src/app/sub/.pent.toml"), msg: "pent: cargo no longer sandboxed (left ~/src/app/sub/.pent.toml)", unwrap: []string{"cargo"}},
+		}},
+		{"a deleted allowed project file keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {
+				if err := os.Remove(filepath.Join(f.app, ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "gone or unreadable since you allowed it (file does not exist); npm, node stay wrapped"},
+			{cwd: "src/app", fresh: true, wrap: []string{"npm", "node"}},
+			{cwd: "src/app", before: edit("src/app/.pent.toml", "npm node"), msg: "pent: sandboxing npm, node"},
+		}},
 		{"an unreadable project file alone", []step{
 			{cwd: "src/other", fresh: true, before: func(t *testing.T, f decideFixture) {
 				if err := os.Remove(filepath.Join(f.other, ProjectFile)); err != nil {

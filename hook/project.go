@@ -5,6 +5,7 @@
 package hook
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -68,12 +69,18 @@ type Selection struct {
 
 // Select finds the project in force for dir. Walking up, the nearest project
 // file that is allowed or changed is in force (a changed file stays in force
-// so that its commands are blocked, not released). Files that are unknown,
-// denied or unreadable are passed over, so that a project file written below
-// a trusted project — by a sandboxed command, a checkout, anyone — never
-// removes or weakens the enclosing project's protection; a nested file
-// narrows or widens it only once allowed itself. When no file on the way up
-// is allowed or changed, the nearest file is the project. Above a changed
+// so that its commands are blocked, not released). A file that the user
+// allowed and that is now gone or unreadable counts as changed: deleting it
+// (a sandboxed `rm`, a checkout) never releases its wrappers. Files that are
+// unknown, denied or unreadable are passed over, so that a project file
+// written below a trusted project — by a sandboxed command, a checkout,
+// anyone — never removes or weakens the enclosing project's protection; a
+// nested file narrows or widens it only once allowed itself. Both candidates
+// of a directory are judged: an unknown or unreadable file next to an allowed
+// or changed one in the same directory is in force (so its commands are
+// blocked until the user decides) and the allowed one is its Enclosing
+// project, never hidden by it. When no file on the way up is allowed or
+// changed, the nearest file is the project. Above a changed or blocking
 // project, the nearest allowed file is its Enclosing project. Each file is
 // read once; the error is the trust store's.
 func Select(dir string, t Trust) (Selection, error) {
@@ -82,22 +89,23 @@ func Select(dir string, t Trust) (Selection, error) {
 	if err != nil {
 		return sel, err
 	}
+	idx := recordIndex{trust: t}
 	var seen []Found
 	for d := abs; ; d = filepath.Dir(d) {
-		if file, ok := projectIn(d); ok {
-			f, err := judge(file, d, t)
-			if err != nil {
-				return sel, err
-			}
+		found, err := judgeDir(d, t, &idx)
+		if err != nil {
+			return sel, err
+		}
+		for i, f := range found {
 			switch {
 			case sel.Project.File != "":
-				if f.Err == nil && f.State == Allowed {
+				if f.State == Allowed {
 					sel.Enclosing = f
 					return sel, nil
 				}
-			case f.Err == nil && f.State == Allowed:
+			case f.State == Allowed:
 				return Selection{Project: f, Skipped: seen}, nil
-			case f.Err == nil && f.State == Changed:
+			case f.State == Changed || (f.State != Denied && anyTrusted(found[i+1:])):
 				sel = Selection{Project: f, Skipped: seen}
 			default:
 				seen = append(seen, f)
@@ -113,6 +121,41 @@ func Select(dir string, t Trust) (Selection, error) {
 	return sel, nil
 }
 
+// FindProject is the package's FindProject that also counts a candidate
+// that is gone but has an allow record: `pent deny` must be able to release
+// the wrappers of a trusted file that was deleted.
+func (t Trust) FindProject(dir string) (file, root string, ok bool, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", false, err
+	}
+	idx := recordIndex{trust: t}
+	for d := abs; ; d = filepath.Dir(d) {
+		for _, c := range projectCandidates(d) {
+			if present(c) {
+				return c, d, true, nil
+			}
+			rec, err := idx.recorded(c)
+			if err != nil || rec {
+				return c, d, rec, err
+			}
+		}
+		if filepath.Dir(d) == d {
+			return "", "", false, nil
+		}
+	}
+}
+
+// anyTrusted says whether one of fs is allowed or changed.
+func anyTrusted(fs []Found) bool {
+	for _, f := range fs {
+		if f.State == Allowed || f.State == Changed {
+			return true
+		}
+	}
+	return false
+}
+
 // Status is the file's trust state, or "unreadable".
 func (f Found) Status() string {
 	if f.Err != nil {
@@ -121,15 +164,71 @@ func (f Found) Status() string {
 	return f.State.String()
 }
 
-// judge reads a project file once and checks its trust.
-func judge(file, root string, t Trust) (Found, error) {
+// judgeDir judges the project files of directory d, in order of
+// precedence: each candidate that is present, or that is gone but has an
+// allow record (it counts as changed).
+func judgeDir(d string, t Trust, idx *recordIndex) ([]Found, error) {
+	var out []Found
+	for _, c := range projectCandidates(d) {
+		if present(c) {
+			f, err := judge(c, d, t, idx)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, f)
+			continue
+		}
+		rec, err := idx.recorded(c)
+		if err != nil {
+			return nil, err
+		}
+		if rec {
+			path, _ := canonicalPath(c)
+			out = append(out, Found{File: c, Root: d, Snap: Snapshot{Path: path}, State: Changed,
+				Err: fs.ErrNotExist})
+		}
+	}
+	return out, nil
+}
+
+// judge reads a project file once and checks its trust. A file that cannot
+// be read is Unknown, or Changed when it has an allow record.
+func judge(file, root string, t Trust, idx *recordIndex) (Found, error) {
 	f := Found{File: file, Root: root}
+	var err error
 	if f.Snap, f.Err = ReadProject(file); f.Err != nil {
+		if rec, err := idx.recorded(file); err != nil || !rec {
+			return f, err
+		}
+		f.Snap.Path, _ = canonicalPath(file)
+		f.State = Changed
 		return f, nil
 	}
-	var err error
 	f.State, err = t.Check(f.Snap)
 	return f, err
+}
+
+// recordIndex answers, reading the trust store's allow records at most
+// once, whether a path has an allow record.
+type recordIndex struct {
+	trust Trust
+	paths map[string]bool
+}
+
+// recorded says whether the project file has an allow record.
+func (x *recordIndex) recorded(file string) (bool, error) {
+	if x.paths == nil {
+		paths, err := x.trust.recordedPaths()
+		if err != nil {
+			return false, err
+		}
+		x.paths = paths
+	}
+	if len(x.paths) == 0 {
+		return false, nil
+	}
+	path, err := canonicalPath(file)
+	return err == nil && x.paths[path], nil
 }
 
 // projectIn returns the project file of directory d, if it has one.

@@ -268,6 +268,21 @@ func parseRecord(name string, data []byte) storedRecord {
 
 // allowRecordsFor lists the allow records that name path.
 func (t Trust) allowRecordsFor(path string) ([]storedRecord, error) {
+	recs, err := t.allowRecords()
+	if err != nil {
+		return nil, err
+	}
+	var out []storedRecord
+	for _, r := range recs {
+		if string(r.Path) == path {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// allowRecords lists every allow record.
+func (t Trust) allowRecords() ([]storedRecord, error) {
 	dir := filepath.Join(t.Dir, allowDir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -286,11 +301,22 @@ func (t Trust) allowRecordsFor(path string) ([]storedRecord, error) {
 		if err != nil {
 			return nil, fmt.Errorf("trust store: %w", err)
 		}
-		if r := parseRecord(name, data); string(r.Path) == path {
-			out = append(out, r)
-		}
+		out = append(out, parseRecord(name, data))
 	}
 	return out, nil
+}
+
+// recordedPaths is the set of paths that have an allow record.
+func (t Trust) recordedPaths() (map[string]bool, error) {
+	recs, err := t.allowRecords()
+	if err != nil {
+		return nil, err
+	}
+	paths := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		paths[string(r.Path)] = true
+	}
+	return paths, nil
 }
 
 // allowRecord names the allow record of s.
@@ -318,17 +344,25 @@ func (t Trust) denyRecord(path string) string {
 // canonicalPath makes file absolute and resolves symlinks in its directory
 // (not in the file name itself), so that trust follows the project's real
 // location whichever way the shell reached it, while a .pent.toml symlinked
-// into two projects is trusted separately in each.
+// into two projects is trusted separately in each. Directories that no longer
+// exist at the end of the path (a deleted .pent directory) are kept as named,
+// so that a vanished trusted file keeps its path.
 func canonicalPath(file string) (string, error) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return "", fmt.Errorf("project file %s: %w", file, err)
 	}
-	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
-	if err != nil {
-		return "", fmt.Errorf("project file %s: %w", file, err)
+	rest := filepath.Base(abs)
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		real, err := filepath.EvalSymlinks(dir)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("project file %s: %w", file, err)
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
 	}
-	return filepath.Join(dir, filepath.Base(abs)), nil
 }
 
 // writeRecord atomically writes a 0600 record holding data, creating its

@@ -58,23 +58,33 @@ fi
 
 // Render implements Shell. Saving a shadowed user function costs one
 // subshell (bash has no other way to copy a function); nothing else forks.
+// A name that is a bash builtin or keyword is not wrapped (compgen, a
+// builtin, tells), with a notice.
 func (Bash) Render(p hook.Plan) string {
 	var b strings.Builder
 	bin := PosixQuote(p.Bin)
 	for _, n := range p.Unwrap {
 		s := savedName(n)
-		b.WriteString("unset -f " + n + "\n")
-		b.WriteString("if declare -F " + s + " >/dev/null; then " + s + "; unset -f " + s + "; fi\n")
+		b.WriteString("if ! { " + bashBuiltin(n) + "; }; then unset -f " + n + "\n")
+		b.WriteString("if declare -F " + s + " >/dev/null; then " + s + "; unset -f " + s + "; fi; fi\n")
 	}
 	for _, n := range p.Wrap {
 		s := savedName(n)
+		b.WriteString("if " + bashBuiltin(n) + "; then printf '%s\\n' " + PosixQuote(builtinNotice("bash", n)) + " >&2; else\n")
 		b.WriteString("if declare -F " + n + " >/dev/null && ! declare -F " + s + " >/dev/null; then " +
 			`eval "function ` + s + ` {"$'\n'"$(declare -f ` + n + `)"$'\n'"}"; fi` + "\n")
 		b.WriteString("function " + n + " { " + bin + " run --wrapped " + n + " -- " + n + ` "$@"; }` + "\n")
+		b.WriteString("fi\n")
 	}
 	writePosixVars(&b, p)
 	b.WriteString("function _pent_current { [[ " + posixWatch(p.Watch) + " ]]; }\n")
 	return b.String()
+}
+
+// bashBuiltin is the condition that name is a bash builtin or keyword
+// (a name the wrappers never replace).
+func bashBuiltin(name string) string {
+	return "compgen -b -X '!" + name + "' -- " + name + " >/dev/null || compgen -k -X '!" + name + "' -- " + name + " >/dev/null"
 }
 
 // writePosixVars exports and unsets the plan's variables (bash and zsh).

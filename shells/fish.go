@@ -49,19 +49,22 @@ end
 `
 }
 
-// Render implements Shell.
+// Render implements Shell. A name that is a fish builtin (keywords are
+// builtins in fish) is not wrapped, with a notice.
 func (Fish) Render(p hook.Plan) string {
 	var b strings.Builder
 	for _, n := range p.Unwrap {
 		s := savedName(n)
-		b.WriteString("functions -e " + n + "\n")
-		b.WriteString("if functions -q " + s + "; functions -c " + s + " " + n + "; functions -e " + s + "; end\n")
+		b.WriteString("if not builtin -q " + n + "; functions -e " + n + "\n")
+		b.WriteString("if functions -q " + s + "; functions -c " + s + " " + n + "; functions -e " + s + "; end; end\n")
 	}
 	for _, n := range p.Wrap {
 		s := savedName(n)
+		b.WriteString("if builtin -q " + n + "; printf '%s\\n' " + FishQuote(builtinNotice("fish", n)) + " >&2; else\n")
 		b.WriteString("if functions -q " + n + "; and not functions -q " + s + "; functions -c " + n + " " + s + "; end\n")
 		b.WriteString("function " + n + " --description " + FishQuote("pent: run "+n+" sandboxed") + "; " +
 			FishQuote(p.Bin) + " run --wrapped " + n + " -- " + n + " $argv; end\n")
+		b.WriteString("end\n")
 	}
 	for _, v := range p.Set {
 		b.WriteString("set -gx " + v.Name + " " + FishQuote(v.Value) + "\n")

@@ -299,3 +299,42 @@ func TestGet(t *testing.T) {
 		t.Errorf("Names() = %v", Names())
 	}
 }
+
+// TestRenderSkipsShellBuiltins: a wrap name that is a builtin or keyword of
+// the shell (echo everywhere, time) is not wrapped; the shell says so once
+// and the other names are wrapped. Leaving leaves a user's own function of
+// such a name alone.
+func TestRenderSkipsShellBuiltins(t *testing.T) {
+	for _, sx := range syntaxes {
+		t.Run(sx.sh.Name(), func(t *testing.T) {
+			needShell(t, sx.sh.Name())
+			root := t.TempDir()
+			bin := filepath.Join(root, "pent")
+			writeDump(t, bin)
+			names := []string{"echo", "time", "npm"}
+			watch := hook.Watch{Dir: root, Stamp: filepath.Join(root, "stamp")}
+			files := map[string]string{
+				"enter": sx.sh.Render(hook.Plan{Bin: bin, Wrap: names, Watch: watch}),
+				"leave": sx.sh.Render(hook.Plan{Bin: bin, Unwrap: names, Watch: watch}),
+			}
+			for name, code := range files {
+				if err := os.WriteFile(filepath.Join(root, name), []byte(code), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			userEcho := map[string]string{"fish": "function echo; builtin echo USER $argv; end",
+				"bash": "echo() { builtin echo USER \"$@\"; }", "zsh": "echo() { builtin echo USER \"$@\"; }"}[sx.sh.Name()]
+			script := "" +
+				sx.source + " " + filepath.Join(root, "enter") + "\necho hi\nnpm x\n" +
+				sx.source + " " + filepath.Join(root, "leave") + "\n" + userEcho + "\n" +
+				sx.source + " " + filepath.Join(root, "enter") + "\n" +
+				sx.source + " " + filepath.Join(root, "leave") + "\necho still\n"
+			out := runScript(t, sx.sh.Name(), root, script)
+			notices := builtinNotice(sx.sh.Name(), "echo") + "\n" + builtinNotice(sx.sh.Name(), "time") + "\n"
+			want := notices + "hi\n" + enc("run", "--wrapped", "npm", "--", "npm", "x") + "\n" + notices + "USER still\n"
+			if out != want {
+				t.Errorf("output:\n%s\nwant:\n%s\n--- enter:\n%s--- leave:\n%s", out, want, files["enter"], files["leave"])
+			}
+		})
+	}
+}

@@ -54,6 +54,14 @@ func Names() []string {
 // savedName is the function that holds a user function shadowed by a wrapper.
 func savedName(name string) string { return "__pent_saved_" + name }
 
+// builtinNotice is what a shell prints instead of wrapping name, a builtin
+// or keyword of its own: a function could not replace it (or would break the
+// shell), and pent refuses such names at allow time only as far as it knows
+// them.
+func builtinNotice(shell, name string) string {
+	return "pent: " + name + " is a " + shell + " builtin or keyword: not wrapped; it runs unsandboxed"
+}
+
 // goneMessage is what the hook prints once when the pent binary vanished.
 func goneMessage(self string) string {
 	return "pent: " + self + " is gone; the shell hook is off in this shell until pent is installed again"

@@ -40,20 +40,29 @@ typeset -ag precmd_functions chpwd_functions
 `
 }
 
+// zshBuiltin is the condition that name is a zsh builtin or reserved word
+// (a name the wrappers never replace).
+func zshBuiltin(name string) string {
+	return "(( ${+builtins[" + name + "]} || ${reswords[(Ie)" + name + "]} ))"
+}
+
 // Render implements Shell. Functions are copied through the functions
-// parameter, so nothing forks.
+// parameter, so nothing forks. A name that is a zsh builtin or reserved word
+// is not wrapped, with a notice.
 func (Zsh) Render(p hook.Plan) string {
 	var b strings.Builder
 	for _, n := range p.Unwrap {
 		s := savedName(n)
-		b.WriteString("(( ${+functions[" + n + "]} )) && unfunction " + n + "\n")
-		b.WriteString("if (( ${+functions[" + s + "]} )); then functions[" + n + "]=$functions[" + s + "]; unfunction " + s + "; fi\n")
+		b.WriteString("if ! " + zshBuiltin(n) + "; then (( ${+functions[" + n + "]} )) && unfunction " + n + "\n")
+		b.WriteString("if (( ${+functions[" + s + "]} )); then functions[" + n + "]=$functions[" + s + "]; unfunction " + s + "; fi; fi\n")
 	}
 	for _, n := range p.Wrap {
 		s := savedName(n)
+		b.WriteString("if " + zshBuiltin(n) + "; then print -ru2 -- " + PosixQuote(builtinNotice("zsh", n)) + "; else\n")
 		b.WriteString("(( ${+functions[" + n + "]} && ! ${+functions[" + s + "]} )) && functions[" + s + "]=$functions[" + n + "]\n")
 		body := PosixQuote(p.Bin) + " run --wrapped " + n + " -- " + n + ` "$@"`
 		b.WriteString("functions[" + n + "]=" + PosixQuote(body) + "\n")
+		b.WriteString("fi\n")
 	}
 	writePosixVars(&b, p)
 	b.WriteString("functions[_pent_current]=" + PosixQuote("[[ "+posixWatch(p.Watch)+" ]]") + "\n")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,5 +255,161 @@ func TestAllowMarksHostExecutedGrant(t *testing.T) {
 	mustWrite(t, filepath.Join(home, ".cargo", "config"), "")
 	if _, cargo = lines(); cargo == "" || strings.Contains(cargo, "widening") {
 		t.Errorf("the grant of ~/.cargo, whose host-executed entries all exist (and stay read-only), is marked: %q\n%s", cargo, errOut)
+	}
+}
+
+// TestWrappedRunRefusesWhatTheHookKeeps: a wrapped command refuses to run
+// when an unknown .pent.toml appears beside an allowed .pent/pent.toml, or
+// when an allowed project file is deleted, and `pent deny` finds a deleted
+// allowed file (the only way to release its wrappers).
+func TestWrappedRunRefusesWhatTheHookKeeps(t *testing.T) {
+	tests := []struct {
+		name   string
+		allow  []string // project files to write and allow, relative to the root
+		then   func(t *testing.T, root string)
+		cwd    string
+		reason string
+	}{
+		{"unknown .pent.toml beside an allowed seed file", []string{".pent/pent.toml"}, func(t *testing.T, root string) {
+			mustWrite(t, filepath.Join(root, ".pent.toml"), "wrap = []\n")
+		}, ".", ".pent.toml is not allowed yet"},
+		{"allowed nested file deleted", []string{".pent.toml", "sub/.pent.toml"}, func(t *testing.T, root string) {
+			if err := os.Remove(filepath.Join(root, "sub", ".pent.toml")); err != nil {
+				t.Fatal(err)
+			}
+		}, "sub", "sub/.pent.toml is gone or unreadable since you allowed it"},
+		{"allowed project file deleted", []string{".pent.toml"}, func(t *testing.T, root string) {
+			if err := os.Remove(filepath.Join(root, ".pent.toml")); err != nil {
+				t.Fatal(err)
+			}
+		}, ".", ".pent.toml is gone or unreadable since you allowed it"},
+		{"allowed seed directory deleted", []string{".pent/pent.toml"}, func(t *testing.T, root string) {
+			if err := os.RemoveAll(filepath.Join(root, ".pent")); err != nil {
+				t.Fatal(err)
+			}
+		}, ".", ".pent/pent.toml is gone or unreadable since you allowed it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			cwd := filepath.Join(root, tt.cwd)
+			f, _, errOut := testFactory(t, cwd)
+			for _, rel := range tt.allow {
+				mustWrite(t, filepath.Join(root, rel), "wrap = [\"npm\"]\n")
+				if code := Execute(f, []string{"allow", "--yes", filepath.Join(root, rel)}); code != 0 {
+					t.Fatalf("allow %s: exit %d: %s", rel, code, errOut)
+				}
+			}
+			tt.then(t, root)
+			errOut.Reset()
+			wrapped := NewCmdRun(f, nil)
+			wrapped.SetArgs([]string{"--wrapped", "true", "--", "true"})
+			err := wrapped.Execute()
+			if ex, ok := err.(exitError); !ok || ex.code != exitFailure {
+				t.Fatalf("wrapped run: err %v, want exit 1; stderr:\n%s", err, errOut)
+			}
+			if !strings.Contains(errOut.String(), "refusing to run true: ") || !strings.Contains(errOut.String(), tt.reason) {
+				t.Fatalf("stderr %q lacks the refusal and %q", errOut, tt.reason)
+			}
+		})
+	}
+	t.Run("deny finds a deleted allowed file", func(t *testing.T) {
+		root := t.TempDir()
+		f, _, errOut := testFactory(t, filepath.Join(root, "sub"))
+		for _, rel := range []string{".pent.toml", "sub/.pent.toml"} {
+			mustWrite(t, filepath.Join(root, rel), "wrap = [\"npm\"]\n")
+			if code := Execute(f, []string{"allow", "--yes", filepath.Join(root, rel)}); code != 0 {
+				t.Fatalf("allow %s: exit %d: %s", rel, code, errOut)
+			}
+		}
+		if err := os.Remove(filepath.Join(root, "sub", ".pent.toml")); err != nil {
+			t.Fatal(err)
+		}
+		errOut.Reset()
+		if code := Execute(f, []string{"deny"}); code != 0 {
+			t.Fatalf("deny: exit %d: %s", code, errOut)
+		}
+		if want := "denied " + filepath.Join(root, "sub", ".pent.toml"); !strings.Contains(errOut.String(), want) {
+			t.Fatalf("stderr %q lacks %q", errOut, want)
+		}
+	})
+}
+
+// TestOutputEscapesControlCharacters feeds a project path holding ESC[2J
+// through every route pent prints by: the stderr printer (Say, Warn,
+// Notice), the stdout report printer (Line), the top-level error printer (an
+// OS error and a parse error position) and `pent status`'s "(set by …)". No
+// raw ESC may reach the terminal; each route shows it escaped.
+func TestOutputEscapesControlCharacters(t *testing.T) {
+	const esc = "\x1b[2J"
+	t.Run("printers", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		io := &IOStreams{Out: &out, ErrOut: &errOut}
+		io.Say("say %s", esc)
+		io.Warn("warn %v", errors.New(esc))
+		io.Notice("pent: notice " + esc)
+		io.Line("line %s", esc)
+		want := "pent: say \\x1b[2J\npent: warning: warn \\x1b[2J\npent: notice \\x1b[2J\n"
+		if errOut.String() != want || out.String() != "line \\x1b[2J\n" {
+			t.Fatalf("stderr %q stdout %q, want %q and the line escaped", errOut.String(), out.String(), want)
+		}
+	})
+	routes := []struct {
+		name    string
+		content string // the project file; "" for a symlink to /etc/hostname, "socket" for a socket
+		setup   []string
+		args    []string
+		// shows is the stream where the path shows; "" when stdout is shell code
+		// (quoted, not shown) and only stderr is checked.
+		shows string
+	}{
+		{"OS error", "", nil, []string{"status"}, "stderr"},
+		{"parse error position", "wrap = [\"npm\"]\nbogus = 1\n", nil, []string{"allow", "--yes"}, "stderr"},
+		{"say", "wrap = [\"npm\"]\n", nil, []string{"deny"}, "stderr"},
+		{"OS error from open", "socket", nil, []string{"status"}, "stderr"},
+		{"hook notice", "wrap = [\"npm\"]\n", nil, []string{"export", "bash", "--fresh=1"}, ""},
+		{"status set by", "[sandbox]\nnetwork = \"blocked\"\n", []string{"allow", "--yes"}, []string{"status"}, "stdout"},
+	}
+	for _, tt := range routes {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d"+esc)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, ".pent.toml")
+			switch tt.content {
+			case "":
+				if err := os.Symlink("/etc/hostname", file); err != nil {
+					t.Fatal(err)
+				}
+			case "socket": // open(2) fails with ENXIO: a raw *fs.PathError
+				l, err := net.Listen("unix", file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer l.Close()
+			default:
+				mustWrite(t, file, tt.content)
+			}
+			f, out, errOut := testFactory(t, dir)
+			if tt.setup != nil {
+				if code := Execute(f, tt.setup); code != 0 {
+					t.Fatalf("%v: exit %d: %s", tt.setup, code, errOut)
+				}
+			}
+			out.Reset()
+			errOut.Reset()
+			Execute(f, tt.args)
+			got, shown := errOut.String(), errOut.String()
+			switch tt.shows {
+			case "stdout":
+				got, shown = out.String(), out.String()+errOut.String()
+			case "stderr":
+				shown = out.String() + errOut.String()
+			}
+			if strings.Contains(shown, "\x1b") || !strings.Contains(got, `d\x1b[2J`) {
+				t.Fatalf("%v: want the path escaped, never raw; stdout %q stderr %q", tt.args, out, errOut)
+			}
+		})
 	}
 }

@@ -264,7 +264,9 @@ func configEdit(o *ConfigOptions) error {
 		return err
 	}
 	if _, err := config.Parse(path, after, kind); err != nil {
-		return fmt.Errorf("%w\npent: the file is saved as you left it; fix it with `pent config edit`", err)
+		o.IO.Say("%v", err)
+		o.IO.Say("the file is saved as you left it; fix it with `pent config edit`")
+		return exitError{exitFailure}
 	}
 	if kind == config.Project && !bytes.Equal(before, after) {
 		o.IO.Say("the project file changed: run `pent allow` to trust it again")

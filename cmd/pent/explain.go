@@ -2,7 +2,6 @@ package main
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/pent-sandbox/pent/trace"
 )
@@ -24,7 +23,7 @@ func (t *traceRun) explainNetwork(io *IOStreams) {
 		if i == maxExplained {
 			where := "`pent proxy logs`"
 			if t.daemon == nil && t.proxyLog != "" {
-				where = escapeControl(t.proxyLog)
+				where = t.proxyLog
 			}
 			io.Say("and %d more — %s", len(refused)-maxExplained, where)
 			return
@@ -40,23 +39,12 @@ func explainLine(e trace.Entry) string {
 	if e.Op == trace.OpDNS {
 		what = "lookup of"
 	}
-	line := "the proxy refused the " + what + " " + escapeControl(e.Target)
+	line := "the proxy refused the " + what + " " + e.Target
 	if e.Count > 1 {
 		line += " (" + strconv.Itoa(e.Count) + "×)"
 	}
 	if e.Fix != nil && e.Fix.Key == trace.KeyAllow {
-		return line + " — allow it with `pent run --allow " + escapeControl(e.Fix.Value) + "` or " + escapeControl(e.Hint)
+		return line + " — allow it with `pent run --allow " + e.Fix.Value + "` or " + e.Hint
 	}
-	return line + ": " + escapeControl(e.Hint)
-}
-
-// escapeControl writes control characters (and invalid UTF-8) of a string
-// from config, a log or the network as Go escapes, so that it cannot move
-// the cursor or rewrite the terminal.
-func escapeControl(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\uFFFD' || (r >= 0x80 && r < 0xa0) }) < 0 {
-		return s
-	}
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
+	return line + ": " + e.Hint
 }

@@ -9,20 +9,6 @@ import (
 	"github.com/pent-sandbox/pent/trace"
 )
 
-func TestEscapeControl(t *testing.T) {
-	for in, want := range map[string]string{
-		"denied.test:443":   "denied.test:443",
-		"a\x1b[2Jb":         `a\x1b[2Jb`,
-		"x\ny":              `x\ny`,
-		"caf\xe9":           `caf\xe9`,
-		"ok — “quoted” ütf": "ok — “quoted” ütf",
-	} {
-		if got := escapeControl(in); got != want {
-			t.Errorf("escapeControl(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestExplainNetwork(t *testing.T) {
 	allow, err := proxy.ParseAllowlist([]string{"a.test:443"})
 	if err != nil {

@@ -95,7 +95,7 @@ func exportRun(o *ExportOptions) error {
 		return err
 	}
 	for _, m := range plan.Messages {
-		fmt.Fprintln(o.IO.ErrOut, m)
+		o.IO.Notice(m)
 	}
 	fmt.Fprint(o.IO.Out, sh.Render(plan))
 	return nil

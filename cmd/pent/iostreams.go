@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/pent-sandbox/pent/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,9 +36,12 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-// Say prints one human message on stderr, prefixed "pent: ".
+// Say prints one human message on stderr, prefixed "pent: ". The message is
+// escaped here, once (config.Escape): paths, OS errors and config values in
+// it are printed with their control characters made visible, so call sites
+// pass them raw.
 func (s *IOStreams) Say(format string, args ...any) {
-	fmt.Fprintf(s.ErrOut, "pent: "+format+"\n", args...)
+	s.sayWith("", format, args...)
 }
 
 // Warn is Say with a highlighted "warning:" when colour is on.
@@ -46,5 +50,22 @@ func (s *IOStreams) Warn(format string, args ...any) {
 	if s.Color {
 		prefix = "\x1b[33mwarning:\x1b[0m "
 	}
-	s.Say(prefix+format, args...)
+	s.sayWith(prefix, format, args...)
+}
+
+// Line prints one line of a report on stdout, escaped like Say.
+func (s *IOStreams) Line(format string, args ...any) {
+	fmt.Fprintln(s.Out, config.Escape(fmt.Sprintf(format, args...)))
+}
+
+// Notice prints a message made elsewhere (it starts with "pent: ") on
+// stderr, escaped like Say.
+func (s *IOStreams) Notice(msg string) {
+	fmt.Fprintln(s.ErrOut, config.Escape(msg))
+}
+
+// sayWith prints "pent: ", the prefix pent chose (not escaped) and the
+// escaped message.
+func (s *IOStreams) sayWith(prefix, format string, args ...any) {
+	fmt.Fprintf(s.ErrOut, "pent: %s%s\n", prefix, config.Escape(fmt.Sprintf(format, args...)))
 }

@@ -32,6 +32,9 @@ type loaded struct {
 	// Trust is the project file's trust state; its layer is used only when
 	// it is Allowed.
 	Trust hook.State
+	// Unreadable is why a Changed project file (one allowed before) cannot
+	// be read now: it is gone or no longer a file pent reads.
+	Unreadable error
 	// Skipped are the untrusted project files nearer to the working
 	// directory that were passed over (they never weaken the project).
 	Skipped   []hook.Found
@@ -112,8 +115,9 @@ func (f *Factory) loadGlobal() (*config.File, error) {
 // allowed or changed project file, passing over untrusted nested ones) and
 // its trust state. Each file is read once, and the bytes whose trust was
 // checked are the bytes parsed: a file swapped between the two can never
-// lend its policy to another's trust record. An unreadable project file with
-// no trusted project above it is an error.
+// lend its policy to another's trust record. An unreadable project file that
+// was never allowed, with no trusted project above it, is an error; one that
+// was allowed is Changed (its wrapped commands refuse to run).
 func (f *Factory) loadProject(l *loaded, from string) error {
 	if from == "" {
 		from = l.Cwd
@@ -134,10 +138,10 @@ func (f *Factory) loadProject(l *loaded, from string) error {
 	if p.File == "" {
 		return nil
 	}
-	if p.Err != nil {
+	if p.Err != nil && p.State != hook.Changed {
 		return p.Err
 	}
-	l.ProjectFile, l.ProjectRoot, l.Trust, l.Skipped = p.File, p.Root, p.State, sel.Skipped
+	l.ProjectFile, l.ProjectRoot, l.Trust, l.Skipped, l.Unreadable = p.File, p.Root, p.State, sel.Skipped, p.Err
 	if l.Trust == hook.Allowed {
 		l.Project, err = config.Parse(p.Snap.Path, p.Snap.Content, config.Project)
 		return err

@@ -30,7 +30,7 @@ func checkDirOwner(dir string, forbidden fs.FileMode, want string) error {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok || !fi.IsDir() || int(st.Uid) != os.Getuid() || fi.Mode().Perm()&forbidden != 0 {
-		return fmt.Errorf("%s must be a directory owned by you %s; fix or remove it and run pent again", escapeControl(dir), want)
+		return fmt.Errorf("%s must be a directory owned by you %s; fix or remove it and run pent again", dir, want)
 	}
 	return nil
 }

@@ -75,30 +75,30 @@ func statusRun(f *Factory, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	out := f.IO.Out
+	line := f.IO.Line
 	if r.Project == "" {
-		fmt.Fprintln(out, "project:  none (the working directory is writable in the sandbox)")
+		line("project:  none (the working directory is writable in the sandbox)")
 	} else {
-		fmt.Fprintf(out, "project:  %s (%s)\n", config.Escape(tilde(r.Project, l.Home)), r.Trust)
+		line("project:  %s (%s)", tilde(r.Project, l.Home), r.Trust)
 	}
 	for _, sk := range l.Skipped {
-		fmt.Fprintf(out, "ignored:  %s (%s; it has no effect until you allow it)\n", config.Escape(tilde(sk.File, l.Home)), sk.Status())
+		line("ignored:  %s (%s; it has no effect until you allow it)", tilde(sk.File, l.Home), sk.Status())
 	}
 	switch {
 	case !r.Hook:
-		fmt.Fprintln(out, "hook:     not active in this shell (no PENT_* state): no command is wrapped; `pent doctor` checks your shell's rc file")
+		line("hook:     not active in this shell (no PENT_* state): no command is wrapped; `pent doctor` checks your shell's rc file")
 	case len(r.Wrapped) > 0:
-		fmt.Fprintln(out, "hook:     active in this shell")
-		fmt.Fprintf(out, "wrapped:  %s\n", strings.Join(r.Wrapped, ", "))
+		line("hook:     active in this shell")
+		line("wrapped:  %s", strings.Join(r.Wrapped, ", "))
 	default:
-		fmt.Fprintln(out, "hook:     active in this shell; it wraps no command here")
+		line("hook:     active in this shell; it wraps no command here")
 	}
-	fmt.Fprintf(out, "network:  %s (set by %s)\n", r.Network, l.Effective.NetworkSource)
-	fmt.Fprintf(out, "proxy:    %s\n", r.Proxy)
+	line("network:  %s (set by %s)", r.Network, l.Effective.NetworkSource)
+	line("proxy:    %s", r.Proxy)
 	if len(r.Grants) > 0 {
-		fmt.Fprintln(out, "grants:")
+		line("grants:")
 		for _, g := range r.Grants {
-			fmt.Fprintf(out, "  %s\n", config.Escape(g))
+			line("  %s", g)
 		}
 	}
 	return nil
@@ -135,11 +135,13 @@ func editRun(f *Factory) error {
 		return err
 	}
 	if bytes.Equal(before, after) {
-		f.IO.Say("%s unchanged", config.Escape(file))
+		f.IO.Say("%s unchanged", file)
 		return nil
 	}
 	if _, err := config.Parse(file, after, config.Project); err != nil {
-		return fmt.Errorf("%w\npent: the file is saved as you left it and is not allowed; fix it with `pent edit`", err)
+		f.IO.Say("%v", err)
+		f.IO.Say("the file is saved as you left it and is not allowed; fix it with `pent edit`")
+		return exitError{exitFailure}
 	}
 	opts.Path = file
 	return allowRun(opts)
@@ -167,7 +169,7 @@ func NewCmdPrune(f *Factory) *cobra.Command {
 			}
 			home, _ := f.Home()
 			for _, r := range removed {
-				f.IO.Say("dropped the trust record of %s", config.Escape(tilde(r, home)))
+				f.IO.Say("dropped the trust record of %s", tilde(r, home))
 			}
 			f.IO.Say("pruned %d trust record(s) and %d stale hook stamp(s)", len(removed), len(stamps))
 			return nil

@@ -194,7 +194,7 @@ func serveProxy(f *Factory, dir string) error {
 			if l.Root() != root {
 				// The project file is gone, moved, or no longer allowed:
 				// this project's proxy lets nothing through.
-				fmt.Fprintf(os.Stderr, "pent proxy: %s has no allowed .pent.toml any more: every name is denied until it has\n", escapeControl(root))
+				fmt.Fprintf(os.Stderr, "pent proxy: %s has no allowed .pent.toml any more: every name is denied until it has\n", config.Escape(root))
 				return proxy.Settings{}, nil
 			}
 			return proxySettings(l.Effective), nil

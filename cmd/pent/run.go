@@ -237,9 +237,9 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		}
 		return nil
 	}
-	file := config.Escape(tilde(l.ProjectFile, l.Home))
+	file := tilde(l.ProjectFile, l.Home)
 	for _, sk := range l.Skipped {
-		o.IO.Warn("ignoring %s (%s): %s stays in force", config.Escape(tilde(sk.File, l.Home)), sk.Status(), file)
+		o.IO.Warn("ignoring %s (%s): %s stays in force", tilde(sk.File, l.Home), sk.Status(), file)
 	}
 	var why string
 	switch l.Trust {
@@ -247,6 +247,9 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		return nil
 	case hook.Changed:
 		why = "changed since you allowed it"
+		if l.Unreadable != nil {
+			why = fmt.Sprintf("gone or unreadable since you allowed it (%v)", l.Unreadable)
+		}
 	case hook.Denied:
 		why = "denied"
 	default:

@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-
-	"github.com/pent-sandbox/pent/config"
 )
 
 // NewCmdShell builds `pent shell`.
@@ -28,7 +26,7 @@ sandboxed. Leave it with exit.`,
 				sh = "/bin/sh"
 			}
 			opts.Command = []string{sh}
-			opts.IO.Say("starting %s in the sandbox; every command in it is sandboxed (leave with exit)", config.Escape(sh))
+			opts.IO.Say("starting %s in the sandbox; every command in it is sandboxed (leave with exit)", sh)
 			return runRun(opts)
 		},
 	}

@@ -80,7 +80,8 @@ func NewCmdDeny(f *Factory, runF func(*TrustOptions) error) *cobra.Command {
 }
 
 // projectFile resolves PATH (a file, a directory, or empty for the working
-// directory) to a project file.
+// directory) to a project file: the nearest one that exists or that was
+// allowed and is gone (so that `pent deny` can release its wrappers).
 func (o *TrustOptions) projectFile() (string, error) {
 	start := o.Path
 	if start == "" {
@@ -97,7 +98,14 @@ func (o *TrustOptions) projectFile() (string, error) {
 	if fi, err := os.Stat(start); err == nil && !fi.IsDir() {
 		return start, nil
 	}
-	file, _, ok := hook.FindProject(start)
+	trust, err := o.Factory.trust()
+	if err != nil {
+		return "", err
+	}
+	file, _, ok, err := trust.FindProject(start)
+	if err != nil {
+		return "", err
+	}
 	if !ok {
 		return "", fmt.Errorf("no .pent.toml in %s or above; create one with `pent init`", start)
 	}
@@ -123,7 +131,7 @@ func allowRun(o *TrustOptions) error {
 	if err != nil {
 		return err
 	}
-	name := config.Escape(tilde(snap.Path, home))
+	name := tilde(snap.Path, home)
 	grants, shown, err := o.grants(snap, home)
 	if err != nil {
 		return err
@@ -259,7 +267,7 @@ func (o *TrustOptions) confirm(name string) (bool, error) {
 	if !isTerminal(o.IO.In) {
 		return false, fmt.Errorf("nothing was trusted: there is no terminal to ask on; run `pent allow --yes` to trust %s as shown above", name)
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Trust %s? [y/N] ", name)
+	fmt.Fprintf(o.IO.ErrOut, "Trust %s? [y/N] ", config.Escape(name))
 	answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
@@ -282,6 +290,6 @@ func denyRun(o *TrustOptions) error {
 		return err
 	}
 	home, _ := o.Factory.Home()
-	o.IO.Say("denied %s: it has no effect, and the commands it wrapped now run unsandboxed here (the hook removes the wrappers at the next prompt); `pent allow` sandboxes them again", config.Escape(tilde(file, home)))
+	o.IO.Say("denied %s: it has no effect, and the commands it wrapped now run unsandboxed here (the hook removes the wrappers at the next prompt); `pent allow` sandboxes them again", tilde(file, home))
 	return nil
 }

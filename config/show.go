@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // shown is the document `pent config show` prints: the schema of SPEC §3 with
@@ -72,8 +75,13 @@ func Show(e *Effective, format string) ([]byte, error) {
 // base path with at least the same access, a name a base pattern matches).
 // Lines look like "read_write: /home/u/.npm" or "network: proxy (instead of
 // blocked)". No lines means nothing beyond base. Against a nil base, Grants
-// lists everything with grants (for `pent status`).
-func Grants(base, with *Effective) []string {
+// lists everything with grants (for `pent status`). A read_write path that is,
+// or lies inside, one of the host-executed locations in hostExec is marked as
+// a widening with the reason: what the sandbox writes there runs or is
+// trusted outside it (SPEC §13). So is one above a location that does not
+// exist yet, which the sandbox could create; existing ones beneath a grant
+// stay read-only in the sandbox.
+func Grants(base, with *Effective, hostExec []sandbox.HostExecuted) []string {
 	if base == nil {
 		base = &Effective{}
 	}
@@ -98,9 +106,13 @@ func Grants(base, with *Effective) []string {
 	basePaths := base.Paths
 	for _, l := range pathLists(&basePaths, with.Paths) {
 		for _, p := range l.src {
-			if !slices.Contains(*l.dst, p) && !pathCovered(p, l.coveredBy) {
-				add(l.key, p)
+			if slices.Contains(*l.dst, p) || pathCovered(p, l.coveredBy) {
+				continue
 			}
+			if l.key == "read_write" {
+				p += hostExecWidening(p, hostExec)
+			}
+			add(l.key, p)
 		}
 	}
 	add("env", missing(with.Env, base.Env)...)
@@ -108,6 +120,20 @@ func Grants(base, with *Effective) []string {
 	add("upstream_dns", missing(with.UpstreamDNS, base.UpstreamDNS)...)
 	add("destination", missing(with.Destinations, base.Destinations)...)
 	return lines
+}
+
+// hostExecWidening is the note Grants adds to a read_write grant of path:
+// empty unless the sandbox could write a host-executed location through it.
+func hostExecWidening(path string, hostExec []sandbox.HostExecuted) string {
+	if h, ok := sandbox.HostExecutedIn(path, hostExec); ok {
+		return fmt.Sprintf(" — widening: what the sandbox writes to %s runs or is trusted on the host (%s)", h.Path, h.Why)
+	}
+	for _, h := range sandbox.HostExecutedBeneath(path, hostExec) {
+		if _, err := os.Lstat(h.Path); err != nil {
+			return fmt.Sprintf(" — widening: the sandbox could create %s, which does not exist yet (%s)", h.Path, h.Why)
+		}
+	}
+	return ""
 }
 
 // missing returns the values of vals that are not in base.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 func TestShow(t *testing.T) {
@@ -89,7 +91,7 @@ env = ["EDITOR", "TOKEN=abc"]
 [sandbox.paths]
 read = ["~/work/notes", "/opt/x", "/optical"]
 execute = ["/opt/bin", "~/work/bin"]
-read_write = ["~/work/out"]
+read_write = ["~/work/out", "~/.local/bin", "~/.cargo"]
 [proxy]
 domain_allowlist = ["a.b.example.com", "*.example.com", "x.one.example", "x.y.one.example", "api.example.net:443", "example.com", "github.com:22"]
 destinations = ["127.0.0.0/8"]
@@ -113,23 +115,26 @@ destinations = ["127.0.0.0/8"]
 		"read: /optical",
 		"execute: /opt/bin",
 		"execute: /home/u/work/bin",
+		"read_write: /home/u/.local/bin — widening: what the sandbox writes to /home/u/.local/bin runs or is trusted on the host (a directory on PATH)",
+		"read_write: /home/u/.cargo — widening: the sandbox could create /home/u/.cargo/bin, which does not exist yet (a directory on PATH (rustup))",
 		"env: SSH_AUTH_SOCK",
 		"env: TOKEN=abc",
 		"wrap: make",
 		"destination: 127.0.0.0/8",
 	}
-	got := Grants(base, with)
+	hostExec := sandbox.HostExecutedLocations("/home/u", []string{"/usr/bin"}, "")
+	got := Grants(base, with, hostExec)
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if g := Grants(with, with); len(g) != 0 {
+	if g := Grants(with, with, hostExec); len(g) != 0 {
 		t.Errorf("a policy grants nothing beyond itself, got %v", g)
 	}
 	blocked := &Effective{Network: "blocked"}
-	if g := Grants(blocked, &Effective{Network: "unrestricted"}); !slices.Equal(g, []string{"network: unrestricted (instead of blocked)"}) {
+	if g := Grants(blocked, &Effective{Network: "unrestricted"}, nil); !slices.Equal(g, []string{"network: unrestricted (instead of blocked)"}) {
 		t.Errorf("network change: %v", g)
 	}
-	all := Grants(nil, with)
+	all := Grants(nil, with, hostExec)
 	if len(all) < len(want) || all[0] != "network: proxy" || !slices.Contains(all, "profile: @git") ||
 		!slices.Contains(all, "read_write: /home/u/work") {
 		t.Errorf("against a nil base everything is listed, got %v", all)

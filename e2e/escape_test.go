@@ -599,8 +599,80 @@ func TestEscape(t *testing.T) {
 				e.run("proxy-sockets-"+mode, []string{"--network", mode}, socks.socketAttempts(proxySockets(t, r)))
 			}
 		}
+		e.run("host-exec-cargo", []string{"--network", "blocked", "--profile", "@cargo"}, e.hostExecAttempts(".cargo", "env", "bin", "config.toml"))
+		e.run("host-exec-claude", []string{"--network", "blocked", "--profile", "@claude"}, e.hostExecAttempts(".claude", "settings.json", "hooks", "CLAUDE.md"))
 		e.ldPreload()
 		e.tiocsti()
+	})
+}
+
+// hostExecAttempts go after what the host runs inside a directory a profile
+// grants read_write (SPEC §13): dir (relative to HOME) holds the existing
+// files file and config and the existing directory bin, all of which the
+// host executes or trusts. Each is planted on the host first.
+func (e *escaper) hostExecAttempts(dir, file, bin, config string) []escAttempt {
+	t, r := e.t, e.r
+	d := filepath.Join(r.home, dir)
+	f, b, c := filepath.Join(d, file), filepath.Join(d, bin), filepath.Join(d, config)
+	r.writeFile(f, "# host-executed fixture\n", 0o644)
+	r.writeFile(c, "# host-trusted fixture\n", 0o644)
+	r.writeFile(filepath.Join(b, "tool"), "#!/bin/sh\necho fixture tool\n", 0o755)
+	tool := filepath.Join(b, "tool")
+	kept := both(unchanged(t, f), unchanged(t, c), unchanged(t, tool))
+	planted := filepath.Join(b, "planted")
+	return []escAttempt{
+		{Name: "write-" + file, Args: []string{"write", f}, changed: kept},
+		{Name: "truncate-" + file, Args: []string{"truncate", f}, changed: kept},
+		{Name: "rename-over-" + file, Args: []string{"rename-over", f}, changed: kept},
+		{Name: "unlink-" + file, Args: []string{"unlink", f}, changed: kept},
+		{Name: "write-" + config, Args: []string{"write", c}, changed: kept},
+		{Name: "rename-over-" + config, Args: []string{"rename-over", c}, changed: kept},
+		{Name: "create-in-" + bin, Args: []string{"write", planted}, changed: absent(planted)},
+		{Name: "replace-in-" + bin, Args: []string{"rename-over", tool}, changed: kept},
+		{Name: "rename-" + bin + "-away", Sh: fmt.Sprintf(`mv %[1]s %[1]s.away 2>&1 && mkdir %[1]s && echo x > %[1]s/tool && echo SUCCESS || echo BLOCKED`, b),
+			changed: both(kept, absent(b+".away"))},
+	}
+}
+
+// TestProfile_HostExecutedStayReadOnly: inside `pent run --profile @cargo`
+// the cargo registry is writable but ~/.cargo/env and ~/.cargo/bin are not,
+// and the host's login shell, which sources ~/.cargo/env, runs nothing the
+// sandbox planted.
+func TestProfile_HostExecutedStayReadOnly(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		cargo := filepath.Join(r.home, ".cargo")
+		envFile := filepath.Join(cargo, "env")
+		ran := filepath.Join(r.home, "planted-ran")
+		r.writeFile(filepath.Join(r.home, ".profile"), `. "$HOME/.cargo/env"`+"\n", 0o644)
+		r.writeFile(envFile, `export PATH="$HOME/.cargo/bin:$PATH"`+"\n", 0o644)
+		r.writeFile(filepath.Join(cargo, "bin", "cargo"), "#!/bin/sh\n", 0o755)
+		r.mkdir(filepath.Join(cargo, "registry"), 0o755)
+		if res := r.host("bash", "-l", "-c", "true"); res.code != 0 {
+			t.Fatalf("control: the host's login shell fails before the run:\n%s", res)
+		}
+		res := r.sandboxSh(fmt.Sprintf(`
+			echo "touch %[1]s" >> ~/.cargo/env && echo PLANTED-ENV
+			printf '#!/bin/sh\ntouch %[1]s\n' > ~/.cargo/bin/x && echo PLANTED-BIN
+			echo crate > ~/.cargo/registry/crate && echo REGISTRY-OK
+			true`, ran), "--network", "blocked", "--profile", "@cargo")
+		res.wantCode(t, 0)
+		if !strings.Contains(res.stdout, "REGISTRY-OK") {
+			t.Errorf("the cargo registry is not writable under @cargo:\n%s", res)
+		}
+		for _, planted := range []string{"PLANTED-ENV", "PLANTED-BIN"} {
+			if strings.Contains(res.stdout, planted) {
+				t.Errorf("%s: the sandbox wrote what the host executes:\n%s", planted, res)
+			}
+		}
+		r.assertFile(filepath.Join(cargo, "registry", "crate"), "crate\n")
+		r.assertAbsent(filepath.Join(cargo, "bin", "x"))
+		r.assertFile(envFile, `export PATH="$HOME/.cargo/bin:$PATH"`+"\n")
+		if res := r.host("bash", "-l", "-c", "true"); res.code != 0 {
+			t.Errorf("the host's login shell fails after the run:\n%s", res)
+		}
+		if _, err := os.Lstat(ran); err == nil {
+			t.Errorf("the host's login shell ran code planted in the sandbox")
+		}
 	})
 }
 

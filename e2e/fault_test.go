@@ -557,3 +557,34 @@ func TestFault_ProxyKilled(t *testing.T) {
 		sb.finish(t)
 	})
 }
+
+// TestFault_SIGKILLRecoveryKeepsHostEdit: the sandboxed command dates its
+// write to ~/.claude.json in 2099, pent is killed with SIGKILL, and the
+// user edits the real file afterwards. The next pent command must keep the
+// user's edit in place and the run's version beside it, naming both: the
+// staged file's times are the command's to set and decide nothing.
+func TestFault_SIGKILLRecoveryKeepsHostEdit(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		claude, grant := r.claudeFile()
+		args := append(append([]string{"run"}, grant...), "--", "sh", "-c", `
+printf sandbox > "$HOME/.claude.json.new" && touch -d 2099-01-01 "$HOME/.claude.json.new" &&
+mv "$HOME/.claude.json.new" "$HOME/.claude.json" && echo WROTE
+sleep 60`)
+		out, wait, kill := r.startBackground(args...)
+		waitLine(t, out, "WROTE")
+		kill()
+		_, _ = wait()
+		r.writeFile(claude, "user edit", 0o600)
+		res := r.pent("version")
+		res.wantCode(t, 0)
+		r.assertFile(claude, "user edit")
+		r.assertFile(claude+".pent-recovered", "sandbox")
+		if !strings.Contains(res.stderr, claude+" ") || !strings.Contains(res.stderr, claude+".pent-recovered") {
+			t.Errorf("the next pent command did not name both versions:\n%s", res)
+		}
+		r.assertNoStaging()
+		if err := os.Remove(claude + ".pent-recovered"); err != nil {
+			t.Error(err)
+		}
+	})
+}

@@ -2,9 +2,12 @@ package profiles
 
 // builtin is the table of built-in profiles, sorted by name (Lookup relies on
 // that; a test checks it). Paths missing on a given host are simply absent in
-// the sandbox. Private keys, token stores that other tools own, and
-// directories on PATH that would let a sandboxed process plant code for later
-// (such as ~/.local/bin) are deliberately never writable here.
+// the sandbox. Private keys and token stores that other tools own are never
+// writable here, nor is anything the host executes (SPEC §13): caches and
+// registries are read_write, install prefixes and bin directories execute
+// only, and the host-executed locations inside a read_write directory
+// (~/.cargo/bin, ~/.claude/settings.json, …; sandbox.HostExecutedLocations)
+// stay read-only in the sandbox. A test checks this table against that list.
 var builtin = []Profile{
 	{
 		Name:      "@base",
@@ -24,12 +27,12 @@ var builtin = []Profile{
 			"formulae.brew.sh", "ghcr.io", "pkg-containers.githubusercontent.com", "github.com",
 			"objects.githubusercontent.com", "codeload.github.com",
 		},
-		ReadWrite: []string{
-			"/opt/homebrew", "/home/linuxbrew/.linuxbrew", "~/.linuxbrew",
-			"~/Library/Caches/Homebrew", "~/Library/Logs/Homebrew", "~/.cache/Homebrew",
-		},
-		Read: []string{"~/.homebrew", "~/.config/homebrew"},
-		Env:  []string{"HOMEBREW_PREFIX", "HOMEBREW_CELLAR", "HOMEBREW_REPOSITORY", "HOMEBREW_NO_AUTO_UPDATE", "HOMEBREW_NO_ANALYTICS"},
+		// The prefix holds the programs the host runs (bin/ links into the
+		// Cellar): brew install and upgrade run outside the sandbox.
+		ReadWrite: []string{"~/Library/Caches/Homebrew", "~/Library/Logs/Homebrew", "~/.cache/Homebrew"},
+		Execute:   []string{"/opt/homebrew", "/home/linuxbrew/.linuxbrew", "~/.linuxbrew"},
+		Read:      []string{"~/.homebrew", "~/.config/homebrew"},
+		Env:       []string{"HOMEBREW_PREFIX", "HOMEBREW_CELLAR", "HOMEBREW_REPOSITORY", "HOMEBREW_NO_AUTO_UPDATE", "HOMEBREW_NO_ANALYTICS"},
 	},
 	{
 		Name:     "@cargo",
@@ -157,7 +160,8 @@ var builtin = []Profile{
 		Requires: []string{"@node"},
 		Domains:  []string{"registry.npmjs.org", "registry.yarnpkg.com", "repo.yarnpkg.com"},
 		ReadWrite: []string{
-			"~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.local/share/pnpm", "~/.cache/pnpm",
+			// pnpm's store, not PNPM_HOME above it, where global bins go.
+			"~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.local/share/pnpm/store", "~/.cache/pnpm",
 		},
 		Read: []string{"~/.npmrc", "~/.yarnrc", "~/.yarnrc.yml", "~/.config/pnpm"},
 		Env:  []string{"NPM_CONFIG_REGISTRY", "NPM_CONFIG_USERCONFIG", "YARN_CACHE_FOLDER", "PNPM_HOME"},

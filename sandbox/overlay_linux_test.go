@@ -629,6 +629,97 @@ sleep 0.3
 	f.assertNoStaging(t)
 }
 
+// TestRecoverStagingDecidesFromTheJournal: recovery overwrites a real file
+// only while it is exactly what the run journaled, whatever times the
+// sandboxed command gave its staged version; otherwise both versions stay.
+func TestRecoverStagingDecidesFromTheJournal(t *testing.T) {
+	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	past := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		staged time.Time // the staged file's mtime, set inside
+		host   func(t *testing.T, file string)
+		want   string // the real file afterwards
+		beside bool   // the run's version kept beside it
+	}{
+		{"untouched host, future staged time", future, nil, "staged", false},
+		{"untouched host, past staged time", past, nil, "staged", false},
+		{"host edit, future staged time", future, func(t *testing.T, file string) {
+			if err := os.WriteFile(file, []byte("hosted"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "hosted", true},
+		{"host edit of the same size, time put back", future, func(t *testing.T, file string) {
+			fi, err := os.Stat(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte("OLD"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(file, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+		}, "OLD", true},
+		{"host replaced the file", future, func(t *testing.T, file string) {
+			if err := os.WriteFile(file+".tmp", []byte("renamed"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(file+".tmp", file); err != nil {
+				t.Fatal(err)
+			}
+		}, "renamed", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			state, real := filepath.Join(base, "state"), filepath.Join(base, "real")
+			if err := os.Mkdir(real, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(real, ".claude.json")
+			if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".claude.json"}}}, t.Errorf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			staged := filepath.Join(s.dir, "0", "upper", ".claude.json")
+			if err := os.WriteFile(staged, []byte("staged"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(staged, tc.staged, tc.staged); err != nil {
+				t.Fatal(err)
+			}
+			s.close() // killed: nothing copied
+			if tc.host != nil {
+				tc.host(t, file)
+			}
+			msgs, err := RecoverStaging(state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readString(t, file); got != tc.want {
+				t.Errorf("real file after recovery: %q, want %q (%q)", got, tc.want, msgs)
+			}
+			_, err = os.Lstat(file + recoveredSuffix)
+			if kept := err == nil; kept != tc.beside {
+				t.Errorf("run's version kept beside: %v, want %v (%q)", kept, tc.beside, msgs)
+			}
+			if tc.beside {
+				if got := readString(t, file+recoveredSuffix); got != "staged" {
+					t.Errorf("the kept version holds %q", got)
+				}
+				if !slices.ContainsFunc(msgs, func(m string) bool {
+					return strings.Contains(m, file+" ") && strings.Contains(m, file+recoveredSuffix)
+				}) {
+					t.Errorf("no message naming both versions: %q", msgs)
+				}
+			}
+		})
+	}
+}
+
 // TestSandboxRecoverStagingTree: a run killed after copying part of a
 // staged tree. Recovery completes the tree in the directory the run
 // created, keeps what changed outside meanwhile, and puts a tree whose

@@ -58,7 +58,7 @@ func npmPolicy() Policy {
 	p := withNode(macDefault())
 	p.Command = []string{"/opt/homebrew/bin/npm", "install"}
 	p.Network = NetProxy
-	p.Write = append(p.Write, home("~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.local/share/pnpm", "~/.cache/pnpm")...)
+	p.Write = append(p.Write, home("~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.local/share/pnpm/store", "~/.cache/pnpm")...)
 	p.Read = append(p.Read, home("~/.npmrc", "~/.yarnrc", "~/.yarnrc.yml", "~/.config/pnpm")...)
 	return p
 }

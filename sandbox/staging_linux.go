@@ -156,6 +156,7 @@ type shadow struct {
 	synced      map[string]*entry // by writable name; none where pent has nothing
 	warned      map[string]string // the last warning by path below Path
 	journal     *os.File          // the directories pent created (journalName)
+	syncedLog   *os.File          // the real files as pent last left them (syncedName)
 	warn        func(format string, args ...any)
 	// wrote is set when pent wrote to the host, failed when a pass could
 	// not copy something.
@@ -337,16 +338,21 @@ func newShadow(run, i int, d shadowDir, warn func(string, ...any)) (*shadow, err
 	if sh.upper, err = openBeneath(run, layers+"/upper", unix.O_PATH|unix.O_DIRECTORY, 0); err != nil {
 		return sh, fmt.Errorf("staging %s: %w", d.Path, err)
 	}
-	fd, err := openBeneath(run, layers+"/"+journalName, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_APPEND, 0o600)
-	if err != nil {
-		return sh, fmt.Errorf("staging %s: %w", d.Path, err)
+	for _, j := range []struct {
+		name string
+		f    **os.File
+	}{{journalName, &sh.journal}, {syncedName, &sh.syncedLog}} {
+		fd, err := openBeneath(run, layers+"/"+j.name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_APPEND, 0o600)
+		if err != nil {
+			return sh, fmt.Errorf("staging %s: %w", d.Path, err)
+		}
+		*j.f = os.NewFile(uintptr(fd), j.name)
 	}
-	sh.journal = os.NewFile(uintptr(fd), journalName)
 	return sh, nil
 }
 
 // stageFiles copies each writable file that exists into the upper layer,
-// with its mode and times.
+// with its mode and times, and journals the real file as it was.
 func (sh *shadow) stageFiles() error {
 	for _, name := range sh.Files {
 		src, st, err := openRegular(sh.real, name)
@@ -362,7 +368,10 @@ func (sh *shadow) stageFiles() error {
 		if err != nil {
 			return fmt.Errorf("staging %s: %w", filepath.Join(sh.Path, name), err)
 		}
-		sh.synced[name] = &entry{real: real, upper: up, copied: time.Now()}
+		if err := journalLine(sh.syncedLog, newSyncedFile(name, stampOf(st), up.sum)); err != nil {
+			return fmt.Errorf("staging %s: %w", filepath.Join(sh.Path, name), err)
+		}
+		sh.synced[name] = &entry{real: real, upper: up.stamp, copied: time.Now()}
 	}
 	return nil
 }
@@ -432,8 +441,10 @@ func (s *staging) close() {
 				unix.Close(fd)
 			}
 		}
-		if sh.journal != nil {
-			sh.journal.Close()
+		for _, j := range []*os.File{sh.journal, sh.syncedLog} {
+			if j != nil {
+				j.Close()
+			}
 		}
 	}
 	if s.run != nil {
@@ -485,10 +496,10 @@ func removeTree(path string) error {
 // crash, a power cut): for each staging directory below stateDir (pent's
 // $XDG_STATE_HOME/pent) whose run is gone, it copies to the real paths the
 // writes to writable paths (files and directory trees) the run could not
-// copy, then removes the directory. A real file changed after the run keeps
-// its content, and the run's version is saved beside it as
-// NAME.pent-recovered; so is a directory tree the run did not create
-// itself. Deletions are not replayed. Runs still going are left alone. It
+// copy, then removes the directory. A real file that is no longer exactly
+// what the run journaled (inode, size, ctime, content digest) keeps its
+// content, and the run's version is saved beside it as NAME.pent-recovered;
+// so is a directory tree the run did not create itself. Deletions are not replayed. Runs still going are left alone. It
 // returns one message per thing done, for the user; call it when pent
 // starts, before any sandbox runs. It costs one lstat when there is
 // nothing to do.
@@ -580,7 +591,7 @@ func recoverShadow(run, i int, d shadowDir) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("recovering the writes to %s: %v", d.Path, err)}
 	}
-	r := &recovery{sh: sh, made: loadJournal(run, strconv.Itoa(i)+"/"+journalName)}
+	r := &recovery{sh: sh, made: loadJournal(run, strconv.Itoa(i)+"/"+journalName), synced: loadSynced(run, strconv.Itoa(i)+"/"+syncedName)}
 	root := &hostDir{fd: sh.real}
 	for _, name := range d.Files {
 		r.recoverTop(root, name)
@@ -611,12 +622,33 @@ func loadJournal(run int, name string) map[string][2]int64 {
 	return made
 }
 
+// loadSynced reads the journal of the real files as the run last left
+// them, by path; a line cut short by the kill is skipped.
+func loadSynced(run int, name string) map[string]syncedFile {
+	synced := map[string]syncedFile{}
+	fd, err := openBeneath(run, name, unix.O_RDONLY, 0)
+	if err != nil {
+		return synced
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	data, _ := io.ReadAll(f)
+	for _, line := range strings.Split(string(data), "\n") {
+		var s syncedFile
+		if json.Unmarshal([]byte(line), &s) == nil {
+			synced[s.Path] = s
+		}
+	}
+	return synced
+}
+
 // recovery is the recovery of one shadowed directory's writable paths.
 type recovery struct {
-	sh    *shadow
-	made  map[string][2]int64 // the directories the run created, by path below sh.Path
-	files int                 // files written in place
-	msgs  []string
+	sh     *shadow
+	made   map[string][2]int64   // the directories the run created, by path below sh.Path
+	synced map[string]syncedFile // the real files as the run last left them, likewise
+	files  int                   // files written in place
+	msgs   []string
 }
 
 func (r *recovery) say(format string, args ...any) {
@@ -634,7 +666,7 @@ func (r *recovery) recoverTop(root *hostDir, name string) {
 	case err != nil:
 		r.say("not recovering %s: the staged entry: %v", path, err)
 	case st.Mode&unix.S_IFMT == unix.S_IFREG:
-		switch target, err := recoverFile(root, r.sh.upper, name); {
+		switch target, err := recoverFile(root, r.sh.upper, name, r.recorded(name)); {
 		case err != nil:
 			r.say("recovering %s: %v", path, err)
 		case target == "":
@@ -742,7 +774,7 @@ func (r *recovery) into(parent *hostDir, up int, name, target, rel string, id [2
 			r.say("not recovering %s: the staged entry: %v", path, err)
 		case whiteout(&kst):
 		case kst.Mode&unix.S_IFMT == unix.S_IFREG:
-			switch target, err := recoverFile(d, upd, n); {
+			switch target, err := recoverFile(d, upd, n, r.recorded(rel+"/"+n)); {
 			case err != nil:
 				r.say("recovering %s: %v", path, err)
 			case target != "" && target != n:
@@ -761,12 +793,24 @@ func (r *recovery) into(parent *hostDir, up int, name, target, rel string, id [2
 	}
 }
 
+// recorded is the journaled state of the real file rel, nil when the run
+// journaled none.
+func (r *recovery) recorded(rel string) *syncedFile {
+	if s, ok := r.synced[rel]; ok {
+		return &s
+	}
+	return nil
+}
+
 // recoverFile copies the staged file name (below up) to the real one below
-// parent when they differ: over it, unless the real entry is newer than
-// the staged file (it changed after the run) or is no regular file, in
-// which case beside it. It returns the name written, "" when the real file
-// already holds the staged content.
-func recoverFile(parent *hostDir, up int, name string) (string, error) {
+// parent when they differ: where none is, or over the real file while it is
+// exactly what the run last left there (rec: same inode, size, ctime and
+// content). A real file that changed since, that the run never journaled,
+// or that is no regular file stays, and the staged file goes beside it.
+// Nothing the sandboxed command controls (such as the staged file's times)
+// decides. It returns the name written, "" when the real file already
+// holds the staged content.
+func recoverFile(parent *hostDir, up int, name string, rec *syncedFile) (string, error) {
 	src, st, err := openRegular(up, name)
 	if err != nil {
 		return "", err
@@ -776,6 +820,10 @@ func recoverFile(parent *hostDir, up int, name string) (string, error) {
 	switch {
 	case err == nil:
 		same, err := sameContent(src, cur)
+		kept := false
+		if err == nil && !same && rec != nil {
+			kept, err = rec.unchanged(cur, cst)
+		}
 		cur.Close()
 		if err != nil {
 			return "", err
@@ -783,7 +831,7 @@ func recoverFile(parent *hostDir, up int, name string) (string, error) {
 		if same {
 			return "", nil
 		}
-		if unix.TimespecToNsec(cst.Mtim) > unix.TimespecToNsec(st.Mtim) {
+		if !kept {
 			return keepFileBeside(parent, up, name)
 		}
 	case !errors.Is(err, fs.ErrNotExist):

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,12 +43,68 @@ import (
 //
 // The directories pent creates are journaled in the run's staging
 // directory, so that recovery after a SIGKILL knows which real directories
-// are the run's own.
+// are the run's own; so is every real file as pent last left it (syncedFile),
+// so that recovery overwrites a real file only while it is still exactly
+// that, whatever times the sandboxed command gave the staged one.
 
 // journalName is, in a run's <i> directory, the journal of the directories
 // pent created on the host for shadowed directory i: one JSON madeDir per
 // line.
 const journalName = "made"
+
+// syncedName is, in a run's <i> directory, the journal of the real files
+// of shadowed directory i as pent last left them: one JSON syncedFile per
+// line, the last line for a path wins.
+const syncedName = "synced"
+
+// syncedFile is one line of the synced journal: a real file as pent found
+// it when the run started or last wrote it. Nothing in it comes from the
+// sandbox: identity, size and ctime are the host's, the hash is of the
+// bytes pent read or wrote.
+type syncedFile struct {
+	// Path is the file, relative to the shadowed directory.
+	Path string `json:"path"`
+	Dev  int64  `json:"dev"`
+	Ino  int64  `json:"ino"`
+	Size int64  `json:"size"`
+	// Ctime is the status change time in nanoseconds, which no process
+	// can set.
+	Ctime int64 `json:"ctime"`
+	// SHA256 is the hex digest of the content.
+	SHA256 string `json:"sha256"`
+}
+
+// newSyncedFile records the real file rel with stamp st and content digest sum.
+func newSyncedFile(rel string, st stamp, sum []byte) syncedFile {
+	return syncedFile{Path: rel, Dev: st.dev, Ino: st.ino, Size: st.size, Ctime: unix.TimespecToNsec(st.ctime), SHA256: hex.EncodeToString(sum)}
+}
+
+// unchanged reports whether the real file f, with status st, is still the
+// one recorded: same inode, size and ctime, and the same content.
+func (rec syncedFile) unchanged(f *os.File, st *unix.Stat_t) (bool, error) {
+	if rec.Dev != int64(st.Dev) || rec.Ino != int64(st.Ino) || rec.Size != st.Size || rec.Ctime != unix.TimespecToNsec(st.Ctim) {
+		return false, nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size+1)); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(h.Sum(nil)) == rec.SHA256, nil
+}
+
+// journalLine appends v as one JSON line to journal; a nil journal (in
+// recovery) records nothing.
+func journalLine(journal *os.File, v any) error {
+	if journal == nil {
+		return nil
+	}
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = journal.Write(append(line, '\n'))
+	return err
+}
 
 // madeDir is one line of the journal.
 type madeDir struct {
@@ -265,6 +323,9 @@ func (sh *shadow) syncFile(parent *hostDir, up int, name, rel string, last *entr
 	}
 	delete(sh.warned, rel)
 	sh.wrote = true
+	if err := journalLine(sh.syncedLog, newSyncedFile(rel, written.stamp, written.sum)); err != nil {
+		sh.warnOnce(rel, fmt.Sprintf("journaling %s (a crash now would keep the run's version beside it): %v", sh.path(rel), err))
+	}
 	return &entry{real: [2]int64{written.dev, written.ino}, upper: stampOf(sst), copied: copied}
 }
 
@@ -338,11 +399,8 @@ func (sh *shadow) makeDir(parent *hostDir, name, rel string) *entry {
 		return nil
 	}
 	sh.wrote = true
-	if sh.journal != nil {
-		line, _ := json.Marshal(madeDir{Path: rel, Dev: int64(st.Dev), Ino: int64(st.Ino)})
-		if _, err := sh.journal.Write(append(line, '\n')); err != nil {
-			sh.warnOnce(rel, fmt.Sprintf("journaling %s (a crash now would keep its content beside it): %v", sh.path(rel), err))
-		}
+	if err := journalLine(sh.journal, madeDir{Path: rel, Dev: int64(st.Dev), Ino: int64(st.Ino)}); err != nil {
+		sh.warnOnce(rel, fmt.Sprintf("journaling %s (a crash now would keep its content beside it): %v", sh.path(rel), err))
 	}
 	return &entry{real: identity(&st), kids: map[string]*entry{}}
 }
@@ -516,11 +574,18 @@ func openRegular(dir int, name string) (*os.File, *unix.Stat_t, error) {
 	return f, &st, nil
 }
 
+// copied is a file copyInto wrote: its stamp once in place, and the
+// SHA-256 digest of the content.
+type copied struct {
+	stamp
+	sum []byte
+}
+
 // copyInto makes name below dir hold src's content, permission bits and
 // times, placed as how says; a new file is written beside name and renamed
 // over it, so that readers see the old or the new content, never a
-// mixture. It returns the stamp of the file written.
-func copyInto(dir int, name string, src *os.File, st *unix.Stat_t, how placement) (stamp, error) {
+// mixture. It returns the file written.
+func copyInto(dir int, name string, src *os.File, st *unix.Stat_t, how placement) (copied, error) {
 	target, flags, mode := name, uint64(unix.O_WRONLY), uint64(0)
 	if how != inPlace {
 		target = fmt.Sprintf(".pent-%d-%d", time.Now().UnixNano(), tempSeq.Add(1))
@@ -528,11 +593,11 @@ func copyInto(dir int, name string, src *os.File, st *unix.Stat_t, how placement
 	}
 	fd, err := openBeneath(dir, target, flags, mode)
 	if err != nil {
-		return stamp{}, err
+		return copied{}, err
 	}
 	dst := os.NewFile(uintptr(fd), target)
 	defer dst.Close()
-	written, err := writeContent(dst, src, st)
+	sum, err := writeContent(dst, src, st)
 	if err == nil && how != inPlace {
 		rename := uint(0)
 		if how == create {
@@ -544,39 +609,42 @@ func copyInto(dir int, name string, src *os.File, st *unix.Stat_t, how placement
 		if how != inPlace {
 			_ = unix.Unlinkat(dir, target, 0)
 		}
-		return stamp{}, err
+		return copied{}, err
 	}
-	return written, nil
+	// After the rename, which changes the ctime.
+	var out unix.Stat_t
+	if err := unix.Fstat(fd, &out); err != nil {
+		return copied{}, err
+	}
+	return copied{stampOf(&out), sum}, nil
 }
 
 // writeContent copies src (from its start) into dst, cuts dst to the same
 // size and sets the permission bits (without setuid, setgid and sticky)
-// and times of st. Durability comes from one syncfs before the staged copy
-// is removed, not from a fsync per file.
-func writeContent(dst, src *os.File, st *unix.Stat_t) (stamp, error) {
+// and times of st. It returns the SHA-256 digest of what it wrote.
+// Durability comes from one syncfs before the staged copy is removed, not
+// from a fsync per file.
+func writeContent(dst, src *os.File, st *unix.Stat_t) ([]byte, error) {
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return stamp{}, err
+		return nil, err
 	}
-	n, err := io.Copy(dst, src)
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(dst, h), src)
 	if err != nil {
-		return stamp{}, err
+		return nil, err
 	}
 	fd := int(dst.Fd())
 	if err := unix.Ftruncate(fd, n); err != nil {
-		return stamp{}, err
+		return nil, err
 	}
 	if err := unix.Fchmod(fd, st.Mode&0o777); err != nil {
-		return stamp{}, err
+		return nil, err
 	}
 	ts := []unix.Timeval{unix.NsecToTimeval(unix.TimespecToNsec(st.Atim)), unix.NsecToTimeval(unix.TimespecToNsec(st.Mtim))}
 	if err := unix.Futimes(fd, ts); err != nil {
-		return stamp{}, err
+		return nil, err
 	}
-	var out unix.Stat_t
-	if err := unix.Fstat(fd, &out); err != nil {
-		return stamp{}, err
-	}
-	return stampOf(&out), nil
+	return h.Sum(nil), nil
 }
 
 // syncFS flushes the filesystem of the directory dir (a descriptor of any

@@ -93,6 +93,9 @@ type Hinter struct {
 	// Allow is the run's domain allowlist, which tells a denied name from
 	// an allowed name on a denied port; nil without a proxy.
 	Allow *proxy.Allowlist
+	// HostExecuted are the locations the host runs or trusts: a write
+	// denied in one of them gets no fix (SPEC §13), only the reason.
+	HostExecuted []sandbox.HostExecuted
 }
 
 // File turns an observed file denial into an Entry.
@@ -101,6 +104,11 @@ func (h Hinter) File(d sandbox.FileDenial) Entry {
 		PID: d.PID, Command: d.Command, Count: 1}
 	if d.Grant == sandbox.GrantNone {
 		e.Hint = "pent protects " + e.Target + " from the sandbox; change it outside the sandbox"
+		return e
+	}
+	if l, ok := sandbox.HostExecutedIn(d.Rule, h.HostExecuted); ok && d.Grant == sandbox.GrantWrite {
+		e.Hint = fmt.Sprintf("pent does not suggest a write grant for %s: %s runs or is trusted outside the sandbox (%s); change it outside the sandbox",
+			h.tilde(d.Rule), h.tilde(l.Path), l.Why)
 		return e
 	}
 	e.Fix = &Fix{Table: TablePaths, Key: string(d.Grant), Value: h.tilde(d.Rule)}

@@ -21,7 +21,8 @@ func testHinter(t *testing.T) Hinter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Hinter{Home: "/home/u", Config: ".pent.toml", Allow: allow}
+	return Hinter{Home: "/home/u", Config: ".pent.toml", Allow: allow,
+		HostExecuted: sandbox.HostExecutedLocations("/home/u", []string{"/usr/bin"}, "")}
 }
 
 func TestHints(t *testing.T) {
@@ -45,6 +46,18 @@ func TestHints(t *testing.T) {
 			Path: "/opt/x/bin/tool", Rule: "/opt/x/bin/tool", Grant: sandbox.GrantExecute}), true,
 			Entry{Kind: KindFile, Op: "exec", Target: "/opt/x/bin/tool", Fix: &Fix{TablePaths, "execute", "/opt/x/bin/tool"},
 				Hint: `add "/opt/x/bin/tool" to [sandbox.paths] execute in .pent.toml`}},
+		{"no grant in a PATH directory", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpCreate,
+			Path: "/home/u/.local/bin/tool", Rule: "/home/u/.local/bin", Grant: sandbox.GrantWrite}), true,
+			Entry{Kind: KindFile, Op: "create", Target: "~/.local/bin/tool",
+				Hint: "pent does not suggest a write grant for ~/.local/bin: ~/.local/bin runs or is trusted outside the sandbox (a directory on PATH); change it outside the sandbox"}},
+		{"no grant of an rc file", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpWrite,
+			Path: "/home/u/.bashrc", Rule: "/home/u/.bashrc", Grant: sandbox.GrantWrite}), true,
+			Entry{Kind: KindFile, Op: "write", Target: "~/.bashrc",
+				Hint: "pent does not suggest a write grant for ~/.bashrc: ~/.bashrc runs or is trusted outside the sandbox (interactive bash sources it); change it outside the sandbox"}},
+		{"reading a host-executed file is fine", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
+			Path: "/home/u/.gitconfig", Rule: "/home/u/.gitconfig", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "~/.gitconfig", Fix: &Fix{TablePaths, "read", "~/.gitconfig"},
+				Hint: `add "~/.gitconfig" to [sandbox.paths] read in .pent.toml`}},
 		{"protected", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpWrite, Path: "/home/u/p/.pent.toml",
 			Rule: "/home/u/p/.pent.toml", Grant: sandbox.GrantNone}), true,
 			Entry{Kind: KindFile, Op: "write", Target: "~/p/.pent.toml",

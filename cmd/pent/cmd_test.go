@@ -214,3 +214,44 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAllowMarksHostExecutedGrant: `pent allow` shows a project grant of a
+// directory the host executes as a widening, with the reason; a grant around
+// such locations is one only while one of them is missing (the sandbox could
+// create it; existing ones stay read-only at run time).
+func TestAllowMarksHostExecutedGrant(t *testing.T) {
+	project := t.TempDir()
+	f, _, errOut := testFactory(t, project)
+	home := f.Env["HOME"]
+	mustWrite(t, filepath.Join(project, ".pent.toml"), "[sandbox.paths]\nread_write = [\"~/.local/bin\", \"~/.cargo\"]\n")
+	lines := func() (bin, cargo string) {
+		t.Helper()
+		errOut.Reset()
+		if code := Execute(f, []string{"allow"}); code != 0 {
+			t.Fatalf("allow exit %d: %s", code, errOut)
+		}
+		for _, line := range strings.Split(errOut.String(), "\n") {
+			switch {
+			case strings.Contains(line, filepath.Join(home, ".local/bin")):
+				bin = line
+			case strings.Contains(line, filepath.Join(home, ".cargo")):
+				cargo = line
+			}
+		}
+		return bin, cargo
+	}
+	for _, name := range []string{"bin/cargo", "env", "env.fish", "config.toml"} {
+		mustWrite(t, filepath.Join(home, ".cargo", name), "")
+	}
+	bin, cargo := lines()
+	if !strings.Contains(bin, "widening") || !strings.Contains(bin, "a directory on PATH") {
+		t.Errorf("the grant of ~/.local/bin is not marked as a widening with its reason: %q\n%s", bin, errOut)
+	}
+	if !strings.Contains(cargo, "widening") || !strings.Contains(cargo, filepath.Join(home, ".cargo", "config")+",") {
+		t.Errorf("the grant of ~/.cargo without ~/.cargo/config is not marked as a widening naming it: %q\n%s", cargo, errOut)
+	}
+	mustWrite(t, filepath.Join(home, ".cargo", "config"), "")
+	if _, cargo = lines(); cargo == "" || strings.Contains(cargo, "widening") {
+		t.Errorf("the grant of ~/.cargo, whose host-executed entries all exist (and stay read-only), is marked: %q\n%s", cargo, errOut)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/profiles"
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // NewCmdStatus builds `pent status`.
@@ -46,7 +47,7 @@ func statusRun(f *Factory, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective), Wrapped: l.Effective.Wrap, Proxy: proxyState(f, l)}
+	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective, sandbox.HostExecutedLocations(l.Home, filepath.SplitList(f.Env["PATH"]), l.ProjectRoot)), Wrapped: l.Effective.Wrap, Proxy: proxyState(f, l)}
 	if l.ProjectFile != "" {
 		r.Project, r.Root, r.Trust = l.ProjectFile, l.ProjectRoot, l.Trust.String()
 	}

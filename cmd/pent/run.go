@@ -278,6 +278,7 @@ func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
 	p.Execute = append(p.Execute, e.Paths.Execute...)
 	p.Write = append(p.Write, e.Paths.ReadWrite...)
 	p.Traverse = append(p.Traverse, e.Paths.Traversal...)
+	sandbox.ProtectHostExecuted(&p, o.hostExecuted(l))
 	p.Env = sandbox.FilterEnv(o.Factory.Env, e.Env)
 	guard, err := o.guard(l, &p)
 	return p, guard, err
@@ -307,6 +308,17 @@ func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) 
 	p.Protected = slices.Compact(p.Protected)
 	p.Guarded = guard.Paths()
 	return guard, nil
+}
+
+// hostExecuted lists what the host runs or trusts outside the sandbox for
+// this run; a PATH directory inside the writable project root is project
+// content and not listed.
+func (o *RunOptions) hostExecuted(l *loaded) []sandbox.HostExecuted {
+	root := l.Root()
+	if root == "" {
+		root = l.Cwd
+	}
+	return sandbox.HostExecutedLocations(l.Home, filepath.SplitList(o.Factory.Env["PATH"]), root)
 }
 
 func containsPath(list []string, p string) bool {

@@ -49,7 +49,7 @@ func (o *RunOptions) newTraceRun(l *loaded) (*traceRun, error) {
 		}
 	}
 	return &traceRun{
-		hinter: trace.Hinter{Home: l.Home, Config: cfg},
+		hinter: trace.Hinter{Home: l.Home, Config: cfg, HostExecuted: o.hostExecuted(l)},
 		log:    trace.LogPath(l.ProjectRoot, state),
 		start:  time.Now().UTC(),
 	}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // TrustOptions are the inputs of `pent allow` and `pent deny`.
@@ -122,7 +123,7 @@ func allowRun(o *TrustOptions) error {
 	if err != nil {
 		return err
 	}
-	grants := config.Grants(base, with)
+	grants := config.Grants(base, with, sandbox.HostExecutedLocations(home, filepath.SplitList(f.Env["PATH"]), root))
 	o.IO.Say("%s grants, beyond your global policy:", tilde(file, home))
 	if len(grants) == 0 {
 		fmt.Fprintln(o.IO.ErrOut, "  nothing (the project directory itself is writable)")

@@ -175,6 +175,9 @@ func ProtectHostExecuted(p *Policy, locs []HostExecuted) {
 // moved aside like a protected name in a project, a symlink included.
 func (g *Guard) GuardMissing(grants []string, locs []HostExecuted) error {
 	for _, w := range grants {
+		if !isDir(w) {
+			continue // nothing there to write in (or a file grant)
+		}
 		for _, l := range HostExecutedBeneath(w, locs) {
 			if _, err := os.Lstat(l.Path); !errors.Is(err, fs.ErrNotExist) {
 				continue // exists: Policy.Protected keeps it read-only

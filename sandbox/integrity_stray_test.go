@@ -171,3 +171,37 @@ func BenchmarkTreeNested(b *testing.B) {
 		}
 	}
 }
+
+// TestGuardMissing: a host-executed location missing beneath a grant is
+// guarded at its deepest existing directory, merged with a guard of that
+// directory; a grant that does not exist, or a location that does, adds
+// nothing.
+func TestGuardMissing(t *testing.T) {
+	home := t.TempDir()
+	mkTree(t, home, ".cargo/registry/", ".claude/existing.json", ".claude/settings.json")
+	locs := HostExecutedLocations(home, nil, "")
+	var g Guard
+	grants := []string{filepath.Join(home, ".cargo"), filepath.Join(home, ".claude"), filepath.Join(home, ".npm")}
+	if err := g.GuardMissing(grants, locs); err != nil {
+		t.Fatal(err)
+	}
+	byDir := map[string][]string{}
+	for _, d := range g.Dirs {
+		if d.Allow {
+			t.Errorf("allowlist for %s", d.Dir)
+		}
+		byDir[d.Dir[len(home)+1:]] = d.Names
+	}
+	if len(byDir) != 2 || !slices.Contains(byDir[".cargo"], "bin") || !slices.Contains(byDir[".cargo"], "config.toml") ||
+		!slices.Contains(byDir[".claude"], "hooks") || slices.Contains(byDir[".claude"], "settings.json") {
+		t.Errorf("guarded: %v", byDir)
+	}
+	var moved []string
+	mkTree(t, home, ".cargo/bin/x", ".cargo/registry/crate", ".claude/hooks")
+	if err := g.Sweep(func(_, p string) error { moved = append(moved, p[len(home)+1:]); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(moved, []string{".cargo/bin", ".claude/hooks"}) {
+		t.Errorf("swept %q", moved)
+	}
+}

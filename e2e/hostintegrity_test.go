@@ -153,9 +153,10 @@ func TestGuard_MissingHostExecuted(t *testing.T) {
 		if !strings.Contains(res.stdout, "DONE") {
 			t.Fatalf("the planting script did not finish:\n%s", res)
 		}
+		// Before assertAbsent, which removes what it finds.
+		r.pent("run", "--network", "blocked", "--profile", "@claude", "--", "true").wantCode(t, 0)
 		r.assertAbsent(filepath.Join(r.home, ".claude", "settings.json"))
 		r.assertAbsent(filepath.Join(r.home, ".claude", "hooks"))
-		r.pent("run", "--network", "blocked", "--profile", "@claude", "--", "true").wantCode(t, 0)
 		res = r.sandboxSh(`mkdir -p ~/.npm/_npx/ca5a7826f0bb9617/node_modules/.bin; echo DONE`, "--network", "blocked", "--profile", "@npm")
 		if !strings.Contains(res.stdout, "DONE") {
 			t.Fatalf("the planting script did not finish:\n%s", res)

@@ -571,8 +571,8 @@ func (m *mounter) bindProtected() error {
 	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	for _, p := range m.p.Protected {
 		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+			continue // cannot exist: .git/commondir where .git is a gitdir file
 		}
 		if err != nil {
 			return fmt.Errorf("protecting %s: %w", p, err)

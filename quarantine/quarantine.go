@@ -3,6 +3,10 @@
 // configuration file. The entry is moved, content and all, into pent's
 // state directory; nothing is ever deleted except by `pent quarantine drop`.
 //
+// An entry the host cannot move there (no permission, a special file across
+// file systems) is renamed in place instead, within its own directory, to
+// NAME.pent-kept-ID, a name nothing reads; its record says so.
+//
 // On disk, under Store.Dir ($XDG_STATE_HOME/pent/quarantine):
 //
 //	<project key>/<id>/entry       the entry itself (file, directory or symlink)
@@ -46,6 +50,9 @@ type Entry struct {
 	Root string `json:"root"`
 	// Time is when it was moved.
 	Time time.Time `json:"time"`
+	// Kept, when not empty, is where the entry stayed: it could not be
+	// moved, and was renamed in place to Path + KeptMark + ID.
+	Kept string `json:"kept,omitempty"`
 
 	dir string // <project key>/<id> under Store.Dir
 }
@@ -55,6 +62,15 @@ const (
 	metaFile  = "meta.json"
 	entryFile = "entry"
 )
+
+// KeptMark separates the original name of an entry renamed in place from
+// its ID.
+const KeptMark = ".pent-kept-"
+
+// IsKept reports whether path names an entry renamed in place.
+func IsKept(path string) bool {
+	return strings.Contains(filepath.Base(path), KeptMark)
+}
 
 // ProjectKey is the directory name of a project's entries.
 func ProjectKey(root string) string {
@@ -80,14 +96,20 @@ func (s Store) Put(root, path string) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("quarantining %s: %w", path, err)
 	}
-	if err := moveNoReplace(path, filepath.Join(dir, entryFile)); err != nil {
-		os.Remove(dir) // empty: the entry never arrived
+	e := Entry{ID: filepath.Base(dir), Path: path, Root: root, Time: now, dir: dir}
+	if err := moveWritable(path, e.Content()); err != nil {
+		os.RemoveAll(e.Content()) // what a failed copy left
 		if errors.Is(err, fs.ErrNotExist) {
+			os.Remove(dir)
 			return Entry{}, err // already gone: the caller skips it
 		}
-		return Entry{}, fmt.Errorf("quarantining %s: %w", path, err)
+		kept := path + KeptMark + e.ID
+		if kerr := renameNoReplace(path, kept); kerr != nil {
+			os.Remove(dir)
+			return Entry{}, fmt.Errorf("quarantining %s: %w; renaming it in place: %w", path, err, kerr)
+		}
+		e.Kept = kept
 	}
-	e := Entry{ID: filepath.Base(dir), Path: path, Root: root, Time: now, dir: dir}
 	meta, err := json.Marshal(e)
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, metaFile), meta, 0o600)
@@ -96,6 +118,31 @@ func (s Store) Put(root, path string) (Entry, error) {
 		return e, fmt.Errorf("quarantined %s as %s, but recording where it came from: %w", path, e.ID, err)
 	}
 	return e, nil
+}
+
+// moveWritable moves path to a new to; when that fails, it gives the owner
+// write permission on path (a directory needs it to be renamed elsewhere),
+// tries again, and puts the permission back on the moved entry.
+func moveWritable(path, to string) error {
+	err := moveNoReplace(path, to)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	fi, lerr := os.Lstat(path)
+	if lerr != nil || !fi.IsDir() || fi.Mode().Perm()&0o200 != 0 {
+		return err
+	}
+	if err := os.RemoveAll(to); err != nil { // part of a failed copy
+		return err
+	}
+	if err := os.Chmod(path, fi.Mode().Perm()|0o200); err != nil {
+		return err
+	}
+	if err := moveNoReplace(path, to); err != nil {
+		os.Chmod(path, fi.Mode().Perm())
+		return err
+	}
+	return os.Chmod(to, fi.Mode().Perm())
 }
 
 // List returns the entries of the project at root, or of every project
@@ -143,15 +190,23 @@ func (s Store) read(dir string) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("reading quarantined entry %s: %w", dir, err)
 	}
-	if !filepath.IsAbs(e.Path) || !filepath.IsAbs(e.Root) {
-		return Entry{}, fmt.Errorf("quarantined entry %s does not name an absolute path", dir)
-	}
 	e.ID, e.dir = filepath.Base(dir), dir
+	// The record is pent's, but check it names what Put would have: a path
+	// inside its project, and the in-place name Put gives.
+	if !filepath.IsAbs(e.Path) || !filepath.IsAbs(e.Root) || filepath.Clean(e.Path) != e.Path ||
+		!strings.HasPrefix(e.Path, strings.TrimSuffix(e.Root, "/")+"/") || e.Kept != "" && e.Kept != e.Path+KeptMark+e.ID {
+		return Entry{}, fmt.Errorf("quarantined entry %s does not name a path inside its project; remove it by hand after a look", dir)
+	}
 	return e, nil
 }
 
 // Content is where the entry's content is kept.
-func (e Entry) Content() string { return filepath.Join(e.dir, entryFile) }
+func (e Entry) Content() string {
+	if e.Kept != "" {
+		return e.Kept
+	}
+	return filepath.Join(e.dir, entryFile)
+}
 
 // Find returns the entry called id.
 func (s Store) Find(id string) (Entry, error) {
@@ -187,6 +242,11 @@ func (s Store) Restore(e Entry) error {
 
 // Drop deletes the entry for good.
 func (s Store) Drop(e Entry) error {
+	if e.Kept != "" {
+		if err := os.RemoveAll(e.Kept); err != nil {
+			return fmt.Errorf("dropping %s: %w", e.Kept, err)
+		}
+	}
 	if err := os.RemoveAll(e.dir); err != nil {
 		return fmt.Errorf("dropping quarantined %s: %w", e.Path, err)
 	}

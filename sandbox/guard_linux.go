@@ -63,7 +63,9 @@ func (w *GuardWatch) Stop() error {
 	<-w.done
 	w.stopR.Close()
 	unix.Close(w.fd)
-	w.sweep()
+	if err := w.guard.FinalSweep(w.move); err != nil {
+		w.fail(err)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
@@ -113,10 +115,12 @@ func (w *GuardWatch) handle(buf []byte) {
 			continue
 		}
 		name := unix.ByteSliceToString(nameBytes)
-		if slices.Contains(d.Existing, name) || !d.Forbidden(name) {
-			continue
+		p := filepath.Join(d.Dir, name)
+		if !slices.Contains(d.Existing, name) && d.Forbidden(name) {
+			w.take(d.Root, p)
+		} else if gd, stray := w.guard.StrayAt(p); stray {
+			w.take(gd.Root, p)
 		}
-		w.take(d.Root, filepath.Join(d.Dir, name))
 	}
 }
 

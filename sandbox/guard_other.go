@@ -19,5 +19,5 @@ func WatchGuard(g Guard, move func(root, path string) error) (*GuardWatch, error
 
 // Stop sweeps the guarded directories and returns the first error met.
 func (w *GuardWatch) Stop() error {
-	return w.guard.Sweep(w.move)
+	return w.guard.FinalSweep(w.move)
 }

@@ -1,6 +1,10 @@
 package sandbox
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -76,6 +80,8 @@ var hostExecutedInHome = []struct{ rel, why string }{
 	{".gemini/extensions", "host Gemini CLI runs their commands"},
 	{".config/pent", "pent's own global configuration"},
 	{".local/share/pent", "pent's trust store"},
+	{".local/state/pent", "pent's quarantine and run records, which the next pent acts on"},
+	{".npm/_npx", "host npx runs the packages installed there"},
 	{".config/direnv", "host direnv runs its configuration"},
 	{".local/share/direnv", "host direnv's allow list"},
 	{".vimrc", "host vim runs it"},
@@ -160,4 +166,51 @@ func ProtectHostExecuted(p *Policy, locs []HostExecuted) {
 			}
 		}
 	}
+}
+
+// GuardMissing adds to g, for every location of locs strictly beneath a
+// directory of grants that does not exist yet, a guard of the deepest
+// directory on its way that exists: what the command creates there at the
+// location's name (~/.cargo/config.toml, ~/.claude/hooks, ~/.npm/_npx) is
+// moved aside like a protected name in a project, a symlink included.
+func (g *Guard) GuardMissing(grants []string, locs []HostExecuted) error {
+	for _, w := range grants {
+		if !isDir(w) {
+			continue // nothing there to write in (or a file grant)
+		}
+		for _, l := range HostExecutedBeneath(w, locs) {
+			if _, err := os.Lstat(l.Path); !errors.Is(err, fs.ErrNotExist) {
+				continue // exists: Policy.Protected keeps it read-only
+			}
+			dir, first := deepestDir(w, l.Path[len(w)+1:])
+			if err := g.forbid(w, dir, first); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// forbid adds name to the denylist of dir in g, guarding dir for root if
+// it is not guarded yet (one watch per directory).
+func (g *Guard) forbid(root, dir, name string) error {
+	for i, d := range g.Dirs {
+		if d.Dir != dir {
+			continue
+		}
+		if !d.Allow && !slices.Contains(d.Names, name) {
+			g.Dirs[i].Names = append(g.Dirs[i].Names, name)
+		}
+		return nil // an allowlist forbids it already
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("reading %s to guard it: %w", dir, err)
+	}
+	d := GuardDir{Root: root, Dir: dir, Names: []string{name}}
+	for _, e := range entries {
+		d.Existing = append(d.Existing, e.Name())
+	}
+	g.Dirs = append(g.Dirs, d)
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // protectedNames are the project entries a sandboxed command must not change
@@ -55,6 +56,174 @@ var gitInfoNames = []string{"refs", "refs_*"}
 type Guard struct {
 	// Dirs are the guarded directories.
 	Dirs []GuardDir `json:"dirs"`
+	// Git are the projects' git directories, checked beneath their top
+	// level too.
+	Git []GitDir `json:"git,omitempty"`
+	// Trees are the projects whose whole tree the final sweep searches for
+	// protected names created below the top level.
+	Trees []Tree `json:"trees,omitempty"`
+}
+
+// Tree is a project searched below its top level: a .git created in a
+// subdirectory (a repository the host's git enters, or a gitlink whose
+// core.fsmonitor the host's `git status` runs), an .envrc direnv loads on
+// cd, an agent's or editor's directory. The search is a walk of the whole
+// tree once at the start and once at the end, not a watch: such an entry
+// is visible on the host until the command ends.
+type Tree struct {
+	// Root is the project root.
+	Root string `json:"root"`
+	// Names are the protected names searched for (no slash).
+	Names []string `json:"names"`
+	// Existing are the matching entries, relative to Root, found at the
+	// start.
+	Existing []string `json:"existing"`
+}
+
+// Nested lists the entries of t below its top level whose name is one of
+// t.Names and that were not found at the start. It does not descend into
+// a match, the top-level .git or a symlink.
+func (t Tree) Nested() ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(t.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile
+			}
+			return err
+		}
+		if p == t.Root {
+			return nil
+		}
+		rel := p[len(t.Root)+1:]
+		top := !strings.Contains(rel, "/")
+		match := slices.Contains(t.Names, d.Name())
+		if match && !top && !slices.Contains(t.Existing, rel) {
+			out = append(out, p)
+		}
+		if d.IsDir() && (match || top && d.Name() == ".git") {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("searching %s for protected names: %w", t.Root, err)
+	}
+	return out, nil
+}
+
+// AddTrees makes g search the trees of roots for the protected names
+// (built-in and extra ones without a slash) at its final sweep.
+func (g *Guard) AddTrees(roots, extra []string) error {
+	var names []string
+	for _, n := range append(slices.Clone(protectedNames), extra...) {
+		if !strings.Contains(filepath.Clean(n), "/") && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, root := range roots {
+		t := Tree{Root: root, Names: names}
+		found, err := t.Nested()
+		if err != nil {
+			return err
+		}
+		for _, p := range found {
+			t.Existing = append(t.Existing, p[len(root)+1:])
+		}
+		g.Trees = append(g.Trees, t)
+	}
+	return nil
+}
+
+// GitDir is a project's git directory. git makes only directories and
+// regular files there, and follows a symlink, or writes through a FIFO or
+// a hard link, that it finds at a name it writes (a reflog appended to
+// ~/.bashrc, COMMIT_EDITMSG written over a host file): anything else that
+// appears anywhere beneath it is moved aside like a forbidden name.
+type GitDir struct {
+	// Root is the project root.
+	Root string `json:"root"`
+	// Dir is the git directory's absolute path.
+	Dir string `json:"dir"`
+	// Odd are the entries, relative to Dir, that Strays would report but
+	// that existed when the guard was made.
+	Odd []string `json:"odd"`
+}
+
+// stray reports whether the entry d at rel (relative to a git directory) is
+// one git does not leave there: anything but a directory or a regular file;
+// a regular file with more than one link outside objects/ (git links loose
+// objects into place, and never writes into one); and, once the command
+// has ended (final), a lock file, which stops the host's git until removed.
+func stray(rel string, d fs.DirEntry, final bool) (bool, error) {
+	switch t := d.Type(); {
+	case t.IsDir():
+		return false, nil
+	case final && strings.HasSuffix(d.Name(), ".lock"):
+		return true, nil
+	case !t.IsRegular():
+		return true, nil
+	case strings.HasPrefix(rel, "objects/") && !strings.HasPrefix(rel, "objects/info/"):
+		return false, nil
+	}
+	fi, err := d.Info()
+	if err != nil {
+		return false, err
+	}
+	return links(fi) > 1, nil
+}
+
+// links is the link count of fi, 1 when the platform does not say.
+func links(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}
+
+// Strays lists the entries beneath g.Dir that stray reports and that were
+// not there when the guard was made, by a walk of the whole directory.
+func (g GitDir) Strays(final bool) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(g.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == g.Dir {
+			return err
+		}
+		rel := p[len(g.Dir)+1:]
+		odd, err := stray(rel, d, final)
+		if err != nil {
+			return err
+		}
+		if odd && !slices.Contains(g.Odd, rel) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil // gone meanwhile: nothing left to take
+	}
+	if err != nil {
+		return out, fmt.Errorf("checking the git directory %s: %w", g.Dir, err)
+	}
+	return out, nil
+}
+
+// StrayAt reports whether p (a path that just appeared) is a stray entry
+// in one of g's git directories, and which.
+func (g Guard) StrayAt(p string) (GitDir, bool) {
+	for _, gd := range g.Git {
+		if !strings.HasPrefix(p, gd.Dir+"/") {
+			continue
+		}
+		rel := p[len(gd.Dir)+1:]
+		fi, err := os.Lstat(p)
+		if err != nil || slices.Contains(gd.Odd, rel) {
+			return gd, false
+		}
+		odd, err := stray(rel, fs.FileInfoToDirEntry(fi), false)
+		return gd, err == nil && odd
+	}
+	return GitDir{}, false
 }
 
 // GuardDir is one guarded directory.
@@ -111,8 +280,45 @@ func NewGuard(roots, extra []string) (Guard, error) {
 			return Guard{}, err
 		}
 		g.Dirs = append(g.Dirs, one.Dirs...)
+		g.Git = append(g.Git, one.Git...)
 	}
 	return g, nil
+}
+
+// Check refuses a guard (read back from a record) that NewGuard would not
+// have made: a root that is not an absolute clean path below /, a guarded
+// directory outside its root, an allowlist anywhere but a git directory.
+func (g Guard) Check() error {
+	root := func(r string) error {
+		if !filepath.IsAbs(r) || filepath.Clean(r) != r || r == "/" {
+			return fmt.Errorf("%q is not a project root pent guards", r)
+		}
+		return nil
+	}
+	for _, d := range g.Dirs {
+		if err := root(d.Root); err != nil {
+			return err
+		}
+		git := filepath.Join(d.Root, ".git")
+		inside := d.Dir == d.Root || strings.HasPrefix(d.Dir, d.Root+"/") && filepath.Clean(d.Dir) == d.Dir
+		if !inside || d.Allow && d.Dir != git && d.Dir != filepath.Join(git, "info") && d.Dir != filepath.Join(git, "objects", "info") {
+			return fmt.Errorf("%q is not a directory pent guards in %q", d.Dir, d.Root)
+		}
+	}
+	for _, t := range g.Trees {
+		if err := root(t.Root); err != nil {
+			return err
+		}
+	}
+	for _, gd := range g.Git {
+		if err := root(gd.Root); err != nil {
+			return err
+		}
+		if gd.Dir != filepath.Join(gd.Root, ".git") {
+			return fmt.Errorf("%q is not the git directory of %q", gd.Dir, gd.Root)
+		}
+	}
+	return nil
 }
 
 // guardOf is the guard of one project.
@@ -157,6 +363,17 @@ func guardOf(root string, extra []string) (Guard, error) {
 		add(gitDir, true, names...)
 	}
 	var g Guard
+	if isDir(gitDir) {
+		gd := GitDir{Root: root, Dir: gitDir}
+		odd, err := gd.Strays(true)
+		if err != nil {
+			return Guard{}, err
+		}
+		for _, p := range odd {
+			gd.Odd = append(gd.Odd, p[len(gitDir)+1:])
+		}
+		g.Git = append(g.Git, gd)
+	}
 	for _, d := range byDir {
 		g.Dirs = append(g.Dirs, *d)
 	}
@@ -220,21 +437,49 @@ func (g Guard) Paths() []string {
 	return out
 }
 
-// Sweep moves every forbidden entry that appeared since the guard was made
-// with move (given the project root and the entry's path); an entry gone
-// before move got to it is skipped. It goes on after an error and returns
-// the first one.
+// Sweep moves every forbidden entry that appeared since the guard was made,
+// and every stray entry in a git directory, with move (given the project
+// root and the entry's path); an entry gone before move got to it is
+// skipped. It goes on after an error and returns the first one.
 func (g Guard) Sweep(move func(root, path string) error) error {
+	return g.sweep(false, move)
+}
+
+// FinalSweep is Sweep once the command has ended: lock files left in a git
+// directory go too.
+func (g Guard) FinalSweep(move func(root, path string) error) error {
+	return g.sweep(true, move)
+}
+
+func (g Guard) sweep(final bool, move func(root, path string) error) error {
 	var first error
-	for _, d := range g.Dirs {
-		found, err := d.New()
-		if err != nil && first == nil {
+	keep := func(err error) {
+		if err != nil && first == nil && !errors.Is(err, fs.ErrNotExist) {
 			first = err
 		}
+	}
+	for _, d := range g.Dirs {
+		found, err := d.New()
+		keep(err)
 		for _, p := range found {
-			if err := move(d.Root, p); err != nil && first == nil && !errors.Is(err, fs.ErrNotExist) {
-				first = err
-			}
+			keep(move(d.Root, p))
+		}
+	}
+	for _, gd := range g.Git {
+		found, err := gd.Strays(final)
+		keep(err)
+		for _, p := range found {
+			keep(move(gd.Root, p))
+		}
+	}
+	for _, t := range g.Trees {
+		if !final {
+			break
+		}
+		found, err := t.Nested()
+		keep(err)
+		for _, p := range found {
+			keep(move(t.Root, p))
 		}
 	}
 	return first

@@ -573,7 +573,7 @@ func (m *mounter) bindProtected() error {
 	for _, p := range m.p.Protected {
 		fi, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
-			continue
+			continue // cannot exist: .git/commondir where .git is a gitdir file
 		}
 		if err != nil {
 			return fmt.Errorf("protecting %s: %w", p, err)

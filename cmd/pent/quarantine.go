@@ -27,12 +27,9 @@ func (f *Factory) quarantineStore() (quarantine.Store, error) {
 // guardRun keeps a run's guard: the record for the next pent if this one is
 // killed, the host-side watch, and the entries it moved.
 type guardRun struct {
-	store  quarantine.Store
+	mover
 	record *quarantine.Run
 	watch  *sandbox.GuardWatch
-
-	mu    sync.Mutex
-	moved []quarantine.Entry
 }
 
 // startGuard records g and starts watching it; call finish after the run.
@@ -41,7 +38,7 @@ func startGuard(store quarantine.Store, g sandbox.Guard) (*guardRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recording the protected entries: %w", err)
 	}
-	r := &guardRun{store: store}
+	r := &guardRun{mover: mover{store: store}}
 	if r.record, err = store.BeginRun(data); err != nil {
 		return nil, err
 	}
@@ -52,38 +49,65 @@ func startGuard(store quarantine.Store, g sandbox.Guard) (*guardRun, error) {
 	return r, nil
 }
 
-// move quarantines one entry.
-func (r *guardRun) move(root, path string) error {
-	e, err := r.store.Put(root, path)
+// mover quarantines the entries a guard finds and keeps what it did.
+type mover struct {
+	store quarantine.Store
+
+	mu    sync.Mutex
+	moved []quarantine.Entry
+}
+
+// move quarantines one entry; one already renamed in place is left so.
+func (m *mover) move(root, path string) error {
+	if quarantine.IsKept(path) {
+		return nil
+	}
+	e, err := m.store.Put(root, path)
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	r.moved = append(r.moved, e)
-	r.mu.Unlock()
+	m.mu.Lock()
+	m.moved = append(m.moved, e)
+	m.mu.Unlock()
 	return nil
 }
 
-// finish stops the watch (a last sweep included), removes the record and
-// says what was moved aside.
-func (r *guardRun) finish(io *IOStreams, home string) {
-	if err := r.watch.Stop(); err != nil {
-		io.Warn("%v; check the project's protected entries (.git, .envrc, .claude…) before using it outside the sandbox", err)
-	}
-	if err := r.record.End(); err != nil {
-		io.Warn("%v", err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	sayQuarantined(io, home, r.moved)
-}
-
-// sayQuarantined names each moved entry and how to get it back.
-func sayQuarantined(io *IOStreams, home string, moved []quarantine.Entry) {
-	for _, e := range moved {
+// report names each moved entry and how to get it back, and fails (one
+// line, exit status 1) when something could not be moved: err, the
+// guard's error, or an entry left in place under another name.
+func (m *mover) report(io *IOStreams, home string, err error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inPlace := 0
+	for _, e := range m.moved {
+		if e.Kept != "" {
+			inPlace++
+			io.Warn("the sandboxed command created %s, which pent protects: pent could not move it to the quarantine and renamed it in place to %s; review it, then `pent quarantine restore %s` or `drop %s`",
+				printable(tilde(e.Path, home)), printable(tilde(e.Kept, home)), e.ID, e.ID)
+			continue
+		}
 		io.Warn("the sandboxed command created %s, which pent protects: moved it to the quarantine as %s; review it with `pent quarantine list`, then `pent quarantine restore %s` or `drop %s`",
 			printable(tilde(e.Path, home)), e.ID, e.ID, e.ID)
 	}
+	switch {
+	case err != nil:
+		io.Say("%v: it may still be where the sandboxed command put it; check the project's protected entries (.git, .envrc, .claude…) before using it outside the sandbox", err)
+	case inPlace > 0:
+		io.Say("%d protected entries could not be moved to the quarantine and were renamed in place; the run counts as failed", inPlace)
+	default:
+		return nil
+	}
+	return exitError{exitFailure}
+}
+
+// finish stops the watch (a last sweep included), removes the record and
+// says what was moved aside; it fails when something could not be.
+func (r *guardRun) finish(io *IOStreams, home string) error {
+	err := r.watch.Stop()
+	if rerr := r.record.End(); rerr != nil {
+		io.Warn("%v", rerr)
+	}
+	return r.report(io, home, err)
 }
 
 // recoverGuards finishes the guard of runs whose pent was killed: what
@@ -99,16 +123,12 @@ func recoverGuards(f *Factory) {
 		if err := json.Unmarshal(data, &g); err != nil {
 			return fmt.Errorf("reading the record of a killed run: %w", err)
 		}
-		var moved []quarantine.Entry
-		err := g.Sweep(func(root, path string) error {
-			e, err := store.Put(root, path)
-			if err == nil {
-				moved = append(moved, e)
-			}
-			return err
-		})
-		sayQuarantined(f.IO, home, moved)
-		return err
+		if err := g.Check(); err != nil {
+			return fmt.Errorf("the record of a killed run: %w", err)
+		}
+		m := &mover{store: store}
+		_ = m.report(f.IO, home, g.FinalSweep(m.move))
+		return nil
 	})
 	if err != nil {
 		f.IO.Warn("recovering after a killed run: %v", err)

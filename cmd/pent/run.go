@@ -158,6 +158,15 @@ func runRun(o *RunOptions) error {
 	if err := o.checkTrust(l); err != nil {
 		return err
 	}
+	store, err := f.quarantineStore()
+	if err != nil {
+		return err
+	}
+	// pent's state directory exists before the guard is made, so that a
+	// grant around it does not guard it as a missing location (SPEC §13).
+	if err := os.MkdirAll(store.Dir, 0o700); err != nil {
+		return fmt.Errorf("creating the quarantine: %w", err)
+	}
 	policy, guard, err := o.policy(l)
 	if err != nil {
 		return err
@@ -174,11 +183,6 @@ func runRun(o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := f.quarantineStore()
-	if err != nil {
-		release()
-		return err
-	}
 	// Before the command starts, and finished before anything else after it.
 	gr, err := startGuard(store, guard)
 	if err != nil {
@@ -186,7 +190,7 @@ func runRun(o *RunOptions) error {
 		return err
 	}
 	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
-	gr.finish(o.IO, l.Home)
+	guardErr := gr.finish(o.IO, l.Home)
 	release()
 	if err != nil {
 		return err
@@ -201,6 +205,9 @@ func runRun(o *RunOptions) error {
 		if !o.Quiet {
 			tr.explainNetwork(o.IO)
 		}
+	}
+	if guardErr != nil {
+		return guardErr
 	}
 	return exitLike(status)
 }
@@ -321,23 +328,45 @@ func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
 	return p, guard, err
 }
 
-// guard adds the protected entries of the project roots the command may
-// write (the working root, an untrusted project's root) to p, and returns
-// their guard.
+// guard adds the protected entries of the directories the command may
+// write to p, and returns their guard: the working root, an untrusted
+// project's root and every directory granted read-write are guarded like
+// a project (protected names, .git), since any of them may be a repository
+// or a directory the host's direnv or editor opens. Not HOME or an
+// ancestor of it: there the list of host-executed locations applies, and
+// the names protected in a project (.claude, .vscode…) are the tools' own
+// state. Host-executed locations that do not exist yet beneath a grant are
+// guarded too; the projects' trees are searched for nested protected names
+// (a grant's tree is not: caches and registries hold many files, and their
+// content is not a project the host's tools enter).
 func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) {
-	var roots []string
-	for _, root := range []string{cmp.Or(l.Root(), l.Cwd), l.ProjectRoot} {
-		if root == "" || root == "/" || slices.Contains(roots, root) ||
+	var roots, trees []string
+	projects := []string{cmp.Or(l.Root(), l.Cwd), l.ProjectRoot}
+	for i, root := range append(projects, p.Write...) {
+		grant := i >= len(projects)
+		if root == "" || root == "/" || slices.Contains(roots, root) || grant && l.Home != "" && (root == l.Home || strings.HasPrefix(l.Home, root+"/")) ||
 			!slices.ContainsFunc(p.Write, func(w string) bool { return root == w || strings.HasPrefix(root, w+"/") }) {
 			continue
 		}
+		if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
+			continue // a file grant, or nothing there yet
+		}
 		roots = append(roots, root)
+		if !grant {
+			trees = append(trees, root)
+		}
 		for _, name := range l.Effective.Protect {
 			p.Protected = append(p.Protected, filepath.Join(root, name))
 		}
 	}
 	guard, err := sandbox.NewGuard(roots, l.Effective.Protect)
 	if err != nil {
+		return sandbox.Guard{}, err
+	}
+	if err := guard.GuardMissing(p.Write, o.hostExecuted(l)); err != nil {
+		return sandbox.Guard{}, err
+	}
+	if err := guard.AddTrees(trees, l.Effective.Protect); err != nil {
 		return sandbox.Guard{}, err
 	}
 	p.Protected = append(p.Protected, guard.Protected()...)

@@ -1,0 +1,180 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// assertPlainOrAbsent fails unless path is missing or a regular file with a
+// single link: what git finds at a name it writes must not lead elsewhere.
+func (r *runner) assertPlainOrAbsent(path string) {
+	r.t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return
+	}
+	if !fi.Mode().IsRegular() {
+		r.t.Errorf("%s is a %v on the host after the run", path, fi.Mode().Type())
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+		r.t.Errorf("%s has %d links on the host after the run", path, st.Nlink)
+	}
+}
+
+// TestGuard_GitOddEntries: symlinks, FIFOs and hard links planted at the
+// names git writes, and lock files left behind, do not remain in .git,
+// so the host's own git neither writes through them (reflog appended to
+// an rc file, COMMIT_EDITMSG over a host file) nor stops on a stale lock.
+func TestGuard_GitOddEntries(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		if res := r.host("sh", "-c", gitIdentity+"git commit -q --allow-empty -m host"); res.code != 0 {
+			t.Fatalf("control: git commit on the host:\n%s", res)
+		}
+		rc, victim := filepath.Join(r.home, "rc"), filepath.Join(r.home, "victim")
+		r.writeFile(rc, "# rc\n", 0o644)
+		r.writeFile(victim, "keep\n", 0o644)
+		git := filepath.Join(r.project, ".git")
+		res := r.sandboxSh(gitIdentity + fmt.Sprintf(`set -e
+git commit -q --allow-empty -m inside
+rm .git/logs/HEAD; ln -s %[1]s .git/logs/HEAD
+rm -f .git/COMMIT_EDITMSG; ln -s %[2]s .git/COMMIT_EDITMSG
+mkdir -p .git/logs/refs/heads; rm -f .git/logs/refs/heads/main; ln -s %[1]s .git/logs/refs/heads/main
+mkfifo .git/FETCH_HEAD
+echo x > .git/MERGE_MSG; ln .git/MERGE_MSG .git/SQUASH_MSG
+touch .git/index.lock .git/HEAD.lock .git/refs/heads/main.lock
+echo PLANTED`, rc, victim))
+		res.wantCode(t, 0)
+		if !strings.Contains(res.stdout, "PLANTED") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		for _, rel := range []string{"logs/HEAD", "COMMIT_EDITMSG", "logs/refs/heads/main", "FETCH_HEAD", "MERGE_MSG", "SQUASH_MSG"} {
+			r.assertPlainOrAbsent(filepath.Join(git, rel))
+		}
+		for _, rel := range []string{"index.lock", "HEAD.lock", "refs/heads/main.lock"} {
+			r.assertAbsent(filepath.Join(git, rel))
+		}
+		host := r.host("sh", "-c", gitIdentity+"git checkout -q -b 'x;touch${IFS}/nonexistent;#' && git commit -q --allow-empty -m after && echo HOST-OK")
+		if !strings.Contains(host.stdout, "HOST-OK") {
+			t.Errorf("host git after the run:\n%s", host)
+		}
+		r.assertFile(rc, "# rc\n")
+		r.assertFile(victim, "keep\n")
+	})
+}
+
+// TestGuard_QuarantineFailsClosed: a protected directory the host cannot
+// rename as it is (no write permission on it) is still taken out of the
+// project.
+func TestGuard_QuarantineFailsClosed(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		res := r.sandboxSh(`mkdir x && echo '{"hooks":1}' > x/settings.json && chmod 555 x && mv x .claude && echo PLANTED`)
+		if !strings.Contains(res.stdout, "PLANTED") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		claude := filepath.Join(r.project, ".claude")
+		if _, err := os.Lstat(claude); err == nil {
+			_ = os.Chmod(claude, 0o755)
+		}
+		r.assertAbsent(claude)
+		id := quarantineID(t, res.stderr, "src/app/.claude")
+		if list := r.pent("quarantine", "list"); !strings.Contains(list.stdout, id) {
+			t.Errorf("the quarantined .claude is not listed:\n%s", list)
+		}
+	})
+}
+
+// TestGuard_EveryWriteGrant: a directory granted read-write besides the
+// project is guarded like the project: its git configuration and its
+// protected names stay as they were.
+func TestGuard_EveryWriteGrant(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		other := filepath.Join(r.home, "other")
+		r.mkdir(other, 0o755)
+		if res := r.exec(other, "git", "init", "-q"); res.code != 0 {
+			t.Fatalf("git init on the host:\n%s", res)
+		}
+		ran := filepath.Join(r.home, "fsmonitor-ran")
+		res := r.sandboxSh(fmt.Sprintf(`cd %s; git config core.fsmonitor "touch %s; false"; echo 'touch %[2]s' > .envrc; echo DONE`, other, ran), "--write", other)
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		r.assertAbsent(filepath.Join(other, ".envrc"))
+		r.exec(other, "git", "status")
+		r.assertAbsent(ran)
+	})
+}
+
+// TestGuard_NestedGit: a repository created inside the project during the
+// run (with a core.fsmonitor command, and added as a gitlink) and a nested
+// .envrc do not remain: the host's git status in the project runs nothing.
+func TestGuard_NestedGit(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		ran := filepath.Join(r.home, "fsmonitor-ran")
+		res := r.sandboxSh(gitIdentity + fmt.Sprintf(`set -e
+mkdir sub; cd sub; git init -q; git commit -q --allow-empty -m s; git config core.fsmonitor "touch %[1]s; false"; cd ..
+git add sub
+mkdir -p deep/er; echo 'touch %[1]s' > deep/er/.envrc
+echo PLANTED`, ran))
+		if !strings.Contains(res.stdout, "PLANTED") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		r.assertAbsent(filepath.Join(r.project, "sub", ".git"))
+		r.assertAbsent(filepath.Join(r.project, "deep", "er", ".envrc"))
+		r.host("git", "status")
+		r.assertAbsent(ran)
+	})
+}
+
+// TestGuard_MissingHostExecuted: host-executed locations that do not exist
+// yet inside a profile's writable directory cannot be created from inside,
+// and a symlink planted at one does not stop later runs.
+func TestGuard_MissingHostExecuted(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		for _, d := range []string{".cargo", ".claude", ".npm"} {
+			r.mkdir(filepath.Join(r.home, d), 0o755)
+		}
+		res := r.sandboxSh(`printf '[build]\nrustc-wrapper="/x"\n' > ~/.cargo/config.toml; mkdir ~/.cargo/bin; echo evil > ~/.cargo/env; echo DONE`, "--network", "blocked", "--profile", "@cargo")
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		for _, rel := range []string{".cargo/config.toml", ".cargo/bin", ".cargo/env"} {
+			r.assertAbsent(filepath.Join(r.home, rel))
+		}
+		res = r.sandboxSh(`echo '{"hooks":1}' > ~/.claude/settings.json; ln -s x ~/.claude/hooks; echo DONE`, "--network", "blocked", "--profile", "@claude")
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		// Before assertAbsent, which removes what it finds.
+		r.pent("run", "--network", "blocked", "--profile", "@claude", "--", "true").wantCode(t, 0)
+		r.assertAbsent(filepath.Join(r.home, ".claude", "settings.json"))
+		r.assertAbsent(filepath.Join(r.home, ".claude", "hooks"))
+		res = r.sandboxSh(`mkdir -p ~/.npm/_npx/ca5a7826f0bb9617/node_modules/.bin; echo DONE`, "--network", "blocked", "--profile", "@npm")
+		if !strings.Contains(res.stdout, "DONE") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		r.assertAbsent(filepath.Join(r.home, ".npm", "_npx"))
+	})
+}
+
+// TestGuard_StateDirForgery: a grant of ~/.local/state does not let the
+// command forge the record of a killed run, which would make the next pent
+// move a host directory into the quarantine.
+func TestGuard_StateDirForgery(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		victim := filepath.Join(r.home, "victim", "a")
+		r.writeFile(victim, "keep\n", 0o644)
+		state := filepath.Join(r.home, ".local", "state")
+		r.sandboxSh(fmt.Sprintf(`mkdir -p %[1]s/pent/quarantine/runs; echo '{"dirs":[{"root":"%[2]s","dir":"%[2]s/victim","allow":true,"names":[],"existing":[]}]}' > %[1]s/pent/quarantine/runs/1-1.json`, state, r.home), "--write", state)
+		r.pent("version").wantCode(t, 0)
+		r.assertFile(victim, "keep\n")
+	})
+}

@@ -1,0 +1,207 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+)
+
+// TestGitDirStrays: what git never leaves in its directory (symlinks, FIFOs,
+// hard links outside objects/, and lock files once the command has ended)
+// is reported wherever it is beneath .git, unless it was there when the
+// guard was made.
+func TestGitDirStrays(t *testing.T) {
+	root := t.TempDir()
+	git := filepath.Join(root, ".git")
+	mkTree(t, root, ".git/HEAD", ".git/logs/refs/heads/", ".git/objects/ab/cdef", ".git/refs/heads/main", ".git/old.lock")
+	if err := os.Symlink("/elsewhere", filepath.Join(git, "logs", "old-link")); err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGuard([]string{root}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Git) != 1 || !slices.Equal(g.Git[0].Odd, []string{"logs/old-link", "old.lock"}) {
+		t.Fatalf("git directories of the guard: %+v", g.Git)
+	}
+	plant := []struct {
+		rel   string
+		make  func(p string) error
+		final bool // reported only by the final sweep
+	}{
+		{"logs/HEAD", func(p string) error { return os.Symlink("/home/u/.bashrc", p) }, false},
+		{"COMMIT_EDITMSG", func(p string) error { return os.Symlink("/home/u/victim", p) }, false},
+		{"logs/refs/heads/main", func(p string) error { return os.Symlink("/x", p) }, false},
+		{"FETCH_HEAD", func(p string) error { return syscall.Mkfifo(p, 0o644) }, false},
+		{"ORIG_HEAD", func(p string) error { return os.Link(filepath.Join(git, "HEAD"), p) }, false},
+		{"objects/ab/linked", func(p string) error { return os.Link(filepath.Join(git, "objects", "ab", "cdef"), p) }, false},
+		{"index.lock", func(p string) error { return os.WriteFile(p, nil, 0o644) }, true},
+		{"refs/heads/main.lock", func(p string) error { return os.WriteFile(p, nil, 0o644) }, true},
+	}
+	for _, pl := range plant {
+		if err := pl.make(filepath.Join(git, pl.rel)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// HEAD has two links now (ORIG_HEAD is its twin), and so has the object.
+	want := map[bool][]string{
+		false: {"COMMIT_EDITMSG", "FETCH_HEAD", "HEAD", "ORIG_HEAD", "logs/HEAD", "logs/refs/heads/main"},
+		true:  {"COMMIT_EDITMSG", "FETCH_HEAD", "HEAD", "ORIG_HEAD", "index.lock", "logs/HEAD", "logs/refs/heads/main", "refs/heads/main.lock"},
+	}
+	for final, w := range want {
+		got, err := g.Git[0].Strays(final)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			got[i] = got[i][len(git)+1:]
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, w) {
+			t.Errorf("Strays(final=%v) = %q, want %q", final, got, w)
+		}
+	}
+	for _, pl := range plant {
+		_, stray := g.StrayAt(filepath.Join(git, pl.rel))
+		if want := !pl.final && pl.rel != "objects/ab/linked"; stray != want {
+			t.Errorf("StrayAt(%s) = %v, want %v", pl.rel, stray, want)
+		}
+	}
+	if _, stray := g.StrayAt(filepath.Join(root, "README")); stray {
+		t.Error("StrayAt reports a path outside .git")
+	}
+}
+
+// TestGuardCheck: a guard read back from a record is refused unless
+// NewGuard could have made it (a forged record in a writable state
+// directory must not make the next pent move a host directory).
+func TestGuardCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		g    Guard
+		ok   bool
+	}{
+		{"project", Guard{Dirs: []GuardDir{{Root: "/p", Dir: "/p"}, {Root: "/p", Dir: "/p/.git", Allow: true}, {Root: "/p", Dir: "/p/.git/objects/info", Allow: true}},
+			Git: []GitDir{{Root: "/p", Dir: "/p/.git"}}}, true},
+		{"protected name below", Guard{Dirs: []GuardDir{{Root: "/p", Dir: "/p/ci"}}}, true},
+		{"dir outside root", Guard{Dirs: []GuardDir{{Root: "/home/u/p", Dir: "/home/u/victim"}}}, false},
+		{"dir climbing out", Guard{Dirs: []GuardDir{{Root: "/home/u/p", Dir: "/home/u/p/../victim"}}}, false},
+		{"allowlist outside .git", Guard{Dirs: []GuardDir{{Root: "/home/u", Dir: "/home/u/victim", Allow: true}}}, false},
+		{"root /", Guard{Dirs: []GuardDir{{Root: "/", Dir: "/"}}}, false},
+		{"relative root", Guard{Dirs: []GuardDir{{Root: "p", Dir: "p"}}}, false},
+		{"git dir elsewhere", Guard{Git: []GitDir{{Root: "/p", Dir: "/home/u/.ssh"}}}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.g.Check(); (err == nil) != tt.ok {
+			t.Errorf("%s: Check() = %v", tt.name, err)
+		}
+	}
+}
+
+// TestTreeNested: protected names created below a project's top level are
+// found wherever they are, unless they were there at the start; the walk
+// does not enter the top-level .git, a match or a symlink.
+func TestTreeNested(t *testing.T) {
+	root := t.TempDir()
+	mkTree(t, root, "old/.envrc", "src/lib/", ".git/modules/x/.git/", ".envrc", "vendor/y/.git/config")
+	if err := os.Symlink(root, filepath.Join(root, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	var g Guard
+	if err := g.AddTrees([]string{root}, []string{"secret.txt", "ci/deploy.sh"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Trees) != 1 || !slices.Equal(g.Trees[0].Existing, []string{"old/.envrc", "vendor/y/.git"}) ||
+		!slices.Contains(g.Trees[0].Names, "secret.txt") || slices.Contains(g.Trees[0].Names, "ci/deploy.sh") {
+		t.Fatalf("trees: %+v", g.Trees)
+	}
+	mkTree(t, root, "sub/.git/config", "src/lib/.envrc", "a/b/c/.claude/settings.json", "a/secret.txt", ".mcp.json", "src/.envrc2")
+	if err := os.WriteFile(filepath.Join(root, "sub", "gitfile"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/elsewhere", filepath.Join(root, "src", ".vscode")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Trees[0].Nested()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		got[i] = got[i][len(root)+1:]
+	}
+	want := []string{"a/b/c/.claude", "a/secret.txt", "src/.vscode", "src/lib/.envrc", "sub/.git"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Nested() = %q, want %q", got, want)
+	}
+	var moved []string
+	if err := g.FinalSweep(func(_, p string) error { moved = append(moved, p); return nil }); err != nil || len(moved) != len(want) {
+		t.Errorf("FinalSweep moved %q: %v", moved, err)
+	}
+	moved = nil
+	if err := g.Sweep(func(_, p string) error { moved = append(moved, p); return nil }); err != nil || len(moved) != 0 {
+		t.Errorf("Sweep during the run walked the tree: %q %v", moved, err)
+	}
+}
+
+// BenchmarkTreeNested is the cost of one search of a 20,000-file project
+// (400 directories of 50 files); a run pays it twice.
+func BenchmarkTreeNested(b *testing.B) {
+	root := b.TempDir()
+	for d := range 400 {
+		dir := filepath.Join(root, "pkg", string(rune('a'+d%26)), fmt.Sprint(d))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for f := range 50 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d.go", f)), nil, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	t := Tree{Root: root, Names: protectedNames}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := t.Nested(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestGuardMissing: a host-executed location missing beneath a grant is
+// guarded at its deepest existing directory, merged with a guard of that
+// directory; a grant that does not exist, or a location that does, adds
+// nothing.
+func TestGuardMissing(t *testing.T) {
+	home := t.TempDir()
+	mkTree(t, home, ".cargo/registry/", ".claude/existing.json", ".claude/settings.json")
+	locs := HostExecutedLocations(home, nil, "")
+	var g Guard
+	grants := []string{filepath.Join(home, ".cargo"), filepath.Join(home, ".claude"), filepath.Join(home, ".npm")}
+	if err := g.GuardMissing(grants, locs); err != nil {
+		t.Fatal(err)
+	}
+	byDir := map[string][]string{}
+	for _, d := range g.Dirs {
+		if d.Allow {
+			t.Errorf("allowlist for %s", d.Dir)
+		}
+		byDir[d.Dir[len(home)+1:]] = d.Names
+	}
+	if len(byDir) != 2 || !slices.Contains(byDir[".cargo"], "bin") || !slices.Contains(byDir[".cargo"], "config.toml") ||
+		!slices.Contains(byDir[".claude"], "hooks") || slices.Contains(byDir[".claude"], "settings.json") {
+		t.Errorf("guarded: %v", byDir)
+	}
+	var moved []string
+	mkTree(t, home, ".cargo/bin/x", ".cargo/registry/crate", ".claude/hooks")
+	if err := g.Sweep(func(_, p string) error { moved = append(moved, p[len(home)+1:]); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(moved, []string{".cargo/bin", ".claude/hooks"}) {
+		t.Errorf("swept %q", moved)
+	}
+}

@@ -397,7 +397,7 @@ func sniffClient(c *net.TCPConn, br *bufio.Reader, name string, port int, wait t
 		case errors.Is(err, errNotHTTP):
 			proto = protoOther
 			return nil
-		case errors.Is(err, errIncomplete) && bytes.IndexByte(b, ' ') < 0:
+		case errors.Is(err, errIncomplete) && bytes.IndexAny(b, " \t\v\f") < 0:
 			// A word that may wait for its answer (an echo, a prompt):
 			// relayTokens forwards it and keeps watching.
 			proto = protoToken

@@ -50,11 +50,13 @@ func explainLine(e trace.Entry) string {
 	return line + ": " + escapeControl(e.Hint)
 }
 
-// escapeControl writes control characters (and invalid UTF-8) of a string
-// from config, a log or the network as Go escapes, so that it cannot move
-// the cursor or rewrite the terminal.
+// escapeControl writes what is not printable in a string from config, a log
+// or the network — control and format characters (bidi overrides, zero-width
+// characters), line and paragraph separators, invalid UTF-8 — as Go escapes,
+// so that it cannot move the cursor, rewrite the terminal or reorder the
+// text around it.
 func escapeControl(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\uFFFD' || (r >= 0x80 && r < 0xa0) }) < 0 {
+	if strings.IndexFunc(s, func(r rune) bool { return r == '\uFFFD' || !strconv.IsPrint(r) }) < 0 {
 		return s
 	}
 	q := strconv.Quote(s)

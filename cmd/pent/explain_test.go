@@ -16,6 +16,10 @@ func TestEscapeControl(t *testing.T) {
 		"x\ny":              `x\ny`,
 		"caf\xe9":           `caf\xe9`,
 		"ok — “quoted” ütf": "ok — “quoted” ütf",
+		"evil\u202e.test":   `evil\u202e.test`, // bidi override (Cf)
+		"a\u200bb\ufeffc":   `a\u200bb\ufeffc`,
+		"x\u2028y\u2029z":   `x\u2028y\u2029z`,
+		"nb\u00a0sp":        `nb\u00a0sp`,
 	} {
 		if got := escapeControl(in); got != want {
 			t.Errorf("escapeControl(%q) = %q, want %q", in, got, want)

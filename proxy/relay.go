@@ -192,7 +192,7 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 	var refused, loops []string
 	for _, a := range addrs {
 		switch {
-		case s.p.isListener(netip.AddrPortFrom(a, uint16(port))):
+		case s.p.isListener(netip.AddrPortFrom(a, uint16(port)), own):
 			loops = append(loops, a.String())
 		case pol.DestinationAllowed(a, own):
 			allowed = append(allowed, a)

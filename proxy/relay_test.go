@@ -604,3 +604,21 @@ func TestTunnelWordsAndSplitMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestListenerOnAnyLocalAddress: a listener answers on every local address
+// when bound to a wildcard, so the proxy refuses its listeners' ports on any
+// loopback, unspecified or own address, not only on the exact address.
+func TestListenerOnAnyLocalAddress(t *testing.T) {
+	p := New(&Policy{}, nil)
+	defer p.addListener(netip.MustParseAddrPort("127.0.0.1:4567"))()
+	own := []netip.Addr{mustAddr("192.0.2.2")}
+	for ap, want := range map[string]bool{
+		"127.0.0.1:4567": true, "127.0.0.2:4567": true, "0.0.0.0:4567": true, "[::]:4567": true,
+		"[::1]:4567": true, "[::ffff:127.0.0.1]:4567": true, "192.0.2.2:4567": true,
+		"93.184.216.34:4567": false, "127.0.0.1:4568": false,
+	} {
+		if got := p.isListener(netip.MustParseAddrPort(ap), own); got != want {
+			t.Errorf("isListener(%s) = %v, want %v", ap, got, want)
+		}
+	}
+}

@@ -326,6 +326,12 @@ func TestTunnelEveryHTTPRequestChecked(t *testing.T) {
 		{"unframeable body", []string{"POST /ok HTTP/1.1\r\nHost: www.test\r\nTransfer-Encoding: gzip\r\n\r\n" + evil}},
 		{"h2c upgrade", []string{"GET /evil HTTP/1.1\r\nHost: www.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"}},
 		{"NUL in Host", []string{"GET /evil HTTP/1.1\r\nHost: www.test\x00.evil.test\r\n\r\n"}},
+		{"empty line first", []string{"\r\n" + evil}},
+		{"bare LF first", []string{"\n" + evil}},
+		{"long method", []string{strings.Repeat("A", 40) + " /ok HTTP/1.1\r\nHost: www.test\r\n\r\n" + evil}},
+		{"long method in parts", []string{strings.Repeat("A", 40), " /ok HTTP/1.1\r\nHost: www.test\r\n\r\n" + evil}},
+		{"bare LF line ends", []string{"GET /evil HTTP/1.1\nHost: evil.test\n\n"}},
+		{"HTTP/0.9", []string{"GET /evil\r\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -292,3 +292,46 @@ while True:
 		t.Fatalf("Status from another user's socket: %+v, %v; want a refusal naming uid 65534", st, err)
 	}
 }
+
+// TestDaemonReloadsOnChangesInsideWatchedDir: a Watch entry that is a
+// directory (the allow records) reloads the policy when a file inside it is
+// written, as `pent allow` does after an edit made the project deny all.
+func TestDaemonReloadsOnChangesInsideWatchedDir(t *testing.T) {
+	u := startUpstream(t)
+	runtime, project, records := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(records, "first.test"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload := func() (Settings, error) {
+		entries, err := os.ReadDir(records)
+		if err != nil {
+			return Settings{}, err
+		}
+		var allow []string
+		for _, e := range entries {
+			allow = append(allow, e.Name())
+		}
+		return Settings{Allow: allow, UpstreamDNS: []string{u.Addr}}, nil
+	}
+	done := make(chan error, 1)
+	c, err := Ensure(runtime, project, func() error {
+		go func() {
+			done <- RunDaemon(DaemonConfig{SocketPath: SocketPath(runtime, project), Reload: reload, Watch: []string{records}, IdleTimeout: time.Hour})
+		}()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = c.Stop()
+		<-done
+	}()
+	if err := os.WriteFile(filepath.Join(records, "second.test"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a reload after a record was written in the watched directory", func() bool {
+		st, err := c.Status()
+		return err == nil && strings.Contains(st.Policy, "second.test")
+	})
+}

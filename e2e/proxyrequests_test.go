@@ -49,7 +49,8 @@ globals()[sys.argv[1]](*sys.argv[2:])
 // allowed name cannot get a request for another name to the allowed
 // address — not as a keep-alive second request, a pipelined one, a
 // lower-case or absolute-form one, one split over segments, one hidden after
-// a body — and a ClientHello naming a denied name causes no TCP connection
+// a body, one after empty lines or a long method, one with bare LF line ends —
+// and a ClientHello naming a denied name causes no TCP connection
 // to the upstream at all.
 func TestProxy_EveryRequestDecided(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
@@ -64,6 +65,7 @@ func TestProxy_EveryRequestDecided(t *testing.T) {
 		h, d := strconv.Itoa(n.httpPort), deniedName
 		ok := `GET /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\n\r\n`
 		evil := `GET /evil HTTP/1.1\r\nHost: ` + d + `\r\n\r\n`
+		long := strings.Repeat("A", 40) + ` /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\n\r\n`
 		attacks := [][]string{
 			{ok, evil},  // keep-alive second request
 			{ok + evil}, // pipelined in one segment
@@ -73,6 +75,11 @@ func TestProxy_EveryRequestDecided(t *testing.T) {
 			{ok, `GET /evil HT`, `TP/1.1\r\nHo`, `st: ` + d + `\r\n\r\n`},
 			{`POST /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\nContent-Length: 2\r\n\r\nab` + evil},
 			{`GET / HTTP/1.1\r\nHost: ` + allowedName + `\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n` + evil},
+			{`\r\n` + evil},    // empty lines before the request line (servers skip them)
+			{`\n \t` + evil},   // a bare LF and blanks before it
+			{long + ok + evil}, // a method longer than any common one, then a pipelined request
+			{strings.Repeat("A", 40), ` /ok HTTP/1.1\r\nHost: ` + allowedName + `\r\n\r\n` + evil}, // the long method in parts
+			{`GET /evil HTTP/1.1\nHost: ` + d + `\n\n`},                                            // bare LF line ends
 		}
 		script := ""
 		for _, a := range attacks {

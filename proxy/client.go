@@ -61,10 +61,21 @@ func Ensure(runtimeDir, projectRoot string, start func() error) (*Client, error)
 	}
 }
 
+// dial connects to the daemon and checks that it runs as this user: a
+// socket another user serves (one who owns the runtime directory, or swapped
+// the socket in it) is refused before any request or file is sent.
 func (c *Client) dial() (*net.UnixConn, error) {
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: c.path, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("proxy: connect to daemon: %w", err)
+	}
+	_, uid, err := peerCred(conn)
+	if err == nil && uid != os.Geteuid() {
+		err = fmt.Errorf("it is served by uid %d, not by you (uid %d); remove %q and run pent again", uid, os.Geteuid(), c.path)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("proxy: daemon socket: %w", err)
 	}
 	return conn, nil
 }

@@ -273,7 +273,9 @@ func (d *daemon) serveSession(c *net.UnixConn, pid int, files []*os.File) {
 
 // watch reloads the policy when one of cfg.Watch changes. It watches the
 // files' directories (editors replace files by renaming) and ignores
-// directories that do not exist.
+// directories that do not exist; a Watch entry that is a directory is
+// watched itself too, so that a file written inside it (an allow record)
+// counts as a change.
 func (d *daemon) watch() error {
 	if len(d.cfg.Watch) == 0 {
 		return nil
@@ -286,9 +288,15 @@ func (d *daemon) watch() error {
 	for _, f := range d.cfg.Watch {
 		f = filepath.Clean(f)
 		files[f] = true
-		if err := w.Add(filepath.Dir(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			w.Close()
-			return fmt.Errorf("proxy: watch %s: %w", filepath.Dir(f), err)
+		dirs := []string{filepath.Dir(f)}
+		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
+			dirs = append(dirs, f)
+		}
+		for _, dir := range dirs {
+			if err := w.Add(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+				w.Close()
+				return fmt.Errorf("proxy: watch %s: %w", dir, err)
+			}
 		}
 	}
 	go d.reloadOnEvents(w, files)
@@ -307,7 +315,7 @@ func (d *daemon) reloadOnEvents(w *fsnotify.Watcher, files map[string]bool) {
 			if !ok {
 				return
 			}
-			if files[filepath.Clean(ev.Name)] {
+			if name := filepath.Clean(ev.Name); files[name] || files[filepath.Dir(name)] {
 				timer.Reset(reloadDebounce)
 			}
 		case err, ok := <-w.Errors:

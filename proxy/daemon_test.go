@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -244,3 +246,92 @@ func (l *lockedBuffer) String() string {
 }
 
 var _ io.Writer = (*lockedBuffer)(nil)
+
+// TestClientRefusesAnotherUsersDaemon: a socket served by another user (who
+// could own the runtime directory, or swap the socket in it) is not talked
+// to, however well it answers: the sandbox's capture sockets would go to it.
+func TestClientRefusesAnotherUsersDaemon(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to serve a socket as another user")
+	}
+	dir, err := os.MkdirTemp("", "pent-otheruser-") // t.TempDir's parent is closed to others
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "proxy.sock")
+	fake := exec.Command("/usr/bin/python3", "-c", `import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b'{"ok":true,"status":{"pid":4242}}\n')
+    c.close()
+`, sock)
+	fake.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	fake.Stderr = os.Stderr
+	out, err := fake.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fake.Process.Kill(); _ = fake.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the other user's server did not start: %q %v", line, err)
+	}
+	st, err := NewClient(sock).Status()
+	if err == nil || !strings.Contains(err.Error(), "uid 65534") {
+		t.Fatalf("Status from another user's socket: %+v, %v; want a refusal naming uid 65534", st, err)
+	}
+}
+
+// TestDaemonReloadsOnChangesInsideWatchedDir: a Watch entry that is a
+// directory (the allow records) reloads the policy when a file inside it is
+// written, as `pent allow` does after an edit made the project deny all.
+func TestDaemonReloadsOnChangesInsideWatchedDir(t *testing.T) {
+	u := startUpstream(t)
+	runtime, project, records := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(records, "first.test"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload := func() (Settings, error) {
+		entries, err := os.ReadDir(records)
+		if err != nil {
+			return Settings{}, err
+		}
+		var allow []string
+		for _, e := range entries {
+			allow = append(allow, e.Name())
+		}
+		return Settings{Allow: allow, UpstreamDNS: []string{u.Addr}}, nil
+	}
+	done := make(chan error, 1)
+	c, err := Ensure(runtime, project, func() error {
+		go func() {
+			done <- RunDaemon(DaemonConfig{SocketPath: SocketPath(runtime, project), Reload: reload, Watch: []string{records}, IdleTimeout: time.Hour})
+		}()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = c.Stop()
+		<-done
+	}()
+	if err := os.WriteFile(filepath.Join(records, "second.test"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a reload after a record was written in the watched directory", func() bool {
+		st, err := c.Status()
+		return err == nil && strings.Contains(st.Policy, "second.test")
+	})
+}

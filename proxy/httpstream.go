@@ -34,6 +34,10 @@ type requestHead struct {
 // errNotHTTP means the bytes are not an HTTP/1 request line.
 var errNotHTTP = errors.New("not an HTTP/1 request")
 
+// errHTTP09 refuses a request line without a version, which servers that
+// still speak HTTP/0.9 answer.
+var errHTTP09 = errors.New("HTTP/0.9 request line (no version) is not relayed")
+
 // isTchar reports whether c may appear in an HTTP token (RFC 9110 5.6.2).
 func isTchar(c byte) bool {
 	switch {
@@ -43,32 +47,51 @@ func isTchar(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// sniffRequestLine reports whether b starts an HTTP/1 request: a method
-// token (any case), a space, and a first line that carries an HTTP version.
-// It returns errIncomplete while b could still become one, errNotHTTP when
-// it cannot.
+// httpBlanks are the bytes lenient servers skip before a request line or
+// take as the space after its method.
+const httpBlanks = " \t\r\n\v\f"
+
+// sniffRequestLine reports whether b may start an HTTP/1 request as the
+// most lenient server reads one, so that anything a server could take for
+// a request is checked: after any blank bytes (servers skip empty lines), a
+// method token of any length, a blank, and a first line that names an HTTP
+// version — or a path and no version (HTTP/0.9), which is refused. It
+// returns errIncomplete while b could still become one, errNotHTTP when no
+// server reads b as a request.
 func sniffRequestLine(b []byte) error {
-	i := 0
-	for i < len(b) && i <= maxMethodLen && isTchar(b[i]) {
-		i++
+	start := len(b) - len(bytes.TrimLeft(b, httpBlanks))
+	end := start
+	for end < len(b) && isTchar(b[end]) {
+		end++
 	}
 	switch {
-	case i == len(b) && i <= maxMethodLen:
-		return errIncomplete
-	case i == 0 || i > maxMethodLen || b[i] != ' ':
+	case end == len(b):
+		return incompleteBelow(len(b), "request line")
+	case end == start || strings.IndexByte(httpBlanks, b[end]) < 0:
 		return errNotHTTP
 	}
-	end := bytes.IndexAny(b, "\r\n")
-	if end < 0 {
-		if len(b) >= maxHeadSize {
-			return fmt.Errorf("request line longer than %d bytes", maxHeadSize)
-		}
-		return errIncomplete
+	eol := bytes.IndexByte(b[end:], '\n')
+	if eol < 0 {
+		return incompleteBelow(len(b), "request line")
 	}
-	if !bytes.Contains(bytes.ToUpper(b[:end]), []byte("HTTP/")) {
-		return errNotHTTP
+	line := b[start : end+eol]
+	if bytes.Contains(bytes.ToUpper(line), []byte("HTTP/")) {
+		return nil
 	}
-	return nil
+	target := bytes.ToLower(bytes.TrimLeft(b[end:end+eol], httpBlanks))
+	if bytes.HasPrefix(target, []byte("/")) || bytes.HasPrefix(target, []byte("http://")) || bytes.HasPrefix(target, []byte("https://")) {
+		return errHTTP09
+	}
+	return errNotHTTP
+}
+
+// incompleteBelow is errIncomplete while n bytes of a head are fewer than
+// maxHeadSize, and a refusal once they are not.
+func incompleteBelow(n int, what string) error {
+	if n >= maxHeadSize {
+		return fmt.Errorf("HTTP %s larger than %d bytes", what, maxHeadSize)
+	}
+	return errIncomplete
 }
 
 // parseRequestHead parses the HTTP/1 request head at the start of b strictly:
@@ -78,11 +101,17 @@ func sniffRequestLine(b []byte) error {
 // errIncomplete until the blank line is in b.
 func parseRequestHead(b []byte, defaultPort int) (requestHead, error) {
 	end := bytes.Index(b, []byte("\r\n\r\n"))
-	if end < 0 {
-		if len(b) >= maxHeadSize {
-			return requestHead{}, fmt.Errorf("HTTP request head larger than %d bytes", maxHeadSize)
+	head := b
+	if end >= 0 {
+		head = b[:end]
+	}
+	for i, c := range head {
+		if c == '\n' && (i == 0 || head[i-1] != '\r') {
+			return requestHead{}, errors.New("HTTP request line or header ends in a bare LF")
 		}
-		return requestHead{}, errIncomplete
+	}
+	if end < 0 {
+		return requestHead{}, incompleteBelow(len(b), "request head")
 	}
 	h := requestHead{size: end + 4}
 	lines := strings.Split(string(b[:end]), "\r\n")
@@ -91,7 +120,7 @@ func parseRequestHead(b []byte, defaultPort int) (requestHead, error) {
 			return h, fmt.Errorf("control byte %q in HTTP request head", l[i])
 		}
 	}
-	target, err := parseRequestLine(lines[0])
+	target, http10, err := parseRequestLine(lines[0])
 	if err != nil {
 		return h, err
 	}
@@ -129,27 +158,31 @@ func parseRequestHead(b []byte, defaultPort int) (requestHead, error) {
 		}
 		h.host = host
 	}
+	if http10 && len(encodings) > 0 {
+		return h, errors.New("HTTP/1.0 request with Transfer-Encoding (servers disagree on its framing)")
+	}
 	h.chunked, h.length, err = bodyFraming(lengths, encodings)
 	return h, err
 }
 
 // parseRequestLine checks "METHOD SP target SP HTTP/1.x" and returns the
-// authority of an absolute-form target ("" for origin- and asterisk-form).
-func parseRequestLine(line string) (string, error) {
+// authority of an absolute-form target ("" for origin- and asterisk-form)
+// and whether the version is HTTP/1.0.
+func parseRequestLine(line string) (string, bool, error) {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, version, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 || method == "" || len(method) > maxMethodLen || strings.IndexFunc(method, func(r rune) bool { return r > 0x7f || !isTchar(byte(r)) }) >= 0 {
-		return "", fmt.Errorf("malformed HTTP request line %q", line)
+		return "", false, fmt.Errorf("malformed HTTP request line %q", line)
 	}
 	if version != "HTTP/1.1" && version != "HTTP/1.0" {
-		return "", fmt.Errorf("HTTP version %q is not relayed", version)
+		return "", false, fmt.Errorf("HTTP version %q is not relayed", version)
 	}
 	if strings.EqualFold(method, "CONNECT") {
-		return "", errors.New("HTTP CONNECT is refused inside a checked connection")
+		return "", false, errors.New("HTTP CONNECT is refused inside a checked connection")
 	}
 	switch {
 	case target == "*" || strings.HasPrefix(target, "/"):
-		return "", nil
+		return "", version == "HTTP/1.0", nil
 	case strings.HasPrefix(strings.ToLower(target), "http://"), strings.HasPrefix(strings.ToLower(target), "https://"):
 		_, after, _ := strings.Cut(target, "://")
 		authority := after
@@ -157,11 +190,11 @@ func parseRequestLine(line string) (string, error) {
 			authority = after[:i]
 		}
 		if authority == "" || strings.Contains(authority, "@") {
-			return "", fmt.Errorf("HTTP request target %q has no plain host", target)
+			return "", false, fmt.Errorf("HTTP request target %q has no plain host", target)
 		}
-		return authority, nil
+		return authority, version == "HTTP/1.0", nil
 	}
-	return "", fmt.Errorf("HTTP request target %q is neither origin- nor absolute-form", target)
+	return "", false, fmt.Errorf("HTTP request target %q is neither origin- nor absolute-form", target)
 }
 
 // parseHeaderLine splits "Name: value"; a folded line (obs-fold) or a name

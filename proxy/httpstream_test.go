@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -47,6 +48,9 @@ func TestParseRequestHead(t *testing.T) {
 		{"CL sign", "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: +3\r\n\r\n", "", false, 0},
 		{"bad target", "GET a.test HTTP/1.1\r\nHost: a.test\r\n\r\n", "", false, 0},
 		{"bad version", "GET / HTTP/1.2\r\nHost: a.test\r\n\r\n", "", false, 0},
+		{"bare LF line ends", "GET / HTTP/1.1\nHost: evil.test\n\n", "", false, 0},
+		{"empty line first", "\r\nGET / HTTP/1.1\r\nHost: a.test\r\n\r\n", "", false, 0},
+		{"TE on HTTP/1.0", "POST / HTTP/1.0\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n", "", false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +86,22 @@ func TestSniffRequestLine(t *testing.T) {
 		{"SSH-2.0-OpenSSH_9.6\r\n", errNotHTTP},
 		{"\x16\x03\x01", errNotHTTP},
 		{"HELO mail.test\r\n", errNotHTTP},
-		{strings.Repeat("A", 40) + " / HTTP/1.1\r\n", errNotHTTP},
+		{"*1\r\n$4\r\nPING\r\n", errNotHTTP},
+		{"\x00\x00\x00\x08\x04\xd2\x16\x2f", errNotHTTP},
+		{"AB\x00 / HTTP/1.1\r\n", errNotHTTP},
+		// Servers read these as requests: never relayed unchecked.
+		{strings.Repeat("A", 40) + " / HTTP/1.1\r\n", nil},
+		{strings.Repeat("A", 40), errIncomplete},
+		{"\r\nGET / HTTP/1.1\r\n", nil},
+		{"\n\nGET / HTTP/1.1\r\n", nil},
+		{" \tGET / HTTP/1.1\r\n", nil},
+		{"\r\n", errIncomplete},
+		{"GET\t/ HTTP/1.1\r\n", nil},
+		{"GET / HTTP/1.1\n", nil},
+		{"GET /x\x01 HTTP/1.1\r\n", nil},
+		{"GET / HTTP/1.1", errIncomplete},
+		{"GET /\r\n", errHTTP09},
+		{"get http://evil.test/\r\n", errHTTP09},
 	}
 	for _, tt := range tests {
 		if err := sniffRequestLine([]byte(tt.in)); !errors.Is(err, tt.want) && err != tt.want {
@@ -109,6 +128,10 @@ func TestRelayHTTPRequests(t *testing.T) {
 		{"after a chunked body", chunked + "GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n", chunked, true},
 		{"unframeable second request", ok1 + "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip\r\n\r\n", ok1, true},
 		{"not HTTP after a request", ok1 + "\x16\x03\x01\x00\x05hello", ok1, true},
+		{"empty line before a request", ok1 + "\r\nGET / HTTP/1.1\r\nHost: evil.test\r\n\r\n", ok1, true},
+		{"bare LF line ends", ok1 + "GET / HTTP/1.1\nHost: evil.test\n\n", ok1, true},
+		{"long method", ok1 + strings.Repeat("A", 40) + " / HTTP/1.1\r\nHost: a.test\r\n\r\n" + ok1, ok1, true},
+		{"Transfer-Encoding on HTTP/1.0", "POST / HTTP/1.0\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "", true},
 		{"bad chunk size", "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n", true},
 		{"chunk longer than its size", "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na", true},
 	}
@@ -136,6 +159,10 @@ func FuzzParseRequestHead(f *testing.F) {
 		"get / HTTP/1.1\r\nHost: www.test\r\nContent-Length: 3\r\n\r\nabc",
 		"POST / HTTP/1.1\r\nHost: [::1]:80\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: www.test\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: evil.test\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: www.test\r\n\r\n" + strings.Repeat("A", 40) + " / HTTP/1.1\r\nHost: www.test\r\n\r\n",
+		"GET / HTTP/1.1\nHost: www.test\n\n",
+		"POST / HTTP/1.0\r\nHost: www.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -163,6 +190,42 @@ func FuzzParseRequestHead(f *testing.F) {
 			if h, err := parseRequestHead(up.Bytes(), 80); err != nil || h.host != "www.test" {
 				t.Fatalf("forwarded a request that is not for www.test: %q (%v)", up.Bytes(), err)
 			}
+		}
+	})
+}
+
+// FuzzSniffRequestLine: a decision is final (more bytes never turn "not
+// HTTP" into HTTP or back), and "not HTTP" is never said of bytes whose first
+// line, after the blank bytes servers skip, is a token, blanks and a line
+// that names an HTTP version.
+func FuzzSniffRequestLine(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\n",
+		"\r\nGET / HTTP/1.1\r\n",
+		strings.Repeat("A", 40) + " / HTTP/1.1\r\n",
+		"GET /\r\n",
+		"SSH-2.0-x\r\n",
+		"\x16\x03\x01",
+		"HELO x\r\n",
+	} {
+		f.Add([]byte(s), []byte("GET / HTTP/1.1\r\n"))
+	}
+	f.Fuzz(func(t *testing.T, b, more []byte) {
+		err := sniffRequestLine(b)
+		if errors.Is(err, errIncomplete) {
+			return
+		}
+		if later := sniffRequestLine(append(slices.Clone(b), more...)); (err == nil) != (later == nil) || errors.Is(err, errNotHTTP) != errors.Is(later, errNotHTTP) {
+			t.Fatalf("sniffRequestLine(%q) = %v but with %q appended %v", b, err, more, later)
+		}
+		if !errors.Is(err, errNotHTTP) {
+			return
+		}
+		rest := bytes.TrimLeft(b, " \t\r\n\v\f")
+		method := bytes.IndexFunc(rest, func(r rune) bool { return r > 0x7f || !isTchar(byte(r)) })
+		if line, _, ok := bytes.Cut(rest, []byte("\n")); ok && method > 0 && strings.IndexByte(" \t\v\f\r", rest[method]) >= 0 &&
+			bytes.Contains(bytes.ToUpper(line), []byte("HTTP/")) {
+			t.Fatalf("sniffRequestLine(%q) says not HTTP", b)
 		}
 	})
 }

@@ -152,12 +152,27 @@ func HostResolvers(resolvConf io.Reader) []string {
 
 // refusedRanges are destinations an allowed name may not resolve to unless
 // Destinations lists them: loopback, link-local (cloud metadata), private,
-// carrier-grade NAT, benchmark/synthetic, multicast, reserved, unspecified.
+// carrier-grade NAT, benchmark/synthetic, multicast, reserved, unspecified,
+// and IPv6 ranges that carry an IPv4 address pent cannot read out
+// (local-use NAT64, Teredo).
 var refusedRanges = mustPrefixes(
 	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
 	"172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
-	"240.0.0.0/4", "::/128", "::1/128", "fe80::/10", "fc00::/7", "ff00::/8", "64:ff9b::/96",
+	"240.0.0.0/4", "::/128", "::1/128", "fe80::/10", "fc00::/7", "ff00::/8",
+	"64:ff9b:1::/48", "2001::/32",
 )
+
+// embeddingRanges are IPv6 ranges whose addresses carry an IPv4 address at
+// a known offset (NAT64 RFC 6052, 6to4, IPv4-compatible): such an address is
+// judged by the IPv4 address it leads to.
+var embeddingRanges = []struct {
+	prefix netip.Prefix
+	offset int // byte offset of the IPv4 address
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), 12},
+	{netip.MustParsePrefix("2002::/16"), 2},
+	{netip.MustParsePrefix("::/96"), 12},
+}
 
 func mustPrefixes(ss ...string) []netip.Prefix {
 	out := make([]netip.Prefix, len(ss))
@@ -169,9 +184,17 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 
 // DestinationAllowed reports whether the proxy may dial addr: public
 // addresses always; the refused ranges and the host's own addresses
-// (hostAddrs, every interface) only when a Destinations prefix holds addr.
+// (hostAddrs, every interface) only when a Destinations prefix holds addr;
+// an unspecified address (which reaches this host) never. An IPv6 address
+// that embeds an IPv4 address must pass as that IPv4 address too.
 func (p *Policy) DestinationAllowed(addr netip.Addr, hostAddrs []netip.Addr) bool {
 	addr = addr.Unmap()
+	if !addr.IsValid() || addr.IsUnspecified() {
+		return false
+	}
+	if v4, ok := embeddedIPv4(addr); ok && !p.DestinationAllowed(v4, hostAddrs) {
+		return false
+	}
 	for _, d := range p.Destinations {
 		if d.Contains(addr) {
 			return true
@@ -185,7 +208,19 @@ func (p *Policy) DestinationAllowed(addr netip.Addr, hostAddrs []netip.Addr) boo
 			return false
 		}
 	}
-	return addr.IsValid()
+	return true
+}
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address of embeddingRanges
+// carries (::1 is loopback, not IPv4-compatible).
+func embeddedIPv4(addr netip.Addr) (netip.Addr, bool) {
+	for _, r := range embeddingRanges {
+		if addr.Is6() && !addr.IsLoopback() && r.prefix.Contains(addr) {
+			b := addr.As16()
+			return netip.AddrFrom4([4]byte(b[r.offset : r.offset+4])), true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // Summary is a one-line description of the policy for `pent proxy status`.

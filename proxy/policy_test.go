@@ -35,6 +35,36 @@ func TestCompile(t *testing.T) {
 			t.Errorf("DestinationAllowed(%s) = %v", tc.addr, got)
 		}
 	}
+	// Unspecified addresses are never dialled, whatever destinations say;
+	// IPv6 forms that embed an IPv4 address are judged by that address.
+	open, err := Compile(Settings{Allow: []string{"a.test"}, Destinations: []string{"0.0.0.0/0", "::/0"}, UpstreamDNS: []string{"192.0.2.53"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop6, err := Compile(Settings{Allow: []string{"a.test"}, Destinations: []string{"::1"}, UpstreamDNS: []string{"192.0.2.53"}}, nil)
+	if err != nil || !loop6.DestinationAllowed(netip.MustParseAddr("::1"), nil) {
+		t.Errorf("destinations [::1] does not let ::1 through (%v)", err)
+	}
+	for _, a := range []string{"0.0.0.0", "::", "::ffff:0.0.0.0"} {
+		if open.DestinationAllowed(netip.MustParseAddr(a), nil) {
+			t.Errorf("with every destination listed, DestinationAllowed(%s) = true", a)
+		}
+	}
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{
+		{"64:ff9b::c0a8:101", false}, {"64:ff9b::a9fe:a9fe", false}, {"64:ff9b::5db8:d822", true}, // NAT64
+		{"64:ff9b:1::5db8:d822", false},                                                       // local-use NAT64: where the IPv4 sits is not known
+		{"2002:c0a8:101::1", false}, {"2002:c000:202::1", false}, {"2002:5db8:d822::1", true}, // 6to4
+		{"::c0a8:101", false}, {"::a9fe:a9fe", false}, {"::c000:202", false}, // IPv4-compatible
+		{"2001:0:5db8:d822::1", false}, // Teredo
+		{"64:ff9b::a01:203", true},     // 10.1.2.3 is listed
+	} {
+		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr), own); got != tc.want {
+			t.Errorf("DestinationAllowed(%s) = %v, want %v", tc.addr, got, tc.want)
+		}
+	}
 	for _, bad := range []Settings{
 		{Allow: []string{"a.test"}},                                        // no upstream at all
 		{Allow: []string{"*"}, UpstreamDNS: []string{"1.1.1.1"}},           // bad entry

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -112,12 +113,21 @@ func (p *Proxy) addListener(ap netip.AddrPort) (remove func()) {
 	}
 }
 
-// isListener reports whether ap is one of the proxy's own listeners.
-func (p *Proxy) isListener(ap netip.AddrPort) bool {
+// isListener reports whether dialling ap could reach one of the proxy's own
+// listeners: its exact address, or any address of this host (loopback,
+// unspecified, or one of own) on a listener's port, since a listener on a
+// wildcard address answers on all of them.
+func (p *Proxy) isListener(ap netip.AddrPort, own []netip.Addr) bool {
+	a := ap.Addr().Unmap()
+	local := a.IsLoopback() || a.IsUnspecified() || slices.Contains(own, a)
 	p.listenMu.Lock()
 	defer p.listenMu.Unlock()
-	_, ok := p.listeners[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())]
-	return ok
+	for l := range p.listeners {
+		if l.Port() == ap.Port() && (local || l.Addr() == a) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Proxy) touch() { p.lastActivity.Store(p.now().UnixNano()) }

@@ -192,7 +192,7 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 	var refused, loops []string
 	for _, a := range addrs {
 		switch {
-		case s.p.isListener(netip.AddrPortFrom(a, uint16(port))):
+		case s.p.isListener(netip.AddrPortFrom(a, uint16(port)), own):
 			loops = append(loops, a.String())
 		case pol.DestinationAllowed(a, own):
 			allowed = append(allowed, a)
@@ -397,7 +397,7 @@ func sniffClient(c *net.TCPConn, br *bufio.Reader, name string, port int, wait t
 		case errors.Is(err, errNotHTTP):
 			proto = protoOther
 			return nil
-		case errors.Is(err, errIncomplete) && bytes.IndexByte(b, ' ') < 0:
+		case errors.Is(err, errIncomplete) && !bytes.ContainsAny(b, " \t\v\f"):
 			// A word that may wait for its answer (an echo, a prompt):
 			// relayTokens forwards it and keeps watching.
 			proto = protoToken

@@ -326,6 +326,12 @@ func TestTunnelEveryHTTPRequestChecked(t *testing.T) {
 		{"unframeable body", []string{"POST /ok HTTP/1.1\r\nHost: www.test\r\nTransfer-Encoding: gzip\r\n\r\n" + evil}},
 		{"h2c upgrade", []string{"GET /evil HTTP/1.1\r\nHost: www.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"}},
 		{"NUL in Host", []string{"GET /evil HTTP/1.1\r\nHost: www.test\x00.evil.test\r\n\r\n"}},
+		{"empty line first", []string{"\r\n" + evil}},
+		{"bare LF first", []string{"\n" + evil}},
+		{"long method", []string{strings.Repeat("A", 40) + " /ok HTTP/1.1\r\nHost: www.test\r\n\r\n" + evil}},
+		{"long method in parts", []string{strings.Repeat("A", 40), " /ok HTTP/1.1\r\nHost: www.test\r\n\r\n" + evil}},
+		{"bare LF line ends", []string{"GET /evil HTTP/1.1\nHost: evil.test\n\n"}},
+		{"HTTP/0.9", []string{"GET /evil\r\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -601,6 +607,24 @@ func TestTunnelWordsAndSplitMethods(t *testing.T) {
 	for _, r := range received {
 		if strings.Contains(r, "HTTP/1.1") || strings.Contains(r, "evil") {
 			t.Errorf("upstream received %q", r)
+		}
+	}
+}
+
+// TestListenerOnAnyLocalAddress: a listener answers on every local address
+// when bound to a wildcard, so the proxy refuses its listeners' ports on any
+// loopback, unspecified or own address, not only on the exact address.
+func TestListenerOnAnyLocalAddress(t *testing.T) {
+	p := New(&Policy{}, nil)
+	defer p.addListener(netip.MustParseAddrPort("127.0.0.1:4567"))()
+	own := []netip.Addr{mustAddr("192.0.2.2")}
+	for ap, want := range map[string]bool{
+		"127.0.0.1:4567": true, "127.0.0.2:4567": true, "0.0.0.0:4567": true, "[::]:4567": true,
+		"[::1]:4567": true, "[::ffff:127.0.0.1]:4567": true, "192.0.2.2:4567": true,
+		"93.184.216.34:4567": false, "127.0.0.1:4568": false,
+	} {
+		if got := p.isListener(netip.MustParseAddrPort(ap), own); got != want {
+			t.Errorf("isListener(%s) = %v, want %v", ap, got, want)
 		}
 	}
 }

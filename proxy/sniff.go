@@ -102,9 +102,10 @@ func parseSNIExtension(data []byte) (string, error) {
 	var names []string
 	for list.err == nil && len(list.b) > 0 {
 		typ, name := list.u8(), list.bytes(list.u16())
-		if typ == 0 && list.err == nil {
-			names = append(names, string(name))
+		if typ != 0 && list.err == nil {
+			return "", fmt.Errorf("SNI entry of type %d, only host_name (0) is relayed", typ)
 		}
+		names = append(names, string(name))
 	}
 	switch {
 	case c.err != nil || list.err != nil || len(c.b) > 0:

@@ -45,6 +45,38 @@ func splitRecords(rec []byte, size int) []byte {
 	return out
 }
 
+// sniExtension builds a server_name extension body from (type, name) entries.
+func sniExtension(entries ...any) []byte {
+	var list []byte
+	for i := 0; i < len(entries); i += 2 {
+		name := entries[i+1].(string)
+		list = append(list, entries[i].(byte), byte(len(name)>>8), byte(len(name)))
+		list = append(list, name...)
+	}
+	return append([]byte{byte(len(list) >> 8), byte(len(list))}, list...)
+}
+
+func TestParseSNIExtension(t *testing.T) {
+	tests := []struct {
+		name string
+		ext  []byte
+		want string // "" means refused
+	}{
+		{"one host_name", sniExtension(byte(0), "A.test"), "a.test"},
+		{"two host_names", sniExtension(byte(0), "a.test", byte(0), "evil.test"), ""},
+		{"another type before host_name", sniExtension(byte(1), "evil.test", byte(0), "a.test"), ""},
+		{"another type after host_name", sniExtension(byte(0), "a.test", byte(7), "evil.test"), ""},
+		{"only another type", sniExtension(byte(1), "evil.test"), ""},
+		{"empty list", sniExtension(), ""},
+	}
+	for _, tt := range tests {
+		got, err := parseSNIExtension(tt.ext)
+		if got != tt.want || (tt.want == "") != (err != nil) {
+			t.Errorf("%s: got %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+}
+
 func TestParseClientHello(t *testing.T) {
 	hello := clientHello(t, "WWW.Example.test")
 	if sni, err := parseClientHello(hello); err != nil || sni != "www.example.test" {

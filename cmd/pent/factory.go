@@ -103,12 +103,16 @@ func (f *Factory) GlobalConfigPath() (string, error) {
 }
 
 // RuntimeDir is the private 0700 base directory for sockets:
-// $XDG_RUNTIME_DIR, or when the session has none a directory with a random
+// $XDG_RUNTIME_DIR (refused unless it is this user's and mode 0700: its
+// owner could swap the daemon's socket), or when the session has none a directory with a random
 // name in the system's temporary directory, created by this user and
 // recorded in the state directory. A predictable name there (/tmp/pent-UID)
 // could be created first by another user and block proxy mode for good.
 func (f *Factory) RuntimeDir() (string, error) {
 	if d := f.Env["XDG_RUNTIME_DIR"]; filepath.IsAbs(d) {
+		if checkPrivateDir(d) != nil {
+			return "", fmt.Errorf("$XDG_RUNTIME_DIR %s must be a directory owned by you with mode 0700; fix it or unset XDG_RUNTIME_DIR, and run pent again", d)
+		}
 		return d, nil
 	}
 	state, err := f.StateDir()

@@ -48,9 +48,39 @@ func TestRuntimeDirFallback(t *testing.T) {
 	if err != nil || fresh == dir || checkPrivateDir(fresh) != nil {
 		t.Fatalf("after the recorded directory became 0755: %s %v", fresh, err)
 	}
-	f.Env["XDG_RUNTIME_DIR"] = "/run/user/1"
-	if d, err := f.RuntimeDir(); err != nil || d != "/run/user/1" {
+	xdg := t.TempDir()
+	if err := os.Chmod(xdg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f.Env["XDG_RUNTIME_DIR"] = xdg
+	if d, err := f.RuntimeDir(); err != nil || d != xdg {
 		t.Fatalf("with XDG_RUNTIME_DIR: %s %v", d, err)
+	}
+}
+
+// TestRuntimeDirFromEnvChecked: an $XDG_RUNTIME_DIR that others can enter,
+// that another user owns, or that is missing is refused with one line, not
+// used (its owner could swap the daemon's socket under pent).
+func TestRuntimeDirFromEnvChecked(t *testing.T) {
+	f, _, _ := testFactory(t, "")
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bad := []string{open, filepath.Join(t.TempDir(), "missing")}
+	if os.Getuid() == 0 {
+		theirs := t.TempDir()
+		if err := os.Chown(theirs, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		bad = append(bad, theirs)
+	}
+	for _, d := range bad {
+		f.Env["XDG_RUNTIME_DIR"] = d
+		got, err := f.RuntimeDir()
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "XDG_RUNTIME_DIR") {
+			t.Errorf("XDG_RUNTIME_DIR=%s: got %q, %v; want a one-line refusal naming XDG_RUNTIME_DIR", d, got, err)
+		}
 	}
 }
 

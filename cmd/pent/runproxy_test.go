@@ -104,6 +104,9 @@ func TestPrivateAttach(t *testing.T) {
 func TestProxyAttachChoosesDaemon(t *testing.T) {
 	f, _, _ := testFactory(t, "")
 	rt := t.TempDir()
+	if err := os.Chmod(rt, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	f.Env["XDG_RUNTIME_DIR"] = rt
 	root := t.TempDir()
 	project := proxy.Settings{Allow: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}

@@ -303,10 +303,11 @@ func TestShellHookInteractive(t *testing.T) {
 			}
 
 			// Project files below the trusted project never lower its
-			// protection: one planted by a sandboxed command, a symlink to a
-			// pseudo-file (the prompt must come back at once) and a huge
-			// sparse file are passed over with one notice each.
-			sh.line(`pent run -- sh -c 'printf "wrap = []\n" > sub/.pent.toml'`)
+			// protection: one that appears (a `git pull`; one a sandboxed
+			// command writes goes to the quarantine, TestGuard_NestedGit), a
+			// symlink to a pseudo-file (the prompt must come back at once)
+			// and a huge sparse file are passed over with one notice each.
+			sh.line(`printf "wrap = []\n" > sub/.pent.toml`)
 			wantOneMessage(t, "untrusted nested file", sh.line("cd sub"),
 				"pent: ignoring ~/src/app/sub/.pent.toml (unknown); ~/src/app/.pent.toml stays in force")
 			if out := sh.line(kind.isFunction); !hasExactLine(out, "FN") {

@@ -191,7 +191,10 @@ func TestShellHook_PlantedOrDeletedProjectFile(t *testing.T) {
 			secret, st := "~/.ssh/id_ed25519", kind.status
 
 			wantOneMessage(t, kind.name+": enter seed", sh.line("cd ~/src/seed"), "pent: sandboxing cat (~/src/seed/.pent/pent.toml)")
-			out := sh.line(`pent run -- sh -c 'printf "wrap = []\n" > .pent.toml'`)
+			// Written from the shell, as a `git pull` would: one a sandboxed
+			// command writes is moved to the quarantine before the prompt
+			// (TestQuarantine), so it never reaches the hook.
+			out := sh.line(`printf "wrap = []\n" > .pent.toml`)
 			if !strings.Contains(out, "pent: ~/src/seed/.pent.toml is not allowed yet — run `pent allow` to review it; cat stay wrapped and refuse to run") {
 				t.Errorf("%s: planted .pent.toml beside .pent/pent.toml: want the blocked notice:\n%s", kind.name, out)
 			}

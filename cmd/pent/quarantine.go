@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/quarantine"
 	"github.com/pent-sandbox/pent/sandbox"
 )
@@ -83,11 +84,11 @@ func (m *mover) report(io *IOStreams, home string, err error) error {
 		if e.Kept != "" {
 			inPlace++
 			io.Warn("the sandboxed command created %s, which pent protects: pent could not move it to the quarantine and renamed it in place to %s; review it, then `pent quarantine restore %s` or `drop %s`",
-				printable(tilde(e.Path, home)), printable(tilde(e.Kept, home)), e.ID, e.ID)
+				tilde(e.Path, home), tilde(e.Kept, home), e.ID, e.ID)
 			continue
 		}
 		io.Warn("the sandboxed command created %s, which pent protects: moved it to the quarantine as %s; review it with `pent quarantine list`, then `pent quarantine restore %s` or `drop %s`",
-			printable(tilde(e.Path, home)), e.ID, e.ID, e.ID)
+			tilde(e.Path, home), e.ID, e.ID, e.ID)
 	}
 	switch {
 	case err != nil:
@@ -216,9 +217,9 @@ func (o *QuarantineOptions) list() error {
 	tw := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tPATH")
 	for _, e := range entries {
-		path := printable(tilde(e.Path, home))
+		path := config.Escape(tilde(e.Path, home))
 		if e.Path == "" {
-			path = "(origin unknown, content in " + printable(e.Content()) + ")"
+			path = "(origin unknown, content in " + config.Escape(e.Content()) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, e.Time.Local().Format("2006-01-02 15:04:05"), path)
 	}
@@ -251,7 +252,7 @@ func (o *QuarantineOptions) restore(id string) error {
 		return err
 	}
 	home, _ := o.Factory.Home()
-	o.IO.Say("restored %s", printable(tilde(e.Path, home)))
+	o.IO.Say("restored %s", tilde(e.Path, home))
 	return nil
 }
 
@@ -267,9 +268,9 @@ func (o *QuarantineOptions) drop(id string) error {
 	home, _ := o.Factory.Home()
 	if !o.Yes {
 		if !isTerminal(o.IO.In) {
-			return usagef("drop deletes %s for good: pass --yes to confirm when not at a terminal", printable(tilde(e.Path, home)))
+			return usagef("drop deletes %s for good: pass --yes to confirm when not at a terminal", tilde(e.Path, home))
 		}
-		fmt.Fprintf(o.IO.ErrOut, "pent: delete the quarantined %s for good? [y/N] ", printable(tilde(e.Path, home)))
+		fmt.Fprintf(o.IO.ErrOut, "pent: delete the quarantined %s for good? [y/N] ", config.Escape(tilde(e.Path, home)))
 		answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			o.IO.Say("kept %s", e.ID)
@@ -279,20 +280,6 @@ func (o *QuarantineOptions) drop(id string) error {
 	if err := store.Drop(e); err != nil {
 		return err
 	}
-	o.IO.Say("dropped %s", printable(tilde(e.Path, home)))
+	o.IO.Say("dropped %s", tilde(e.Path, home))
 	return nil
-}
-
-// printable escapes control characters in s (a path the sandbox named) so
-// that it cannot drive the terminal.
-func printable(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -31,8 +31,9 @@ func NewCmdDoctor(f *Factory, runF func(*DoctorOptions) error) *cobra.Command {
 		Short:   "Check what this host supports and how to fix what is missing",
 		Long: `Check each kernel feature pent relies on (Landlock, unprivileged user
 namespaces, overlayfs in a user namespace, seccomp) by trying it, and whether
-the rc file of your shell ($SHELL) installs the shell hook, and print the exact
-fix for anything missing. Exits 1 when something pent run needs is missing.`,
+the rc file of your shell ($SHELL) installs the shell hook, and print the
+exact fix for anything missing. Exits 1 when something pent run needs is
+missing.`,
 		Example: "  pent doctor",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {

@@ -178,3 +178,30 @@ func TestGuard_StateDirForgery(t *testing.T) {
 		r.assertFile(victim, "keep\n")
 	})
 }
+
+// TestGuard_WalkErrors: a path deeper than PATH_MAX in .git or the tree, and
+// a directory made unreadable (000), neither end the guard's walks nor hide
+// what was planted beside them, and the next run starts.
+func TestGuard_WalkErrors(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		res := r.sandboxSh(`set -e
+deep() { (cd "$1"; n=$(printf 'd%.0s' $(seq 200)); for i in $(seq 25); do mkdir $n && cd $n || break; done) 2>/dev/null || :; }
+mkdir -p .git/BISECT_a aaa zzz/q yyy
+deep .git/BISECT_a; deep zzz/q
+ln -s /etc/passwd .git/logs-planted
+mkdir -p .git/refs/heads; ln -s /etc/passwd .git/refs/heads/planted
+mkdir yyy/.git; echo evil > yyy/.envrc; mkdir aaa/.claude; chmod 000 aaa
+echo PLANTED`)
+		if !strings.Contains(res.stdout, "PLANTED") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		r.assertAbsent(filepath.Join(r.project, ".git", "refs", "heads", "planted"))
+		r.assertAbsent(filepath.Join(r.project, "yyy", ".git"))
+		r.assertAbsent(filepath.Join(r.project, "yyy", ".envrc"))
+		r.assertAbsent(filepath.Join(r.project, "aaa", ".claude"))
+		if again := r.sandboxSh(`echo STARTED`); !strings.Contains(again.stdout, "STARTED") {
+			t.Fatalf("the next run did not start:\n%s", again)
+		}
+	})
+}

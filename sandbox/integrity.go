@@ -81,25 +81,23 @@ type Tree struct {
 }
 
 // Nested lists the entries of t below its top level whose name is one of
-// t.Names and that were not found at the start. It does not descend into
-// a match, the top-level .git or a symlink.
+// t.Names and that were not found at the start, and the directories the
+// search could not read (nothing beneath them is known). It does not
+// descend into a match, the top-level .git or a symlink. An entry deeper
+// than PATH_MAX is listed by its deepest ancestor within it.
 func (t Tree) Nested() ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(t.Root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed meanwhile
-			}
-			return err
-		}
-		if p == t.Root {
-			return nil
-		}
-		rel := p[len(t.Root)+1:]
+	found, unread, err := t.search()
+	return movables(t.Root, append(found, unread...)), err
+}
+
+// search lists, relative to t.Root, the new matches of Nested and the
+// directories it could not read.
+func (t Tree) search() (found, unread []string, err error) {
+	unread, err = walkDir(t.Root, func(rel string, d fs.DirEntry) error {
 		top := !strings.Contains(rel, "/")
 		match := slices.Contains(t.Names, d.Name())
 		if match && !top && !slices.Contains(t.Existing, rel) {
-			out = append(out, p)
+			found = append(found, rel)
 		}
 		if d.IsDir() && (match || top && d.Name() == ".git") {
 			return fs.SkipDir
@@ -107,9 +105,9 @@ func (t Tree) Nested() ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return out, fmt.Errorf("searching %s for protected names: %w", t.Root, err)
+		return found, unread, fmt.Errorf("searching %s for protected names: %w", t.Root, err)
 	}
-	return out, nil
+	return found, unread, nil
 }
 
 // AddTrees makes g search the trees of roots for the protected names
@@ -123,13 +121,13 @@ func (g *Guard) AddTrees(roots, extra []string) error {
 	}
 	for _, root := range roots {
 		t := Tree{Root: root, Names: names}
-		found, err := t.Nested()
+		// What the search could not read is not Existing: the final
+		// sweep moves it aside.
+		found, _, err := t.search()
 		if err != nil {
 			return err
 		}
-		for _, p := range found {
-			t.Existing = append(t.Existing, p[len(root)+1:])
-		}
+		t.Existing = found
 		g.Trees = append(g.Trees, t)
 	}
 	return nil
@@ -182,30 +180,37 @@ func links(fi fs.FileInfo) uint64 {
 }
 
 // Strays lists the entries beneath g.Dir that stray reports and that were
-// not there when the guard was made, by a walk of the whole directory.
+// not there when the guard was made, and the directories the walk could
+// not read, by a walk of the whole directory. An entry deeper than
+// PATH_MAX is listed by its deepest ancestor within it.
 func (g GitDir) Strays(final bool) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(g.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == g.Dir {
-			return err
-		}
-		rel := p[len(g.Dir)+1:]
+	found, unread, err := g.strays(final)
+	return movables(g.Dir, append(found, unread...)), err
+}
+
+// strays lists, relative to g.Dir, the new stray entries of Strays and the
+// entries the walk could not read.
+func (g GitDir) strays(final bool) (found, unread []string, err error) {
+	var failed []string
+	unread, err = walkDir(g.Dir, func(rel string, d fs.DirEntry) error {
 		odd, err := stray(rel, d, final)
-		if err != nil {
-			return err
-		}
-		if odd && !slices.Contains(g.Odd, rel) {
-			out = append(out, p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			failed = append(failed, rel)
+		case odd && !slices.Contains(g.Odd, rel):
+			found = append(found, rel)
 		}
 		return nil
 	})
+	unread = append(unread, failed...)
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil // gone meanwhile: nothing left to take
 	}
 	if err != nil {
-		return out, fmt.Errorf("checking the git directory %s: %w", g.Dir, err)
+		return found, unread, fmt.Errorf("checking the git directory %s: %w", g.Dir, err)
 	}
-	return out, nil
+	return found, unread, nil
 }
 
 // StrayAt reports whether p (a path that just appeared) is a stray entry
@@ -365,13 +370,13 @@ func guardOf(root string, extra []string) (Guard, error) {
 	var g Guard
 	if isDir(gitDir) {
 		gd := GitDir{Root: root, Dir: gitDir}
-		odd, err := gd.Strays(true)
+		// What the walk could not read is not Odd: the sweeps move it
+		// aside.
+		odd, _, err := gd.strays(true)
 		if err != nil {
 			return Guard{}, err
 		}
-		for _, p := range odd {
-			gd.Odd = append(gd.Odd, p[len(gitDir)+1:])
-		}
+		gd.Odd = odd
 		g.Git = append(g.Git, gd)
 	}
 	for _, d := range byDir {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -203,5 +204,57 @@ func TestGuardMissing(t *testing.T) {
 	}
 	if !slices.Equal(moved, []string{".cargo/bin", ".claude/hooks"}) {
 		t.Errorf("swept %q", moved)
+	}
+}
+
+// TestWalkTooDeep: a directory deeper than PATH_MAX neither ends the walks
+// nor hides a stray beside it; a match found that deep is listed by its
+// deepest ancestor a move can reach. (The unreadable directory of the same
+// attack is in the e2e test TestGuard_WalkErrors: root reads a 000
+// directory anyway.)
+func TestWalkTooDeep(t *testing.T) {
+	root := t.TempDir()
+	gitDir := filepath.Join(root, ".git")
+	mkTree(t, root, ".git/BISECT_a/", ".git/refs/heads/", "aaa/")
+	deep := func(dir string) string {
+		r, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rel string
+		name := strings.Repeat("d", 200)
+		for range 25 {
+			if err := r.Mkdir(name, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			next, err := r.OpenRoot(name)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, rel = next, filepath.Join(rel, name)
+		}
+		if err := r.Mkdir(".envrc", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		return filepath.Join(rel, ".envrc")
+	}
+	deep(filepath.Join(gitDir, "BISECT_a"))
+	envrc := deep(filepath.Join(root, "aaa"))
+	if err := os.Symlink("/etc/passwd", filepath.Join(gitDir, "refs", "heads", "planted")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := GitDir{Root: root, Dir: gitDir}.Strays(false)
+	if want := []string{filepath.Join(gitDir, "refs", "heads", "planted")}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("Strays() = %q, %v; want %q", got, err, want)
+	}
+	found, err := Tree{Root: root, Names: protectedNames}.Nested()
+	want := movable(root, filepath.Join("aaa", envrc))
+	if err != nil || !slices.Equal(found, []string{want}) || len(want) > maxPath || !strings.HasPrefix(filepath.Join(root, "aaa", envrc), want+"/") {
+		t.Errorf("Nested() = %q, %v; want %q", found, err, want)
+	}
+	if _, err := os.Lstat(want); err != nil {
+		t.Errorf("the listed ancestor cannot be reached: %v", err)
 	}
 }

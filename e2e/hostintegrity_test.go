@@ -179,6 +179,22 @@ func TestGuard_StateDirForgery(t *testing.T) {
 	})
 }
 
+// TestGuard_XDGStateForgery: pent's state directory where XDG_STATE_HOME
+// puts it, below a write grant, is not writable inside: a forged run record
+// there does not make the next pent move a host directory aside.
+func TestGuard_XDGStateForgery(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		victim := filepath.Join(r.home, "victim", "a")
+		r.writeFile(victim, "keep\n", 0o644)
+		state := filepath.Join(r.home, "xs")
+		r.mkdir(state, 0o755)
+		r.extraEnv = append(r.extraEnv, "XDG_STATE_HOME="+state)
+		r.sandboxSh(fmt.Sprintf(`mkdir -p %[1]s/pent/quarantine/runs; echo '{"dirs":[{"root":"%[2]s/victim","dir":"%[2]s/victim","allow":false,"names":["*"],"existing":[]}]}' > %[1]s/pent/quarantine/runs/1-1.json`, state, r.home), "--write", state)
+		r.pent("version").wantCode(t, 0)
+		r.assertFile(victim, "keep\n")
+	})
+}
+
 // TestGuard_WalkErrors: a path deeper than PATH_MAX in .git or the tree, and
 // a directory made unreadable (000), neither end the guard's walks nor hide
 // what was planted beside them, and the next run starts.

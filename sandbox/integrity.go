@@ -292,8 +292,10 @@ func NewGuard(roots, extra []string) (Guard, error) {
 
 // Check refuses a guard (read back from a record) that NewGuard would not
 // have made: a root that is not an absolute clean path below /, a guarded
-// directory outside its root, an allowlist anywhere but a git directory.
-func (g Guard) Check() error {
+// directory outside its root, an allowlist anywhere but a git directory,
+// and at home (the user's home directory) or one of its ancestors anything
+// but literal names (a forged "*" there would move the whole home aside).
+func (g Guard) Check(home string) error {
 	root := func(r string) error {
 		if !filepath.IsAbs(r) || filepath.Clean(r) != r || r == "/" {
 			return fmt.Errorf("%q is not a project root pent guards", r)
@@ -308,6 +310,9 @@ func (g Guard) Check() error {
 		inside := d.Dir == d.Root || strings.HasPrefix(d.Dir, d.Root+"/") && filepath.Clean(d.Dir) == d.Dir
 		if !inside || d.Allow && d.Dir != git && d.Dir != filepath.Join(git, "info") && d.Dir != filepath.Join(git, "objects", "info") {
 			return fmt.Errorf("%q is not a directory pent guards in %q", d.Dir, d.Root)
+		}
+		if home != "" && within(home, d.Dir) && slices.ContainsFunc(d.Names, func(n string) bool { return strings.ContainsAny(n, `*?[\`) }) {
+			return fmt.Errorf("%q holds the home directory: pent guards only names there, not patterns", d.Dir)
 		}
 	}
 	for _, t := range g.Trees {

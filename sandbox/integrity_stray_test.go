@@ -96,9 +96,13 @@ func TestGuardCheck(t *testing.T) {
 		{"root /", Guard{Dirs: []GuardDir{{Root: "/", Dir: "/"}}}, false},
 		{"relative root", Guard{Dirs: []GuardDir{{Root: "p", Dir: "p"}}}, false},
 		{"git dir elsewhere", Guard{Git: []GitDir{{Root: "/p", Dir: "/home/u/.ssh"}}}, false},
+		{"names at home", Guard{Dirs: []GuardDir{{Root: "/home/u", Dir: "/home/u", Names: []string{".bashrc", "bin"}}}}, true},
+		{"pattern at home", Guard{Dirs: []GuardDir{{Root: "/home/u", Dir: "/home/u", Names: []string{"*"}}}}, false},
+		{"pattern above home", Guard{Dirs: []GuardDir{{Root: "/home", Dir: "/home", Names: []string{"u?"}}}}, false},
+		{"pattern below home", Guard{Dirs: []GuardDir{{Root: "/home/u/p", Dir: "/home/u/p", Names: []string{"*.key"}}}}, true},
 	}
 	for _, tt := range tests {
-		if err := tt.g.Check(); (err == nil) != tt.ok {
+		if err := tt.g.Check("/home/u"); (err == nil) != tt.ok {
 			t.Errorf("%s: Check() = %v", tt.name, err)
 		}
 	}

@@ -221,3 +221,40 @@ echo PLANTED`)
 		}
 	})
 }
+
+// TestGuard_RebaseState: a stopped rebase left by the command keeps no exec
+// line it added to the todo list (the host's `git rebase --continue` would
+// run it) and no counter that is not a number (a host prompt prints it in
+// PS1); a legitimately stopped rebase stays and the host can continue it.
+func TestGuard_RebaseState(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		ran := filepath.Join(r.home, "exec-ran")
+		res := r.sandboxSh(gitIdentity + `set -e
+echo a > f; git add f; git commit -qm a; echo b > f; git commit -qam b; echo c > f; git commit -qam c
+GIT_SEQUENCE_EDITOR='sed -i "1i break"' git rebase -qi HEAD~2
+test -d .git/rebase-merge
+echo STOPPED`)
+		if !strings.Contains(res.stdout, "STOPPED") {
+			t.Fatalf("the rebase did not stop:\n%s", res)
+		}
+		todo := filepath.Join(r.project, ".git", "rebase-merge", "git-rebase-todo")
+		msgnum := filepath.Join(r.project, ".git", "rebase-merge", "msgnum")
+		if _, err := os.Lstat(todo); err != nil {
+			t.Fatalf("a legitimately stopped rebase lost its todo list: %v\n%s", err, res)
+		}
+		res = r.sandboxSh(fmt.Sprintf(`set -e
+echo 'exec touch %[1]s' >> .git/rebase-merge/git-rebase-todo
+printf '%%s\n' '1$(touch %[1]s)' > .git/rebase-merge/msgnum
+echo PLANTED`, ran))
+		if !strings.Contains(res.stdout, "PLANTED") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		r.assertAbsent(msgnum)
+		if data, err := os.ReadFile(todo); err == nil && strings.Contains(string(data), "exec") {
+			t.Errorf("the todo list kept the planted exec line:\n%s", data)
+		}
+		r.host("sh", "-c", gitIdentity+"git rebase --continue")
+		r.assertAbsent(ran)
+	})
+}

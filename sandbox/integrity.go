@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -146,6 +147,67 @@ type GitDir struct {
 	// Odd are the entries, relative to Dir, that Strays would report but
 	// that existed when the guard was made.
 	Odd []string `json:"odd"`
+	// Exec are the exec lines of its todo files (gitTodoFiles) when the
+	// guard was made, each as "FILE LINE".
+	Exec []string `json:"exec,omitempty"`
+}
+
+// gitTodoFiles are the todo lists of a stopped rebase, cherry-pick or
+// revert, relative to the git directory: the host's `git rebase
+// --continue` runs their exec lines as shell commands.
+var gitTodoFiles = []string{"rebase-merge/git-rebase-todo", "sequencer/todo"}
+
+// gitCounterFiles hold a stopped rebase's or am's step counters, relative
+// to the git directory: host shell prompts (git-prompt.sh) print them
+// inside PS1, where anything but a number would run as code.
+var gitCounterFiles = []string{"rebase-merge/msgnum", "rebase-merge/end", "rebase-apply/next", "rebase-apply/last"}
+
+// unsafeState reports whether the git state file at rel (relative to dir)
+// holds what the host would run: a todo list with an exec line not in
+// exec, or a counter that is not a plain number.
+func unsafeState(dir, rel string, exec []string) (bool, error) {
+	todo, counter := slices.Contains(gitTodoFiles, rel), slices.Contains(gitCounterFiles, rel)
+	if !todo && !counter {
+		return false, nil
+	}
+	data, err := readPlain(filepath.Join(dir, rel))
+	if err != nil {
+		return false, err
+	}
+	if counter {
+		n := strings.TrimSuffix(string(data), "\n")
+		return n == "" || strings.Trim(n, "0123456789") != "", nil
+	}
+	return slices.ContainsFunc(execLines(rel, data), func(l string) bool { return !slices.Contains(exec, l) }), nil
+}
+
+// execLines lists the exec lines (exec or x commands) of the todo list
+// data of the file rel, each as "FILE LINE".
+func execLines(rel string, data []byte) []string {
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		cmd, _, _ := strings.Cut(line, " ")
+		cmd, _, _ = strings.Cut(cmd, "\t")
+		if strings.EqualFold(cmd, "exec") || strings.EqualFold(cmd, "x") {
+			out = append(out, rel+" "+line)
+		}
+	}
+	return out
+}
+
+// readPlain reads the regular file p without following a symlink or
+// blocking on a FIFO put there meanwhile.
+func readPlain(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	return io.ReadAll(f)
 }
 
 // stray reports whether the entry d at rel (relative to a git directory) is
@@ -189,11 +251,16 @@ func (g GitDir) Strays(final bool) ([]string, error) {
 }
 
 // strays lists, relative to g.Dir, the new stray entries of Strays and the
-// entries the walk could not read.
+// entries the walk could not read. Once the command has ended (final), a
+// todo list that gained an exec line and a counter that is not a number
+// are stray too.
 func (g GitDir) strays(final bool) (found, unread []string, err error) {
 	var failed []string
 	unread, err = walkDir(g.Dir, func(rel string, d fs.DirEntry) error {
 		odd, err := stray(rel, d, final)
+		if err == nil && !odd && final && d.Type().IsRegular() {
+			odd, err = unsafeState(g.Dir, rel, g.Exec)
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
@@ -375,6 +442,11 @@ func guardOf(root string, extra []string) (Guard, error) {
 	var g Guard
 	if isDir(gitDir) {
 		gd := GitDir{Root: root, Dir: gitDir}
+		for _, rel := range gitTodoFiles {
+			if data, err := readPlain(filepath.Join(gitDir, rel)); err == nil {
+				gd.Exec = append(gd.Exec, execLines(rel, data)...)
+			}
+		}
 		// What the walk could not read is not Odd: the sweeps move it
 		// aside.
 		odd, _, err := gd.strays(true)

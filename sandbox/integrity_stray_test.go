@@ -262,3 +262,59 @@ func TestWalkTooDeep(t *testing.T) {
 		t.Errorf("the listed ancestor cannot be reached: %v", err)
 	}
 }
+
+// TestUnsafeState: a todo list is unsafe when it holds an exec line that
+// was not there at the start, a counter when it is not a plain number;
+// other git state is never read.
+func TestUnsafeState(t *testing.T) {
+	tests := []struct {
+		rel, content string
+		exec         []string
+		want         bool
+	}{
+		{"rebase-merge/git-rebase-todo", "pick 1234 a\n# exec touch x\nbreak\n", nil, false},
+		{"rebase-merge/git-rebase-todo", "pick 1234 a\nexec make test\n", nil, true},
+		{"rebase-merge/git-rebase-todo", "  x\tmake test\n", nil, true},
+		{"rebase-merge/git-rebase-todo", "pick 1234 a\nexec make test\n", []string{"rebase-merge/git-rebase-todo exec make test"}, false},
+		{"sequencer/todo", "EXEC id\n", nil, true},
+		{"rebase-merge/msgnum", "12\n", nil, false},
+		{"rebase-merge/end", "3", nil, false},
+		{"rebase-merge/msgnum", "1$(touch x)\n", nil, true},
+		{"rebase-apply/next", "\n", nil, true},
+		{"rebase-apply/last", "2\n\n", nil, true},
+		{"rebase-merge/head-name", "$(x)", nil, false},
+		{"rebase-merge/done", "exec x\n", nil, false},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		mkTree(t, dir, tt.rel)
+		if err := os.WriteFile(filepath.Join(dir, tt.rel), []byte(tt.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := unsafeState(dir, tt.rel, tt.exec); err != nil || got != tt.want {
+			t.Errorf("unsafeState(%s, %q) = %v, %v; want %v", tt.rel, tt.content, got, err, tt.want)
+		}
+	}
+	dir := t.TempDir()
+	mkTree(t, dir, "rebase-merge/")
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "rebase-merge", "msgnum")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unsafeState(dir, "rebase-merge/msgnum", nil); err == nil {
+		t.Error("unsafeState followed a symlink")
+	}
+}
+
+// FuzzExecLines: every line execLines reports is one of the todo list's
+// lines, named by the file.
+func FuzzExecLines(f *testing.F) {
+	f.Add([]byte("pick 1 a\nexec make\n x\tls\n#exec no\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, l := range execLines("sequencer/todo", data) {
+			line, ok := strings.CutPrefix(l, "sequencer/todo ")
+			if !ok || !strings.Contains(string(data), line) {
+				t.Fatalf("execLines reported %q for %q", l, data)
+			}
+		}
+	})
+}

@@ -54,11 +54,12 @@ func walkDir(dir string, visit func(rel string, d fs.DirEntry) error) (unread []
 }
 
 // readable gives pent's user rwx on the directory fi with chmod when it
-// owns it and lacks one (reading it, and moving it aside, which updates
-// its "..", need them); a failure leaves the directory to be found unread.
+// owns it and lacks read or search (so that what is planted inside can be
+// moved out too); a directory it can read (a read-only module cache) is
+// left alone. A failure leaves the directory to be found unread.
 func readable(fi fs.FileInfo, chmod func(os.FileMode) error) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !fi.IsDir() || fi.Mode().Perm()&0o700 == 0o700 || !ok || int(st.Uid) != os.Geteuid() {
+	if !fi.IsDir() || fi.Mode().Perm()&0o500 == 0o500 || !ok || int(st.Uid) != os.Geteuid() {
 		return
 	}
 	_ = chmod(fi.Mode().Perm() | 0o700)

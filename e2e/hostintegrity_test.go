@@ -178,3 +178,83 @@ func TestGuard_StateDirForgery(t *testing.T) {
 		r.assertFile(victim, "keep\n")
 	})
 }
+
+// TestGuard_XDGStateForgery: pent's state directory where XDG_STATE_HOME
+// puts it, below a write grant, is not writable inside: a forged run record
+// there does not make the next pent move a host directory aside.
+func TestGuard_XDGStateForgery(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		victim := filepath.Join(r.home, "victim", "a")
+		r.writeFile(victim, "keep\n", 0o644)
+		state := filepath.Join(r.home, "xs")
+		r.mkdir(state, 0o755)
+		r.extraEnv = append(r.extraEnv, "XDG_STATE_HOME="+state)
+		r.sandboxSh(fmt.Sprintf(`mkdir -p %[1]s/pent/quarantine/runs; echo '{"dirs":[{"root":"%[2]s/victim","dir":"%[2]s/victim","allow":false,"names":["*"],"existing":[]}]}' > %[1]s/pent/quarantine/runs/1-1.json`, state, r.home), "--write", state)
+		r.pent("version").wantCode(t, 0)
+		r.assertFile(victim, "keep\n")
+	})
+}
+
+// TestGuard_WalkErrors: a path deeper than PATH_MAX in .git or the tree, and
+// a directory made unreadable (000), neither end the guard's walks nor hide
+// what was planted beside them, and the next run starts.
+func TestGuard_WalkErrors(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		res := r.sandboxSh(`set -e
+deep() { (cd "$1"; n=$(printf 'd%.0s' $(seq 200)); for i in $(seq 25); do mkdir $n && cd $n || break; done) 2>/dev/null || :; }
+mkdir -p .git/BISECT_a aaa zzz/q yyy
+deep .git/BISECT_a; deep zzz/q
+ln -s /etc/passwd .git/logs-planted
+mkdir -p .git/refs/heads; ln -s /etc/passwd .git/refs/heads/planted
+mkdir yyy/.git; echo evil > yyy/.envrc; mkdir aaa/.claude; chmod 000 aaa
+echo PLANTED`)
+		if !strings.Contains(res.stdout, "PLANTED") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		r.assertAbsent(filepath.Join(r.project, ".git", "refs", "heads", "planted"))
+		r.assertAbsent(filepath.Join(r.project, "yyy", ".git"))
+		r.assertAbsent(filepath.Join(r.project, "yyy", ".envrc"))
+		r.assertAbsent(filepath.Join(r.project, "aaa", ".claude"))
+		if again := r.sandboxSh(`echo STARTED`); !strings.Contains(again.stdout, "STARTED") {
+			t.Fatalf("the next run did not start:\n%s", again)
+		}
+	})
+}
+
+// TestGuard_RebaseState: a stopped rebase left by the command keeps no exec
+// line it added to the todo list (the host's `git rebase --continue` would
+// run it) and no counter that is not a number (a host prompt prints it in
+// PS1); a legitimately stopped rebase stays and the host can continue it.
+func TestGuard_RebaseState(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		ran := filepath.Join(r.home, "exec-ran")
+		res := r.sandboxSh(gitIdentity + `set -e
+echo a > f; git add f; git commit -qm a; echo b > f; git commit -qam b; echo c > f; git commit -qam c
+GIT_SEQUENCE_EDITOR='sed -i "1i break"' git rebase -qi HEAD~2
+test -d .git/rebase-merge
+echo STOPPED`)
+		if !strings.Contains(res.stdout, "STOPPED") {
+			t.Fatalf("the rebase did not stop:\n%s", res)
+		}
+		todo := filepath.Join(r.project, ".git", "rebase-merge", "git-rebase-todo")
+		msgnum := filepath.Join(r.project, ".git", "rebase-merge", "msgnum")
+		if _, err := os.Lstat(todo); err != nil {
+			t.Fatalf("a legitimately stopped rebase lost its todo list: %v\n%s", err, res)
+		}
+		res = r.sandboxSh(fmt.Sprintf(`set -e
+echo 'exec touch %[1]s' >> .git/rebase-merge/git-rebase-todo
+printf '%%s\n' '1$(touch %[1]s)' > .git/rebase-merge/msgnum
+echo PLANTED`, ran))
+		if !strings.Contains(res.stdout, "PLANTED") {
+			t.Fatalf("the planting script did not finish:\n%s", res)
+		}
+		r.assertAbsent(msgnum)
+		if data, err := os.ReadFile(todo); err == nil && strings.Contains(string(data), "exec") {
+			t.Errorf("the todo list kept the planted exec line:\n%s", data)
+		}
+		r.host("sh", "-c", gitIdentity+"git rebase --continue")
+		r.assertAbsent(ran)
+	})
+}

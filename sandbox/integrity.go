@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -81,25 +82,23 @@ type Tree struct {
 }
 
 // Nested lists the entries of t below its top level whose name is one of
-// t.Names and that were not found at the start. It does not descend into
-// a match, the top-level .git or a symlink.
+// t.Names and that were not found at the start, and the directories the
+// search could not read (nothing beneath them is known). It does not
+// descend into a match, the top-level .git or a symlink. An entry deeper
+// than PATH_MAX is listed by its deepest ancestor within it.
 func (t Tree) Nested() ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(t.Root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed meanwhile
-			}
-			return err
-		}
-		if p == t.Root {
-			return nil
-		}
-		rel := p[len(t.Root)+1:]
+	found, unread, err := t.search()
+	return movables(t.Root, append(found, unread...)), err
+}
+
+// search lists, relative to t.Root, the new matches of Nested and the
+// directories it could not read.
+func (t Tree) search() (found, unread []string, err error) {
+	unread, err = walkDir(t.Root, func(rel string, d fs.DirEntry) error {
 		top := !strings.Contains(rel, "/")
 		match := slices.Contains(t.Names, d.Name())
 		if match && !top && !slices.Contains(t.Existing, rel) {
-			out = append(out, p)
+			found = append(found, rel)
 		}
 		if d.IsDir() && (match || top && d.Name() == ".git") {
 			return fs.SkipDir
@@ -107,9 +106,9 @@ func (t Tree) Nested() ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return out, fmt.Errorf("searching %s for protected names: %w", t.Root, err)
+		return found, unread, fmt.Errorf("searching %s for protected names: %w", t.Root, err)
 	}
-	return out, nil
+	return found, unread, nil
 }
 
 // AddTrees makes g search the trees of roots for the protected names
@@ -123,13 +122,13 @@ func (g *Guard) AddTrees(roots, extra []string) error {
 	}
 	for _, root := range roots {
 		t := Tree{Root: root, Names: names}
-		found, err := t.Nested()
+		// What the search could not read is not Existing: the final
+		// sweep moves it aside.
+		found, _, err := t.search()
 		if err != nil {
 			return err
 		}
-		for _, p := range found {
-			t.Existing = append(t.Existing, p[len(root)+1:])
-		}
+		t.Existing = found
 		g.Trees = append(g.Trees, t)
 	}
 	return nil
@@ -148,6 +147,67 @@ type GitDir struct {
 	// Odd are the entries, relative to Dir, that Strays would report but
 	// that existed when the guard was made.
 	Odd []string `json:"odd"`
+	// Exec are the exec lines of its todo files (gitTodoFiles) when the
+	// guard was made, each as "FILE LINE".
+	Exec []string `json:"exec,omitempty"`
+}
+
+// gitTodoFiles are the todo lists of a stopped rebase, cherry-pick or
+// revert, relative to the git directory: the host's `git rebase
+// --continue` runs their exec lines as shell commands.
+var gitTodoFiles = []string{"rebase-merge/git-rebase-todo", "sequencer/todo"}
+
+// gitCounterFiles hold a stopped rebase's or am's step counters, relative
+// to the git directory: host shell prompts (git-prompt.sh) print them
+// inside PS1, where anything but a number would run as code.
+var gitCounterFiles = []string{"rebase-merge/msgnum", "rebase-merge/end", "rebase-apply/next", "rebase-apply/last"}
+
+// unsafeState reports whether the git state file at rel (relative to dir)
+// holds what the host would run: a todo list with an exec line not in
+// exec, or a counter that is not a plain number.
+func unsafeState(dir, rel string, exec []string) (bool, error) {
+	todo, counter := slices.Contains(gitTodoFiles, rel), slices.Contains(gitCounterFiles, rel)
+	if !todo && !counter {
+		return false, nil
+	}
+	data, err := readPlain(filepath.Join(dir, rel))
+	if err != nil {
+		return false, err
+	}
+	if counter {
+		n := strings.TrimSuffix(string(data), "\n")
+		return n == "" || strings.Trim(n, "0123456789") != "", nil
+	}
+	return slices.ContainsFunc(execLines(rel, data), func(l string) bool { return !slices.Contains(exec, l) }), nil
+}
+
+// execLines lists the exec lines (exec or x commands) of the todo list
+// data of the file rel, each as "FILE LINE".
+func execLines(rel string, data []byte) []string {
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		cmd, _, _ := strings.Cut(line, " ")
+		cmd, _, _ = strings.Cut(cmd, "\t")
+		if strings.EqualFold(cmd, "exec") || strings.EqualFold(cmd, "x") {
+			out = append(out, rel+" "+line)
+		}
+	}
+	return out
+}
+
+// readPlain reads the regular file p without following a symlink or
+// blocking on a FIFO put there meanwhile.
+func readPlain(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	return io.ReadAll(f)
 }
 
 // stray reports whether the entry d at rel (relative to a git directory) is
@@ -182,30 +242,42 @@ func links(fi fs.FileInfo) uint64 {
 }
 
 // Strays lists the entries beneath g.Dir that stray reports and that were
-// not there when the guard was made, by a walk of the whole directory.
+// not there when the guard was made, and the directories the walk could
+// not read, by a walk of the whole directory. An entry deeper than
+// PATH_MAX is listed by its deepest ancestor within it.
 func (g GitDir) Strays(final bool) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(g.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == g.Dir {
-			return err
-		}
-		rel := p[len(g.Dir)+1:]
+	found, unread, err := g.strays(final)
+	return movables(g.Dir, append(found, unread...)), err
+}
+
+// strays lists, relative to g.Dir, the new stray entries of Strays and the
+// entries the walk could not read. Once the command has ended (final), a
+// todo list that gained an exec line and a counter that is not a number
+// are stray too.
+func (g GitDir) strays(final bool) (found, unread []string, err error) {
+	var failed []string
+	unread, err = walkDir(g.Dir, func(rel string, d fs.DirEntry) error {
 		odd, err := stray(rel, d, final)
-		if err != nil {
-			return err
+		if err == nil && !odd && final && d.Type().IsRegular() {
+			odd, err = unsafeState(g.Dir, rel, g.Exec)
 		}
-		if odd && !slices.Contains(g.Odd, rel) {
-			out = append(out, p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			failed = append(failed, rel)
+		case odd && !slices.Contains(g.Odd, rel):
+			found = append(found, rel)
 		}
 		return nil
 	})
+	unread = append(unread, failed...)
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil // gone meanwhile: nothing left to take
 	}
 	if err != nil {
-		return out, fmt.Errorf("checking the git directory %s: %w", g.Dir, err)
+		return found, unread, fmt.Errorf("checking the git directory %s: %w", g.Dir, err)
 	}
-	return out, nil
+	return found, unread, nil
 }
 
 // StrayAt reports whether p (a path that just appeared) is a stray entry
@@ -287,8 +359,10 @@ func NewGuard(roots, extra []string) (Guard, error) {
 
 // Check refuses a guard (read back from a record) that NewGuard would not
 // have made: a root that is not an absolute clean path below /, a guarded
-// directory outside its root, an allowlist anywhere but a git directory.
-func (g Guard) Check() error {
+// directory outside its root, an allowlist anywhere but a git directory,
+// and at home (the user's home directory) or one of its ancestors anything
+// but literal names (a forged "*" there would move the whole home aside).
+func (g Guard) Check(home string) error {
 	root := func(r string) error {
 		if !filepath.IsAbs(r) || filepath.Clean(r) != r || r == "/" {
 			return fmt.Errorf("%q is not a project root pent guards", r)
@@ -303,6 +377,9 @@ func (g Guard) Check() error {
 		inside := d.Dir == d.Root || strings.HasPrefix(d.Dir, d.Root+"/") && filepath.Clean(d.Dir) == d.Dir
 		if !inside || d.Allow && d.Dir != git && d.Dir != filepath.Join(git, "info") && d.Dir != filepath.Join(git, "objects", "info") {
 			return fmt.Errorf("%q is not a directory pent guards in %q", d.Dir, d.Root)
+		}
+		if home != "" && within(home, d.Dir) && slices.ContainsFunc(d.Names, func(n string) bool { return strings.ContainsAny(n, `*?[\`) }) {
+			return fmt.Errorf("%q holds the home directory: pent guards only names there, not patterns", d.Dir)
 		}
 	}
 	for _, t := range g.Trees {
@@ -365,13 +442,18 @@ func guardOf(root string, extra []string) (Guard, error) {
 	var g Guard
 	if isDir(gitDir) {
 		gd := GitDir{Root: root, Dir: gitDir}
-		odd, err := gd.Strays(true)
+		for _, rel := range gitTodoFiles {
+			if data, err := readPlain(filepath.Join(gitDir, rel)); err == nil {
+				gd.Exec = append(gd.Exec, execLines(rel, data)...)
+			}
+		}
+		// What the walk could not read is not Odd: the sweeps move it
+		// aside.
+		odd, _, err := gd.strays(true)
 		if err != nil {
 			return Guard{}, err
 		}
-		for _, p := range odd {
-			gd.Odd = append(gd.Odd, p[len(gitDir)+1:])
-		}
+		gd.Odd = odd
 		g.Git = append(g.Git, gd)
 	}
 	for _, d := range byDir {

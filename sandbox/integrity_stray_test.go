@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -95,9 +96,13 @@ func TestGuardCheck(t *testing.T) {
 		{"root /", Guard{Dirs: []GuardDir{{Root: "/", Dir: "/"}}}, false},
 		{"relative root", Guard{Dirs: []GuardDir{{Root: "p", Dir: "p"}}}, false},
 		{"git dir elsewhere", Guard{Git: []GitDir{{Root: "/p", Dir: "/home/u/.ssh"}}}, false},
+		{"names at home", Guard{Dirs: []GuardDir{{Root: "/home/u", Dir: "/home/u", Names: []string{".bashrc", "bin"}}}}, true},
+		{"pattern at home", Guard{Dirs: []GuardDir{{Root: "/home/u", Dir: "/home/u", Names: []string{"*"}}}}, false},
+		{"pattern above home", Guard{Dirs: []GuardDir{{Root: "/home", Dir: "/home", Names: []string{"u?"}}}}, false},
+		{"pattern below home", Guard{Dirs: []GuardDir{{Root: "/home/u/p", Dir: "/home/u/p", Names: []string{"*.key"}}}}, true},
 	}
 	for _, tt := range tests {
-		if err := tt.g.Check(); (err == nil) != tt.ok {
+		if err := tt.g.Check("/home/u"); (err == nil) != tt.ok {
 			t.Errorf("%s: Check() = %v", tt.name, err)
 		}
 	}
@@ -204,4 +209,112 @@ func TestGuardMissing(t *testing.T) {
 	if !slices.Equal(moved, []string{".cargo/bin", ".claude/hooks"}) {
 		t.Errorf("swept %q", moved)
 	}
+}
+
+// TestWalkTooDeep: a directory deeper than PATH_MAX neither ends the walks
+// nor hides a stray beside it; a match found that deep is listed by its
+// deepest ancestor a move can reach. (The unreadable directory of the same
+// attack is in the e2e test TestGuard_WalkErrors: root reads a 000
+// directory anyway.)
+func TestWalkTooDeep(t *testing.T) {
+	root := t.TempDir()
+	gitDir := filepath.Join(root, ".git")
+	mkTree(t, root, ".git/BISECT_a/", ".git/refs/heads/", "aaa/")
+	deep := func(dir string) string {
+		r, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rel string
+		name := strings.Repeat("d", 200)
+		for range 25 {
+			if err := r.Mkdir(name, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			next, err := r.OpenRoot(name)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, rel = next, filepath.Join(rel, name)
+		}
+		if err := r.Mkdir(".envrc", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		return filepath.Join(rel, ".envrc")
+	}
+	deep(filepath.Join(gitDir, "BISECT_a"))
+	envrc := deep(filepath.Join(root, "aaa"))
+	if err := os.Symlink("/etc/passwd", filepath.Join(gitDir, "refs", "heads", "planted")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := GitDir{Root: root, Dir: gitDir}.Strays(false)
+	if want := []string{filepath.Join(gitDir, "refs", "heads", "planted")}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("Strays() = %q, %v; want %q", got, err, want)
+	}
+	found, err := Tree{Root: root, Names: protectedNames}.Nested()
+	want := movable(root, filepath.Join("aaa", envrc))
+	if err != nil || !slices.Equal(found, []string{want}) || len(want) > maxPath || !strings.HasPrefix(filepath.Join(root, "aaa", envrc), want+"/") {
+		t.Errorf("Nested() = %q, %v; want %q", found, err, want)
+	}
+	if _, err := os.Lstat(want); err != nil {
+		t.Errorf("the listed ancestor cannot be reached: %v", err)
+	}
+}
+
+// TestUnsafeState: a todo list is unsafe when it holds an exec line that
+// was not there at the start, a counter when it is not a plain number;
+// other git state is never read.
+func TestUnsafeState(t *testing.T) {
+	tests := []struct {
+		rel, content string
+		exec         []string
+		want         bool
+	}{
+		{"rebase-merge/git-rebase-todo", "pick 1234 a\n# exec touch x\nbreak\n", nil, false},
+		{"rebase-merge/git-rebase-todo", "pick 1234 a\nexec make test\n", nil, true},
+		{"rebase-merge/git-rebase-todo", "  x\tmake test\n", nil, true},
+		{"rebase-merge/git-rebase-todo", "pick 1234 a\nexec make test\n", []string{"rebase-merge/git-rebase-todo exec make test"}, false},
+		{"sequencer/todo", "EXEC id\n", nil, true},
+		{"rebase-merge/msgnum", "12\n", nil, false},
+		{"rebase-merge/end", "3", nil, false},
+		{"rebase-merge/msgnum", "1$(touch x)\n", nil, true},
+		{"rebase-apply/next", "\n", nil, true},
+		{"rebase-apply/last", "2\n\n", nil, true},
+		{"rebase-merge/head-name", "$(x)", nil, false},
+		{"rebase-merge/done", "exec x\n", nil, false},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		mkTree(t, dir, tt.rel)
+		if err := os.WriteFile(filepath.Join(dir, tt.rel), []byte(tt.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := unsafeState(dir, tt.rel, tt.exec); err != nil || got != tt.want {
+			t.Errorf("unsafeState(%s, %q) = %v, %v; want %v", tt.rel, tt.content, got, err, tt.want)
+		}
+	}
+	dir := t.TempDir()
+	mkTree(t, dir, "rebase-merge/")
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "rebase-merge", "msgnum")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unsafeState(dir, "rebase-merge/msgnum", nil); err == nil {
+		t.Error("unsafeState followed a symlink")
+	}
+}
+
+// FuzzExecLines: every line execLines reports is one of the todo list's
+// lines, named by the file.
+func FuzzExecLines(f *testing.F) {
+	f.Add([]byte("pick 1 a\nexec make\n x\tls\n#exec no\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, l := range execLines("sequencer/todo", data) {
+			line, ok := strings.CutPrefix(l, "sequencer/todo ")
+			if !ok || !strings.Contains(string(data), line) {
+				t.Fatalf("execLines reported %q for %q", l, data)
+			}
+		}
+	})
 }

@@ -258,6 +258,30 @@ func TestAllowMarksHostExecutedGrant(t *testing.T) {
 	}
 }
 
+// TestAllowMarksXDGStateGrant: a grant around pent's state directory where
+// XDG_STATE_HOME puts it (not ~/.local/state) is a widening while the
+// directory is missing: the next pent acts on the run records kept there.
+func TestAllowMarksXDGStateGrant(t *testing.T) {
+	project := t.TempDir()
+	f, _, errOut := testFactory(t, project)
+	home := f.Env["HOME"]
+	f.Env["XDG_STATE_HOME"] = filepath.Join(home, "xs")
+	mustWrite(t, filepath.Join(home, "xs", "keep"), "")
+	mustWrite(t, filepath.Join(project, ".pent.toml"), "[sandbox.paths]\nread_write = [\"~/xs\"]\n")
+	if code := Execute(f, []string{"allow", "--yes"}); code != 0 {
+		t.Fatalf("allow exit %d: %s", code, errOut)
+	}
+	var line string
+	for _, l := range strings.Split(errOut.String(), "\n") {
+		if strings.Contains(l, filepath.Join(home, "xs")) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "widening") || !strings.Contains(line, filepath.Join(home, "xs", "pent")) {
+		t.Errorf("the grant around $XDG_STATE_HOME/pent is not marked as a widening naming it: %q\n%s", line, errOut)
+	}
+}
+
 // TestWrappedRunRefusesWhatTheHookKeeps: a wrapped command refuses to run
 // when an unknown .pent.toml appears beside an allowed .pent/pent.toml, or
 // when an allowed project file is deleted, and `pent deny` finds a deleted

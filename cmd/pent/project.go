@@ -14,7 +14,6 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/profiles"
-	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // NewCmdStatus builds `pent status`.
@@ -55,7 +54,7 @@ func statusRun(f *Factory, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective, sandbox.HostExecutedLocations(l.Home, filepath.SplitList(f.Env["PATH"]), l.ProjectRoot)),
+	r := statusReport{Trust: "no project", Network: string(l.Effective.Network), Grants: config.Grants(nil, l.Effective, f.hostExecuted(l.Home, l.ProjectRoot)),
 		Hook: f.Env[hook.VarStamp] != "", Wrapped: []string{}, Wrap: l.Effective.Wrap, Proxy: proxyState(f, l)}
 	if l.ProjectFile != "" {
 		r.Project, r.Root, r.Trust = l.ProjectFile, l.ProjectRoot, l.Trust.String()

@@ -124,7 +124,7 @@ func recoverGuards(f *Factory) {
 		if err := json.Unmarshal(data, &g); err != nil {
 			return fmt.Errorf("reading the record of a killed run: %w", err)
 		}
-		if err := g.Check(); err != nil {
+		if err := g.Check(home); err != nil {
 			return fmt.Errorf("the record of a killed run: %w", err)
 		}
 		m := &mover{store: store}

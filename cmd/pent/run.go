@@ -384,7 +384,26 @@ func (o *RunOptions) hostExecuted(l *loaded) []sandbox.HostExecuted {
 	if root == "" {
 		root = l.Cwd
 	}
-	return sandbox.HostExecutedLocations(l.Home, filepath.SplitList(o.Factory.Env["PATH"]), root)
+	return o.Factory.hostExecuted(l.Home, root)
+}
+
+// hostExecuted lists what the host runs or trusts outside the sandbox
+// (sandbox.HostExecutedLocations) and pent's own directories where the
+// XDG_* variables put them: the next pent reads its configuration, trust
+// records and run records from there (SPEC §13).
+func (f *Factory) hostExecuted(home, projectRoot string) []sandbox.HostExecuted {
+	locs := sandbox.HostExecutedLocations(home, filepath.SplitList(f.Env["PATH"]), projectRoot)
+	for _, d := range []struct{ variable, fallback, why string }{
+		{"XDG_CONFIG_HOME", ".config", "pent's own global configuration"},
+		{"XDG_DATA_HOME", ".local/share", "pent's trust store"},
+		{"XDG_STATE_HOME", ".local/state", "pent's quarantine and run records, which the next pent acts on"},
+	} {
+		dir, err := f.xdgDir(d.variable, d.fallback)
+		if err == nil && !slices.ContainsFunc(locs, func(l sandbox.HostExecuted) bool { return l.Path == dir }) {
+			locs = append(locs, sandbox.HostExecuted{Path: dir, Why: d.why})
+		}
+	}
+	return locs
 }
 
 func containsPath(list []string, p string) bool {

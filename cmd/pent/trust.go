@@ -12,7 +12,6 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
-	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // TrustOptions are the inputs of `pent allow` and `pent deny`.
@@ -183,7 +182,7 @@ func (o *TrustOptions) grants(snap hook.Snapshot, home string) (all, shown []str
 	if err != nil {
 		return nil, nil, err
 	}
-	hostExec := sandbox.HostExecutedLocations(home, filepath.SplitList(o.Factory.Env["PATH"]), root)
+	hostExec := o.Factory.hostExecuted(home, root)
 	all = config.Grants(base, with, hostExec)
 	if o.Verbose {
 		return all, all, nil

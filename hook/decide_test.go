@@ -262,6 +262,45 @@ func TestDecide(t *testing.T) {
 			{cwd: "src/app/sub", fresh: true, wrap: []string{"cargo", "npm", "node"}},
 			{cwd: "src/app/sub", before: deny("src/app/sub/.pent.toml"), msg: "pent: cargo no longer sandboxed (left ~/src/app/sub/.pent.toml)", unwrap: []string{"cargo"}},
 		}},
+		{"an allowed nested project dir replaced by a symlink keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				edit("src/app/sub/.pent.toml", "cargo npm")(t, f)
+				allow("src/app/sub/.pent.toml")(t, f)
+			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", before: func(t *testing.T, f decideFixture) {
+				sub := filepath.Join(f.app, "sub")
+				if err := os.Rename(sub, sub+".x"); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(filepath.Join(sub+".x", ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink("sub.x", sub); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "pent: ~/src/app/sub/.pent.toml is gone or unreadable since you allowed it (file does not exist); cargo, npm, node stay wrapped and refuse to run", wrap: []string{"cargo"}},
+		}},
+		{"an allowed nested .pent dir replaced by a symlink keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				if err := os.MkdirAll(filepath.Join(f.app, "sub", ".pent"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				edit("src/app/sub/.pent/pent.toml", "cargo npm")(t, f)
+				allow("src/app/sub/.pent/pent.toml")(t, f)
+			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", before: func(t *testing.T, f decideFixture) {
+				seed := filepath.Join(f.app, "sub", ".pent")
+				if err := os.Rename(seed, seed+"x"); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(filepath.Join(seed+"x", "pent.toml")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(".pentx", seed); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "pent: ~/src/app/sub/.pent/pent.toml is gone or unreadable since you allowed it (file does not exist); cargo, npm, node stay wrapped and refuse to run", wrap: []string{"cargo"}},
+		}},
 		{"a deleted allowed project file keeps its wrappers", []step{
 			{cwd: "src/app", fresh: true, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
 			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {

@@ -135,7 +135,7 @@ func (t Trust) FindProject(dir string) (file, root string, ok bool, err error) {
 			if present(c) {
 				return c, d, true, nil
 			}
-			rec, err := idx.recorded(c)
+			_, rec, err := idx.recorded(c)
 			if err != nil || rec {
 				return c, d, rec, err
 			}
@@ -178,12 +178,11 @@ func judgeDir(d string, t Trust, idx *recordIndex) ([]Found, error) {
 			out = append(out, f)
 			continue
 		}
-		rec, err := idx.recorded(c)
+		path, rec, err := idx.recorded(c)
 		if err != nil {
 			return nil, err
 		}
 		if rec {
-			path, _ := canonicalPath(c)
 			out = append(out, Found{File: c, Root: d, Snap: Snapshot{Path: path}, State: Changed,
 				Err: fs.ErrNotExist})
 		}
@@ -197,10 +196,11 @@ func judge(file, root string, t Trust, idx *recordIndex) (Found, error) {
 	f := Found{File: file, Root: root}
 	var err error
 	if f.Snap, f.Err = ReadProject(file); f.Err != nil {
-		if rec, err := idx.recorded(file); err != nil || !rec {
+		path, rec, err := idx.recorded(file)
+		if err != nil || !rec {
 			return f, err
 		}
-		f.Snap.Path, _ = canonicalPath(file)
+		f.Snap.Path = path
 		f.State = Changed
 		return f, nil
 	}
@@ -215,20 +215,41 @@ type recordIndex struct {
 	paths map[string]bool
 }
 
-// recorded says whether the project file has an allow record.
-func (x *recordIndex) recorded(file string) (bool, error) {
+// recorded says whether the project file has an allow record, and the path
+// the record names. The file is looked up under every path the user may
+// have allowed it as: with the symlinks of each existing ancestor directory
+// resolved and the rest as named, and as named (made absolute and cleaned).
+// So a trusted file that vanished because a directory on its way was
+// replaced by a symlink (a sandboxed `mv sub sub.x; ln -s sub.x sub`) is
+// still seen as gone, not as never allowed.
+func (x *recordIndex) recorded(file string) (path string, ok bool, err error) {
 	if x.paths == nil {
 		paths, err := x.trust.recordedPaths()
 		if err != nil {
-			return false, err
+			return "", false, err
 		}
 		x.paths = paths
 	}
 	if len(x.paths) == 0 {
-		return false, nil
+		return "", false, nil
 	}
-	path, err := canonicalPath(file)
-	return err == nil && x.paths[path], nil
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", false, nil
+	}
+	if x.paths[abs] {
+		return abs, true, nil
+	}
+	rest := filepath.Base(abs)
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil && x.paths[filepath.Join(real, rest)] {
+			return filepath.Join(real, rest), true, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", false, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }
 
 // projectIn returns the project file of directory d, if it has one.

@@ -298,6 +298,9 @@ func (in Input) skipped(files []Found, name string) (key string, notices []strin
 	for _, f := range files {
 		why := f.Status()
 		fmt.Fprintf(h, "%d:%s:%s\x00", len(f.File), f.File, why)
+		if f.Linked {
+			why += "; it is " + tilde(f.Snap.Path, in.Home)
+		}
 		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — `pent allow %s` to use it instead",
 			tilde(f.File, in.Home), why, name, tilde(f.Root, in.Home)))
 	}

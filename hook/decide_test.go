@@ -339,6 +339,25 @@ func TestDecide(t *testing.T) {
 			{cwd: "plain/app", pwd: "src/app"},
 			{cwd: "plain", msg: "pent: npm, node no longer sandboxed", unwrap: []string{"npm", "node"}},
 		}},
+		{"an allowed project reached through a symlink below a trusted one is ignored", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				if err := os.Symlink("../lib", filepath.Join(f.app, "lk")); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/lk", msg: "pent: ignoring ~/src/app/lk/.pent.toml (allowed, but reached through a symbolic link; it is ~/src/lib/.pent.toml); ~/src/app/.pent.toml stays in force"},
+			{cwd: "src/app/sub/deep", before: func(t *testing.T, f decideFixture) {
+				if err := os.Symlink("../../../lib", filepath.Join(f.app, "sub", "deep", "lk")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{cwd: "src/app/sub/deep/lk/x", before: func(t *testing.T, f decideFixture) {
+				if err := os.Mkdir(filepath.Join(f.lib, "x"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "pent: ignoring ~/src/app/sub/deep/lk/.pent.toml (allowed, but reached through a symbolic link; it is ~/src/lib/.pent.toml)"},
+			{cwd: "src/lib", msg: "pent: sandboxing npm, cargo (~/src/lib/.pent.toml)", wrap: []string{"cargo"}, unwrap: []string{"node"}},
+		}},
 		{"a deleted allowed project file keeps its wrappers", []step{
 			{cwd: "src/app", fresh: true, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
 			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {

@@ -296,13 +296,13 @@ func (in Input) skipped(files []Found, name string) (key string, notices []strin
 	}
 	h := sha256.New()
 	for _, f := range files {
-		why := f.Status()
+		why, hint := f.Status(), "`pent allow "+tilde(f.Root, in.Home)+"`"
 		fmt.Fprintf(h, "%d:%s:%s\x00", len(f.File), f.File, why)
 		if f.Linked {
-			why += "; it is " + tilde(f.Snap.Path, in.Home)
+			why, hint = why+"; it is "+tilde(f.Snap.Path, in.Home), "cd to "+tilde(rootOf(f.Snap.Path), in.Home)
 		}
-		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — `pent allow %s` to use it instead",
-			tilde(f.File, in.Home), why, name, tilde(f.Root, in.Home)))
+		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — %s to use it instead",
+			tilde(f.File, in.Home), why, name, hint))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], notices
 }

@@ -345,7 +345,7 @@ func TestDecide(t *testing.T) {
 					t.Fatal(err)
 				}
 			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
-			{cwd: "src/app/lk", msg: "pent: ignoring ~/src/app/lk/.pent.toml (allowed, but reached through a symbolic link; it is ~/src/lib/.pent.toml); ~/src/app/.pent.toml stays in force"},
+			{cwd: "src/app/lk", msg: "pent: ignoring ~/src/app/lk/.pent.toml (allowed, but reached through a symbolic link; it is ~/src/lib/.pent.toml); ~/src/app/.pent.toml stays in force — cd to ~/src/lib to use it instead"},
 			{cwd: "src/app/sub/deep", before: func(t *testing.T, f decideFixture) {
 				if err := os.Symlink("../../../lib", filepath.Join(f.app, "sub", "deep", "lk")); err != nil {
 					t.Fatal(err)

@@ -335,6 +335,18 @@ func TestShellHookInteractive(t *testing.T) {
 			}
 			wantQuiet(t, "nested shell exit", sh.line("exit"))
 
+			// The project directory renamed under the shell (here by the
+			// user; a sandboxed command rooted above it can do the same):
+			// the shell did not leave, so the wrappers stay and never run
+			// unsandboxed; only a cd releases them.
+			wantOneMessage(t, "project renamed under the shell", sh.line("mv ~/src/app ~/src/app.moved"),
+				"pent: ~/src/app/.pent.toml moved or is gone while the shell was in it; cat, head stay wrapped")
+			if out := sh.line("cat " + secret + "; echo rc=" + st); strings.Contains(out, f.marker) || !strings.Contains(out, "rc=1") {
+				t.Errorf("cat ran unsandboxed after the project was renamed under the shell:\n%s", out)
+			}
+			wantOneMessage(t, "leave the renamed project", sh.line("cd ~ && mv ~/src/app.moved ~/src/app"), "no longer sandboxed")
+			wantOneMessage(t, "enter app after the move back", sh.line("cd ~/src/app"), "sandboxing cat, head")
+
 			// Leave: wrappers gone, the user's head is back.
 			wantOneMessage(t, "leave", sh.line("cd ~"), "no longer sandboxed")
 			if out := sh.line("head"); !strings.Contains(out, "USERHEAD") {

@@ -48,7 +48,8 @@ const stampsDir = "stamps"
 type Input struct {
 	// Cwd is the shell's logical working directory ($PWD), absolute.
 	Cwd string
-	// Env holds the shell's PENT_* state variables (other keys are ignored).
+	// Env holds the shell's PENT_* state variables and its PWD (other keys
+	// are ignored).
 	Env map[string]string
 	// Fresh is true when this shell process has applied no plan yet (a new,
 	// nested or exec'd shell): it has none of the wrapper functions that the
@@ -126,13 +127,22 @@ func Decide(in Input) (Plan, error) {
 			return Plan{}, fmt.Errorf("removing old stamp: %w", err)
 		}
 	}
-	p := Plan{Bin: in.Bin, Watch: Watch{Dir: cwd, Stamp: stamp}}
+	// The shell did not cd since the last export ($PWD is what it was),
+	// yet $PWD no longer leads here: its directory, or one above, was
+	// renamed under it (by a sandboxed command or the user). Leaving a
+	// project is the user's act, never a side effect of that: the shell
+	// keeps its wrappers, and its state stays at $PWD until it cds.
+	dir, moved := cwd, false
+	if pwd := in.Env["PWD"]; pwd != "" && pwd == in.Env[VarDir] && filepath.Clean(pwd) != cwd {
+		dir, moved = filepath.Clean(pwd), true
+	}
+	p := Plan{Bin: in.Bin, Watch: Watch{Dir: dir, Stamp: stamp}}
 	p.watchFile(in.GlobalConfig)
 
 	prevFile, prevKey := in.Env[VarProject], in.Env[VarTrust]
 	prevBase, prevSkip, _ := strings.Cut(prevKey, keySep)
 	prevWrapped := splitNames(in.Env[VarWrapped])
-	cur, err := in.project(cwd, prevFile, prevWrapped, &p)
+	cur, err := in.project(cwd, prevFile, prevWrapped, moved, &p)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -161,7 +171,7 @@ func Decide(in Input) (Plan, error) {
 	if cur.skipKey != "" {
 		key += keySep + cur.skipKey
 	}
-	p.Set = append(p.Set, Var{VarDir, cwd}, Var{VarStamp, filepath.Base(stamp)})
+	p.Set = append(p.Set, Var{VarDir, dir}, Var{VarStamp, filepath.Base(stamp)})
 	p.setOrUnset(VarProject, cur.file)
 	p.setOrUnset(VarTrust, key)
 	p.setOrUnset(VarWrapped, strings.Join(cur.wrap, " "))
@@ -191,8 +201,9 @@ type project struct {
 // around it or beside it (Selection.Enclosing); a changed one, or one gone
 // since it was allowed, gets the wrappers of its last trusted content too:
 // they refuse to run until the user reviews the file (fail closed). Only
-// `pent deny` removes them.
-func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (project, error) {
+// `pent deny` removes them. When the shell's directory moved under it
+// (moved), the shell keeps all of prevWrapped until it changes directory.
+func (in Input) project(cwd, prevFile string, prevWrapped []string, moved bool, p *Plan) (cur project, err error) {
 	sel, err := Select(cwd, in.Trust)
 	if err != nil {
 		return project{}, err
@@ -202,12 +213,15 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (pr
 	for _, found := range append(sel.Skipped, f, sel.Enclosing) {
 		p.watchFound(in.Trust, found)
 	}
-	cur := project{file: f.File}
+	cur = project{file: f.File}
+	if moved && len(prevWrapped) > 0 {
+		defer in.keepMoved(&cur, prevFile, prevWrapped)
+	}
 	if f.File == "" {
 		return cur, nil
 	}
 	var keep []string
-	if prevFile != "" && rootOf(prevFile) == f.Root {
+	if prevFile != "" && (moved || rootOf(prevFile) == f.Root) {
 		keep = prevWrapped
 	}
 	name := tilde(f.File, in.Home)
@@ -245,6 +259,16 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, p *Plan) (pr
 	return cur, nil
 }
 
+// keepMoved makes cur, the project of a directory that moved under the
+// shell, keep the wrappers the shell had (prevWrapped, from prevFile) and
+// stay prevFile's, so that leaving names what stops being sandboxed: they
+// run sandboxed by the project found here or refuse, never unsandboxed.
+func (in Input) keepMoved(cur *project, prevFile string, prevWrapped []string) {
+	cur.file, cur.key, cur.wrap = prevFile, "moved", union(cur.wrap, prevWrapped)
+	cur.message = fmt.Sprintf("pent: %s moved or is gone while the shell was in it; %s stay wrapped (sandboxed or refusing, never unsandboxed) until you cd elsewhere",
+		tilde(prevFile, in.Home), strings.Join(cur.wrap, ", "))
+}
+
 // rootOf is the project root of a project file: the directory holding
 // .pent.toml, or the one holding .pent/pent.toml.
 func rootOf(file string) string {
@@ -272,10 +296,13 @@ func (in Input) skipped(files []Found, name string) (key string, notices []strin
 	}
 	h := sha256.New()
 	for _, f := range files {
-		why := f.Status()
+		why, hint := f.Status(), "`pent allow "+tilde(f.Root, in.Home)+"`"
 		fmt.Fprintf(h, "%d:%s:%s\x00", len(f.File), f.File, why)
-		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — `pent allow %s` to use it instead",
-			tilde(f.File, in.Home), why, name, tilde(f.Root, in.Home)))
+		if f.Linked {
+			why, hint = why+"; it is "+tilde(f.Snap.Path, in.Home), "cd to "+tilde(rootOf(f.Snap.Path), in.Home)
+		}
+		notices = append(notices, fmt.Sprintf("pent: ignoring %s (%s); %s stays in force — %s to use it instead",
+			tilde(f.File, in.Home), why, name, hint))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], notices
 }

@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"cmp"
 	"errors"
 	"os"
 	"path/filepath"
@@ -83,6 +84,7 @@ func apply(env map[string]string, p Plan) map[string]string {
 func TestDecide(t *testing.T) {
 	type step struct {
 		cwd    string // relative to home
+		pwd    string // the shell's $PWD, relative to home; cwd when ""
 		before func(t *testing.T, f decideFixture)
 		fresh  bool
 		msg    string // substring of the only message, "" for none
@@ -262,6 +264,100 @@ func TestDecide(t *testing.T) {
 			{cwd: "src/app/sub", fresh: true, wrap: []string{"cargo", "npm", "node"}},
 			{cwd: "src/app/sub", before: deny("src/app/sub/.pent.toml"), msg: "pent: cargo no longer sandboxed (left ~/src/app/sub/.pent.toml)", unwrap: []string{"cargo"}},
 		}},
+		{"an allowed nested project dir replaced by a symlink keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				edit("src/app/sub/.pent.toml", "cargo npm")(t, f)
+				allow("src/app/sub/.pent.toml")(t, f)
+			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", before: func(t *testing.T, f decideFixture) {
+				sub := filepath.Join(f.app, "sub")
+				if err := os.Rename(sub, sub+".x"); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(filepath.Join(sub+".x", ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink("sub.x", sub); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "pent: ~/src/app/sub/.pent.toml is gone or unreadable since you allowed it (file does not exist); cargo, npm, node stay wrapped and refuse to run", wrap: []string{"cargo"}},
+		}},
+		{"an allowed nested .pent dir replaced by a symlink keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				if err := os.MkdirAll(filepath.Join(f.app, "sub", ".pent"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				edit("src/app/sub/.pent/pent.toml", "cargo npm")(t, f)
+				allow("src/app/sub/.pent/pent.toml")(t, f)
+			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/sub", before: func(t *testing.T, f decideFixture) {
+				seed := filepath.Join(f.app, "sub", ".pent")
+				if err := os.Rename(seed, seed+"x"); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(filepath.Join(seed+"x", "pent.toml")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(".pentx", seed); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "pent: ~/src/app/sub/.pent/pent.toml is gone or unreadable since you allowed it (file does not exist); cargo, npm, node stay wrapped and refuse to run", wrap: []string{"cargo"}},
+		}},
+		{"a nested project dir renamed under the shell keeps its wrappers", []step{
+			{cwd: "src/app/sub", fresh: true, before: func(t *testing.T, f decideFixture) {
+				edit("src/app/sub/.pent.toml", "cargo npm")(t, f)
+				allow("src/app/sub/.pent.toml")(t, f)
+			}, msg: "sandboxing cargo, npm", wrap: []string{"cargo", "npm"}},
+			{cwd: "src/app/sub2", before: func(t *testing.T, f decideFixture) {
+				if err := os.Rename(filepath.Join(f.app, "sub"), filepath.Join(f.app, "sub2")); err != nil {
+					t.Fatal(err)
+				}
+			}, pwd: "src/app/sub", msg: "pent: ~/src/app/sub/.pent.toml moved or is gone while the shell was in it; npm, node, cargo stay wrapped (sandboxed or refusing, never unsandboxed) until you cd elsewhere", wrap: []string{"node"}},
+			{cwd: "src/app/sub2", pwd: "src/app/sub"},
+			{cwd: "src/app", msg: "pent: cargo no longer sandboxed (left ~/src/app/sub/.pent.toml)", unwrap: []string{"cargo"}},
+		}},
+		{"a project dir renamed under the shell keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app2", before: func(t *testing.T, f decideFixture) {
+				if err := os.Rename(f.app, f.app+"2"); err != nil {
+					t.Fatal(err)
+				}
+			}, pwd: "src/app", msg: "pent: ~/src/app/.pent.toml moved or is gone while the shell was in it; npm, node stay wrapped (sandboxed or refusing, never unsandboxed) until you cd elsewhere"},
+			{cwd: "src/app2", pwd: "src/app"},
+			{cwd: "plain", msg: "pent: npm, node no longer sandboxed", unwrap: []string{"npm", "node"}},
+		}},
+		{"a project dir renamed under the shell to no project keeps its wrappers", []step{
+			{cwd: "src/app", fresh: true, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "plain/app", before: func(t *testing.T, f decideFixture) {
+				if err := os.Rename(f.app, filepath.Join(f.plain, "app")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(filepath.Join(f.plain, "app", ProjectFile)); err != nil {
+					t.Fatal(err)
+				}
+			}, pwd: "src/app", msg: "pent: ~/src/app/.pent.toml moved or is gone while the shell was in it; npm, node stay wrapped (sandboxed or refusing, never unsandboxed) until you cd elsewhere"},
+			{cwd: "plain/app", pwd: "src/app"},
+			{cwd: "plain", msg: "pent: npm, node no longer sandboxed", unwrap: []string{"npm", "node"}},
+		}},
+		{"an allowed project reached through a symlink below a trusted one is ignored", []step{
+			{cwd: "src/app", fresh: true, before: func(t *testing.T, f decideFixture) {
+				if err := os.Symlink("../lib", filepath.Join(f.app, "lk")); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
+			{cwd: "src/app/lk", msg: "pent: ignoring ~/src/app/lk/.pent.toml (allowed, but reached through a symbolic link; it is ~/src/lib/.pent.toml); ~/src/app/.pent.toml stays in force — cd to ~/src/lib to use it instead"},
+			{cwd: "src/app/sub/deep", before: func(t *testing.T, f decideFixture) {
+				if err := os.Symlink("../../../lib", filepath.Join(f.app, "sub", "deep", "lk")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{cwd: "src/app/sub/deep/lk/x", before: func(t *testing.T, f decideFixture) {
+				if err := os.Mkdir(filepath.Join(f.lib, "x"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}, msg: "pent: ignoring ~/src/app/sub/deep/lk/.pent.toml (allowed, but reached through a symbolic link; it is ~/src/lib/.pent.toml)"},
+			{cwd: "src/lib", msg: "pent: sandboxing npm, cargo (~/src/lib/.pent.toml)", wrap: []string{"cargo"}, unwrap: []string{"node"}},
+		}},
 		{"a deleted allowed project file keeps its wrappers", []step{
 			{cwd: "src/app", fresh: true, msg: "sandboxing npm, node", wrap: []string{"npm", "node"}},
 			{cwd: "src/app", before: func(t *testing.T, f decideFixture) {
@@ -292,6 +388,8 @@ func TestDecide(t *testing.T) {
 				if s.before != nil {
 					s.before(t, f)
 				}
+				pwd := cmp.Or(s.pwd, s.cwd)
+				env["PWD"] = filepath.Join(f.home, pwd)
 				p := f.decide(t, filepath.Join(f.home, s.cwd), env, s.fresh)
 				msgs := p.Messages
 				switch {
@@ -303,7 +401,7 @@ func TestDecide(t *testing.T) {
 				if !slices.Equal(p.Wrap, s.wrap) || !slices.Equal(p.Unwrap, s.unwrap) {
 					t.Errorf("step %d (%s): wrap %q unwrap %q, want %q %q", i, s.cwd, p.Wrap, p.Unwrap, s.wrap, s.unwrap)
 				}
-				if p.Watch.Dir != filepath.Join(f.home, s.cwd) {
+				if p.Watch.Dir != filepath.Join(f.home, pwd) {
 					t.Errorf("step %d: watch dir %q", i, p.Watch.Dir)
 				}
 				env = apply(env, p)

@@ -51,6 +51,12 @@ type Found struct {
 	State State
 	// Err is why the file could not be read.
 	Err error
+	// Linked is true for an allowed file reached through a symbolic link
+	// to a directory below a trusted project file: it is passed over like
+	// an untrusted one, so that a link planted in a trusted project (by a
+	// sandboxed command, a checkout) never lends it another project's
+	// trust.
+	Linked bool
 }
 
 // Selection is the project in force for a directory, and the project files
@@ -81,29 +87,30 @@ type Selection struct {
 // blocked until the user decides) and the allowed one is its Enclosing
 // project, never hidden by it. When no file on the way up is allowed or
 // changed, the nearest file is the project. Above a changed or blocking
-// project, the nearest allowed file is its Enclosing project. Each file is
-// read once; the error is the trust store's.
+// project, the nearest allowed file is its Enclosing project. An allowed file
+// reached through a symbolic link to a directory below an allowed or changed
+// file counts as untrusted (Found.Linked). Each file is read once; the
+// error is the trust store's.
 func Select(dir string, t Trust) (Selection, error) {
 	var sel Selection
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return sel, err
 	}
-	idx := recordIndex{trust: t}
+	dirs, err := judgeUp(abs, t)
+	if err != nil {
+		return sel, err
+	}
 	var seen []Found
-	for d := abs; ; d = filepath.Dir(d) {
-		found, err := judgeDir(d, t, &idx)
-		if err != nil {
-			return sel, err
-		}
+	for _, found := range dirs {
 		for i, f := range found {
 			switch {
 			case sel.Project.File != "":
-				if f.State == Allowed {
+				if f.State == Allowed && !f.Linked {
 					sel.Enclosing = f
 					return sel, nil
 				}
-			case f.State == Allowed:
+			case f.State == Allowed && !f.Linked:
 				return Selection{Project: f, Skipped: seen}, nil
 			case f.State == Changed || (f.State != Denied && anyTrusted(found[i+1:])):
 				sel = Selection{Project: f, Skipped: seen}
@@ -111,14 +118,48 @@ func Select(dir string, t Trust) (Selection, error) {
 				seen = append(seen, f)
 			}
 		}
-		if filepath.Dir(d) == d {
-			break
-		}
 	}
 	if sel.Project.File == "" && len(seen) > 0 {
 		sel.Project = seen[0]
 	}
 	return sel, nil
+}
+
+// judgeUp judges the project files of every directory from abs up to the
+// root (judgeDir), nearest first, and marks Linked the allowed ones that
+// lie behind a symbolic link to a directory, walked on the way up, below
+// an allowed or changed file.
+func judgeUp(abs string, t Trust) ([][]Found, error) {
+	idx := recordIndex{trust: t}
+	var dirs [][]Found
+	var links []int // per directory: how many directories below it are symlinks
+	n := 0
+	for d := abs; ; d = filepath.Dir(d) {
+		found, err := judgeDir(d, t, &idx)
+		if err != nil {
+			return nil, err
+		}
+		dirs, links = append(dirs, found), append(links, n)
+		if fi, err := os.Lstat(d); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			n++
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for j := range dirs {
+		if !anyTrusted(dirs[j]) {
+			continue
+		}
+		for i := range j {
+			for k := range dirs[i] {
+				if links[i] < links[j] && dirs[i][k].State == Allowed {
+					dirs[i][k].Linked = true
+				}
+			}
+		}
+	}
+	return dirs, nil
 }
 
 // FindProject is the package's FindProject that also counts a candidate
@@ -135,7 +176,7 @@ func (t Trust) FindProject(dir string) (file, root string, ok bool, err error) {
 			if present(c) {
 				return c, d, true, nil
 			}
-			rec, err := idx.recorded(c)
+			_, rec, err := idx.recorded(c)
 			if err != nil || rec {
 				return c, d, rec, err
 			}
@@ -161,6 +202,9 @@ func (f Found) Status() string {
 	if f.Err != nil {
 		return "unreadable"
 	}
+	if f.Linked {
+		return "allowed, but reached through a symbolic link"
+	}
 	return f.State.String()
 }
 
@@ -178,12 +222,11 @@ func judgeDir(d string, t Trust, idx *recordIndex) ([]Found, error) {
 			out = append(out, f)
 			continue
 		}
-		rec, err := idx.recorded(c)
+		path, rec, err := idx.recorded(c)
 		if err != nil {
 			return nil, err
 		}
 		if rec {
-			path, _ := canonicalPath(c)
 			out = append(out, Found{File: c, Root: d, Snap: Snapshot{Path: path}, State: Changed,
 				Err: fs.ErrNotExist})
 		}
@@ -197,10 +240,11 @@ func judge(file, root string, t Trust, idx *recordIndex) (Found, error) {
 	f := Found{File: file, Root: root}
 	var err error
 	if f.Snap, f.Err = ReadProject(file); f.Err != nil {
-		if rec, err := idx.recorded(file); err != nil || !rec {
+		path, rec, err := idx.recorded(file)
+		if err != nil || !rec {
 			return f, err
 		}
-		f.Snap.Path, _ = canonicalPath(file)
+		f.Snap.Path = path
 		f.State = Changed
 		return f, nil
 	}
@@ -215,20 +259,41 @@ type recordIndex struct {
 	paths map[string]bool
 }
 
-// recorded says whether the project file has an allow record.
-func (x *recordIndex) recorded(file string) (bool, error) {
+// recorded says whether the project file has an allow record, and the path
+// the record names. The file is looked up under every path the user may
+// have allowed it as: with the symlinks of each existing ancestor directory
+// resolved and the rest as named, and as named (made absolute and cleaned).
+// So a trusted file that vanished because a directory on its way was
+// replaced by a symlink (a sandboxed `mv sub sub.x; ln -s sub.x sub`) is
+// still seen as gone, not as never allowed.
+func (x *recordIndex) recorded(file string) (path string, ok bool, err error) {
 	if x.paths == nil {
 		paths, err := x.trust.recordedPaths()
 		if err != nil {
-			return false, err
+			return "", false, err
 		}
 		x.paths = paths
 	}
 	if len(x.paths) == 0 {
-		return false, nil
+		return "", false, nil
 	}
-	path, err := canonicalPath(file)
-	return err == nil && x.paths[path], nil
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", false, nil
+	}
+	if x.paths[abs] {
+		return abs, true, nil
+	}
+	rest := filepath.Base(abs)
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil && x.paths[filepath.Join(real, rest)] {
+			return filepath.Join(real, rest), true, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", false, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }
 
 // projectIn returns the project file of directory d, if it has one.

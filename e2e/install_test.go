@@ -266,8 +266,10 @@ func checkDeb(t *testing.T, r *runner, tree string) {
 	r.exec(out, "/usr/bin/pent", "doctor").wantCode(t, 0)
 	t.Run("man", func(t *testing.T) {
 		needTool(t, "man", "man-db")
-		if got := strings.TrimSpace(r.exec(out, "man", "-w", "pent").stdout); got != "/usr/share/man/man1/pent.1.gz" {
-			t.Errorf("man -w pent = %q, want /usr/share/man/man1/pent.1.gz", got)
+		// Only the package's manual tree: a pent installed by install.sh in
+		// /usr/local comes first on man's default path.
+		if got := strings.TrimSpace(r.exec(out, "man", "-M", "/usr/share/man", "-w", "pent").stdout); got != "/usr/share/man/man1/pent.1.gz" {
+			t.Errorf("man -M /usr/share/man -w pent = %q, want /usr/share/man/man1/pent.1.gz", got)
 		}
 	})
 	res = r.exec(out, "bash", "-c", "source /usr/share/bash-completion/completions/pent && complete -p pent")

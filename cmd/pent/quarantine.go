@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 	"text/tabwriter"
 
@@ -239,12 +237,18 @@ func (o *QuarantineOptions) projectRoot() (string, error) {
 	return l.Cwd, nil
 }
 
-func (o *QuarantineOptions) restore(id string) error {
+// find is the quarantined entry id and its store.
+func (o *QuarantineOptions) find(id string) (quarantine.Store, quarantine.Entry, error) {
 	store, err := o.Factory.quarantineStore()
 	if err != nil {
-		return err
+		return quarantine.Store{}, quarantine.Entry{}, err
 	}
 	e, err := store.Find(id)
+	return store, e, err
+}
+
+func (o *QuarantineOptions) restore(id string) error {
+	store, e, err := o.find(id)
 	if err != nil {
 		return err
 	}
@@ -257,11 +261,7 @@ func (o *QuarantineOptions) restore(id string) error {
 }
 
 func (o *QuarantineOptions) drop(id string) error {
-	store, err := o.Factory.quarantineStore()
-	if err != nil {
-		return err
-	}
-	e, err := store.Find(id)
+	store, e, err := o.find(id)
 	if err != nil {
 		return err
 	}
@@ -270,9 +270,7 @@ func (o *QuarantineOptions) drop(id string) error {
 		if !isTerminal(o.IO.In) {
 			return usagef("drop deletes %s for good: pass --yes to confirm when not at a terminal", tilde(e.Path, home))
 		}
-		fmt.Fprintf(o.IO.ErrOut, "pent: delete the quarantined %s for good? [y/N] ", config.Escape(tilde(e.Path, home)))
-		answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		if !askYes(o.IO, "pent: delete the quarantined "+tilde(e.Path, home)+" for good?") {
 			o.IO.Say("kept %s", e.ID)
 			return nil
 		}

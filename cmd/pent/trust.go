@@ -266,10 +266,7 @@ func (o *TrustOptions) confirm(name string) (bool, error) {
 	if !isTerminal(o.IO.In) {
 		return false, fmt.Errorf("nothing was trusted: there is no terminal to ask on; run `pent allow --yes` to trust %s as shown above", name)
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Trust %s? [y/N] ", config.Escape(name))
-	answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
+	if askYes(o.IO, "Trust "+name+"?") {
 		return true, nil
 	}
 	o.IO.Say("not trusted: %s has no effect (its wrapped commands refuse to run) until you allow it", name)
@@ -291,4 +288,16 @@ func denyRun(o *TrustOptions) error {
 	home, _ := o.Factory.Home()
 	o.IO.Say("denied %s: it has no effect, and the commands it wrapped now run unsandboxed here (the hook removes the wrappers at the next prompt); `pent allow` sandboxes them again", tilde(file, home))
 	return nil
+}
+
+// askYes asks question (escaped) on the terminal with [y/N] and reports
+// whether the answer was yes.
+func askYes(io *IOStreams, question string) bool {
+	fmt.Fprintf(io.ErrOut, "%s [y/N] ", config.Escape(question))
+	answer, _ := bufio.NewReader(io.In).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return true
+	}
+	return false
 }

@@ -200,6 +200,32 @@ func absent(path string) func() string {
 	}
 }
 
+// noSetID returns a host check that path is not a set-user-ID or
+// set-group-ID file (it removes it either way).
+func noSetID(path string) func() string {
+	return func() string {
+		defer os.Remove(path)
+		if fi, err := os.Lstat(path); err == nil && fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+			return fmt.Sprintf("%s is %v on the host", path, fi.Mode())
+		}
+		return ""
+	}
+}
+
+// setIDAttempts try to leave a set-user-ID or set-group-ID file in the
+// project: a root run's would run as root for whoever executes it outside.
+func (e *escaper) setIDAttempts() []escAttempt {
+	var list []escAttempt
+	for _, how := range []string{"chmod-u", "chmod-g", "create", "tmpfile", "mknod"} {
+		path := filepath.Join(e.r.project, "setid-"+how)
+		list = append(list, escAttempt{Name: "setid-" + how, Args: []string{"setid", how, path}, changed: noSetID(path)})
+	}
+	shell := filepath.Join(e.r.project, "setid-shell")
+	return append(list, escAttempt{Name: "setid-shell",
+		Sh: `cp /bin/sh setid-shell && chmod u+s,g+s setid-shell 2>&1; [ -u setid-shell ] || [ -g setid-shell ] && echo SUCCESS || echo BLOCKED`,
+		changed: noSetID(shell)})
+}
+
 // both combines host checks.
 func both(checks ...func() string) func() string {
 	return func() string {
@@ -589,6 +615,7 @@ func TestEscape(t *testing.T) {
 
 		e.run("fs", []string{"--network", "blocked"}, e.filesystemAttempts())
 		e.run("git", []string{"--network", "blocked"}, e.gitAttempts())
+		e.run("setid", []string{"--network", "blocked"}, e.setIDAttempts())
 		for _, mode := range []string{"blocked", "unrestricted"} {
 			e.run("proc-"+mode, append([]string{"--network", mode}, sshEnv...),
 				append(e.processAttempts(sleeper.Process.Pid), socks.socketAttempts(nil)...))

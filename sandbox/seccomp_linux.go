@@ -12,8 +12,10 @@ import (
 // what Landlock, the namespaces and the dropped capabilities leave open or
 // only narrowly closed: typing into the terminal (TIOCSTI, TIOCLINUX), new
 // namespaces, the mount API, kernel keyrings, eBPF, perf, io_uring,
-// userfaultfd, vsock and most netlink families, and a few host-wide
-// administrative calls. Denials return EPERM so that programs degrade
+// userfaultfd, vsock and most netlink families, a few host-wide
+// administrative calls, and setuid/setgid bits on files (a file the command
+// makes set-user-ID in a project would run as its owner — root, for a root
+// run — for whoever executes it on the host later). Denials return EPERM so that programs degrade
 // gracefully; clone3 returns ENOSYS (its flags are in memory a filter cannot
 // read), which makes libc fall back to clone, whose flags it can. Calls of a
 // foreign architecture — including x32 calls on amd64 — kill the process:
@@ -59,6 +61,37 @@ const (
 	retNOSYS = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
 	retKill  = unix.SECCOMP_RET_KILL_PROCESS
 )
+
+// setIDBits are the mode bits a sandboxed command may not set on a file:
+// S_ISUID and S_ISGID. Both would make a file written inside run with its
+// owner's or group's rights when executed outside.
+const setIDBits = unix.S_ISUID | unix.S_ISGID
+
+// modeCall is a system call that sets a file's mode bits: the argument
+// holding the mode, and the argument holding open flags when the mode only
+// counts with O_CREAT or O_TMPFILE (-1 when it always counts).
+type modeCall struct {
+	nr          uint32
+	flags, mode int
+}
+
+// modeCalls are the calls of every supported architecture that set mode
+// bits; archModeCalls adds the path-only forms amd64 still has. openat2
+// carries its mode in memory a filter cannot read: it returns ENOSYS, which
+// makes its callers fall back to openat.
+var modeCalls = append([]modeCall{
+	{nr: unix.SYS_FCHMOD, flags: -1, mode: 1},
+	{nr: unix.SYS_FCHMODAT, flags: -1, mode: 2},
+	{nr: unix.SYS_FCHMODAT2, flags: -1, mode: 2},
+	{nr: unix.SYS_OPENAT, flags: 2, mode: 3},
+	{nr: unix.SYS_MKNODAT, flags: -1, mode: 2},
+}, archModeCalls...)
+
+// createFlags are the open flags with which the mode argument is used:
+// O_CREAT, and O_TMPFILE without the O_DIRECTORY bit it includes (a plain
+// O_DIRECTORY open has no mode; its mode argument is whatever was in the
+// register).
+const createFlags = unix.O_CREAT | (unix.O_TMPFILE &^ unix.O_DIRECTORY)
 
 // deniedSyscalls are refused with EPERM whatever their arguments.
 var deniedSyscalls = []uint32{
@@ -166,6 +199,10 @@ func seccompFilter() ([]unix.SockFilter, error) {
 		p.jump(unix.BPF_JEQ, nr, "eperm", "")
 	}
 	p.jump(unix.BPF_JEQ, unix.SYS_CLONE3, "enosys", "")
+	p.jump(unix.BPF_JEQ, unix.SYS_OPENAT2, "enosys", "")
+	for i, c := range modeCalls {
+		p.jump(unix.BPF_JEQ, c.nr, fmt.Sprintf("mode%d", i), "")
+	}
 	p.jump(unix.BPF_JEQ, unix.SYS_IOCTL, "ioctl", "")
 	p.jump(unix.BPF_JEQ, unix.SYS_CLONE, "clone", "")
 	p.jump(unix.BPF_JEQ, unix.SYS_UNSHARE, "unshare", "")
@@ -204,6 +241,19 @@ func seccompFilter() ([]unix.SockFilter, error) {
 	p.load(argLow(0))
 	p.jump(unix.BPF_JEQ, personalityQuery, "allow", "")
 	p.jump(unix.BPF_JSET, ^uint32(personalitySafe), "eperm", "allow")
+
+	// Mode-setting calls: no set-user-ID or set-group-ID bit (mode_t is 32
+	// bits; the kernel ignores the high word). For the open family the mode
+	// only counts when the flags create a file.
+	for i, c := range modeCalls {
+		p.label(fmt.Sprintf("mode%d", i))
+		if c.flags >= 0 {
+			p.load(argLow(uint32(c.flags)))
+			p.jump(unix.BPF_JSET, createFlags, "", "allow")
+		}
+		p.load(argLow(uint32(c.mode)))
+		p.jump(unix.BPF_JSET, setIDBits, "eperm", "allow")
+	}
 
 	p.label("allow")
 	p.ret(retAllow)

@@ -55,6 +55,9 @@ func runBPF(t *testing.T, prog []unix.SockFilter, data []byte) uint32 {
 	return 0
 }
 
+// atFDCWD is AT_FDCWD as a system call argument register holds it.
+const atFDCWD = uint64(1<<64 + unix.AT_FDCWD)
+
 // seccompData encodes struct seccomp_data (little-endian).
 func seccompData(arch, nr uint32, args ...uint64) []byte {
 	b := make([]byte, 64)
@@ -147,6 +150,32 @@ func TestSeccompFilterDecisions(t *testing.T) {
 		{"personality ADDR_NO_RANDOMIZE", arch, unix.SYS_PERSONALITY, []uint64{addrNoRandomize}, retAllow},
 		{"personality READ_IMPLIES_EXEC", arch, unix.SYS_PERSONALITY, []uint64{readImpliesExec}, retEPERM},
 		{"personality MMAP_PAGE_ZERO", arch, unix.SYS_PERSONALITY, []uint64{mmapPageZero}, retEPERM},
+		{"fchmod 04755", arch, unix.SYS_FCHMOD, []uint64{3, 04755}, retEPERM},
+		{"fchmod 0755", arch, unix.SYS_FCHMOD, []uint64{3, 0755}, retAllow},
+		{"fchmod sticky 01777", arch, unix.SYS_FCHMOD, []uint64{3, 01777}, retAllow},
+		{"fchmodat 02755", arch, unix.SYS_FCHMODAT, []uint64{atFDCWD, 0, 02755}, retEPERM},
+		{"fchmodat 04000 high word", arch, unix.SYS_FCHMODAT, []uint64{atFDCWD, 0, 1<<32 | 04000}, retEPERM},
+		{"fchmodat 0644", arch, unix.SYS_FCHMODAT, []uint64{atFDCWD, 0, 0644}, retAllow},
+		{"fchmodat2 04755", arch, unix.SYS_FCHMODAT2, []uint64{atFDCWD, 0, 04755, 0}, retEPERM},
+		{"openat O_CREAT 04755", arch, unix.SYS_OPENAT, []uint64{atFDCWD, 0, unix.O_CREAT | unix.O_WRONLY, 04755}, retEPERM},
+		{"openat O_CREAT 0644", arch, unix.SYS_OPENAT, []uint64{atFDCWD, 0, unix.O_CREAT | unix.O_WRONLY, 0644}, retAllow},
+		{"openat O_TMPFILE 06755", arch, unix.SYS_OPENAT, []uint64{atFDCWD, 0, unix.O_TMPFILE | unix.O_RDWR, 06755}, retEPERM},
+		{"openat read, stray mode bits", arch, unix.SYS_OPENAT, []uint64{atFDCWD, 0, unix.O_RDONLY, 06000}, retAllow},
+		{"openat O_DIRECTORY, stray mode bits", arch, unix.SYS_OPENAT, []uint64{atFDCWD, 0, unix.O_DIRECTORY, 06000}, retAllow},
+		{"mknodat regular 04755", arch, unix.SYS_MKNODAT, []uint64{atFDCWD, 0, unix.S_IFREG | 04755, 0}, retEPERM},
+		{"mknodat fifo 0644", arch, unix.SYS_MKNODAT, []uint64{atFDCWD, 0, unix.S_IFIFO | 0644, 0}, retAllow},
+		{"openat2", arch, unix.SYS_OPENAT2, nil, retNOSYS},
+	}
+	for _, c := range archModeCalls {
+		args := make([]uint64, c.mode+1)
+		if c.flags >= 0 {
+			args[c.flags] = unix.O_CREAT | unix.O_WRONLY
+		}
+		setuid, plain := slices.Clone(args), slices.Clone(args)
+		setuid[c.mode], plain[c.mode] = 04755, 0755
+		tests = append(tests,
+			filterCase{fmt.Sprintf("arch call %d 04755", c.nr), arch, c.nr, setuid, retEPERM},
+			filterCase{fmt.Sprintf("arch call %d 0755", c.nr), arch, c.nr, plain, retAllow})
 	}
 	if x32 {
 		tests = append(tests,
@@ -271,10 +300,74 @@ var seccompProbes = []struct {
 		unix.Syscall(unix.SYS_PERSONALITY, old, 0, 0)
 		return rawErr(0, 0, errno)
 	}},
+	{"chmod-setuid", func(int) error { return withFile(func(f string) error { return unix.Chmod(f, 04755) }) }},
+	{"chmod-setgid", func(int) error { return withFile(func(f string) error { return unix.Chmod(f, 02755) }) }},
+	{"chmod-plain", func(int) error { return withFile(func(f string) error { return unix.Chmod(f, 0755) }) }},
+	{"fchmodat2-setuid", func(int) error {
+		return withFile(func(f string) error {
+			p, err := unix.BytePtrFromString(f)
+			if err != nil {
+				return err
+			}
+			return rawErr(unix.Syscall6(unix.SYS_FCHMODAT2, uintptr(atFDCWD), uintptr(unsafe.Pointer(p)), 04755, 0, 0, 0))
+		})
+	}},
+	{"create-setuid", func(int) error {
+		return withDir(func(d string) error {
+			fd, err := unix.Open(d+"/new", unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 04755)
+			closeIfOpen(fd, err)
+			return err
+		})
+	}},
+	{"create-plain", func(int) error {
+		return withDir(func(d string) error {
+			fd, err := unix.Open(d+"/new", unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0755)
+			closeIfOpen(fd, err)
+			return err
+		})
+	}},
+	{"tmpfile-setuid", func(int) error {
+		return withDir(func(d string) error {
+			fd, err := unix.Open(d, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 04755)
+			closeIfOpen(fd, err)
+			return err
+		})
+	}},
+	{"mknod-setuid", func(int) error {
+		return withDir(func(d string) error { return unix.Mknod(d+"/node", unix.S_IFREG|04755, 0) })
+	}},
+	{"openat2", func(int) error {
+		return withDir(func(d string) error {
+			fd, err := unix.Openat2(unix.AT_FDCWD, d, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC})
+			closeIfOpen(fd, err)
+			return err
+		})
+	}},
 	{"personality-query", func(int) error {
 		_, _, errno := unix.Syscall(unix.SYS_PERSONALITY, personalityQuery, 0, 0)
 		return rawErr(0, 0, errno)
 	}},
+}
+
+// withDir runs f on a new temporary directory and removes it after.
+func withDir(f func(dir string) error) error {
+	dir, err := os.MkdirTemp("", "pent-seccomp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	return f(dir)
+}
+
+// withFile runs f on a new empty file and removes it after.
+func withFile(f func(file string) error) error {
+	return withDir(func(dir string) error {
+		file := dir + "/file"
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			return err
+		}
+		return f(file)
+	})
 }
 
 func ioctlByte(fd int, req uint64) error {
@@ -399,11 +492,14 @@ var deniedByFilter = map[string]string{
 	"unshare-user": "EPERM", "unshare-ns": "EPERM", "clone3": "ENOSYS", "fork-newuser": "EPERM",
 	"setns": "EPERM", "mount": "EPERM", "umount2": "EPERM", "fsopen": "EPERM", "keyctl": "EPERM",
 	"bpf": "EPERM", "perf": "EPERM", "io_uring": "EPERM", "userfaultfd": "EPERM", "vsock": "EPERM",
-	"netlink-audit": "EPERM", "personality-rie": "EPERM",
+	"netlink-audit": "EPERM", "personality-rie": "EPERM", "chmod-setuid": "EPERM", "chmod-setgid": "EPERM",
+	"fchmodat2-setuid": "EPERM", "create-setuid": "EPERM", "tmpfile-setuid": "EPERM", "mknod-setuid": "EPERM",
+	"openat2": "ENOSYS",
 }
 
 // allowedByFilter must keep working under the filter.
-var allowedByFilter = []string{"tiocgwinsz", "unshare-none", "fork", "netlink-route", "inet", "personality-query"}
+var allowedByFilter = []string{"tiocgwinsz", "unshare-none", "fork", "netlink-route", "inet", "personality-query",
+	"chmod-plain", "create-plain"}
 
 // checkFiltered fails unless every probe got the filter's answer.
 func checkFiltered(t *testing.T, got map[string]string) {
@@ -444,7 +540,8 @@ func TestSeccompKernel(t *testing.T) {
 	// The control shows the probes measure something: on this kernel these
 	// work for an unprivileged process (or as root) when nothing filters.
 	mustWork := []string{"tiocsti", "tiocsti-bit32", "tiocsti-high", "clone3", "fork-newuser", "keyctl",
-		"perf", "io_uring", "personality-rie", "unshare-none", "fork"}
+		"perf", "io_uring", "personality-rie", "unshare-none", "fork", "chmod-setuid", "chmod-setgid",
+		"fchmodat2-setuid", "create-setuid", "tmpfile-setuid", "mknod-setuid", "openat2"}
 	if b, err := os.ReadFile("/proc/sys/dev/tty/legacy_tiocsti"); err != nil || strings.TrimSpace(string(b)) != "1" {
 		mustWork = slices.DeleteFunc(mustWork, func(s string) bool { return strings.HasPrefix(s, "tiocsti") })
 	}

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ func main() {
 		"unshare-user": unshareUser, "umount": umount, "mount-tmpfs": mountTmpfs, "setns": setns,
 		"tcp": dialTCP, "http-front": httpFront, "tls-sni": tlsSNI, "udp": udp, "ping": ping, "unix": dialUnix, "dns": dnsQuery,
 		"keyctl": keyctl, "bpf": bpf, "perf": perf, "io-uring": ioURing, "vsock": vsock,
-		"userfaultfd": userfaultfd, "netlink": netlink, "exchange": exchange,
+		"userfaultfd": userfaultfd, "netlink": netlink, "exchange": exchange, "setid": setID,
 	}
 	fn, ok := attempts[os.Args[1]]
 	if !ok {
@@ -229,6 +230,51 @@ func tmpfileLinkat(a []string) error {
 	err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, a[1], unix.AT_SYMLINK_FOLLOW)
 	if err != nil {
 		return fmt.Errorf("linkat: %w", err)
+	}
+	return nil
+}
+
+// setID makes a[1] a set-user-ID or set-group-ID file by way a[0]: "chmod-u",
+// "chmod-g" (an existing file), "create" (open with O_CREAT), "tmpfile"
+// (O_TMPFILE, then linked in), "mknod" (a regular file). It succeeds only if
+// the file ends up with a set-ID bit.
+func setID(a []string) error {
+	how, path := a[0], a[1]
+	var err error
+	switch how {
+	case "chmod-u", "chmod-g":
+		mode := uint32(0o4755)
+		if how == "chmod-g" {
+			mode = 0o2755
+		}
+		if err = os.WriteFile(path, []byte("#!/bin/sh\nid\n"), 0o755); err == nil {
+			err = unix.Chmod(path, mode)
+		}
+	case "create":
+		var fd int
+		if fd, err = unix.Open(path, unix.O_CREAT|unix.O_WRONLY, 0o4755); err == nil {
+			unix.Close(fd)
+		}
+	case "tmpfile":
+		var fd int
+		if fd, err = unix.Open(filepath.Dir(path), unix.O_TMPFILE|unix.O_WRONLY, 0o4755); err == nil {
+			err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
+			unix.Close(fd)
+		}
+	case "mknod":
+		err = unix.Mknod(path, unix.S_IFREG|0o4755, 0)
+	default:
+		return fmt.Errorf("unknown way %q", how)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", how, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) == 0 {
+		return fmt.Errorf("%s: the file was made without its set-ID bit (%v)", how, fi.Mode())
 	}
 	return nil
 }

@@ -222,7 +222,7 @@ func (e *escaper) setIDAttempts() []escAttempt {
 	}
 	shell := filepath.Join(e.r.project, "setid-shell")
 	return append(list, escAttempt{Name: "setid-shell",
-		Sh: `cp /bin/sh setid-shell && chmod u+s,g+s setid-shell 2>&1; [ -u setid-shell ] || [ -g setid-shell ] && echo SUCCESS || echo BLOCKED`,
+		Sh:      `cp /bin/sh setid-shell && chmod u+s,g+s setid-shell 2>&1; [ -u setid-shell ] || [ -g setid-shell ] && echo SUCCESS || echo BLOCKED`,
 		changed: noSetID(shell)})
 }
 

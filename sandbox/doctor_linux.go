@@ -166,7 +166,7 @@ func wslCheck(procSys, mountinfoFile string) (c Check, ok bool) {
 func hostAppArmor() apparmorHost {
 	exe, err := os.Executable()
 	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
+		exe, err = EvalSymlinks(exe)
 	}
 	if err != nil {
 		exe = apparmorProfileBinary

@@ -88,7 +88,7 @@ func checkInstall(t *testing.T, r *runner, tree, version string) {
 	pent := filepath.Join(prefix, "bin", "pent")
 	install := filepath.Join(tree, "install.sh")
 
-	res := timed(t, "install.sh", func() result { return r.exec(tree, install, "--prefix", prefix) })
+	res := timed(t, "install.sh", func() result { return r.execWithin(buildTimeout, tree, install, "--prefix", prefix) })
 	res.wantCode(t, 0)
 	if t.Failed() {
 		return
@@ -144,7 +144,7 @@ func checkInstall(t *testing.T, r *runner, tree, version string) {
 	bashrc := checkBashHook(t, r, pent, hookLine)
 
 	before := snapshot(t, prefix)
-	again := timed(t, "install.sh again", func() result { return r.exec(tree, install, "--prefix", prefix) })
+	again := timed(t, "install.sh again", func() result { return r.execWithin(buildTimeout, tree, install, "--prefix", prefix) })
 	again.wantCode(t, 0)
 	if after := snapshot(t, prefix); after != before {
 		t.Errorf("a second install changed the prefix:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -190,7 +190,7 @@ func TestInstallAppArmorRestricted(t *testing.T) {
 		prefix := filepath.Join(r.base, "prefix")
 		r.mkdir(prefix, 0o755)
 		res := timed(t, "install.sh on a restricted host", func() result {
-			return r.onRestrictedHost(fake, tree, filepath.Join(tree, "install.sh"), "--prefix", prefix)
+			return r.onRestrictedHost(buildTimeout, fake, tree, filepath.Join(tree, "install.sh"), "--prefix", prefix)
 		})
 		res.wantCode(t, 0)
 		if t.Failed() {
@@ -216,10 +216,11 @@ func TestInstallAppArmorRestricted(t *testing.T) {
 		install := strings.Replace(strings.TrimPrefix(commands[:strings.Index(commands, "\nsudo apparmor_parser")], "sudo "),
 			file, filepath.Join(fake, "apparmor.d", name), 1)
 		r.exec(r.home, "sh", "-c", install).wantCode(t, 0)
-		doctor := r.onRestrictedHost(fake, r.home, pent, "doctor")
+		doctor := r.onRestrictedHost(runTimeout, fake, r.home, pent, "doctor")
 		doctor.wantCode(t, 1) // the namespaces still fail
-		if !strings.Contains(doctor.stdout, "profile for "+pent+" with userns: "+file) || strings.Contains(doctor.stdout, "sudo tee") {
-			t.Errorf("after the printed install command, doctor does not find the profile %s:\n%s", file, doctor)
+		if !strings.Contains(doctor.stdout, "profile for "+pent+" with userns: "+file) || strings.Contains(doctor.stdout, "sudo tee") ||
+			!strings.Contains(doctor.stdout, "sudo apparmor_parser -r "+file+"\n") {
+			t.Errorf("after the printed install command, doctor does not find the profile %s and say to load it:\n%s", file, doctor)
 		}
 	})
 }
@@ -250,12 +251,12 @@ mount --bind "$fake/user" /proc/sys/user
 mount --bind "$fake/apparmor.d" /etc/apparmor.d
 exec "$@"`
 
-// onRestrictedHost runs name args in dir as r's account on the restricted
-// host fake (see restrictedAppArmorHost). The account is root in the user
-// namespace that holds the fake mounts.
-func (r *runner) onRestrictedHost(fake, dir, name string, args ...string) result {
+// onRestrictedHost runs name args in dir as r's account, within d, on the
+// restricted host fake (see restrictedAppArmorHost). The account is root in
+// the user namespace that holds the fake mounts.
+func (r *runner) onRestrictedHost(d time.Duration, fake, dir, name string, args ...string) result {
 	r.t.Helper()
-	return r.exec(dir, "unshare", append([]string{"--user", "--map-root-user", "--mount", "sh", "-c", restrictedHostScript, "sh", fake, name}, args...)...)
+	return r.execWithin(d, dir, "unshare", append([]string{"--user", "--map-root-user", "--mount", "sh", "-c", restrictedHostScript, "sh", fake, name}, args...)...)
 }
 
 // checkFishSnippet starts an interactive fish that reads the prefix's
@@ -328,7 +329,9 @@ func checkBashHook(t *testing.T, r *runner, pent, hookLine string) string {
 func checkDeb(t *testing.T, r *runner, tree string) {
 	needTool(t, "dpkg-deb", "dpkg")
 	out := filepath.Join(r.base, "dist")
-	res := timed(t, "build-deb", func() result { return r.exec(tree, filepath.Join(tree, "packaging", "build-deb"), "-o", out) })
+	res := timed(t, "build-deb", func() result {
+		return r.execWithin(buildTimeout, tree, filepath.Join(tree, "packaging", "build-deb"), "-o", out)
+	})
 	res.wantCode(t, 0)
 	deb := strings.TrimSpace(res.stdout)
 	if t.Failed() || !strings.HasSuffix(deb, ".deb") {

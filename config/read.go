@@ -19,7 +19,20 @@ const MaxFileSize = 1 << 20
 // hash and parse the bytes it returns and never read the file a second time.
 // A missing file gives an error that wraps fs.ErrNotExist.
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	return readRegular(path, syscall.O_NOFOLLOW)
+}
+
+// ReadLinkedFile is ReadFile for a file a user may keep behind a symbolic
+// link (the shell rc files doctor looks in, with a dotfiles manager): it
+// follows links, and refuses like ReadFile anything but a regular file,
+// without blocking on a FIFO or device.
+func ReadLinkedFile(path string) ([]byte, error) {
+	return readRegular(path, 0)
+}
+
+// readRegular is ReadFile with extra open flags.
+func readRegular(path string, flags int) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|flags, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link; pent reads only regular files (replace the link by the file it points to)", path)
 	}

@@ -74,3 +74,43 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("a missing file gives %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestReadLinkedFile: links are followed to a regular file; what they
+// point to is refused like ReadFile refuses it, a FIFO without blocking.
+func TestReadLinkedFile(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	if err := os.WriteFile(regular, []byte("eval \"$(pent hook bash)\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, target, wantErr string
+		wantLen               int
+	}{
+		{"link to a regular file", regular, "", 25},
+		{"link to a fifo", fifo, "not a regular file", 0},
+		{"link to a directory", dir, "not a regular file", 0},
+		{"dangling link", filepath.Join(dir, "missing"), "no such file", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			link := filepath.Join(t.TempDir(), ".bashrc")
+			if err := os.Symlink(tt.target, link); err != nil {
+				t.Fatal(err)
+			}
+			data, err := ReadLinkedFile(link)
+			if tt.wantErr == "" {
+				if err != nil || len(data) != tt.wantLen {
+					t.Fatalf("ReadLinkedFile = %d bytes, %v; want %d bytes", len(data), err, tt.wantLen)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("ReadLinkedFile error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

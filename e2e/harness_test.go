@@ -37,6 +37,10 @@ const rootlessUser = "pent-e2e"
 // runTimeout bounds every single pent invocation.
 const runTimeout = 60 * time.Second
 
+// buildTimeout bounds a run of install.sh, which builds pent: on a machine
+// shared with other builds, a cold build takes longer than runTimeout.
+const buildTimeout = 5 * time.Minute
+
 var (
 	// pentBin is the absolute path of the pent binary under test.
 	pentBin string
@@ -451,7 +455,13 @@ func (r *runner) host(name string, args ...string) result {
 
 func (r *runner) exec(dir, name string, args ...string) result {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	return r.execWithin(runTimeout, dir, name, args...)
+}
+
+// execWithin is exec with the time bound d.
+func (r *runner) execWithin(d time.Duration, dir, name string, args ...string) result {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := r.command(ctx, dir, name, args...)
 	var stdout, stderr bytes.Buffer
@@ -459,7 +469,7 @@ func (r *runner) exec(dir, name string, args ...string) result {
 	err := cmd.Run()
 	res := result{args: append([]string{filepath.Base(name)}, args...), stdout: stdout.String(), stderr: stderr.String()}
 	if ctx.Err() != nil {
-		r.t.Fatalf("timed out after %v:\n%s", runTimeout, res)
+		r.t.Fatalf("timed out after %v:\n%s", d, res)
 	}
 	var exitErr *exec.ExitError
 	switch {

@@ -40,13 +40,7 @@ func TestInstall(t *testing.T) {
 		t.Fatalf("packaging/version in the copied tree printed %q, want a git version", version)
 	}
 	bothModes(t, func(t *testing.T, r *runner) {
-		r.extraEnv = append(r.extraEnv, "SHELL=/bin/bash", "GOTOOLCHAIN=local", "GOFLAGS=-modcacherw")
-		if r.acct.uid == os.Geteuid() {
-			r.extraEnv = append(r.extraEnv, "GOCACHE="+goEnv["GOCACHE"], "GOMODCACHE="+goEnv["GOMODCACHE"], "GOPROXY=off")
-		} else {
-			r.extraEnv = append(r.extraEnv, "GOCACHE="+rootlessGoCache(t, r.acct),
-				"GOPROXY=file://"+moduleMirror(t, goEnv["GOMODCACHE"]), "GOSUMDB=off")
-		}
+		offlineGo(t, r, goEnv)
 		checkInstall(t, r, tree, version)
 	})
 	t.Run("deb", func(t *testing.T) {
@@ -59,6 +53,20 @@ func TestInstall(t *testing.T) {
 			"GOCACHE="+goEnv["GOCACHE"], "GOMODCACHE="+goEnv["GOMODCACHE"], "GOPROXY=off")
 		checkDeb(t, r, tree)
 	})
+}
+
+// offlineGo sets r up to run install.sh without the network: as the test
+// process's user from its own caches, as another user from a private build
+// cache and a file:// copy of the module cache.
+func offlineGo(t *testing.T, r *runner, goEnv map[string]string) {
+	t.Helper()
+	r.extraEnv = append(r.extraEnv, "SHELL=/bin/bash", "GOTOOLCHAIN=local", "GOFLAGS=-modcacherw")
+	if r.acct.uid == os.Geteuid() {
+		r.extraEnv = append(r.extraEnv, "GOCACHE="+goEnv["GOCACHE"], "GOMODCACHE="+goEnv["GOMODCACHE"], "GOPROXY=off")
+	} else {
+		r.extraEnv = append(r.extraEnv, "GOCACHE="+rootlessGoCache(t, r.acct),
+			"GOPROXY=file://"+moduleMirror(t, goEnv["GOMODCACHE"]), "GOSUMDB=off")
+	}
 }
 
 // installedFiles are the files install.sh puts below its prefix, besides
@@ -80,7 +88,7 @@ func checkInstall(t *testing.T, r *runner, tree, version string) {
 	pent := filepath.Join(prefix, "bin", "pent")
 	install := filepath.Join(tree, "install.sh")
 
-	res := timed(t, "install.sh", func() result { return r.exec(tree, install, "--prefix", prefix) })
+	res := timed(t, "install.sh", func() result { return r.execWithin(buildTimeout, tree, install, "--prefix", prefix) })
 	res.wantCode(t, 0)
 	if t.Failed() {
 		return
@@ -88,6 +96,11 @@ func checkInstall(t *testing.T, r *runner, tree, version string) {
 	hookLine := printedHookLine(t, res.stdout, "~/.bashrc")
 	if !strings.Contains(hookLine, pent) {
 		t.Errorf("hook line %q does not name %s (not on PATH)", hookLine, pent)
+	}
+	// The control for TestInstallAppArmorRestricted: this host has what pent
+	// needs, so install.sh only points at doctor.
+	if !hasExactLine(res.stdout, "pent: check this machine with: "+pent+" doctor") || strings.Contains(res.stdout, "lacks something") {
+		t.Errorf("install.sh on a host with what pent needs did not end with the hint to run %s doctor:\n%s", pent, res.stdout)
 	}
 	for _, f := range installedFiles {
 		wantFile(t, filepath.Join(prefix, f.path), f.contains)
@@ -131,7 +144,7 @@ func checkInstall(t *testing.T, r *runner, tree, version string) {
 	bashrc := checkBashHook(t, r, pent, hookLine)
 
 	before := snapshot(t, prefix)
-	again := timed(t, "install.sh again", func() result { return r.exec(tree, install, "--prefix", prefix) })
+	again := timed(t, "install.sh again", func() result { return r.execWithin(buildTimeout, tree, install, "--prefix", prefix) })
 	again.wantCode(t, 0)
 	if after := snapshot(t, prefix); after != before {
 		t.Errorf("a second install changed the prefix:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -149,6 +162,101 @@ func checkInstall(t *testing.T, r *runner, tree, version string) {
 	if left := regularFiles(t, prefix); len(left) > 0 {
 		t.Errorf("--uninstall left files behind: %q", left)
 	}
+}
+
+// TestInstallAppArmorRestricted runs install.sh on a simulated Ubuntu 24.04
+// host that restricts unprivileged user namespaces by AppArmor profile
+// (issue 22): it must end with doctor's findings, the profile for the
+// installed binary's real path and the two sudo commands that install and
+// load it. Running the first command as printed (into the fake profile
+// directory, without sudo) must make doctor find the profile.
+func TestInstallAppArmorRestricted(t *testing.T) {
+	needTool(t, "git", "git")
+	needTool(t, "unshare", "util-linux")
+	goEnv := hostGoEnv(t)
+	tree := copyWorkingTree(t)
+	shipped, err := os.ReadFile(filepath.Join(tree, "packaging", "apparmor", "pent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, profile, ok := strings.Cut(string(shipped), "\nabi <")
+	if !ok {
+		t.Fatalf("packaging/apparmor/pent has no abi line:\n%s", shipped)
+	}
+	profile = "abi <" + profile
+	bothModes(t, func(t *testing.T, r *runner) {
+		offlineGo(t, r, goEnv)
+		fake := r.restrictedAppArmorHost()
+		prefix := filepath.Join(r.base, "prefix")
+		r.mkdir(prefix, 0o755)
+		res := timed(t, "install.sh on a restricted host", func() result {
+			return r.onRestrictedHost(buildTimeout, fake, tree, filepath.Join(tree, "install.sh"), "--prefix", prefix)
+		})
+		res.wantCode(t, 0)
+		if t.Failed() {
+			return
+		}
+		pent, err := filepath.EvalSymlinks(filepath.Join(prefix, "bin", "pent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The shipped profile is the one for /usr/bin/pent; for another path
+		// the name is pent with the path's slashes as dashes.
+		name := "pent" + strings.ReplaceAll(pent, "/", "-")
+		want := strings.NewReplacer("profile pent /usr/bin/pent ", "profile "+name+" "+pent+" ", "<local/pent>", "<local/"+name+">").Replace(profile)
+		file := "/etc/apparmor.d/" + name
+		commands := "sudo tee " + file + " >/dev/null <<'EOF'\n" + want + "EOF\nsudo apparmor_parser -r " + file + "\n"
+		_, tail, ok := strings.Cut(res.stdout, "pent: this machine lacks something pent needs; pent doctor says what and how to fix it:\n")
+		if !ok || !strings.Contains(tail, "FAIL  unprivileged user namespaces") || !strings.Contains(tail, "kernel.apparmor_restrict_unprivileged_userns=1") ||
+			!strings.Contains(tail, "none covers "+pent) || !strings.Contains(tail, commands) {
+			t.Fatalf("install.sh on a restricted host did not end with doctor's AppArmor fix, want the commands\n%s\nin:\n%s", commands, res)
+		}
+
+		// The first command as printed, into the fake profile directory.
+		install := strings.Replace(strings.TrimPrefix(commands[:strings.Index(commands, "\nsudo apparmor_parser")], "sudo "),
+			file, filepath.Join(fake, "apparmor.d", name), 1)
+		r.exec(r.home, "sh", "-c", install).wantCode(t, 0)
+		doctor := r.onRestrictedHost(runTimeout, fake, r.home, pent, "doctor")
+		doctor.wantCode(t, 1) // the namespaces still fail
+		if !strings.Contains(doctor.stdout, "profile for "+pent+" with userns: "+file) || strings.Contains(doctor.stdout, "sudo tee") ||
+			!strings.Contains(doctor.stdout, "sudo apparmor_parser -r "+file+"\n") {
+			t.Errorf("after the printed install command, doctor does not find the profile %s and say to load it:\n%s", file, doctor)
+		}
+	})
+}
+
+// restrictedAppArmorHost writes the parts of a restricted Ubuntu 24.04
+// host that pent doctor reads, for onRestrictedHost to mount over the real
+// ones: kernel/ and user/ for /proc/sys (apparmor_restrict_unprivileged_userns=1,
+// max_user_namespaces at Ubuntu's default), apparmor.d/ for /etc/apparmor.d
+// (profiles for other programs only). It returns their directory.
+func (r *runner) restrictedAppArmorHost() string {
+	fake := filepath.Join(r.base, "restricted-host")
+	r.writeFile(filepath.Join(fake, "kernel", "apparmor_restrict_unprivileged_userns"), "1\n", 0o644)
+	r.writeFile(filepath.Join(fake, "user", "max_user_namespaces"), "63172\n", 0o644)
+	r.writeFile(filepath.Join(fake, "apparmor.d", "bwrap"), "abi <abi/4.0>,\ninclude <tunables/global>\n\nprofile bwrap /usr/bin/bwrap flags=(unconfined) {\n  userns,\n}\n", 0o644)
+	return fake
+}
+
+// restrictedHostScript runs its arguments after $1 as on the restricted
+// host in $1: in a user and mount namespace of their own, where creating
+// another user namespace fails (max_user_namespaces 0, so pent's namespace
+// probe fails as it does under the AppArmor restriction) and the fake
+// sysctls and profile directory are mounted over the real ones.
+const restrictedHostScript = `set -e
+fake=$1; shift
+echo 0 >/proc/sys/user/max_user_namespaces
+mount --bind "$fake/kernel" /proc/sys/kernel
+mount --bind "$fake/user" /proc/sys/user
+mount --bind "$fake/apparmor.d" /etc/apparmor.d
+exec "$@"`
+
+// onRestrictedHost runs name args in dir as r's account, within d, on the
+// restricted host fake (see restrictedAppArmorHost). The account is root in
+// the user namespace that holds the fake mounts.
+func (r *runner) onRestrictedHost(d time.Duration, fake, dir, name string, args ...string) result {
+	r.t.Helper()
+	return r.execWithin(d, dir, "unshare", append([]string{"--user", "--map-root-user", "--mount", "sh", "-c", restrictedHostScript, "sh", fake, name}, args...)...)
 }
 
 // checkFishSnippet starts an interactive fish that reads the prefix's
@@ -221,7 +329,9 @@ func checkBashHook(t *testing.T, r *runner, pent, hookLine string) string {
 func checkDeb(t *testing.T, r *runner, tree string) {
 	needTool(t, "dpkg-deb", "dpkg")
 	out := filepath.Join(r.base, "dist")
-	res := timed(t, "build-deb", func() result { return r.exec(tree, filepath.Join(tree, "packaging", "build-deb"), "-o", out) })
+	res := timed(t, "build-deb", func() result {
+		return r.execWithin(buildTimeout, tree, filepath.Join(tree, "packaging", "build-deb"), "-o", out)
+	})
 	res.wantCode(t, 0)
 	deb := strings.TrimSpace(res.stdout)
 	if t.Failed() || !strings.HasSuffix(deb, ".deb") {
@@ -396,6 +506,11 @@ func copyWorkingTree(t *testing.T) string {
 	src := filepath.Dir(strings.TrimSpace(mustOutput(t, ".", "go", "env", "GOMOD")))
 	dst, err := os.MkdirTemp(scratch, "tree-")
 	if err != nil {
+		t.Fatal(err)
+	}
+	// 0755 as a clone usually is: root in a user namespace (which has no
+	// rights over the owner's files) reads it too.
+	if err := os.Chmod(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dst) })

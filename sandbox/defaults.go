@@ -122,7 +122,7 @@ func Defaults(h Host) Policy {
 			p.Masked = append(p.Masked, masked[i])
 		}
 	}
-	if conf, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil && underAny(conf, p.Masked) {
+	if conf, err := EvalSymlinks("/etc/resolv.conf"); err == nil && underAny(conf, p.Masked) {
 		// DNS for the unrestricted mode: only the file, not its directory,
 		// which may hold a resolver socket (systemd-resolved's varlink).
 		p.Read = append(p.Read, conf)
@@ -142,7 +142,7 @@ func installTrees(command, home string) []string {
 		return nil
 	}
 	candidates := []string{command}
-	if resolved, err := filepath.EvalSymlinks(command); err == nil && resolved != command {
+	if resolved, err := EvalSymlinks(command); err == nil && resolved != command {
 		candidates = append(candidates, resolved)
 	}
 	var out []string

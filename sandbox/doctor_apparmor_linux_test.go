@@ -234,6 +234,9 @@ func TestUsernsCheckAppArmor(t *testing.T) {
 	if strings.Contains(c.Fix, "sudo tee") {
 		t.Errorf("after installing, the fix still prints a profile:\n%s", c.Fix)
 	}
+	if want := "sudo apparmor_parser -r " + filepath.Join(h.profileDir, apparmorProfileName(h.exe)); !strings.Contains(c.Fix, want) || strings.Contains(c.Fix, "CONFIG_USER_NS") {
+		t.Errorf("after installing, the fix is not to load the profile (%s):\n%s", want, c.Fix)
+	}
 
 	for _, restrict := range []string{"0", ""} {
 		h := restrictedHost(t, restrict)

@@ -166,7 +166,7 @@ func wslCheck(procSys, mountinfoFile string) (c Check, ok bool) {
 func hostAppArmor() apparmorHost {
 	exe, err := os.Executable()
 	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
+		exe, err = EvalSymlinks(exe)
 	}
 	if err != nil {
 		exe = apparmorProfileBinary
@@ -202,6 +202,7 @@ func usernsCheck(probe probeResult, probeErr error, aa apparmorHost) Check {
 				facts = append(facts, err.Error())
 			case file != "":
 				facts = append(facts, "profile for "+aa.exe+" with userns: "+file)
+				fixes = append(fixes, "load the profile if it is not loaded yet (AppArmor loads it at boot): sudo apparmor_parser -r "+shellWord(file))
 			default:
 				facts = append(facts, "no profile in "+aa.profileDir+" grants userns to "+aa.exe)
 				fixes = append(fixes, apparmorFix(aa.exe))

@@ -135,20 +135,27 @@ func setupMounts(p Policy, shadows []shadowDir) error {
 
 // resolveMasks replaces masks that are symlinks (like /var/run → /run) by
 // their targets and drops the duplicates that result.
+// The masks are probed all at once within probeTimeout; one that does not
+// answer is masked as it is, as Defaults hides such a path all the same.
 func resolveMasks(ms []mask) ([]mask, error) {
+	paths := make([]string, len(ms))
+	for i, m := range ms {
+		paths[i] = m.path
+	}
 	var out []mask
-	for _, m := range ms {
-		fi, err := os.Lstat(m.path)
-		if errors.Is(err, fs.ErrNotExist) {
+	for i, r := range statAll(os.Lstat, paths, probeTimeout) {
+		m := ms[i]
+		if errors.Is(r.err, fs.ErrNotExist) || errors.Is(r.err, errProbeTimeout) {
 			out = append(out, m)
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("masking %s: %w", m.path, err)
+		if r.err != nil {
+			return nil, fmt.Errorf("masking %s: %w", m.path, r.err)
 		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if m.path, err = filepath.EvalSymlinks(m.path); err != nil {
-				return nil, fmt.Errorf("masking %s: %w", m.path, err)
+		if r.info.Mode()&fs.ModeSymlink != 0 {
+			var err error
+			if m.path, err = EvalSymlinks(m.path); err != nil {
+				return nil, fmt.Errorf("masking %s: %w", paths[i], err)
 			}
 		}
 		if !slices.ContainsFunc(out, func(o mask) bool { return o.path == m.path }) {

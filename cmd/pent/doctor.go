@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -104,7 +103,7 @@ func shellHookCheck(env map[string]string, home string) sandbox.Check {
 		looked = append(looked, tilde(filepath.Join(dir, pattern), home))
 		files, _ := filepath.Glob(filepath.Join(dir, pattern))
 		for _, file := range files {
-			data, err := os.ReadFile(file)
+			data, err := config.ReadLinkedFile(file)
 			if err != nil {
 				continue
 			}

@@ -5,6 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 func TestShellHookCheck(t *testing.T) {
@@ -49,5 +54,44 @@ func TestShellHookCheck(t *testing.T) {
 				t.Errorf("no fix naming the hook line: %q", c.Fix)
 			}
 		})
+	}
+}
+
+// TestShellHookCheckSpecialFiles: an rc file that is a named pipe (or
+// another file that blocks on open or read) must not stall doctor, and an
+// rc file that is a symbolic link to the real one (a dotfiles manager) is
+// read through the link.
+func TestShellHookCheckSpecialFiles(t *testing.T) {
+	home := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(home, ".bashrc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, "dotfiles"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "dotfiles", "zshrc"), []byte("eval \"$(pent hook zsh)\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("dotfiles/zshrc", filepath.Join(home, ".zshrc")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		shell  string
+		ok     bool
+		detail string
+	}{
+		{"/bin/bash", false, "no `pent hook bash` line in ~/.bashrc"},
+		{"/usr/bin/zsh", true, "installed in ~/.zshrc"},
+	} {
+		done := make(chan sandbox.Check, 1)
+		go func() { done <- shellHookCheck(map[string]string{"SHELL": tt.shell}, home) }()
+		select {
+		case c := <-done:
+			if c.OK != tt.ok || !strings.Contains(c.Detail, tt.detail) {
+				t.Errorf("%s: check = ok %v, %q; want ok %v and a detail containing %q", tt.shell, c.OK, c.Detail, tt.ok, tt.detail)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the shell hook check stalled on an rc file that is a named pipe", tt.shell)
+		}
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // Factory carries what every command needs from the outside world: the
@@ -30,16 +31,18 @@ func NewFactory(environ []string) *Factory {
 			env[k] = v
 		}
 	}
-	return &Factory{IO: SystemIO(env), Env: env, Getwd: os.Getwd, Self: selfPath()}
+	return &Factory{IO: SystemIO(env), Env: env, Getwd: os.Getwd, Self: selfPath(env["PATH"])}
 }
 
 // selfPath is the path of the running binary as the user would type it:
-// absolute, found on PATH like the shell found it, with symlinks left alone
-// so that an upgrade that swaps the link target keeps working.
-func selfPath() string {
-	if p, err := exec.LookPath(os.Args[0]); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs
+// absolute, found on path (PATH's format) like the shell found it, with
+// symlinks left alone so that an upgrade that swaps the link target keeps
+// working. A lookup that fails (a hung network mount on PATH: the lookup is
+// bounded) falls back to the kernel's path of the binary.
+func selfPath(path string) string {
+	if cwd, err := os.Getwd(); err == nil {
+		if p, err := sandbox.LookPath(os.Args[0], path, cwd); err == nil {
+			return p
 		}
 	}
 	if p, err := os.Executable(); err == nil {

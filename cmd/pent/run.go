@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -291,7 +290,7 @@ func windowsDrives() ([]string, error) {
 // untrusted project's root.
 func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
 	e := l.Effective
-	command, err := resolveCommand(o.Command[0], o.Factory.Env["PATH"], l.Cwd)
+	command, err := sandbox.LookPath(o.Command[0], o.Factory.Env["PATH"], l.Cwd)
 	if err != nil {
 		return sandbox.Policy{}, sandbox.Guard{}, err
 	}
@@ -415,32 +414,16 @@ func containsPath(list []string, p string) bool {
 	return false
 }
 
-// resolveCommand finds argv[0] the way a shell would, with the caller's PATH.
-func resolveCommand(name, path, cwd string) (string, error) {
-	if filepath.IsAbs(name) {
-		return name, nil
-	}
-	if filepath.Base(name) != name {
-		return filepath.Join(cwd, name), nil
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if !filepath.IsAbs(dir) {
-			continue
-		}
-		candidate := filepath.Join(dir, name)
-		if fi, err := os.Stat(candidate); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return candidate, nil
-		}
-	}
-	return "", fmt.Errorf("%s: command not found in PATH", name)
-}
-
 // runNested runs the command inside the sandbox pent is already in: it
 // cannot build a second one and must not pretend to widen the first.
 func runNested(o *RunOptions) error {
-	command, err := exec.LookPath(o.Command[0])
+	cwd, err := o.Factory.Getwd()
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.Command[0], err)
+		return fmt.Errorf("finding the working directory: %w", err)
+	}
+	command, err := sandbox.LookPath(o.Command[0], o.Factory.Env["PATH"], cwd)
+	if err != nil {
+		return err
 	}
 	o.IO.Say("already inside a pent sandbox: running %s in it, under its policy (flags that widen it have no effect)", o.Command[0])
 	env := os.Environ()

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // rootlessUser is the account the rootless subtests run as when the test
@@ -597,41 +598,8 @@ type hostListener struct {
 func listenHost(t *testing.T) *hostListener {
 	t.Helper()
 	h := &hostListener{}
-	h.port = serveBanner(t, "tcp", "127.0.0.1:0", "HOST-BANNER\n", &h.conns)
+	h.port = testutil.ServeBanner(t, "tcp", "127.0.0.1:0", "HOST-BANNER\n", &h.conns).(*net.TCPAddr).Port
 	return h
-}
-
-// acceptLoop listens on network address addr until the test ends and hands
-// every connection it accepts to handle, one after the other.
-func acceptLoop(t *testing.T, network, addr string, handle func(net.Conn)) net.Addr {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			handle(c)
-		}
-	}()
-	return ln.Addr()
-}
-
-// serveBanner accepts TCP connections on network address addr, counts them
-// in hits and greets each with banner before closing it; it returns the
-// port.
-func serveBanner(t *testing.T, network, addr, banner string, hits *atomic.Int32) int {
-	t.Helper()
-	return acceptLoop(t, network, addr, func(c net.Conn) {
-		hits.Add(1)
-		_, _ = c.Write([]byte(banner))
-		c.Close()
-	}).(*net.TCPAddr).Port
 }
 
 // connectScript is a python3 client that prints CONNECTED or REFUSED <err>

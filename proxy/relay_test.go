@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // testServers are local HTTP and TLS servers; the TLS one records the SNI
@@ -537,36 +538,25 @@ func TestTunnelWordsAndSplitMethods(t *testing.T) {
 	proxyAddr, _, _ := loopbackSession(t, p)
 	var mu sync.Mutex
 	var received []string
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var all []byte
-				buf := make([]byte, 1024)
-				for {
-					n, err := c.Read(buf)
-					all = append(all, buf[:n]...)
-					c.Write(buf[:n])
-					if err != nil {
-						break
-					}
+	echo := testutil.AcceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			var all []byte
+			buf := make([]byte, 1024)
+			for {
+				n, err := c.Read(buf)
+				all = append(all, buf[:n]...)
+				c.Write(buf[:n])
+				if err != nil {
+					break
 				}
-				mu.Lock()
-				received = append(received, string(all))
-				mu.Unlock()
-			}()
-		}
-	}()
-	target := "www.test:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+			}
+			mu.Lock()
+			received = append(received, string(all))
+			mu.Unlock()
+		}()
+	})
+	target := "www.test:" + strconv.Itoa(echo.(*net.TCPAddr).Port)
 	open := func() (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", proxyAddr)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/miekg/dns"
 
+	"github.com/pent-sandbox/pent/internal/testutil"
 	"github.com/pent-sandbox/pent/proxy"
 )
 
@@ -77,22 +78,7 @@ func newProxyFixture(t *testing.T) *proxyFixture {
 	})}
 	go func() { _ = srv.ActivateAndServe() }()
 	t.Cleanup(func() { _ = srv.Shutdown() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte("HELLO"))
-			c.Close()
-		}
-	}()
-	pf.banner = ln.Addr().String()
+	pf.banner = testutil.ServeBanner(t, "tcp", "127.0.0.1:0", "HELLO", nil).String()
 	pf.policy, err = proxy.Compile(proxy.Settings{
 		Allow: []string{"allowed.test"}, UpstreamDNS: []string{pc.LocalAddr().String()}, Destinations: []string{"127.0.0.0/8"},
 	}, nil)
@@ -126,23 +112,6 @@ func (pf *proxyFixture) attach(closed *atomic.Bool) func([]*os.File) (io.Closer,
 	}
 }
 
-// openFDs counts this process's descriptors other than pipes (Go keeps a
-// pool of pipes for splice(2) relaying, which the garbage collector frees).
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && !strings.HasPrefix(l, "pipe:") {
-			n++
-		}
-	}
-	return n
-}
-
 // TestSandboxProxyMode: the command sees pent's resolv.conf (read-only) and
 // the proxy variables, reaches an allowed name through the proxy, not a raw
 // address, cannot change the capture rules, and the session ends with the
@@ -155,7 +124,7 @@ func TestSandboxProxyMode(t *testing.T) {
 	p.Network = NetProxy
 	p.Env = append(p.Env, "HTTP_PROXY=http://evil.example:1")
 	var closed atomic.Bool
-	fds := openFDs(t)
+	fds := testutil.FDs(t, 0, testutil.NotPipe)
 
 	exe, _ := os.Executable()
 	run := func(script string) string {
@@ -204,7 +173,7 @@ func TestSandboxProxyMode(t *testing.T) {
 	if !strings.Contains(out, "no such host") {
 		t.Errorf("the denied name resolved:\n%s", out)
 	}
-	if got := openFDs(t); got != fds {
+	if got := testutil.FDs(t, 0, testutil.NotPipe); got != fds {
 		t.Errorf("pent holds %d descriptors after the run, %d before", got, fds)
 	}
 }
@@ -217,7 +186,7 @@ func TestSandboxProxyAttachFails(t *testing.T) {
 	p.Network = NetProxy
 	marker := filepath.Join(f.proj, "started")
 	p.Command = []string{"/bin/sh", "-c", "touch " + marker}
-	fds := openFDs(t)
+	fds := testutil.FDs(t, 0, testutil.NotPipe)
 	_, out, err := launchWith(p, LaunchOptions{Attach: func(files []*os.File) (io.Closer, error) {
 		for _, f := range files {
 			f.Close()
@@ -230,7 +199,7 @@ func TestSandboxProxyAttachFails(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Errorf("the command ran although the proxy was not attached")
 	}
-	if got := openFDs(t); got != fds {
+	if got := testutil.FDs(t, 0, testutil.NotPipe); got != fds {
 		t.Errorf("pent holds %d descriptors after the run, %d before", got, fds)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +34,14 @@ func TestSandboxStageSurvivesSignals(t *testing.T) {
 			t.Fatalf("sending %v to the stage: %v", sig, err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // a stage a signal ends is gone by then
+	// Release the command only once the stage has taken every signal: kill
+	// either dropped one (an init ignores a default disposition) or left it
+	// pending until a thread of the stage dequeues it.
+	for deadline := time.Now().Add(20 * time.Second); signalsPending(t, stages[0]); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stage left signals pending for 20 s")
+		}
+	}
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -69,4 +77,27 @@ func childrenOf(t *testing.T, ppid int) []int {
 		}
 	}
 	return out
+}
+
+// signalsPending reports whether a thread of process pid has a signal
+// pending, its own or the process's; false once pid is gone.
+func signalsPending(t *testing.T, pid int) bool {
+	t.Helper()
+	statuses, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/[0-9]*/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range statuses {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			key, mask, ok := strings.Cut(line, ":")
+			if ok && (key == "SigPnd" || key == "ShdPnd") && strings.Trim(mask, "\t 0") != "" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -253,9 +253,31 @@ func TestSandboxProxyWaitsForAttach(t *testing.T) {
 		done <- outcome{st, out, err}
 	}()
 	<-attaching
-	time.Sleep(300 * time.Millisecond)
+	stages := childrenOf(t, os.Getpid())
+	if len(stages) != 1 {
+		t.Fatalf("want the one init stage as the child of the test process, found %v", stages)
+	}
+	// The stage forks the command from the thread it restricts (no_new_privs
+	// first): once that thread sleeps on a futex, twice in a row, it waits
+	// for the go-ahead; a stage that did not wait would have forked the
+	// command instead and would sleep in wait4 or on the exec pipe.
+	for deadline, held := time.Now().Add(20*time.Second), 0; held < 2; time.Sleep(20 * time.Millisecond) {
+		if len(childrenOf(t, stages[0])) > 0 || ended(t, stages[0]) {
+			break // started, or even ended: reported below
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stage's restricted thread never waited: %v", threadStatus(t, stages[0]))
+		}
+		held++
+		if !restrictedAndWaiting(t, stages[0]) {
+			held = 0
+		}
+	}
+	if kids := childrenOf(t, stages[0]); len(kids) > 0 {
+		t.Errorf("the command (pid %v) started before Attach returned", kids)
+	}
 	if _, err := os.Stat(marker); err == nil {
-		t.Errorf("the command started before Attach returned")
+		t.Errorf("the command ran before Attach returned")
 	}
 	close(release)
 	o := <-done
@@ -268,6 +290,18 @@ func TestSandboxProxyWaitsForAttach(t *testing.T) {
 	if !closed.Load() {
 		t.Errorf("the session was not closed when the sandbox ended")
 	}
+}
+
+// restrictedAndWaiting reports whether a thread of the stage pid has set
+// no_new_privs (it restricted itself for the command) and sleeps on a futex.
+func restrictedAndWaiting(t *testing.T, pid int) bool {
+	t.Helper()
+	for _, th := range threadStatus(t, pid) {
+		if th["NoNewPrivs"] == "1" && th["State"] != "" && th["State"][0] == 'S' && strings.HasPrefix(th["wchan"], "futex") {
+			return true
+		}
+	}
+	return false
 }
 
 // closedErrChan is a channel that yields one nil error.

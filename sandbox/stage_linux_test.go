@@ -83,21 +83,52 @@ func childrenOf(t *testing.T, ppid int) []int {
 // pending, its own or the process's; false once pid is gone.
 func signalsPending(t *testing.T, pid int) bool {
 	t.Helper()
-	statuses, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/[0-9]*/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range statuses {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue // the thread ended meanwhile
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			key, mask, ok := strings.Cut(line, ":")
-			if ok && (key == "SigPnd" || key == "ShdPnd") && strings.Trim(mask, "\t 0") != "" {
+	for _, th := range threadStatus(t, pid) {
+		for _, key := range []string{"SigPnd", "ShdPnd"} {
+			if strings.Trim(th[key], "0") != "" {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// ended reports whether process pid is gone or a zombie.
+func ended(t *testing.T, pid int) bool {
+	t.Helper()
+	for _, th := range threadStatus(t, pid) {
+		if !strings.HasPrefix(th["State"], "Z") {
+			return false
+		}
+	}
+	return true
+}
+
+// threadStatus reads /proc/PID/task/TID/status of every thread of pid into
+// a map of its "Key:\tvalue" lines, with wchan (what a sleeping thread
+// waits in) added; none once pid is gone.
+func threadStatus(t *testing.T, pid int) []map[string]string {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/[0-9]*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join(task, "status"))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		th := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if key, value, ok := strings.Cut(line, ":"); ok {
+				th[key] = strings.TrimSpace(value)
+			}
+		}
+		if wchan, err := os.ReadFile(filepath.Join(task, "wchan")); err == nil {
+			th["wchan"] = string(wchan)
+		}
+		out = append(out, th)
+	}
+	return out
 }

@@ -201,16 +201,39 @@ func unavailable(t testing.TB, format string, args ...any) {
 }
 
 // bothModes runs fn as subtest "root" (pent started by root) and "rootless"
-// (pent started by an unprivileged user), each with a fresh fixture tree.
+// (pent started by an unprivileged user), each with a fresh fixture tree,
+// in parallel: each mode has its own HOME, project, runtime directory and
+// project proxy, and nothing else is shared. The subtests start once the
+// calling test function has returned, so it must do nothing after this call
+// but register cleanups.
 func bothModes(t *testing.T, fn func(t *testing.T, r *runner)) {
 	t.Helper()
+	modes(t, true, fn)
+}
+
+// bothModesInTurn is bothModes with the root subtest run to its end before
+// the rootless one starts, for tests whose two modes share a host resource.
+func bothModesInTurn(t *testing.T, fn func(t *testing.T, r *runner)) {
+	t.Helper()
+	modes(t, false, fn)
+}
+
+// modes runs fn as root and rootless, in parallel when parallel is set.
+func modes(t *testing.T, parallel bool, fn func(t *testing.T, r *runner)) {
+	t.Helper()
 	t.Run("root", func(t *testing.T) {
+		if parallel {
+			t.Parallel()
+		}
 		if os.Geteuid() != 0 {
 			unavailable(t, "root mode needs the test process to run as root (CI does)")
 		}
 		fn(t, newRunner(t, "root", &account{name: "root"}))
 	})
 	t.Run("rootless", func(t *testing.T) {
+		if parallel {
+			t.Parallel()
+		}
 		a, why := rootlessAccount()
 		if a == nil {
 			unavailable(t, "%s", why)

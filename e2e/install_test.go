@@ -39,7 +39,9 @@ func TestInstall(t *testing.T) {
 	if version == "dev" || version == "" {
 		t.Fatalf("packaging/version in the copied tree printed %q, want a git version", version)
 	}
-	bothModes(t, func(t *testing.T, r *runner) {
+	// In turn: both modes run git and install.sh in the one copied tree, and
+	// the .deb below installs into /usr while no other subtest runs.
+	bothModesInTurn(t, func(t *testing.T, r *runner) {
 		r.extraEnv = append(r.extraEnv, "SHELL=/bin/bash", "GOTOOLCHAIN=local", "GOFLAGS=-modcacherw")
 		if r.acct.uid == os.Geteuid() {
 			r.extraEnv = append(r.extraEnv, "GOCACHE="+goEnv["GOCACHE"], "GOMODCACHE="+goEnv["GOMODCACHE"], "GOPROXY=off")

@@ -129,7 +129,10 @@ func TestRun_CtrlCReachesChild(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
 		p := r.startInPty("run", "--", "sh", "-c", `trap "echo GOT-INT; exit 3" INT; sleep 30; echo SLEPT`)
 		sid := p.cmd.Process.Pid // pent leads the pty's session
-		if !waitFor(30*time.Second, func() bool { return len(sessionProcesses(t, sid, "sleep", "30")) > 0 }) {
+		sleeping := func() bool {
+			return slices.ContainsFunc(sessionProcs(t, sid), func(p proc) bool { return slices.Equal(p.cmdline, []string{"sleep", "30"}) })
+		}
+		if !waitFor(30*time.Second, sleeping) {
 			t.Fatalf("the sandboxed sleep 30 never showed up in pent's session; terminal:\n%s", p.output())
 		}
 		p.write("\x03")
@@ -141,19 +144,6 @@ func TestRun_CtrlCReachesChild(t *testing.T) {
 			t.Errorf("want pent to exit 3 (the trap's status), got %v; terminal:\n%s", ws, p.output())
 		}
 	})
-}
-
-// sessionProcesses lists the host pids of session sid whose command line is
-// exactly cmdline.
-func sessionProcesses(t *testing.T, sid int, cmdline ...string) []int {
-	t.Helper()
-	var pids []int
-	for _, p := range allProcs(t) {
-		if p.sid == sid && slices.Equal(p.cmdline, cmdline) {
-			pids = append(pids, p.pid)
-		}
-	}
-	return pids
 }
 
 // processState is the state letter of pid from /proc (Z for a zombie), or ""

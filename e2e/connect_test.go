@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pent-sandbox/pent/internal/testutil"
 	"github.com/pent-sandbox/pent/proxy"
 )
 
@@ -35,7 +36,7 @@ func TestProxy_Connect(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = lb.Close() })
 		var hits atomic.Int32
-		port := acceptLoop(t, "tcp", "127.0.0.1:0", func(c net.Conn) {
+		port := testutil.AcceptLoop(t, "tcp", "127.0.0.1:0", func(c net.Conn) {
 			hits.Add(1)
 			defer c.Close()
 			_, _ = c.Write([]byte("SSH-2.0-e2e-server\r\n"))

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pent-sandbox/pent/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -392,7 +393,7 @@ func (e *escaper) startHostSockets() *hostSockets {
 	}
 	h.abstract = fmt.Sprintf("@pent-e2e-%d-%s", os.Getpid(), r.mode)
 	for _, path := range append(mapValues(h.paths), h.abstract) {
-		acceptLoop(t, "unix", path, func(c net.Conn) {
+		testutil.AcceptLoop(t, "unix", path, func(c net.Conn) {
 			h.accepted.Add(1)
 			c.Close()
 		})
@@ -527,7 +528,7 @@ func hostIPv6() string {
 
 func (nt *netTargets) listenV6(t *testing.T) {
 	t.Helper()
-	nt.v6Port = serveBanner(t, "tcp6", "[::]:0", "V6-BANNER\n", &nt.v6Hits)
+	nt.v6Port = testutil.ServeBanner(t, "tcp6", "[::]:0", "V6-BANNER\n", &nt.v6Hits).(*net.TCPAddr).Port
 }
 
 // proxyWorks reports whether proxy mode starts; in CI it must.

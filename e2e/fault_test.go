@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // The fault tests (issue 7, item 6) kill pent's own processes with SIGKILL
@@ -233,7 +235,7 @@ type holdSink struct {
 func startHoldSink(t *testing.T) *holdSink {
 	t.Helper()
 	s := &holdSink{open: map[string]int{}}
-	s.port = acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) { go s.serve(c) }).(*net.TCPAddr).Port
+	s.port = testutil.AcceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) { go s.serve(c) }).(*net.TCPAddr).Port
 	return s
 }
 
@@ -401,7 +403,7 @@ func TestFault_SIGKILLPentProjectProxy(t *testing.T) {
 
 		r.pent("run", "--", "python3", script, "banner", allowedName, banner).wantCode(t, 0)
 		st := r.waitIdle("idle after the first run")
-		before := socketFDs(t, st.pid)
+		before := testutil.FDs(t, st.pid, testutil.NotPipe)
 
 		claude, grant := r.claudeFile()
 		tag := r.mode + "-project-kill"
@@ -449,7 +451,7 @@ func startStreamServer(t *testing.T) *streamServer {
 	t.Helper()
 	s := &streamServer{}
 	chunk := []byte(strings.Repeat("stream data ", 100))
-	s.port = acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+	s.port = testutil.AcceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
 		s.accepted.Add(1)
 		go func() {
 			defer c.Close()

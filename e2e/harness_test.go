@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // rootlessUser is the account the rootless subtests run as when the test
@@ -204,16 +205,39 @@ func unavailable(t testing.TB, format string, args ...any) {
 }
 
 // bothModes runs fn as subtest "root" (pent started by root) and "rootless"
-// (pent started by an unprivileged user), each with a fresh fixture tree.
+// (pent started by an unprivileged user), each with a fresh fixture tree,
+// in parallel: each mode has its own HOME, project, runtime directory and
+// project proxy, and nothing else is shared. The subtests start once the
+// calling test function has returned, so it must do nothing after this call
+// but register cleanups.
 func bothModes(t *testing.T, fn func(t *testing.T, r *runner)) {
 	t.Helper()
+	modes(t, true, fn)
+}
+
+// bothModesInTurn is bothModes with the root subtest run to its end before
+// the rootless one starts, for tests whose two modes share a host resource.
+func bothModesInTurn(t *testing.T, fn func(t *testing.T, r *runner)) {
+	t.Helper()
+	modes(t, false, fn)
+}
+
+// modes runs fn as root and rootless, in parallel when parallel is set.
+func modes(t *testing.T, parallel bool, fn func(t *testing.T, r *runner)) {
+	t.Helper()
 	t.Run("root", func(t *testing.T) {
+		if parallel {
+			t.Parallel()
+		}
 		if os.Geteuid() != 0 {
 			unavailable(t, "root mode needs the test process to run as root (CI does)")
 		}
 		fn(t, newRunner(t, "root", &account{name: "root"}))
 	})
 	t.Run("rootless", func(t *testing.T) {
+		if parallel {
+			t.Parallel()
+		}
 		a, why := rootlessAccount()
 		if a == nil {
 			unavailable(t, "%s", why)
@@ -607,41 +631,8 @@ type hostListener struct {
 func listenHost(t *testing.T) *hostListener {
 	t.Helper()
 	h := &hostListener{}
-	h.port = serveBanner(t, "tcp", "127.0.0.1:0", "HOST-BANNER\n", &h.conns)
+	h.port = testutil.ServeBanner(t, "tcp", "127.0.0.1:0", "HOST-BANNER\n", &h.conns).(*net.TCPAddr).Port
 	return h
-}
-
-// acceptLoop listens on network address addr until the test ends and hands
-// every connection it accepts to handle, one after the other.
-func acceptLoop(t *testing.T, network, addr string, handle func(net.Conn)) net.Addr {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			handle(c)
-		}
-	}()
-	return ln.Addr()
-}
-
-// serveBanner accepts TCP connections on network address addr, counts them
-// in hits and greets each with banner before closing it; it returns the
-// port.
-func serveBanner(t *testing.T, network, addr, banner string, hits *atomic.Int32) int {
-	t.Helper()
-	return acceptLoop(t, network, addr, func(c net.Conn) {
-		hits.Add(1)
-		_, _ = c.Write([]byte(banner))
-		c.Close()
-	}).(*net.TCPAddr).Port
 }
 
 // connectScript is a python3 client that prints CONNECTED or REFUSED <err>

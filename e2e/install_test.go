@@ -39,7 +39,9 @@ func TestInstall(t *testing.T) {
 	if version == "dev" || version == "" {
 		t.Fatalf("packaging/version in the copied tree printed %q, want a git version", version)
 	}
-	bothModes(t, func(t *testing.T, r *runner) {
+	// In turn: both modes run git and install.sh in the one copied tree, and
+	// the .deb below installs into /usr while no other subtest runs.
+	bothModesInTurn(t, func(t *testing.T, r *runner) {
 		offlineGo(t, r, goEnv)
 		checkInstall(t, r, tree, version)
 	})

@@ -191,15 +191,22 @@ done; echo "CREATED $c"`)
 func TestGuardRecovery(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
 		envrc := filepath.Join(r.project, ".envrc")
-		cmd := r.command(t.Context(), r.project, pentBin, "run", "--", "sh", "-c", "sleep 1; ln -s README .envrc; sleep 300")
+		started, goAhead := filepath.Join(r.project, "started"), filepath.Join(r.project, "go")
+		cmd := r.command(t.Context(), r.project, pentBin, "run", "--", "sh", "-c",
+			"touch started; while [ ! -e go ]; do sleep 0.02; done; ln -s README .envrc; sleep 300")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Freeze pent, so that its watch cannot act, until the file is there.
-		time.Sleep(300 * time.Millisecond)
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		// Freeze pent once the command runs, so that its watch cannot act,
+		// and only then let the command create the file.
+		if !waitFor(30*time.Second, func() bool { _, err := os.Lstat(started); return err == nil }) {
+			t.Fatal("the sandboxed command never started")
+		}
 		if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
+		r.writeFile(goAhead, "", 0o644)
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			if _, err := os.Lstat(envrc); err == nil {

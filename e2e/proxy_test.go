@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/miekg/dns"
+	"github.com/pent-sandbox/pent/internal/testutil"
 	"github.com/vishvananda/netlink"
 )
 
@@ -103,8 +104,8 @@ func startLocalNet(t *testing.T, r *runner) *localNet {
 	t.Cleanup(tlsSrv.Close)
 	n.tlsPort = urlPort(t, tlsSrv.URL)
 
-	n.bannerTCP = serveBanner(t, "tcp4", "127.0.0.1:0", "BANNER-OK\n", &n.banners)
-	n.rawPort = serveBanner(t, "tcp4", n.hostIP+":0", "BANNER-OK\n", &n.rawHits)
+	n.bannerTCP = testutil.ServeBanner(t, "tcp4", "127.0.0.1:0", "BANNER-OK\n", &n.banners).(*net.TCPAddr).Port
+	n.rawPort = testutil.ServeBanner(t, "tcp4", n.hostIP+":0", "BANNER-OK\n", &n.rawHits).(*net.TCPAddr).Port
 	n.udpPort = serveUDPEcho(t, n.hostIP, &n.udpHits)
 	n.writeGlobal(r)
 	return n
@@ -747,7 +748,7 @@ func holdServer(t *testing.T, want int) (port int, peak *atomic.Int32) {
 	t.Helper()
 	peak = &atomic.Int32{}
 	var held []net.Conn
-	addr := acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+	addr := testutil.AcceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
 		held = append(held, c)
 		peak.Store(int32(len(held)))
 		if len(held) == want {
@@ -761,32 +762,16 @@ func holdServer(t *testing.T, want int) (port int, peak *atomic.Int32) {
 	return addr.(*net.TCPAddr).Port, peak
 }
 
-// socketFDs counts the descriptors of process pid that are not pipes (Go
-// keeps a garbage-collected pool of pipes for splice(2) relaying).
-func socketFDs(t *testing.T, pid int) int {
-	t.Helper()
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatalf("reading the proxy's descriptors: %v", err)
-	}
-	n := 0
-	for _, e := range ents {
-		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && !strings.HasPrefix(l, "pipe:") {
-			n++
-		}
-	}
-	return n
-}
-
-// settledSocketFDs polls socketFDs of pid for up to 10 s until it is want
-// (connections close asynchronously) and returns the last count.
+// settledSocketFDs polls the count of pid's descriptors other than pipes
+// (Go keeps a garbage-collected pool of pipes for splice(2) relaying) for up
+// to 10 s until it is want (connections close asynchronously) and returns
+// the last count.
 func settledSocketFDs(t *testing.T, pid, want int) int {
 	t.Helper()
-	got := socketFDs(t, pid)
+	got := testutil.FDs(t, pid, testutil.NotPipe)
 	for deadline := time.Now().Add(10 * time.Second); got != want && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
-		got = socketFDs(t, pid)
+		got = testutil.FDs(t, pid, testutil.NotPipe)
 	}
 	return got
 }
@@ -795,13 +780,15 @@ func settledSocketFDs(t *testing.T, pid, want int) int {
 // 1,000 concurrent connections, and holds no more descriptors afterwards
 // than before.
 func TestProxy_Scale(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
+	// In turn: 50 sandboxes and 1,000 connections per mode saturate two
+	// cores, and the probes' read timeouts are what the test measures.
+	bothModesInTurn(t, func(t *testing.T, r *runner) {
 		n, probe := startProjectProxy(t, r)
 		banner := strconv.Itoa(n.bannerTCP)
 
 		r.pent("run", "--", "python3", probe, "banner", allowedName, banner).wantCode(t, 0)
 		st := r.waitIdle("idle after the warm-up")
-		before := socketFDs(t, st.pid)
+		before := testutil.FDs(t, st.pid, testutil.NotPipe)
 
 		const sandboxes = 50
 		for i, res := range r.pentQuietRuns(sandboxes, "run", "--", "python3", probe, "banner", allowedName, banner) {

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // requestsPy is a proxy-unaware client inside the sandbox: `send PORT
@@ -56,7 +58,7 @@ func TestProxy_EveryRequestDecided(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
 		n := startLocalNet(t, r)
 		var accepts atomic.Int32
-		tlsSink := acceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		tlsSink := testutil.AcceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
 			accepts.Add(1)
 			c.Close()
 		}).(*net.TCPAddr).Port

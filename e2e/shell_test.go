@@ -261,6 +261,7 @@ func newShellFixture(t *testing.T) shellFixture {
 func TestShellHookInteractive(t *testing.T) {
 	for _, kind := range shellKinds {
 		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel() // each shell has its own fixture tree and HOME
 			f := newShellFixture(t)
 			f.writeShellRC(kind, posixQuote(pentBin))
 			sh := f.startShell(kind, f.home)
@@ -430,6 +431,7 @@ func TestShellHookInteractive(t *testing.T) {
 func TestShellHookVanishedBinary(t *testing.T) {
 	for _, kind := range shellKinds {
 		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel() // each shell has its own fixture tree and HOME
 			f := newShellFixture(t)
 			copyPath := filepath.Join(f.home, "bin dir", "pent copy")
 			data, err := os.ReadFile(pentBin)

@@ -12,12 +12,14 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pent-sandbox/pent/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +40,7 @@ func TestMain(m *testing.M) {
 func TestCapture(t *testing.T) {
 	u := startUpstream(t)
 	ts := startServers(t)
-	banner := startBannerServer(t)
+	banner := strconv.Itoa(testutil.ServeBanner(t, "tcp4", "127.0.0.1:0", "SSH-2.0-pent-test\r\n", nil).(*net.TCPAddr).Port)
 	pol, err := Compile(Settings{
 		Allow:        []string{"www.test", "other.test", "banner.test", "*.many.test"},
 		UpstreamDNS:  []string{u.Addr},
@@ -171,27 +173,6 @@ func receiveFiles(c *net.UnixConn) ([]*os.File, error) {
 		return nil, fmt.Errorf("got %d files (%v); child said %q", len(files), err, buf[:n])
 	}
 	return files, nil
-}
-
-func startBannerServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, "SSH-2.0-pent-test\r\n")
-			c.Close()
-		}
-	}()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }
 
 // captureChild is the sandboxed side. It returns the process exit status.

@@ -5,9 +5,9 @@ import (
 	"crypto/rand"
 	"io"
 	"net"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // TestCopyConnTCP relays a stream between two loopback TCP connections and
@@ -33,9 +33,9 @@ func TestCopyConnTCP(t *testing.T) {
 			b, _ := io.ReadAll(dstFar)
 			got <- b
 		}()
-		pipesBefore := openPipes(t)
+		pipesBefore := testutil.FDs(t, 0, testutil.IsPipe)
 		n, err := copyConn(dst, src)
-		pipesAfter := openPipes(t)
+		pipesAfter := testutil.FDs(t, 0, testutil.IsPipe)
 		if err != nil || n != int64(size) {
 			t.Fatalf("size %d: copyConn = %d, %v", size, n, err)
 		}
@@ -96,20 +96,4 @@ func tcpPair(t *testing.T) (net.Conn, net.Conn) {
 	}
 	t.Cleanup(func() { c.Close(); s.Close() })
 	return c, s
-}
-
-// openPipes counts this process's open pipe descriptors.
-func openPipes(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "pipe:") {
-			n++
-		}
-	}
-	return n
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // fakeUpstream is the test's "internet" DNS: it answers *.test names with
@@ -199,11 +200,7 @@ func countFDs(t testing.TB) int {
 		runtime.GC()
 	}
 	time.Sleep(10 * time.Millisecond)
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
+	return testutil.FDs(t, 0, nil)
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/pent-sandbox/pent/internal/testutil"
 )
 
 // testServers are local HTTP and TLS servers; the TLS one records the SNI
@@ -197,51 +199,63 @@ func TestMalformedProxyInput(t *testing.T) {
 // countingServer accepts TCP connections, counts them and records what each
 // sent until it closed.
 type countingServer struct {
-	l        net.Listener
+	addr     net.Addr
 	mu       sync.Mutex
 	accepted int
 	received []string
+	fences   int // fence requests sent
 }
 
 func startCountingServer(t testing.TB) *countingServer {
 	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := &countingServer{l: l}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
+	cs := &countingServer{}
+	cs.addr = testutil.AcceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		cs.mu.Lock()
+		cs.accepted++
+		cs.mu.Unlock()
+		go func() {
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			b, _ := io.ReadAll(c)
 			cs.mu.Lock()
-			cs.accepted++
+			cs.received = append(cs.received, string(b))
 			cs.mu.Unlock()
-			go func() {
-				defer c.Close()
-				_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				b, _ := io.ReadAll(c)
-				cs.mu.Lock()
-				cs.received = append(cs.received, string(b))
-				cs.mu.Unlock()
-			}()
-		}
-	}()
-	t.Cleanup(func() { l.Close() })
+		}()
+	})
 	return cs
 }
 
 func (cs *countingServer) port() string {
-	_, p, _ := net.SplitHostPort(cs.l.Addr().String())
-	return p
+	return strconv.Itoa(cs.addr.(*net.TCPAddr).Port)
 }
 
-func (cs *countingServer) snapshot() (int, string) {
+// fenceRequest is the allowed request fence sends.
+const fenceRequest = "GET /fence HTTP/1.1\r\nHost: www.test\r\n\r\n"
+
+// fence sends one allowed request to cs through a new tunnel of the proxy
+// at proxyAddr and waits until cs has read it and every other connection
+// it accepted to the end. The server accepts connections in the order they
+// were made, so by then whatever an earlier tunnel sent upstream has
+// arrived: an absence checked after fence is real. It returns how
+// many connections other than fences' it accepted and what they sent, joined with |.
+func (cs *countingServer) fence(t *testing.T, proxyAddr string) (int, string) {
+	t.Helper()
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), []byte(fenceRequest))
 	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return cs.accepted, strings.Join(cs.received, "|")
+	cs.fences++
+	cs.mu.Unlock()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		cs.mu.Lock()
+		rest := slices.DeleteFunc(slices.Clone(cs.received), func(r string) bool { return r == fenceRequest })
+		if len(cs.received)-len(rest) == cs.fences && len(cs.received) == cs.accepted {
+			cs.mu.Unlock()
+			return len(rest), strings.Join(rest, "|")
+		}
+		cs.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("the fence request did not reach the server within 10 s")
+		}
+	}
 }
 
 // tunnel opens a CONNECT tunnel to target through proxyAddr and sends
@@ -286,13 +300,11 @@ func TestDeniedSNIConnectsNothing(t *testing.T) {
 	i := bytes.Index(nul, []byte("www.test0"))
 	nul[i+len("www.test")] = 0 // a NUL-truncation attempt: "www.test\x00.evil.test"
 	tunnel(t, proxyAddr, "www.test:"+cs.port(), nul)
-	time.Sleep(100 * time.Millisecond)
-	if n, got := cs.snapshot(); n != 0 {
+	if n, got := cs.fence(t, proxyAddr); n != 0 {
 		t.Fatalf("denied ClientHellos caused %d upstream connects (received %q)", n, got)
 	}
 	tunnel(t, proxyAddr, "www.test:"+cs.port(), clientHello(t, "www.test"))
-	time.Sleep(100 * time.Millisecond)
-	if n, _ := cs.snapshot(); n != 1 {
+	if n, _ := cs.fence(t, proxyAddr); n != 1 {
 		t.Fatalf("the allowed ClientHello made %d connects, want 1", n)
 	}
 	if !strings.Contains(string(p.Logs(100)), `TLS SNI \"evil.test\" does not match www.test`) {
@@ -341,16 +353,14 @@ func TestTunnelEveryHTTPRequestChecked(t *testing.T) {
 				payload = append(payload, []byte(s))
 			}
 			tunnel(t, proxyAddr, "www.test:"+cs.port(), payload...)
-			time.Sleep(100 * time.Millisecond)
-			if _, got := cs.snapshot(); strings.Contains(got, "/evil") || strings.Contains(got, "evil.test") {
+			if _, got := cs.fence(t, proxyAddr); strings.Contains(got, "/evil") || strings.Contains(got, "evil.test") {
 				t.Fatalf("upstream received %q", got)
 			}
 		})
 	}
 	cs := startCountingServer(t)
 	tunnel(t, proxyAddr, "www.test:"+cs.port(), []byte(ok+ok), []byte("POST /ok HTTP/1.1\r\nHost: www.test\r\nContent-Length: 3\r\n\r\nabc"))
-	time.Sleep(100 * time.Millisecond)
-	if _, got := cs.snapshot(); got != ok+ok+"POST /ok HTTP/1.1\r\nHost: www.test\r\nContent-Length: 3\r\n\r\nabc" {
+	if _, got := cs.fence(t, proxyAddr); got != ok+ok+"POST /ok HTTP/1.1\r\nHost: www.test\r\nContent-Length: 3\r\n\r\nabc" {
 		t.Fatalf("allowed requests: upstream received %q", got)
 	}
 }
@@ -537,36 +547,25 @@ func TestTunnelWordsAndSplitMethods(t *testing.T) {
 	proxyAddr, _, _ := loopbackSession(t, p)
 	var mu sync.Mutex
 	var received []string
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var all []byte
-				buf := make([]byte, 1024)
-				for {
-					n, err := c.Read(buf)
-					all = append(all, buf[:n]...)
-					c.Write(buf[:n])
-					if err != nil {
-						break
-					}
+	echo := testutil.AcceptLoop(t, "tcp4", "127.0.0.1:0", func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			var all []byte
+			buf := make([]byte, 1024)
+			for {
+				n, err := c.Read(buf)
+				all = append(all, buf[:n]...)
+				c.Write(buf[:n])
+				if err != nil {
+					break
 				}
-				mu.Lock()
-				received = append(received, string(all))
-				mu.Unlock()
-			}()
-		}
-	}()
-	target := "www.test:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+			}
+			mu.Lock()
+			received = append(received, string(all))
+			mu.Unlock()
+		}()
+	})
+	target := "www.test:" + strconv.Itoa(echo.(*net.TCPAddr).Port)
 	open := func() (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", proxyAddr)
 		if err != nil {

@@ -269,18 +269,22 @@ func TestSandboxOverlayHidesLaterFiles(t *testing.T) {
 	f := newShadowFixture(t)
 	f.policy.Write = append(f.policy.Write, filepath.Dir(f.state))
 	later := filepath.Join(f.home, "later.txt")
-	go func() {
-		time.Sleep(200 * time.Millisecond)
+	// The command looks only once the host has written the file: go
+	// appears after it.
+	stop := make(chan struct{})
+	defer close(stop)
+	go waitFor(filepath.Join(f.proj, "ready"), filepath.Join(f.proj, "go"), stop, func() {
 		os.WriteFile(later, []byte(secretMarker), 0o644)
-	}()
+	})
 	out := f.run(t, `
-sleep 0.6
+touch ready
+`+waitScript("go")+`
 cat "$HOME/later.txt" 2>/dev/null && echo "READ later"
 ls -A "$HOME" | grep -q later && echo "LISTED later"
 echo "staging=$(ls -A `+filepath.Join(f.state, stagingSub)+` | tr '\n' ' ')"
 `)
-	if _, err := os.Stat(later); err != nil {
-		t.Fatalf("the outside write did not happen: %v", err)
+	if _, err := os.Stat(later); err != nil || strings.Contains(out, "TIMEOUT") {
+		t.Fatalf("the outside write did not happen before the command looked (%v):\n%s", err, out)
 	}
 	if strings.Contains(out, "READ later") || strings.Contains(out, "LISTED later") || strings.Contains(out, secretMarker) {
 		t.Errorf("a file created outside during the run is visible inside:\n%s", out)

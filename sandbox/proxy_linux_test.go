@@ -16,6 +16,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/miekg/dns"
 
+	"github.com/pent-sandbox/pent/internal/testutil"
 	"github.com/pent-sandbox/pent/proxy"
 )
 
@@ -77,22 +78,7 @@ func newProxyFixture(t *testing.T) *proxyFixture {
 	})}
 	go func() { _ = srv.ActivateAndServe() }()
 	t.Cleanup(func() { _ = srv.Shutdown() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte("HELLO"))
-			c.Close()
-		}
-	}()
-	pf.banner = ln.Addr().String()
+	pf.banner = testutil.ServeBanner(t, "tcp", "127.0.0.1:0", "HELLO", nil).String()
 	pf.policy, err = proxy.Compile(proxy.Settings{
 		Allow: []string{"allowed.test"}, UpstreamDNS: []string{pc.LocalAddr().String()}, Destinations: []string{"127.0.0.0/8"},
 	}, nil)
@@ -126,23 +112,6 @@ func (pf *proxyFixture) attach(closed *atomic.Bool) func([]*os.File) (io.Closer,
 	}
 }
 
-// openFDs counts this process's descriptors other than pipes (Go keeps a
-// pool of pipes for splice(2) relaying, which the garbage collector frees).
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && !strings.HasPrefix(l, "pipe:") {
-			n++
-		}
-	}
-	return n
-}
-
 // TestSandboxProxyMode: the command sees pent's resolv.conf (read-only) and
 // the proxy variables, reaches an allowed name through the proxy, not a raw
 // address, cannot change the capture rules, and the session ends with the
@@ -155,7 +124,7 @@ func TestSandboxProxyMode(t *testing.T) {
 	p.Network = NetProxy
 	p.Env = append(p.Env, "HTTP_PROXY=http://evil.example:1")
 	var closed atomic.Bool
-	fds := openFDs(t)
+	fds := testutil.FDs(t, 0, testutil.NotPipe)
 
 	exe, _ := os.Executable()
 	run := func(script string) string {
@@ -204,7 +173,7 @@ func TestSandboxProxyMode(t *testing.T) {
 	if !strings.Contains(out, "no such host") {
 		t.Errorf("the denied name resolved:\n%s", out)
 	}
-	if got := openFDs(t); got != fds {
+	if got := testutil.FDs(t, 0, testutil.NotPipe); got != fds {
 		t.Errorf("pent holds %d descriptors after the run, %d before", got, fds)
 	}
 }
@@ -217,7 +186,7 @@ func TestSandboxProxyAttachFails(t *testing.T) {
 	p.Network = NetProxy
 	marker := filepath.Join(f.proj, "started")
 	p.Command = []string{"/bin/sh", "-c", "touch " + marker}
-	fds := openFDs(t)
+	fds := testutil.FDs(t, 0, testutil.NotPipe)
 	_, out, err := launchWith(p, LaunchOptions{Attach: func(files []*os.File) (io.Closer, error) {
 		for _, f := range files {
 			f.Close()
@@ -230,7 +199,7 @@ func TestSandboxProxyAttachFails(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Errorf("the command ran although the proxy was not attached")
 	}
-	if got := openFDs(t); got != fds {
+	if got := testutil.FDs(t, 0, testutil.NotPipe); got != fds {
 		t.Errorf("pent holds %d descriptors after the run, %d before", got, fds)
 	}
 }
@@ -284,9 +253,31 @@ func TestSandboxProxyWaitsForAttach(t *testing.T) {
 		done <- outcome{st, out, err}
 	}()
 	<-attaching
-	time.Sleep(300 * time.Millisecond)
+	stages := childrenOf(t, os.Getpid())
+	if len(stages) != 1 {
+		t.Fatalf("want the one init stage as the child of the test process, found %v", stages)
+	}
+	// The stage forks the command from the thread it restricts (no_new_privs
+	// first): once that thread sleeps on a futex, twice in a row, it waits
+	// for the go-ahead; a stage that did not wait would have forked the
+	// command instead and would sleep in wait4 or on the exec pipe.
+	for deadline, held := time.Now().Add(20*time.Second), 0; held < 2; time.Sleep(20 * time.Millisecond) {
+		if len(childrenOf(t, stages[0])) > 0 || ended(t, stages[0]) {
+			break // started, or even ended: reported below
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stage's restricted thread never waited: %v", threadStatus(t, stages[0]))
+		}
+		held++
+		if !restrictedAndWaiting(t, stages[0]) {
+			held = 0
+		}
+	}
+	if kids := childrenOf(t, stages[0]); len(kids) > 0 {
+		t.Errorf("the command (pid %v) started before Attach returned", kids)
+	}
 	if _, err := os.Stat(marker); err == nil {
-		t.Errorf("the command started before Attach returned")
+		t.Errorf("the command ran before Attach returned")
 	}
 	close(release)
 	o := <-done
@@ -299,6 +290,18 @@ func TestSandboxProxyWaitsForAttach(t *testing.T) {
 	if !closed.Load() {
 		t.Errorf("the session was not closed when the sandbox ended")
 	}
+}
+
+// restrictedAndWaiting reports whether a thread of the stage pid has set
+// no_new_privs (it restricted itself for the command) and sleeps on a futex.
+func restrictedAndWaiting(t *testing.T, pid int) bool {
+	t.Helper()
+	for _, th := range threadStatus(t, pid) {
+		if th["NoNewPrivs"] == "1" && th["State"] != "" && th["State"][0] == 'S' && strings.HasPrefix(th["wchan"], "futex") {
+			return true
+		}
+	}
+	return false
 }
 
 // closedErrChan is a channel that yields one nil error.

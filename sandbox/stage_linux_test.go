@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +34,14 @@ func TestSandboxStageSurvivesSignals(t *testing.T) {
 			t.Fatalf("sending %v to the stage: %v", sig, err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // a stage a signal ends is gone by then
+	// Release the command only once the stage has taken every signal: kill
+	// either dropped one (an init ignores a default disposition) or left it
+	// pending until a thread of the stage dequeues it.
+	for deadline := time.Now().Add(20 * time.Second); signalsPending(t, stages[0]); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stage left signals pending for 20 s")
+		}
+	}
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +75,60 @@ func childrenOf(t *testing.T, ppid int) []int {
 		if err == nil {
 			out = append(out, pid)
 		}
+	}
+	return out
+}
+
+// signalsPending reports whether a thread of process pid has a signal
+// pending, its own or the process's; false once pid is gone.
+func signalsPending(t *testing.T, pid int) bool {
+	t.Helper()
+	for _, th := range threadStatus(t, pid) {
+		for _, key := range []string{"SigPnd", "ShdPnd"} {
+			if strings.Trim(th[key], "0") != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ended reports whether process pid is gone or a zombie.
+func ended(t *testing.T, pid int) bool {
+	t.Helper()
+	for _, th := range threadStatus(t, pid) {
+		if !strings.HasPrefix(th["State"], "Z") {
+			return false
+		}
+	}
+	return true
+}
+
+// threadStatus reads /proc/PID/task/TID/status of every thread of pid into
+// a map of its "Key:\tvalue" lines, with wchan (what a sleeping thread
+// waits in) added; none once pid is gone.
+func threadStatus(t *testing.T, pid int) []map[string]string {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/[0-9]*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join(task, "status"))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		th := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if key, value, ok := strings.Cut(line, ":"); ok {
+				th[key] = strings.TrimSpace(value)
+			}
+		}
+		if wchan, err := os.ReadFile(filepath.Join(task, "wchan")); err == nil {
+			th["wchan"] = string(wchan)
+		}
+		out = append(out, th)
 	}
 	return out
 }

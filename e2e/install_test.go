@@ -186,7 +186,8 @@ func TestInstallAppArmorRestricted(t *testing.T) {
 		t.Fatalf("packaging/apparmor/pent has no abi line:\n%s", shipped)
 	}
 	profile = "abi <" + profile
-	bothModes(t, func(t *testing.T, r *runner) {
+	// In turn: both modes run install.sh in the one copied tree.
+	bothModesInTurn(t, func(t *testing.T, r *runner) {
 		offlineGo(t, r, goEnv)
 		fake := r.restrictedAppArmorHost()
 		prefix := filepath.Join(r.base, "prefix")

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // sandboxExec applies a Seatbelt profile to itself and then executes the
@@ -35,7 +37,7 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	if p.Network == NetProxy && opts.ProxyPort == 0 {
+	if p.Network == scope.NetProxy && opts.ProxyPort == 0 {
 		return Status{}, errors.New("proxy mode on macOS needs the port of pent's authenticated loopback proxy (LaunchOptions.ProxyPort); refusing to run with a wider network")
 	}
 	if err := sandboxExecPresent(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // markerPath is the file that tells a pent started inside the sandbox where
@@ -488,7 +489,7 @@ func (m *mounter) writeMarker() error {
 // IPv6 addresses the sandbox cannot reach. makeReadOnly then makes it
 // read-only. Without a resolv.conf resolvers default to the loopback anyway.
 func (m *mounter) bindResolvConf() error {
-	if m.p.Network != NetProxy {
+	if m.p.Network != scope.NetProxy {
 		return nil
 	}
 	if _, err := os.Stat("/etc/resolv.conf"); errors.Is(err, fs.ErrNotExist) {

@@ -17,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // proxyHelper runs inside a proxy-mode sandbox. "banner HOST:PORT" dials
@@ -152,7 +153,7 @@ func TestSandboxProxyMode(t *testing.T) {
 	pf := newProxyFixture(t)
 	_, port, _ := net.SplitHostPort(pf.banner)
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	p.Env = append(p.Env, "HTTP_PROXY=http://evil.example:1")
 	var closed atomic.Bool
 	fds := openFDs(t)
@@ -214,7 +215,7 @@ func TestSandboxProxyMode(t *testing.T) {
 func TestSandboxProxyAttachFails(t *testing.T) {
 	f := newFixture(t)
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	marker := filepath.Join(f.proj, "started")
 	p.Command = []string{"/bin/sh", "-c", "touch " + marker}
 	fds := openFDs(t)
@@ -244,7 +245,7 @@ func TestSandboxProxyStageError(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	p.Command = []string{"/bin/true"}
 	var closed atomic.Bool
 	_, out, err := launchWith(p, LaunchOptions{Attach: pf.attach(&closed)})
@@ -261,7 +262,7 @@ func TestSandboxProxyStageError(t *testing.T) {
 func TestSandboxProxyWaitsForAttach(t *testing.T) {
 	f := newFixture(t)
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	marker := filepath.Join(f.proj, "started")
 	p.Command = []string{"/bin/sh", "-c", "touch " + marker}
 	attaching, release := make(chan struct{}), make(chan struct{})

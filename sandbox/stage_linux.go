@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // The init stage is this binary re-executed by Launch inside the new
@@ -206,7 +207,7 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 	if err := setupNetwork(p.Network); err != nil {
 		return 0, -1, err
 	}
-	if p.Network == NetProxy {
+	if p.Network == scope.NetProxy {
 		port, err := handOverCapture(ctrl)
 		if err != nil {
 			return 0, -1, err
@@ -241,7 +242,7 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, -1, fmt.Errorf("close_range: %w", err)
 	}
-	if p.Network == NetProxy {
+	if p.Network == scope.NetProxy {
 		<-goAhead // watchPent ends the sandbox if pent goes away instead
 	}
 	pidfd = -1
@@ -332,13 +333,13 @@ func reap(pid int) (unix.WaitStatus, error) {
 }
 
 // setupNetwork gives the sandbox's network namespace its shape.
-func setupNetwork(n Network) error {
+func setupNetwork(n scope.Network) error {
 	switch n {
-	case NetBlocked, NetUnrestricted:
+	case scope.NetBlocked, scope.NetUnrestricted:
 		return nil // blocked: a new namespace whose lo stays down
-	case NetProxy:
+	case scope.NetProxy:
 		return nil // handOverCapture shapes it
-	case NetLocalhost:
+	case scope.NetLocalhost:
 		return loopbackUp()
 	default:
 		return fmt.Errorf("network mode %q is not supported by the sandbox", n)

@@ -19,6 +19,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // RunOptions are the inputs of `pent run`.
@@ -126,13 +127,13 @@ func (o *RunOptions) flagLayer() (*config.File, error) {
 		}
 		layer.Network = o.Network
 	case len(o.Allow) > 0:
-		layer.Network = string(sandbox.NetProxy)
+		layer.Network = string(scope.NetProxy)
 	}
 	return layer, nil
 }
 
 func validNetwork(s string) bool {
-	for _, n := range sandbox.Networks {
+	for _, n := range scope.Networks {
 		if string(n) == s {
 			return true
 		}
@@ -174,7 +175,7 @@ func runRun(o *RunOptions) error {
 	// A traced run records every denial; a proxy-mode run also collects
 	// the proxy's refusals to explain them when the command ends.
 	var tr *traceRun
-	if o.Trace || policy.Network == sandbox.NetProxy && !o.Quiet {
+	if o.Trace || policy.Network == scope.NetProxy && !o.Quiet {
 		if tr, err = o.newTraceRun(l); err != nil {
 			return err
 		}
@@ -222,7 +223,7 @@ func (o *RunOptions) launchOptions(l *loaded, policy *sandbox.Policy, tr *traceR
 		return opts, nil, err
 	}
 	release = func() {}
-	if policy.Network == sandbox.NetProxy {
+	if policy.Network == scope.NetProxy {
 		if release, err = o.useProxy(l, tr, policy, &opts); err != nil {
 			return opts, nil, err
 		}
@@ -379,7 +380,7 @@ func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) 
 // hostExecuted lists what the host runs or trusts outside the sandbox for
 // this run; a PATH directory inside the writable project root is project
 // content and not listed.
-func (o *RunOptions) hostExecuted(l *loaded) []sandbox.HostExecuted {
+func (o *RunOptions) hostExecuted(l *loaded) []scope.HostExecuted {
 	root := l.Root()
 	if root == "" {
 		root = l.Cwd
@@ -388,19 +389,19 @@ func (o *RunOptions) hostExecuted(l *loaded) []sandbox.HostExecuted {
 }
 
 // hostExecuted lists what the host runs or trusts outside the sandbox
-// (sandbox.HostExecutedLocations) and pent's own directories where the
+// (scope.HostExecutedLocations) and pent's own directories where the
 // XDG_* variables put them: the next pent reads its configuration, trust
 // records and run records from there (SPEC §13).
-func (f *Factory) hostExecuted(home, projectRoot string) []sandbox.HostExecuted {
-	locs := sandbox.HostExecutedLocations(home, filepath.SplitList(f.Env["PATH"]), projectRoot)
+func (f *Factory) hostExecuted(home, projectRoot string) []scope.HostExecuted {
+	locs := scope.HostExecutedLocations(home, filepath.SplitList(f.Env["PATH"]), projectRoot)
 	for _, d := range []struct{ variable, fallback, why string }{
 		{"XDG_CONFIG_HOME", ".config", "pent's own global configuration"},
 		{"XDG_DATA_HOME", ".local/share", "pent's trust store"},
 		{"XDG_STATE_HOME", ".local/state", "pent's quarantine and run records, which the next pent acts on"},
 	} {
 		dir, err := f.xdgDir(d.variable, d.fallback)
-		if err == nil && !slices.ContainsFunc(locs, func(l sandbox.HostExecuted) bool { return l.Path == dir }) {
-			locs = append(locs, sandbox.HostExecuted{Path: dir, Why: d.why})
+		if err == nil && !slices.ContainsFunc(locs, func(l scope.HostExecuted) bool { return l.Path == dir }) {
+			locs = append(locs, scope.HostExecuted{Path: dir, Why: d.why})
 		}
 	}
 	return locs

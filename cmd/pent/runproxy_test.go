@@ -21,6 +21,7 @@ import (
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // captureFiles stands in for a sandbox's capture sockets: a TCP listener, a
@@ -246,7 +247,7 @@ func TestPrivateLoopback(t *testing.T) {
 // passed.
 func TestUseLoopback(t *testing.T) {
 	token := strings.Repeat("ab", 32)
-	policy := sandbox.Policy{Network: sandbox.NetProxy, Env: []string{"HOME=/h", "HTTP_PROXY=http://elsewhere:8080", "no_proxy=*", "PATH=/bin"}}
+	policy := sandbox.Policy{Network: scope.NetProxy, Env: []string{"HOME=/h", "HTTP_PROXY=http://elsewhere:8080", "no_proxy=*", "PATH=/bin"}}
 	var opts sandbox.LaunchOptions
 	useLoopback(&policy, &opts, loopbackProxy{port: 4242, token: token}, "/opt/pent/pent")
 	if opts.ProxyPort != 4242 {

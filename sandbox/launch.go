@@ -11,7 +11,7 @@ type LaunchOptions struct {
 	// Attach connects a NetProxy sandbox to pent's proxy (Linux); it is
 	// required in that mode and unused in the others. Launch calls it once
 	// the sandbox's network namespace captures all traffic, with the capture
-	// sockets in proxy.CaptureFiles.Files order (TCP listener, DNS over UDP,
+	// sockets in CaptureFiles.Files order (TCP listener, DNS over UDP,
 	// DNS over TCP), and lets the command start only after Attach succeeded:
 	// the proxy owns the sockets before the first packet, and a failed Attach
 	// means the command never runs. Attach takes the files (it closes them,

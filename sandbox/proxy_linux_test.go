@@ -188,7 +188,7 @@ func TestSandboxProxyMode(t *testing.T) {
 		helper("nftflush"),
 		helper("banner allowed.test:" + port),
 	}, "\n"))
-	for _, want := range []string{proxy.ResolvConf, "\n1\n0\n0\n", `banner "HELLO" <nil>`, "nftflush: "} {
+	for _, want := range []string{ResolvConf, "\n1\n0\n0\n", `banner "HELLO" <nil>`, "nftflush: "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("want %q in the output:\n%s", want, out)
 		}

@@ -17,7 +17,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/scope"
 )
 
@@ -46,7 +45,7 @@ const (
 // Messages on the control socket: one kind byte and a payload.
 const (
 	// Stage → pent.
-	msgNetwork = 'N' // proxy mode: the capture sockets are attached (SCM_RIGHTS, proxy.CaptureFiles.Files order)
+	msgNetwork = 'N' // proxy mode: the capture sockets are attached (SCM_RIGHTS, CaptureFiles.Files order)
 	msgStarted = 'S' // the command runs; its pidfd is attached (SCM_RIGHTS)
 	msgExit    = 'X' // the command ended; payload: wait status, uint32 LE
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
@@ -347,11 +346,11 @@ func setupNetwork(n scope.Network) error {
 }
 
 // handOverCapture makes every TCP connection and DNS query of this network
-// namespace reach a set of capture sockets (proxy.SetupCapture), sends them
+// namespace reach a set of capture sockets (SetupCapture), sends them
 // to pent and closes them here: only the proxy holds them, never the
 // command. It returns the port of the in-sandbox proxy listener.
 func handOverCapture(ctrl *net.UnixConn) (int, error) {
-	capture, err := proxy.SetupCapture()
+	capture, err := SetupCapture()
 	if err != nil {
 		return 0, fmt.Errorf("capturing the sandbox's traffic for the proxy: %w", err)
 	}
@@ -385,7 +384,7 @@ func handOverObserver(ctrl *net.UnixConn) error {
 // withProxyEnv returns env with the proxy variables for the in-sandbox
 // listener on port, replacing any the caller passed.
 func withProxyEnv(env []string, port int) []string {
-	vars := proxy.ProxyEnv(port)
+	vars := ProxyEnv(port)
 	keys := make([]string, len(vars))
 	for i, kv := range vars {
 		keys[i], _, _ = strings.Cut(kv, "=")

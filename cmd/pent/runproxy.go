@@ -132,7 +132,7 @@ func (o *RunOptions) proxyLoopback(l *loaded, tr *traceRun) (loopbackProxy, erro
 func useLoopback(policy *sandbox.Policy, opts *sandbox.LaunchOptions, lp loopbackProxy, connector string) {
 	opts.ProxyPort = lp.port
 	policy.Execute = append(slices.Clone(policy.Execute), connector)
-	vars := proxy.ProxyEnvAuth(lp.port, lp.token, connector)
+	vars := sandbox.ProxyEnvAuth(lp.port, proxy.SessionUser, lp.token, connector)
 	policy.Env = slices.DeleteFunc(slices.Clone(policy.Env), func(kv string) bool {
 		key, _, _ := strings.Cut(kv, "=")
 		return slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, key+"=") })

@@ -256,7 +256,7 @@ func TestUseLoopback(t *testing.T) {
 	if !slices.Equal(policy.Execute, []string{"/opt/pent/pent"}) {
 		t.Errorf("Execute %q, want the connector alone", policy.Execute)
 	}
-	want := append([]string{"HOME=/h", "PATH=/bin"}, proxy.ProxyEnvAuth(4242, token, "/opt/pent/pent")...)
+	want := append([]string{"HOME=/h", "PATH=/bin"}, sandbox.ProxyEnvAuth(4242, proxy.SessionUser, token, "/opt/pent/pent")...)
 	if !slices.Equal(policy.Env, want) {
 		t.Errorf("Env:\n%q\nwant\n%q", policy.Env, want)
 	}

@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
-	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/sandbox"
 	"github.com/pent-sandbox/pent/scope"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // RunOptions are the inputs of `pent run`.
@@ -251,14 +251,14 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 	}
 	var why string
 	switch l.Trust {
-	case hook.Allowed:
+	case trust.Allowed:
 		return nil
-	case hook.Changed:
+	case trust.Changed:
 		why = "changed since you allowed it"
 		if l.Unreadable != nil {
 			why = fmt.Sprintf("gone or unreadable since you allowed it (%v)", l.Unreadable)
 		}
-	case hook.Denied:
+	case trust.Denied:
 		why = "denied"
 	default:
 		why = "not allowed yet"
@@ -267,7 +267,7 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		o.IO.Say("refusing to run %s: %s is %s — review it with `pent allow`, or run `pent deny` to stop sandboxing here", o.Wrapped, file, why)
 		return exitError{exitFailure}
 	}
-	if l.Trust != hook.Denied {
+	if l.Trust != trust.Denied {
 		o.IO.Warn("ignoring %s: %s — run `pent allow` to review it", file, why)
 	}
 	return nil

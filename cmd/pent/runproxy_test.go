@@ -18,10 +18,10 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pent-sandbox/pent/config"
-	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
 	"github.com/pent-sandbox/pent/scope"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // captureFiles stands in for a sandbox's capture sockets: a TCP listener, a
@@ -168,7 +168,7 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 		for kind, openSession := range open {
 			t.Run(tt.name+"/"+kind, func(t *testing.T) {
 				o := &RunOptions{IO: f.IO, Factory: f}
-				l := &loaded{ProjectRoot: root, Trust: hook.Allowed, Effective: &config.Effective{Domains: tt.allow, UpstreamDNS: project.UpstreamDNS}}
+				l := &loaded{ProjectRoot: root, Trust: trust.Allowed, Effective: &config.Effective{Domains: tt.allow, UpstreamDNS: project.UpstreamDNS}}
 				session := openSession(t, o, l)
 				defer session.Close()
 				st, err := client.Status()

@@ -1,4 +1,4 @@
-package hook
+package trust
 
 import (
 	"crypto/sha256"
@@ -306,8 +306,8 @@ func (t Trust) allowRecords() ([]storedRecord, error) {
 	return out, nil
 }
 
-// recordedPaths is the set of paths that have an allow record.
-func (t Trust) recordedPaths() (map[string]bool, error) {
+// RecordedPaths is the set of paths that have an allow record.
+func (t Trust) RecordedPaths() (map[string]bool, error) {
 	recs, err := t.allowRecords()
 	if err != nil {
 		return nil, err

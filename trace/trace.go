@@ -215,8 +215,7 @@ func (r *Recorder) Write(p []byte) (int, error) {
 	r.partial = slices.Clone(lines[len(lines)-1])
 	r.mu.Unlock()
 	for _, line := range lines[:len(lines)-1] {
-		var d proxy.Decision
-		if json.Unmarshal(line, &d) == nil {
+		if d, ok := proxy.ParseDecision(line); ok {
 			r.AddDecision(d)
 		}
 	}

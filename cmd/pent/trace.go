@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -116,7 +115,7 @@ func (t *traceRun) collectDaemon(rec *trace.Recorder, io *IOStreams) error {
 	lines, ours := 0, 0
 	pid := os.Getpid()
 	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		d, ok := decodeDecision(line)
+		d, ok := proxy.ParseDecision(line)
 		if !ok {
 			continue
 		}
@@ -130,15 +129,6 @@ func (t *traceRun) collectDaemon(rec *trace.Recorder, io *IOStreams) error {
 		io.Warn("trace: the project's proxy keeps its last %d decisions only; earlier network denials of this run may be missing", daemonLogLines)
 	}
 	return nil
-}
-
-// decodeDecision decodes one line of the proxy's decision log.
-func decodeDecision(line []byte) (proxy.Decision, bool) {
-	var d proxy.Decision
-	if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &d) != nil {
-		return d, false
-	}
-	return d, true
 }
 
 // TraceOptions are the inputs of `pent trace`.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/trust"
 )
 
@@ -159,13 +160,11 @@ func (f *Factory) trust() (trust.Trust, error) {
 	return trust.Trust{Dir: dir}, nil
 }
 
-// tilde shortens a path under home for messages.
-func tilde(path, home string) string {
-	if rel, err := filepath.Rel(home, path); err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../") {
-		if rel == "." {
-			return "~"
-		}
-		return "~/" + rel
-	}
-	return path
+// tilde shortens a path under home for messages (config.Tilde).
+func tilde(path, home string) string { return config.Tilde(path, home) }
+
+// runConfig is the part of l a run needs (run.Config).
+func (l *loaded) runConfig() *run.Config {
+	return &run.Config{Home: l.Home, Cwd: l.Cwd, ProjectFile: l.ProjectFile, ProjectRoot: l.ProjectRoot,
+		Trusted: l.Trust == trust.Allowed, Effective: l.Effective}
 }

@@ -4,19 +4,18 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/sandbox"
 	"github.com/pent-sandbox/pent/scope"
 	"github.com/pent-sandbox/pent/trust"
@@ -159,79 +158,42 @@ func runRun(o *RunOptions) error {
 	if err := o.checkTrust(l); err != nil {
 		return err
 	}
-	store, err := f.quarantineStore()
+	host, err := f.runHost(l)
 	if err != nil {
 		return err
 	}
-	// pent's state directory exists before the guard is made, so that a
-	// grant around it does not guard it as a missing location (SPEC §13).
-	if err := os.MkdirAll(store.Dir, 0o700); err != nil {
-		return fmt.Errorf("creating the quarantine: %w", err)
+	status, err := run.Run(l.runConfig(), host, run.Request{Command: o.Command, Trace: o.Trace, Quiet: o.Quiet})
+	if errors.Is(err, run.ErrFailed) {
+		return exitError{exitFailure}
 	}
-	policy, guard, err := o.policy(l)
 	if err != nil {
 		return err
-	}
-	// A traced run records every denial; a proxy-mode run also collects
-	// the proxy's refusals to explain them when the command ends.
-	var tr *traceRun
-	if o.Trace || policy.Network == scope.NetProxy && !o.Quiet {
-		if tr, err = o.newTraceRun(l); err != nil {
-			return err
-		}
-	}
-	opts, release, err := o.launchOptions(l, &policy, tr)
-	if err != nil {
-		return err
-	}
-	// Before the command starts, and finished before anything else after it.
-	gr, err := startGuard(store, guard)
-	if err != nil {
-		release()
-		return err
-	}
-	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
-	guardErr := gr.finish(o.IO, l.Home)
-	release()
-	if err != nil {
-		return err
-	}
-	if tr != nil {
-		tr.collect(o.IO)
-		if o.Trace {
-			if err := tr.finish(o.IO, l.Home); err != nil {
-				o.IO.Warn("trace: %v", err)
-			}
-		}
-		if !o.Quiet {
-			tr.explainNetwork(o.IO)
-		}
-	}
-	if guardErr != nil {
-		return guardErr
 	}
 	return exitLike(status)
 }
 
-// launchOptions are what the sandbox needs besides the policy: the proxy
-// (which may add to the policy's environment), the staging directory and
-// the trace observer. release ends what the proxy needs ended after the
-// command (see useProxy).
-func (o *RunOptions) launchOptions(l *loaded, policy *sandbox.Policy, tr *traceRun) (opts sandbox.LaunchOptions, release func(), err error) {
-	opts = sandbox.LaunchOptions{Warn: o.IO.Warn}
-	if opts.StateDir, err = o.Factory.StateDir(); err != nil {
-		return opts, nil, err
+// runHost is what run.Run needs from this process: its environment,
+// directories and streams.
+func (f *Factory) runHost(l *loaded) (run.Host, error) {
+	state, err := f.StateDir()
+	if err != nil {
+		return run.Host{}, err
 	}
-	release = func() {}
-	if policy.Network == scope.NetProxy {
-		if release, err = o.useProxy(l, tr, policy, &opts); err != nil {
-			return opts, nil, err
-		}
+	store, err := f.quarantineStore()
+	if err != nil {
+		return run.Host{}, err
 	}
-	if o.Trace { // after the proxy, which gives the hinter the allowlist
-		opts.Observe = tr.recorder().AddFile
-	}
-	return opts, release, nil
+	global, _ := f.GlobalConfigPath() // only named in trace hints
+	return run.Host{
+		Env:          f.Env,
+		StateDir:     state,
+		RuntimeDir:   f.RuntimeDir,
+		GlobalConfig: global,
+		HostExecuted: f.hostExecuted(l.Home, cmp.Or(l.Root(), l.Cwd)),
+		Quarantine:   store,
+		Stdio:        sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+		Out:          f.IO,
+	}, nil
 }
 
 // checkTrust says what happens to the project file: a wrapped command
@@ -273,121 +235,6 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 	return nil
 }
 
-// windowsDrives are the Windows file systems WSL mounts on this host
-// (sandbox.WindowsDrives), read from /proc/self/mountinfo; none where that
-// file does not exist (macOS).
-func windowsDrives() ([]string, error) {
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the mounts, to keep Windows drives out of the sandbox: %w", err)
-	}
-	return sandbox.WindowsDrives(info), nil
-}
-
-// policy builds the sandbox policy from the effective configuration, and
-// the guard of the projects it writes (SPEC §13): the writable root and an
-// untrusted project's root.
-func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
-	e := l.Effective
-	command, err := resolveCommand(o.Command[0], o.Factory.Env["PATH"], l.Cwd)
-	if err != nil {
-		return sandbox.Policy{}, sandbox.Guard{}, err
-	}
-	drives, err := windowsDrives()
-	if err != nil {
-		return sandbox.Policy{}, sandbox.Guard{}, err
-	}
-	host := sandbox.Host{
-		Home:          l.Home,
-		Cwd:           l.Cwd,
-		ProjectRoot:   l.Root(),
-		RuntimeDir:    o.Factory.Env["XDG_RUNTIME_DIR"],
-		Path:          filepath.SplitList(o.Factory.Env["PATH"]),
-		Command:       command,
-		WindowsDrives: drives,
-	}
-	p := sandbox.Defaults(host)
-	if p.Withheld != "" && !containsPath(e.Paths.ReadWrite, p.Withheld) {
-		o.IO.Warn("%s is not shared with the sandbox wholesale; pass --write . or --read . to share it", tilde(p.Withheld, l.Home))
-	}
-	if l.ProjectRoot != "" && l.Root() == "" {
-		p.Protected = append(p.Protected, sandbox.ProtectedUnder(l.ProjectRoot)...)
-	}
-	p.Command = append([]string{command}, o.Command[1:]...)
-	p.Dir = l.Cwd
-	p.Network = e.Network
-	p.Read = append(p.Read, e.Paths.Read...)
-	p.Execute = append(p.Execute, e.Paths.Execute...)
-	p.Write = append(p.Write, e.Paths.ReadWrite...)
-	p.Traverse = append(p.Traverse, e.Paths.Traversal...)
-	sandbox.ProtectHostExecuted(&p, o.hostExecuted(l))
-	p.Env = sandbox.FilterEnv(o.Factory.Env, e.Env)
-	guard, err := o.guard(l, &p)
-	return p, guard, err
-}
-
-// guard adds the protected entries of the directories the command may
-// write to p, and returns their guard: the working root, an untrusted
-// project's root and every directory granted read-write are guarded like
-// a project (protected names, .git), since any of them may be a repository
-// or a directory the host's direnv or editor opens. Not HOME or an
-// ancestor of it: there the list of host-executed locations applies, and
-// the names protected in a project (.claude, .vscode…) are the tools' own
-// state. Host-executed locations that do not exist yet beneath a grant are
-// guarded too; the projects' trees are searched for nested protected names
-// (a grant's tree is not: caches and registries hold many files, and their
-// content is not a project the host's tools enter).
-func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) {
-	var roots, trees []string
-	projects := []string{cmp.Or(l.Root(), l.Cwd), l.ProjectRoot}
-	for i, root := range append(projects, p.Write...) {
-		grant := i >= len(projects)
-		if root == "" || root == "/" || slices.Contains(roots, root) || grant && l.Home != "" && (root == l.Home || strings.HasPrefix(l.Home, root+"/")) ||
-			!slices.ContainsFunc(p.Write, func(w string) bool { return root == w || strings.HasPrefix(root, w+"/") }) {
-			continue
-		}
-		if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
-			continue // a file grant, or nothing there yet
-		}
-		roots = append(roots, root)
-		if !grant {
-			trees = append(trees, root)
-		}
-		for _, name := range l.Effective.Protect {
-			p.Protected = append(p.Protected, filepath.Join(root, name))
-		}
-	}
-	guard, err := sandbox.NewGuard(roots, l.Effective.Protect)
-	if err != nil {
-		return sandbox.Guard{}, err
-	}
-	if err := guard.GuardMissing(p.Write, o.hostExecuted(l)); err != nil {
-		return sandbox.Guard{}, err
-	}
-	if err := guard.AddTrees(trees, l.Effective.Protect); err != nil {
-		return sandbox.Guard{}, err
-	}
-	p.Protected = append(p.Protected, guard.Protected()...)
-	slices.Sort(p.Protected)
-	p.Protected = slices.Compact(p.Protected)
-	p.Guarded = guard.Paths()
-	return guard, nil
-}
-
-// hostExecuted lists what the host runs or trusts outside the sandbox for
-// this run; a PATH directory inside the writable project root is project
-// content and not listed.
-func (o *RunOptions) hostExecuted(l *loaded) []scope.HostExecuted {
-	root := l.Root()
-	if root == "" {
-		root = l.Cwd
-	}
-	return o.Factory.hostExecuted(l.Home, root)
-}
-
 // hostExecuted lists what the host runs or trusts outside the sandbox
 // (scope.HostExecutedLocations) and pent's own directories where the
 // XDG_* variables put them: the next pent reads its configuration, trust
@@ -405,35 +252,6 @@ func (f *Factory) hostExecuted(home, projectRoot string) []scope.HostExecuted {
 		}
 	}
 	return locs
-}
-
-func containsPath(list []string, p string) bool {
-	for _, q := range list {
-		if q == p {
-			return true
-		}
-	}
-	return false
-}
-
-// resolveCommand finds argv[0] the way a shell would, with the caller's PATH.
-func resolveCommand(name, path, cwd string) (string, error) {
-	if filepath.IsAbs(name) {
-		return name, nil
-	}
-	if filepath.Base(name) != name {
-		return filepath.Join(cwd, name), nil
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if !filepath.IsAbs(dir) {
-			continue
-		}
-		candidate := filepath.Join(dir, name)
-		if fi, err := os.Stat(candidate); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return candidate, nil
-		}
-	}
-	return "", fmt.Errorf("%s: command not found in PATH", name)
 }
 
 // runNested runs the command inside the sandbox pent is already in: it

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
@@ -177,11 +176,9 @@ func privateAttach(pol *proxy.Policy, logPath string, extra io.Writer) attachFun
 			closeFiles(files)
 			return nil, err
 		}
-		px := proxy.New(pol, logw)
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- px.ServeSession(ctx, proxy.SessionInfo{PID: os.Getpid()}, files...) }()
-		if err := waitServing(px, done); err != nil {
+		done, err := proxy.New(pol, logw).StartSession(ctx, proxy.SessionInfo{PID: os.Getpid()}, files...)
+		if err != nil {
 			cancel()
 			logFile.Close()
 			return nil, fmt.Errorf("the run's proxy: %w", err)
@@ -224,22 +221,6 @@ type closerFunc func() error
 
 // Close calls f.
 func (f closerFunc) Close() error { return f() }
-
-// waitServing returns once px has opened its session, or the error that
-// ended ServeSession before it did.
-func waitServing(px *proxy.Proxy, done <-chan error) error {
-	for px.Stats().Sessions == 0 {
-		select {
-		case err := <-done:
-			if err == nil {
-				err = errors.New("the session ended before it served")
-			}
-			return err
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return nil
-}
 
 // privateSession is a running private proxy.
 type privateSession struct {

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 
 	"github.com/pent-sandbox/pent/config"
@@ -127,20 +125,12 @@ func (x *runner) proxyLoopback(tr *traceRun) (loopbackProxy, error) {
 	return privateLoopback(choice.pol, choice.logPath, choice.extra)
 }
 
-// useLoopback points a macOS sandbox at its proxy session: the profile
-// lets the command connect to lp's port alone, and the proxy variables,
-// which carry the session's credentials, replace any the policy had.
-// connector is the real path of this binary: the command may run it
-// (`pent proxy connect`, git's ssh ProxyCommand) and nothing else of pent's.
-func useLoopback(policy *sandbox.Policy, opts *sandbox.LaunchOptions, lp loopbackProxy, connector string) {
-	opts.ProxyPort = lp.port
-	policy.Execute = append(slices.Clone(policy.Execute), connector)
-	vars := sandbox.ProxyEnvAuth(lp.port, proxy.SessionUser, lp.token, connector)
-	policy.Env = slices.DeleteFunc(slices.Clone(policy.Env), func(kv string) bool {
-		key, _, _ := strings.Cut(kv, "=")
-		return slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, key+"=") })
-	})
-	policy.Env = append(policy.Env, vars...)
+// useLoopback points a macOS sandbox at its proxy session lp (the sandbox
+// sets the proxy variables with its credentials). connector is the real
+// path of this binary, which the command may run as git's ssh
+// ProxyCommand.
+func useLoopback(opts *sandbox.LaunchOptions, lp loopbackProxy, connector string) {
+	opts.ProxyPort, opts.ProxyUser, opts.ProxyToken, opts.Connector = lp.port, proxy.SessionUser, lp.token, connector
 }
 
 // projectAttach hands the sockets to the project's daemon for the life of

@@ -14,7 +14,7 @@ import (
 // its port alone, and the proxy variables carry its credentials; git's ssh
 // goes through this binary (`pent proxy connect`). The caller
 // releases the session once the command has ended.
-func (x *runner) useProxy(tr *traceRun, policy *sandbox.Policy, opts *sandbox.LaunchOptions) (release func(), err error) {
+func (x *runner) useProxy(tr *traceRun, opts *sandbox.LaunchOptions) (release func(), err error) {
 	self, err := os.Executable()
 	if err == nil {
 		self, err = filepath.EvalSymlinks(self)
@@ -26,7 +26,7 @@ func (x *runner) useProxy(tr *traceRun, policy *sandbox.Policy, opts *sandbox.La
 	if err != nil {
 		return nil, err
 	}
-	useLoopback(policy, opts, lp, self)
+	useLoopback(opts, lp, self)
 	return func() {
 		if err := lp.Close(); err != nil {
 			x.h.Out.Warn("ending the proxy session: %v", err)

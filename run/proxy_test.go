@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +20,6 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
-	"github.com/pent-sandbox/pent/scope"
 )
 
 // captureFiles stands in for a sandbox's capture sockets: a TCP listener, a
@@ -250,21 +248,14 @@ func TestPrivateLoopback(t *testing.T) {
 }
 
 // TestUseLoopback: a macOS run's launch options name the session's port,
-// and its proxy variables, with the credentials, replace any the policy
-// passed.
+// its credentials and the connector (the sandbox sets the proxy variables
+// from them: TestWithLoopbackProxy).
 func TestUseLoopback(t *testing.T) {
 	token := strings.Repeat("ab", 32)
-	policy := sandbox.Policy{Network: scope.NetProxy, Env: []string{"HOME=/h", "HTTP_PROXY=http://elsewhere:8080", "no_proxy=*", "PATH=/bin"}}
 	var opts sandbox.LaunchOptions
-	useLoopback(&policy, &opts, loopbackProxy{port: 4242, token: token}, "/opt/pent/pent")
-	if opts.ProxyPort != 4242 {
-		t.Errorf("ProxyPort %d, want 4242", opts.ProxyPort)
-	}
-	if !slices.Equal(policy.Execute, []string{"/opt/pent/pent"}) {
-		t.Errorf("Execute %q, want the connector alone", policy.Execute)
-	}
-	want := append([]string{"HOME=/h", "PATH=/bin"}, sandbox.ProxyEnvAuth(4242, proxy.SessionUser, token, "/opt/pent/pent")...)
-	if !slices.Equal(policy.Env, want) {
-		t.Errorf("Env:\n%q\nwant\n%q", policy.Env, want)
+	useLoopback(&opts, loopbackProxy{port: 4242, token: token}, "/opt/pent/pent")
+	want := sandbox.LaunchOptions{ProxyPort: 4242, ProxyUser: proxy.SessionUser, ProxyToken: token, Connector: "/opt/pent/pent"}
+	if opts.ProxyPort != want.ProxyPort || opts.ProxyUser != want.ProxyUser || opts.ProxyToken != want.ProxyToken || opts.Connector != want.Connector {
+		t.Errorf("options %+v, want %+v", opts, want)
 	}
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -111,6 +112,31 @@ func GitSSHCommand(connector string) string {
 // reopens it.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// withProxyEnv returns env with the proxy variables vars, replacing any of
+// the same names the caller passed.
+func withProxyEnv(env, vars []string) []string {
+	keys := make([]string, len(vars))
+	for i, kv := range vars {
+		keys[i], _, _ = strings.Cut(kv, "=")
+	}
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(keys, k)
+	})
+	return append(env, vars...)
+}
+
+// withLoopbackProxy points a proxy-mode policy at its authenticated session
+// on the host's loopback (macOS, opts.ProxyPort): the proxy variables, which
+// carry the session's credentials, replace any p had, and the command may
+// run opts.Connector (`pent proxy connect`, git's ssh ProxyCommand) and
+// nothing else of pent's.
+func withLoopbackProxy(p Policy, opts LaunchOptions) Policy {
+	p.Execute = append(slices.Clone(p.Execute), opts.Connector)
+	p.Env = withProxyEnv(p.Env, ProxyEnvAuth(opts.ProxyPort, opts.ProxyUser, opts.ProxyToken, opts.Connector))
+	return p
 }
 
 // ResolvConf is the resolv.conf the sandbox should see (bind-mounted over

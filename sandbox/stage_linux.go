@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -211,7 +210,7 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 		if err != nil {
 			return 0, -1, err
 		}
-		p.Env = withProxyEnv(p.Env, port)
+		p.Env = withProxyEnv(p.Env, ProxyEnv(port))
 	}
 	shadows, err := stageShadows(os.Args)
 	if err != nil {
@@ -379,21 +378,6 @@ func handOverObserver(ctrl *net.UnixConn) error {
 		return fmt.Errorf("handing the trace observer to pent: %w", err)
 	}
 	return nil
-}
-
-// withProxyEnv returns env with the proxy variables for the in-sandbox
-// listener on port, replacing any the caller passed.
-func withProxyEnv(env []string, port int) []string {
-	vars := ProxyEnv(port)
-	keys := make([]string, len(vars))
-	for i, kv := range vars {
-		keys[i], _, _ = strings.Cut(kv, "=")
-	}
-	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		return slices.Contains(keys, k)
-	})
-	return append(env, vars...)
 }
 
 // loopbackUp brings up lo (with 127.0.0.1 and ::1) in the current network

@@ -1,7 +1,7 @@
 // Package hook holds the shell-independent half of pent's direnv-style shell
-// integration: finding a project's .pent.toml, the trust store that records
-// which project files the user allowed or denied, and the export decision
-// (given the working directory and the shell's PENT_* state, what must change).
+// integration: finding a project's .pent.toml and judging it against the
+// trust store (package trust), and the export decision (given the working
+// directory and the shell's PENT_* state, what must change).
 package hook
 
 import (

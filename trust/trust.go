@@ -1,3 +1,8 @@
+// Package trust is pent's trust store: the records of which project files,
+// with which content, the user allowed (`pent allow`) or denied (`pent
+// deny`), kept under $XDG_DATA_HOME/pent. A project file grants nothing
+// until its exact content is allowed; the shell hook, config loading and
+// `pent allow` all ask it.
 package trust
 
 import (

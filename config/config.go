@@ -58,7 +58,7 @@ type Paths struct {
 }
 
 // File is one configuration layer with its values as written, except that
-// profile names are canonical ("@npm") and Network is a sandbox.Network value
+// profile names are canonical ("@npm") and Network is a scope.Network value
 // (seed forms such as "proxy_only" are translated).
 type File struct {
 	// Path names the layer in messages: the file name, "environment" for

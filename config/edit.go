@@ -1,13 +1,11 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/pent-sandbox/pent/profiles"
 )
@@ -30,39 +28,14 @@ func SetProfiles(data []byte, names []string) ([]byte, error) {
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, tomlError("", err)
 	}
-	line := []byte("profiles = " + TOMLList(canon))
-	var out []byte
-	if r, ok := topLevelProfiles(data); ok {
-		out = slices.Concat(data[:r.Offset], line, data[r.Offset+r.Length:])
-	} else {
-		nl := []byte("\n")
-		if bytes.Contains(data, []byte("\r\n")) {
-			nl = []byte("\r\n")
-		}
-		out = slices.Concat(line, nl, data)
+	out, err := SetArray(data, "profiles", canon)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkProfilesValue(out, canon); err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// topLevelProfiles finds the `profiles = …` key-value before the first table
-// header and returns the bytes it spans.
-func topLevelProfiles(data []byte) (unstable.Range, bool) {
-	var p unstable.Parser
-	p.Reset(data)
-	for p.NextExpression() {
-		e := p.Expression()
-		if e.Kind != unstable.KeyValue {
-			return unstable.Range{}, false
-		}
-		k := e.Key()
-		if k.Next() && string(k.Node().Data) == "profiles" && !k.Next() {
-			return e.Raw, true
-		}
-	}
-	return unstable.Range{}, false
 }
 
 // checkProfilesValue checks that the rewritten document is valid TOML whose

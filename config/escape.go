@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -60,4 +61,15 @@ func needsEscape(s string) bool {
 // or break the line around it.
 func unprintable(r rune) bool {
 	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// Tilde shortens a path under home to ~/… for messages.
+func Tilde(path, home string) string {
+	if rel, err := filepath.Rel(home, path); err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../") {
+		if rel == "." {
+			return "~"
+		}
+		return "~/" + rel
+	}
+	return path
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/pent-sandbox/pent/profiles"
-	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // Expand holds what paths expand against: ~ and $HOME become Home; relative
@@ -26,7 +26,7 @@ type Expand struct {
 // whoever builds the sandbox.Policy.
 type Effective struct {
 	// Network is the network mode.
-	Network sandbox.Network
+	Network scope.Network
 	// NetworkSource names the layer that set Network, or "default".
 	NetworkSource string
 	// Profiles are the profile names the layers list, canonical, not expanded.
@@ -105,9 +105,9 @@ func Resolve(layers []*File, x Expand) (*Effective, error) {
 	}
 	e.Domains, e.Paths, e.Env = all.Domains, all.Paths, all.Env
 	if e.NetworkSource == "default" {
-		e.Network = sandbox.NetBlocked
+		e.Network = scope.NetBlocked
 		if len(e.Domains) > 0 {
-			e.Network = sandbox.NetProxy
+			e.Network = scope.NetProxy
 		}
 	}
 	return e, nil

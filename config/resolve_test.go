@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/pent-sandbox/pent/profiles"
-	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 var testExpand = Expand{Home: "/home/u", ProjectRoot: "/src/app", Cwd: "/src/app/sub"}
@@ -26,7 +26,7 @@ func TestResolveDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Effective{Network: sandbox.NetBlocked, NetworkSource: "default"}
+	want := &Effective{Network: scope.NetBlocked, NetworkSource: "default"}
 	if !reflect.DeepEqual(e, want) {
 		t.Fatalf("got %+v, want %+v", e, want)
 	}
@@ -69,7 +69,7 @@ upstream_dns = ["127.0.0.53:53", "[::1]:53"]
 		name      string
 		got, want any
 	}{
-		{"network", e.Network, sandbox.NetProxy},
+		{"network", e.Network, scope.NetProxy},
 		{"source", e.NetworkSource, ".pent.toml"},
 		{"profiles", e.Profiles, []string{"@git", "@npm"}},
 		{"expanded", e.Expanded, []string{"@base", "@git", "@node", "@npm"}},
@@ -112,21 +112,21 @@ func TestResolveNetwork(t *testing.T) {
 	tests := []struct {
 		name   string
 		layers []*File
-		want   sandbox.Network
+		want   scope.Network
 		source string
 	}{
-		{"nothing", nil, sandbox.NetBlocked, "default"},
-		{"domains imply proxy", []*File{{Path: "g", DomainAllowlist: []string{"a.example"}}}, sandbox.NetProxy, "default"},
-		{"profile domains imply proxy", []*File{{Path: "g", Profiles: []string{"@npm"}}}, sandbox.NetProxy, "default"},
-		{"profile without domains", []*File{{Path: "g", Profiles: []string{"@ssh"}}}, sandbox.NetBlocked, "default"},
+		{"nothing", nil, scope.NetBlocked, "default"},
+		{"domains imply proxy", []*File{{Path: "g", DomainAllowlist: []string{"a.example"}}}, scope.NetProxy, "default"},
+		{"profile domains imply proxy", []*File{{Path: "g", Profiles: []string{"@npm"}}}, scope.NetProxy, "default"},
+		{"profile without domains", []*File{{Path: "g", Profiles: []string{"@ssh"}}}, scope.NetBlocked, "default"},
 		{"explicit blocked wins over domains", []*File{
 			{Path: "g", Network: "blocked"}, {Path: "p", DomainAllowlist: []string{"a.example"}},
-		}, sandbox.NetBlocked, "g"},
+		}, scope.NetBlocked, "g"},
 		{"later layer wins", []*File{
 			{Path: "g", Network: "unrestricted"}, {Path: "p", Network: "localhost"}, {Path: "x"},
-		}, sandbox.NetLocalhost, "p"},
+		}, scope.NetLocalhost, "p"},
 		{"flags layer with seed spelling", []*File{{Path: "g", Network: "proxy"}, {Path: "flags", Network: "localhost_only"}},
-			sandbox.NetLocalhost, "flags"},
+			scope.NetLocalhost, "flags"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,7 +231,7 @@ func TestBuiltinProfilesResolve(t *testing.T) {
 				t.Errorf("%s: domain %q is not canonical", p.Name, d)
 			}
 		}
-		if len(p.Domains) > 0 && e.Network != sandbox.NetProxy {
+		if len(p.Domains) > 0 && e.Network != scope.NetProxy {
 			t.Errorf("%s: network %s", p.Name, e.Network)
 		}
 	}

@@ -9,8 +9,7 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-
-	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // shown is the document `pent config show` prints: the schema of SPEC §3 with
@@ -81,7 +80,7 @@ func Show(e *Effective, format string) ([]byte, error) {
 // trusted outside it (SPEC §13). So is one above a location that does not
 // exist yet, which the sandbox could create; existing ones beneath a grant
 // stay read-only in the sandbox.
-func Grants(base, with *Effective, hostExec []sandbox.HostExecuted) []string {
+func Grants(base, with *Effective, hostExec []scope.HostExecuted) []string {
 	if base == nil {
 		base = &Effective{}
 	}
@@ -124,11 +123,11 @@ func Grants(base, with *Effective, hostExec []sandbox.HostExecuted) []string {
 
 // hostExecWidening is the note Grants adds to a read_write grant of path:
 // empty unless the sandbox could write a host-executed location through it.
-func hostExecWidening(path string, hostExec []sandbox.HostExecuted) string {
-	if h, ok := sandbox.HostExecutedIn(path, hostExec); ok {
+func hostExecWidening(path string, hostExec []scope.HostExecuted) string {
+	if h, ok := scope.HostExecutedIn(path, hostExec); ok {
 		return fmt.Sprintf(" — widening: what the sandbox writes to %s runs or is trusted on the host (%s)", h.Path, h.Why)
 	}
-	for _, h := range sandbox.HostExecutedBeneath(path, hostExec) {
+	for _, h := range scope.HostExecutedBeneath(path, hostExec) {
 		if _, err := os.Lstat(h.Path); err != nil {
 			return fmt.Sprintf(" — widening: the sandbox could create %s, which does not exist yet (%s)", h.Path, h.Why)
 		}

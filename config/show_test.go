@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 func TestShow(t *testing.T) {
@@ -122,7 +122,7 @@ destinations = ["127.0.0.0/8"]
 		"wrap: make",
 		"destination: 127.0.0.0/8",
 	}
-	hostExec := sandbox.HostExecutedLocations("/home/u", []string{"/usr/bin"}, "")
+	hostExec := scope.HostExecutedLocations("/home/u", []string{"/usr/bin"}, "")
 	got := Grants(base, with, hostExec)
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -9,29 +9,29 @@ import (
 	"unicode/utf8"
 
 	"github.com/pent-sandbox/pent/profiles"
-	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // networkNames maps every accepted spelling of a network mode to its value:
 // pent's names and the seed's.
-var networkNames = map[string]sandbox.Network{
-	"unrestricted":   sandbox.NetUnrestricted,
-	"localhost":      sandbox.NetLocalhost,
-	"localhost_only": sandbox.NetLocalhost,
-	"proxy":          sandbox.NetProxy,
-	"proxy_only":     sandbox.NetProxy,
-	"blocked":        sandbox.NetBlocked,
+var networkNames = map[string]scope.Network{
+	"unrestricted":   scope.NetUnrestricted,
+	"localhost":      scope.NetLocalhost,
+	"localhost_only": scope.NetLocalhost,
+	"proxy":          scope.NetProxy,
+	"proxy_only":     scope.NetProxy,
+	"blocked":        scope.NetBlocked,
 }
 
 // ParseNetwork returns the network mode s names. It accepts pent's names
 // (unrestricted, localhost, proxy, blocked) and the seed's proxy_only and
 // localhost_only.
-func ParseNetwork(s string) (sandbox.Network, error) {
+func ParseNetwork(s string) (scope.Network, error) {
 	if n, ok := networkNames[s]; ok {
 		return n, nil
 	}
-	valid := make([]string, len(sandbox.Networks))
-	for i, n := range sandbox.Networks {
+	valid := make([]string, len(scope.Networks))
+	for i, n := range scope.Networks {
 		valid[i] = string(n)
 	}
 	return "", &problem{

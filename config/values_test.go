@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 func TestNormalizeDomain(t *testing.T) {
@@ -113,14 +113,14 @@ func TestNormalizeDestinationAndUpstream(t *testing.T) {
 func TestParseNetwork(t *testing.T) {
 	tests := []struct {
 		in   string
-		want sandbox.Network
+		want scope.Network
 	}{
-		{"unrestricted", sandbox.NetUnrestricted},
-		{"localhost", sandbox.NetLocalhost},
-		{"localhost_only", sandbox.NetLocalhost},
-		{"proxy", sandbox.NetProxy},
-		{"proxy_only", sandbox.NetProxy},
-		{"blocked", sandbox.NetBlocked},
+		{"unrestricted", scope.NetUnrestricted},
+		{"localhost", scope.NetLocalhost},
+		{"localhost_only", scope.NetLocalhost},
+		{"proxy", scope.NetProxy},
+		{"proxy_only", scope.NetProxy},
+		{"blocked", scope.NetBlocked},
 		{"", ""},
 		{"PROXY", ""},
 		{"none", ""},

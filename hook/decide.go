@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // The exported shell variables that hold the hook's state. Every shell that
@@ -57,7 +58,7 @@ type Input struct {
 	// user's.
 	Fresh bool
 	// Trust is the trust store; stamps live under Trust.Dir/stamps.
-	Trust Trust
+	Trust trust.Trust
 	// GlobalConfig is the global configuration file (watched for edits).
 	GlobalConfig string
 	// Home shortens paths in messages to ~/…; may be empty.
@@ -66,7 +67,7 @@ type Input struct {
 	Bin string
 	// LoadWrap parses the wrap list of a project file's content (the bytes
 	// whose trust was checked; never read again).
-	LoadWrap func(Snapshot) ([]string, error)
+	LoadWrap func(trust.Snapshot) ([]string, error)
 }
 
 // Plan is what a shell must do to match its working directory. A shell
@@ -226,7 +227,7 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, moved bool, 
 	}
 	name := tilde(f.File, in.Home)
 	switch {
-	case f.State == Changed:
+	case f.State == trust.Changed:
 		last, known := in.lastTrustedWrap(f)
 		cur.key, cur.wrap = "changed", union(union(last, in.allowedWrap(sel.Enclosing)), keep)
 		why := "changed since you allowed it"
@@ -243,13 +244,13 @@ func (in Input) project(cwd, prevFile string, prevWrapped []string, moved bool, 
 	case f.Err != nil:
 		cur.key, cur.wrap = "unreadable", union(keep, in.allowedWrap(sel.Enclosing))
 		cur.message = fmt.Sprintf("pent: cannot read %s: %v%s", name, f.Err, refusing(cur.wrap))
-	case f.State == Denied:
+	case f.State == trust.Denied:
 		cur.key = "denied"
 		cur.message = fmt.Sprintf("pent: %s is denied; run `pent allow` if you trust it after all", name)
 		if len(keep) > 0 {
 			cur.message = fmt.Sprintf("pent: %s is denied: %s now run unsandboxed here; `pent allow` sandboxes them again", name, strings.Join(keep, ", "))
 		}
-	case f.State == Unknown:
+	case f.State == trust.Unknown:
 		cur.key, cur.wrap = "unknown", union(keep, in.allowedWrap(sel.Enclosing))
 		cur.message = fmt.Sprintf("pent: %s is not allowed yet — run `pent allow` to review it%s", name, refusing(cur.wrap))
 	default:
@@ -315,7 +316,7 @@ func (in Input) lastTrustedWrap(f Found) (names []string, known bool) {
 	if err != nil || !ok {
 		return nil, false
 	}
-	return in.validWrap(Snapshot{Path: f.Snap.Path, Content: content}), true
+	return in.validWrap(trust.Snapshot{Path: f.Snap.Path, Content: content}), true
 }
 
 // allowedWrap is the valid wrap list of an allowed project file (nil for
@@ -329,7 +330,7 @@ func (in Input) allowedWrap(f Found) []string {
 
 // validWrap parses the valid, distinct wrap entries of s; nil when it does
 // not parse.
-func (in Input) validWrap(s Snapshot) []string {
+func (in Input) validWrap(s trust.Snapshot) []string {
 	names, err := in.LoadWrap(s)
 	if err != nil {
 		return nil
@@ -396,16 +397,16 @@ func (p *Plan) watchNearer(cwd, file string) {
 // watchFound watches a project file that Select read, and the trust records
 // that decide its state: the allow record of its current content (when it
 // could be read) and its deny record.
-func (p *Plan) watchFound(t Trust, f Found) {
+func (p *Plan) watchFound(t trust.Trust, f Found) {
 	if f.File == "" {
 		return
 	}
 	p.watchFile(f.File)
 	if f.Err == nil {
-		p.watchPresence(t.RecordPath(f.Snap), f.State == Allowed)
+		p.watchPresence(t.RecordPath(f.Snap), f.State == trust.Allowed)
 	}
 	if rec, err := t.DenyRecordPath(f.File); err == nil {
-		p.watchPresence(rec, f.State == Denied)
+		p.watchPresence(rec, f.State == trust.Denied)
 	}
 }
 
@@ -475,9 +476,9 @@ func validStamp(name string) bool {
 	return ok && len(hexDigits) == 16 && strings.Trim(hexDigits, "0123456789abcdef") == ""
 }
 
-// PruneStamps removes stamp files older than maxAge under the trust store. A
-// shell whose stamp was removed runs export once more, quietly.
-func (t Trust) PruneStamps(now time.Time, maxAge time.Duration) (removed []string, err error) {
+// PruneStamps removes stamp files older than maxAge under the trust store t.
+// A shell whose stamp was removed runs export once more, quietly.
+func PruneStamps(t trust.Trust, now time.Time, maxAge time.Duration) (removed []string, err error) {
 	dir := filepath.Join(t.Dir, stampsDir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {

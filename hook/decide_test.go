@@ -9,13 +9,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // decideFixture is a home with two projects (app wraps npm and node, lib
 // wraps npm and cargo), an untrusted one and a trust store.
 type decideFixture struct {
 	home, app, lib, other, plain string
-	trust                        Trust
+	trust                        trust.Trust
 }
 
 func newDecideFixture(t *testing.T) decideFixture {
@@ -27,7 +29,7 @@ func newDecideFixture(t *testing.T) decideFixture {
 		lib:   filepath.Join(home, "src", "lib"),
 		other: filepath.Join(home, "src", "other"),
 		plain: filepath.Join(home, "plain"),
-		trust: Trust{Dir: filepath.Join(home, ".local", "share", "pent")},
+		trust: trust.Trust{Dir: filepath.Join(home, ".local", "share", "pent")},
 	}
 	for _, d := range []string{filepath.Join(f.app, "sub", "deep"), f.lib, f.other, f.plain} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -47,7 +49,7 @@ func newDecideFixture(t *testing.T) decideFixture {
 
 // loadWrap parses the fixture's project files: the content is the wrap list,
 // and a file containing "broken" fails to load.
-func loadWrap(s Snapshot) ([]string, error) {
+func loadWrap(s trust.Snapshot) ([]string, error) {
 	if strings.Contains(string(s.Content), "broken") {
 		return nil, errors.New(s.Path + ":1:1: unknown key \"broken\"")
 	}
@@ -490,7 +492,7 @@ func TestDecideStamps(t *testing.T) {
 	if err := os.Chtimes(p1.Watch.Stamp, old, old); err != nil {
 		t.Fatal(err)
 	}
-	removed, err := f.trust.PruneStamps(time.Now(), 24*time.Hour)
+	removed, err := PruneStamps(f.trust, time.Now(), 24*time.Hour)
 	if err != nil || !slices.Equal(removed, []string{p1.Watch.Stamp}) {
 		t.Errorf("PruneStamps = %q, %v", removed, err)
 	}
@@ -510,7 +512,7 @@ func newer(t *testing.T, a, b string) bool {
 }
 
 func TestDecideRejectsRelativeCwd(t *testing.T) {
-	if _, err := Decide(Input{Cwd: "rel", Trust: Trust{Dir: t.TempDir()}}); err == nil {
+	if _, err := Decide(Input{Cwd: "rel", Trust: trust.Trust{Dir: t.TempDir()}}); err == nil {
 		t.Error("Decide accepted a relative working directory")
 	}
 }

@@ -3,6 +3,10 @@ package hook
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/pent-sandbox/pent/trust"
 )
 
 func sha256hex(s string) string {
@@ -11,28 +15,26 @@ func sha256hex(s string) string {
 }
 
 // allowFile reads file once and allows what it read.
-func allowFile(tr Trust, file string) error {
-	s, err := ReadProject(file)
+func allowFile(tr trust.Trust, file string) error {
+	s, err := trust.ReadProject(file)
 	if err != nil {
 		return err
 	}
 	return tr.Allow(s)
 }
 
-// checkFile reads file once and checks what it read.
-func checkFile(tr Trust, file string) (State, error) {
-	s, err := ReadProject(file)
-	if err != nil {
-		return Unknown, err
-	}
-	return tr.Check(s)
-}
-
 // recordPath is the allow record path of file's current content.
-func recordPath(tr Trust, file string) (string, error) {
-	s, err := ReadProject(file)
+func recordPath(tr trust.Trust, file string) (string, error) {
+	s, err := trust.ReadProject(file)
 	if err != nil {
 		return "", err
 	}
 	return tr.RecordPath(s), nil
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,13 +1,15 @@
 // Package hook holds the shell-independent half of pent's direnv-style shell
-// integration: finding a project's .pent.toml, the trust store that records
-// which project files the user allowed or denied, and the export decision
-// (given the working directory and the shell's PENT_* state, what must change).
+// integration: finding a project's .pent.toml and judging it against the
+// trust store (package trust), and the export decision (given the working
+// directory and the shell's PENT_* state, what must change).
 package hook
 
 import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // ProjectFile is the project configuration file name looked up in every
@@ -46,9 +48,9 @@ type Found struct {
 	// Root is the directory holding it (the project root).
 	File, Root string
 	// Snap is what was read; empty when Err is set.
-	Snap Snapshot
+	Snap trust.Snapshot
 	// State is the trust state of Snap (Unknown when Err is set).
-	State State
+	State trust.State
 	// Err is why the file could not be read.
 	Err error
 	// Linked is true for an allowed file reached through a symbolic link
@@ -91,7 +93,7 @@ type Selection struct {
 // reached through a symbolic link to a directory below an allowed or changed
 // file counts as untrusted (Found.Linked). Each file is read once; the
 // error is the trust store's.
-func Select(dir string, t Trust) (Selection, error) {
+func Select(dir string, t trust.Trust) (Selection, error) {
 	var sel Selection
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -106,13 +108,13 @@ func Select(dir string, t Trust) (Selection, error) {
 		for i, f := range found {
 			switch {
 			case sel.Project.File != "":
-				if f.State == Allowed && !f.Linked {
+				if f.State == trust.Allowed && !f.Linked {
 					sel.Enclosing = f
 					return sel, nil
 				}
-			case f.State == Allowed && !f.Linked:
+			case f.State == trust.Allowed && !f.Linked:
 				return Selection{Project: f, Skipped: seen}, nil
-			case f.State == Changed || (f.State != Denied && anyTrusted(found[i+1:])):
+			case f.State == trust.Changed || (f.State != trust.Denied && anyTrusted(found[i+1:])):
 				sel = Selection{Project: f, Skipped: seen}
 			default:
 				seen = append(seen, f)
@@ -129,7 +131,7 @@ func Select(dir string, t Trust) (Selection, error) {
 // root (judgeDir), nearest first, and marks Linked the allowed ones that
 // lie behind a symbolic link to a directory, walked on the way up, below
 // an allowed or changed file.
-func judgeUp(abs string, t Trust) ([][]Found, error) {
+func judgeUp(abs string, t trust.Trust) ([][]Found, error) {
 	idx := recordIndex{trust: t}
 	var dirs [][]Found
 	var links []int // per directory: how many directories below it are symlinks
@@ -153,7 +155,7 @@ func judgeUp(abs string, t Trust) ([][]Found, error) {
 		}
 		for i := range j {
 			for k := range dirs[i] {
-				if links[i] < links[j] && dirs[i][k].State == Allowed {
+				if links[i] < links[j] && dirs[i][k].State == trust.Allowed {
 					dirs[i][k].Linked = true
 				}
 			}
@@ -162,10 +164,10 @@ func judgeUp(abs string, t Trust) ([][]Found, error) {
 	return dirs, nil
 }
 
-// FindProject is the package's FindProject that also counts a candidate
-// that is gone but has an allow record: `pent deny` must be able to release
+// FindProjectOrRecord is FindProject that also counts a candidate that is
+// gone but has an allow record in t: `pent deny` must be able to release
 // the wrappers of a trusted file that was deleted.
-func (t Trust) FindProject(dir string) (file, root string, ok bool, err error) {
+func FindProjectOrRecord(t trust.Trust, dir string) (file, root string, ok bool, err error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", "", false, err
@@ -190,7 +192,7 @@ func (t Trust) FindProject(dir string) (file, root string, ok bool, err error) {
 // anyTrusted says whether one of fs is allowed or changed.
 func anyTrusted(fs []Found) bool {
 	for _, f := range fs {
-		if f.State == Allowed || f.State == Changed {
+		if f.State == trust.Allowed || f.State == trust.Changed {
 			return true
 		}
 	}
@@ -211,7 +213,7 @@ func (f Found) Status() string {
 // judgeDir judges the project files of directory d, in order of
 // precedence: each candidate that is present, or that is gone but has an
 // allow record (it counts as changed).
-func judgeDir(d string, t Trust, idx *recordIndex) ([]Found, error) {
+func judgeDir(d string, t trust.Trust, idx *recordIndex) ([]Found, error) {
 	var out []Found
 	for _, c := range projectCandidates(d) {
 		if present(c) {
@@ -227,7 +229,7 @@ func judgeDir(d string, t Trust, idx *recordIndex) ([]Found, error) {
 			return nil, err
 		}
 		if rec {
-			out = append(out, Found{File: c, Root: d, Snap: Snapshot{Path: path}, State: Changed,
+			out = append(out, Found{File: c, Root: d, Snap: trust.Snapshot{Path: path}, State: trust.Changed,
 				Err: fs.ErrNotExist})
 		}
 	}
@@ -236,16 +238,16 @@ func judgeDir(d string, t Trust, idx *recordIndex) ([]Found, error) {
 
 // judge reads a project file once and checks its trust. A file that cannot
 // be read is Unknown, or Changed when it has an allow record.
-func judge(file, root string, t Trust, idx *recordIndex) (Found, error) {
+func judge(file, root string, t trust.Trust, idx *recordIndex) (Found, error) {
 	f := Found{File: file, Root: root}
 	var err error
-	if f.Snap, f.Err = ReadProject(file); f.Err != nil {
+	if f.Snap, f.Err = trust.ReadProject(file); f.Err != nil {
 		path, rec, err := idx.recorded(file)
 		if err != nil || !rec {
 			return f, err
 		}
 		f.Snap.Path = path
-		f.State = Changed
+		f.State = trust.Changed
 		return f, nil
 	}
 	f.State, err = t.Check(f.Snap)
@@ -255,7 +257,7 @@ func judge(file, root string, t Trust, idx *recordIndex) (Found, error) {
 // recordIndex answers, reading the trust store's allow records at most
 // once, whether a path has an allow record.
 type recordIndex struct {
-	trust Trust
+	trust trust.Trust
 	paths map[string]bool
 }
 
@@ -268,7 +270,7 @@ type recordIndex struct {
 // still seen as gone, not as never allowed.
 func (x *recordIndex) recorded(file string) (path string, ok bool, err error) {
 	if x.paths == nil {
-		paths, err := x.trust.recordedPaths()
+		paths, err := x.trust.RecordedPaths()
 		if err != nil {
 			return "", false, err
 		}

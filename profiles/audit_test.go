@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/pent-sandbox/pent/profiles"
-	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // TestBuiltinGrantsNothingHostExecuted checks every built-in read_write
@@ -16,14 +16,14 @@ import (
 func TestBuiltinGrantsNothingHostExecuted(t *testing.T) {
 	home := "/home/u"
 	path := []string{"/usr/local/bin", "/usr/bin", "/bin", "/opt/homebrew/bin", "/home/linuxbrew/.linuxbrew/bin", home + "/.local/bin"}
-	locs := sandbox.HostExecutedLocations(home, path, "")
+	locs := scope.HostExecutedLocations(home, path, "")
 	for _, p := range profiles.Builtin() {
 		for _, rw := range p.ReadWrite {
 			abs := filepath.Join(home, strings.TrimPrefix(rw, "~"))
 			if !strings.HasPrefix(rw, "~") {
 				abs = rw
 			}
-			if l, ok := sandbox.HostExecutedIn(abs, locs); ok {
+			if l, ok := scope.HostExecutedIn(abs, locs); ok {
 				t.Errorf("%s grants %s read_write, inside %s (%s)", p.Name, rw, l.Path, l.Why)
 			}
 			// A system PATH directory beneath a grant is a prefix whose

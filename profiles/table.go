@@ -6,7 +6,7 @@ package profiles
 // writable here, nor is anything the host executes (SPEC §13): caches and
 // registries are read_write, install prefixes and bin directories execute
 // only, and the host-executed locations inside a read_write directory
-// (~/.cargo/bin, ~/.claude/settings.json, …; sandbox.HostExecutedLocations)
+// (~/.cargo/bin, ~/.claude/settings.json, …; scope.HostExecutedLocations)
 // stay read-only in the sandbox. A test checks this table against that list.
 var builtin = []Profile{
 	{

@@ -17,9 +17,9 @@ import (
 // The user name is fixed; the password is the session's token: 32 random
 // bytes, hex-encoded, so that it can stand in a proxy URL as it is.
 const (
-	proxyUser  = "pent"
-	tokenBytes = 32
-	authRealm  = `Basic realm="pent"`
+	SessionUser = "pent"
+	tokenBytes  = 32
+	authRealm   = `Basic realm="pent"`
 )
 
 // SOCKS5 authentication (RFC 1928 methods, RFC 1929 sub-negotiation).
@@ -64,7 +64,7 @@ func checkBasicAuth(value string, token []byte) error {
 	if err != nil {
 		return errNoCredentials
 	}
-	want := append([]byte(proxyUser+":"), token...)
+	want := append([]byte(SessionUser+":"), token...)
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return errNoCredentials
 	}
@@ -122,7 +122,7 @@ func socksAuthenticate(r io.Reader, w io.Writer, methods, token []byte) error {
 		_, _ = w.Write([]byte{userPassVersion, 1})
 		return err
 	}
-	userOK := subtle.ConstantTimeCompare(user, []byte(proxyUser))
+	userOK := subtle.ConstantTimeCompare(user, []byte(SessionUser))
 	passOK := subtle.ConstantTimeCompare(pass, token)
 	if userOK&passOK != 1 {
 		_, _ = w.Write([]byte{userPassVersion, 1})

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 const testToken = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -82,7 +84,7 @@ func TestSOCKSAuthentication(t *testing.T) {
 }
 
 func TestProxyEnvAuth(t *testing.T) {
-	got := strings.Join(ProxyEnvAuth(4321, testToken, "/opt/pent/bin/pent"), "\n")
+	got := strings.Join(sandbox.ProxyEnvAuth(4321, SessionUser, testToken, "/opt/pent/bin/pent"), "\n")
 	for _, want := range []string{
 		"HTTP_PROXY=http://pent:" + testToken + "@127.0.0.1:4321\n",
 		"https_proxy=http://pent:" + testToken + "@127.0.0.1:4321\n",
@@ -102,12 +104,12 @@ func TestProxyEnvAuth(t *testing.T) {
 			t.Errorf("ProxyEnvAuth lacks %q:\n%s", want, got)
 		}
 	}
-	if strings.Contains(strings.Join(ProxyEnvAuth(4321, testToken, ""), "\n"), "GIT_SSH_COMMAND") {
+	if strings.Contains(strings.Join(sandbox.ProxyEnvAuth(4321, SessionUser, testToken, ""), "\n"), "GIT_SSH_COMMAND") {
 		t.Error("GIT_SSH_COMMAND set without a connector")
 	}
 	// The sandbox's own listener (Linux) needs neither: capture covers
 	// every client.
-	for _, kv := range ProxyEnv(4321) {
+	for _, kv := range sandbox.ProxyEnv(4321) {
 		if strings.Contains(kv, "@") || strings.HasPrefix(kv, "JAVA_TOOL_OPTIONS=") || strings.HasPrefix(kv, "GIT_SSH_COMMAND=") {
 			t.Errorf("ProxyEnv sets %s", kv)
 		}

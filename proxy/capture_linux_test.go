@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pent-sandbox/pent/internal/testutil"
+	"github.com/pent-sandbox/pent/sandbox"
 	"golang.org/x/sys/unix"
 )
 
@@ -183,7 +184,7 @@ func captureChild() int {
 		return 2
 	}
 	uc := sock.(*net.UnixConn)
-	cf, err := SetupCapture()
+	cf, err := sandbox.SetupCapture()
 	if err != nil {
 		_, _ = uc.Write([]byte("fail setup: " + err.Error()))
 		return 1
@@ -256,7 +257,7 @@ func runCaptureChecks(report func(string, error), proxyPort int, atPeak func()) 
 	report("IPv6 unreachable", expectErr(err, unix.ENETUNREACH))
 
 	proxied := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		Proxy:           http.ProxyURL(mustURL(ProxyEnv(proxyPort)[0])),
+		Proxy:           http.ProxyURL(mustURL(sandbox.ProxyEnv(proxyPort)[0])),
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
 	}}
 	report("proxy-aware CONNECT via ProxyEnv", expectBody(proxied, "https://www.test:"+tlsPort+"/z", "host=www.test:"+tlsPort+" path=/z"))

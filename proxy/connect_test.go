@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/pent-sandbox/pent/sandbox"
 )
 
 // startSSHLike starts an ssh-like server on loopback: it speaks first (a
@@ -100,9 +102,9 @@ func TestProxyConnect(t *testing.T) {
 // exactly its path and `proxy connect HOST PORT`, whatever the path holds.
 func TestGitSSHCommand(t *testing.T) {
 	for _, connector := range []string{"/usr/local/bin/pent", "/Users/o'brien/My Tools/100%/pent", `/a"b$(touch x)\c/pent`} {
-		argv := shWords(t, GitSSHCommand(connector))
+		argv := shWords(t, sandbox.GitSSHCommand(connector))
 		if len(argv) != 3 || argv[0] != "ssh" || argv[1] != "-o" || !strings.HasPrefix(argv[2], "ProxyCommand=") {
-			t.Fatalf("GitSSHCommand(%q) runs %q", connector, argv)
+			t.Fatalf("sandbox.GitSSHCommand(%q) runs %q", connector, argv)
 		}
 		pc := strings.TrimPrefix(argv[2], "ProxyCommand=")
 		pc = strings.NewReplacer("%%", "%", "%h", "git.test", "%p", "22").Replace(pc)

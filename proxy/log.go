@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"sync"
@@ -19,6 +20,15 @@ type Decision struct {
 	Reason  string    `json:"reason"`
 	Session string    `json:"session,omitempty"`
 	PID     int       `json:"pid,omitempty"` // the pent process that opened the session
+}
+
+// ParseDecision decodes one line of the decision log; ok is false for a
+// blank line or one that is not a Decision.
+func ParseDecision(line []byte) (d Decision, ok bool) {
+	if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &d) != nil {
+		return Decision{}, false
+	}
+	return d, true
 }
 
 // decisionLog writes decisions to an io.Writer and keeps the last ones in a

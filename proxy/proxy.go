@@ -149,6 +149,25 @@ func (p *Proxy) ServeSession(ctx context.Context, info SessionInfo, files ...*os
 	return p.serveSession(ctx, info, files, nil)
 }
 
+// StartSession serves a session like ServeSession, in a new goroutine, and
+// returns once it serves (its sockets are validated and it has its ID), or
+// with the error that ended it before it did. done then receives
+// ServeSession's result once ctx is done.
+func (p *Proxy) StartSession(ctx context.Context, info SessionInfo, files ...*os.File) (done <-chan error, err error) {
+	result := make(chan error, 1)
+	serving := make(chan struct{})
+	go func() { result <- p.serveSession(ctx, info, files, func(string) { close(serving) }) }()
+	select {
+	case <-serving:
+		return result, nil
+	case err := <-result:
+		if err == nil {
+			err = errors.New("the session ended before it served")
+		}
+		return nil, err
+	}
+}
+
 // serveSession is ServeSession with a callback run once the sockets are
 // validated and the session has its ID.
 func (p *Proxy) serveSession(ctx context.Context, info SessionInfo, files []*os.File, ready func(id string)) error {

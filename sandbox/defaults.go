@@ -5,7 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // Host is what Defaults needs to know about the invoking user and command.
@@ -76,7 +77,7 @@ func ProtectedUnder(root string) []string {
 // A writable root of $HOME or / is withheld: $HOME becomes Traverse, / becomes
 // Read, and Policy.Withheld names it so the caller can warn.
 func Defaults(h Host) Policy {
-	p := Policy{Network: NetBlocked, PrivateTmp: slices.Clone(privateTmp)}
+	p := Policy{Network: scope.NetBlocked, PrivateTmp: slices.Clone(privateTmp)}
 	home := cleanAbs(h.Home)
 
 	p.Execute = existing(systemExec)
@@ -160,12 +161,7 @@ func installTrees(command, home string) []string {
 }
 
 // cleanAbs returns the cleaned path, or "" when p is not absolute.
-func cleanAbs(p string) string {
-	if !filepath.IsAbs(p) {
-		return ""
-	}
-	return filepath.Clean(p)
-}
+func cleanAbs(p string) string { return scope.CleanAbs(p) }
 
 // existing keeps the paths that exist on this host; one whose stat does
 // not answer within probeTimeout is left out (never granted).
@@ -193,12 +189,7 @@ func dedupe(paths []string) []string {
 }
 
 // within reports whether p is dir or lies beneath it (both clean, absolute).
-func within(p, dir string) bool {
-	if dir == "/" {
-		return true
-	}
-	return p == dir || strings.HasPrefix(p, dir+"/")
-}
+func within(p, dir string) bool { return scope.Within(p, dir) }
 
 // underAny reports whether p lies at or beneath one of dirs.
 func underAny(p string, dirs []string) bool {

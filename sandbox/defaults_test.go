@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 func TestDefaults(t *testing.T) {
@@ -73,7 +75,7 @@ func TestDefaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := Defaults(tt.host)
-			if p.Network != NetBlocked {
+			if p.Network != scope.NetBlocked {
 				t.Errorf("network %q, want blocked", p.Network)
 			}
 			if !slices.Equal(p.Write, tt.write) || p.Withheld != tt.withheld || !slices.Equal(p.Traverse, tt.traverse) {
@@ -202,7 +204,7 @@ func FuzzFilterEnv(f *testing.F) {
 }
 
 func TestValidate(t *testing.T) {
-	good := Policy{Command: []string{"/bin/true"}, Dir: "/", Network: NetBlocked, Read: []string{"/usr/"}}
+	good := Policy{Command: []string{"/bin/true"}, Dir: "/", Network: scope.NetBlocked, Read: []string{"/usr/"}}
 	if p, err := good.normalized(); err != nil || p.Read[0] != "/usr" {
 		t.Fatalf("normalized: %v %v", p.Read, err)
 	}

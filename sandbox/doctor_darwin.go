@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // probeAllow is a profile that allows everything: applying it shows that
@@ -86,9 +88,9 @@ func enforceCheck() Check {
 // the whole profile fail.
 func profilesCheck() Check {
 	c := Check{Name: "pent's Seatbelt profiles load", Required: true}
-	for _, n := range Networks {
+	for _, n := range scope.Networks {
 		opts := SBPLOptions{}
-		if n == NetProxy {
+		if n == scope.NetProxy {
 			opts.ProxyPort = 9 // never connected to: the probe only loads the profile
 		}
 		p := Policy{Network: n, Execute: []string{"/usr", "/bin"}, Read: []string{"/etc"}}

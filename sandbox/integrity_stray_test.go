@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // TestGitDirStrays: what git never leaves in its directory (symlinks, FIFOs,
@@ -184,7 +186,7 @@ func BenchmarkTreeNested(b *testing.B) {
 func TestGuardMissing(t *testing.T) {
 	home := t.TempDir()
 	mkTree(t, home, ".cargo/registry/", ".claude/existing.json", ".claude/settings.json")
-	locs := HostExecutedLocations(home, nil, "")
+	locs := scope.HostExecutedLocations(home, nil, "")
 	var g Guard
 	grants := []string{filepath.Join(home, ".cargo"), filepath.Join(home, ".claude"), filepath.Join(home, ".npm")}
 	if err := g.GuardMissing(grants, locs); err != nil {

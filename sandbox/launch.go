@@ -11,7 +11,7 @@ type LaunchOptions struct {
 	// Attach connects a NetProxy sandbox to pent's proxy (Linux); it is
 	// required in that mode and unused in the others. Launch calls it once
 	// the sandbox's network namespace captures all traffic, with the capture
-	// sockets in proxy.CaptureFiles.Files order (TCP listener, DNS over UDP,
+	// sockets in CaptureFiles.Files order (TCP listener, DNS over UDP,
 	// DNS over TCP), and lets the command start only after Attach succeeded:
 	// the proxy owns the sockets before the first packet, and a failed Attach
 	// means the command never runs. Attach takes the files (it closes them,
@@ -19,11 +19,19 @@ type LaunchOptions struct {
 	// the sandbox has ended, ignoring its error (the command has run by then;
 	// a Closer with something to report does so itself).
 	Attach func(files []*os.File) (io.Closer, error)
-	// ProxyPort is the loopback TCP port of pent's proxy on macOS, which must
-	// authenticate each session (the proxy variables in Policy.Env carry the
-	// credentials). It is required in proxy mode there and must be 0 in the
-	// others: the profile lets the command connect to this port only.
+	// ProxyPort is the loopback TCP port of pent's proxy session on macOS,
+	// which must authenticate each session. It is required in proxy mode
+	// there and must be 0 in the others: the profile lets the command
+	// connect to this port only, and Launch sets the proxy variables, with
+	// the session's credentials (ProxyUser, ProxyToken), in the command's
+	// environment, replacing any it had.
 	ProxyPort int
+	// ProxyUser and ProxyToken are the session's credentials (macOS).
+	ProxyUser, ProxyToken string
+	// Connector is the real path of the pent binary (macOS, proxy mode): the
+	// command may run it as git's ssh ProxyCommand (`pent proxy connect`)
+	// and nothing else of pent's.
+	Connector string
 	// StateDir is pent's state directory ($XDG_STATE_HOME/pent; Linux). A
 	// policy with writable files in a hidden directory (~/.claude.json in
 	// $HOME) stages them below it (see RecoverStaging) and refuses to start

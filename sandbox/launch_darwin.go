@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // sandboxExec applies a Seatbelt profile to itself and then executes the
@@ -31,12 +33,15 @@ const nestedEnv = "PENT_SANDBOX"
 // through the unified log (see observe_darwin.go) and refuses to run it
 // when the log cannot be read.
 func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
+	if p.Network == scope.NetProxy {
+		if opts.ProxyPort == 0 {
+			return Status{}, errors.New("proxy mode on macOS needs the port of pent's authenticated loopback proxy (LaunchOptions.ProxyPort); refusing to run with a wider network")
+		}
+		p = withLoopbackProxy(p, opts)
+	}
 	p, err := p.normalized()
 	if err != nil {
 		return Status{}, err
-	}
-	if p.Network == NetProxy && opts.ProxyPort == 0 {
-		return Status{}, errors.New("proxy mode on macOS needs the port of pent's authenticated loopback proxy (LaunchOptions.ProxyPort); refusing to run with a wider network")
 	}
 	if err := sandboxExecPresent(); err != nil {
 		return Status{}, err

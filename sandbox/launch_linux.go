@@ -12,6 +12,7 @@ import (
 	"slices"
 	"syscall"
 
+	"github.com/pent-sandbox/pent/scope"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +36,7 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	if p.Network == NetProxy && opts.Attach == nil {
+	if p.Network == scope.NetProxy && opts.Attach == nil {
 		return Status{}, errNoAttach
 	}
 	if LandlockABI() < 1 {
@@ -116,9 +117,9 @@ type stage struct {
 // adds the trace observer. It uses syscall.StartProcess, not os/exec:
 // os.StartProcess first probes pidfd support by starting a throw-away child,
 // a fork every run would pay for.
-func startStage(n Network, stdio Stdio, extra []*os.File, stg *staging, traced bool) (*stage, error) {
+func startStage(n scope.Network, stdio Stdio, extra []*os.File, stg *staging, traced bool) (*stage, error) {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
-	if n != NetUnrestricted {
+	if n != scope.NetUnrestricted {
 		flags |= unix.CLONE_NEWNET
 	}
 	uid, gid := os.Getuid(), os.Getgid()

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // markerPath is the file that tells a pent started inside the sandbox where
@@ -489,19 +489,19 @@ func (m *mounter) writeMarker() error {
 	return nil
 }
 
-// bindResolvConf, in proxy mode, puts proxy.ResolvConf over /etc/resolv.conf
+// bindResolvConf, in proxy mode, puts ResolvConf over /etc/resolv.conf
 // (or the file it links to): resolvers ask the sandbox's loopback, where the
 // capture rules hand every query to pent, also when the host's resolvers are
 // IPv6 addresses the sandbox cannot reach. makeReadOnly then makes it
 // read-only. Without a resolv.conf resolvers default to the loopback anyway.
 func (m *mounter) bindResolvConf() error {
-	if m.p.Network != NetProxy {
+	if m.p.Network != scope.NetProxy {
 		return nil
 	}
 	if _, err := os.Stat("/etc/resolv.conf"); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err := os.WriteFile(resolvConfPath, []byte(proxy.ResolvConf), 0o444); err != nil {
+	if err := os.WriteFile(resolvConfPath, []byte(ResolvConf), 0o444); err != nil {
 		return fmt.Errorf("writing the sandbox's resolv.conf: %w", err)
 	}
 	if err := unix.Mount(resolvConfPath, "/etc/resolv.conf", "", unix.MS_BIND, ""); err != nil {

@@ -8,23 +8,7 @@
 // refuses to start when a kernel feature it relies on is missing.
 package sandbox
 
-// Network is the network mode of a sandbox (§4, §6 of the spec).
-type Network string
-
-// The network modes, from most to least open.
-const (
-	// NetUnrestricted shares the host's network stack.
-	NetUnrestricted Network = "unrestricted"
-	// NetLocalhost gives the sandbox its own, working loopback and nothing else.
-	NetLocalhost Network = "localhost"
-	// NetProxy sends every TCP connection and DNS query to pent's proxy.
-	NetProxy Network = "proxy"
-	// NetBlocked gives the sandbox a network namespace with no usable interface.
-	NetBlocked Network = "blocked"
-)
-
-// Networks lists the valid modes in the order they are documented.
-var Networks = []Network{NetUnrestricted, NetLocalhost, NetProxy, NetBlocked}
+import "github.com/pent-sandbox/pent/scope"
 
 // Policy is everything a sandboxed command is allowed to do. All paths are
 // absolute and clean; nothing here is read from the environment.
@@ -36,7 +20,7 @@ type Policy struct {
 	// Env is the complete environment of the command, KEY=VALUE.
 	Env []string
 	// Network is the network mode.
-	Network Network
+	Network scope.Network
 
 	// Read may be read (files) and listed (directories), recursively.
 	Read []string

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pent-sandbox/pent/internal/testutil"
 	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // proxyHelper runs inside a proxy-mode sandbox. "banner HOST:PORT" dials
@@ -121,7 +122,7 @@ func TestSandboxProxyMode(t *testing.T) {
 	pf := newProxyFixture(t)
 	_, port, _ := net.SplitHostPort(pf.banner)
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	p.Env = append(p.Env, "HTTP_PROXY=http://evil.example:1")
 	var closed atomic.Bool
 	fds := testutil.FDs(t, 0, testutil.NotPipe)
@@ -156,7 +157,7 @@ func TestSandboxProxyMode(t *testing.T) {
 		helper("nftflush"),
 		helper("banner allowed.test:" + port),
 	}, "\n"))
-	for _, want := range []string{proxy.ResolvConf, "\n1\n0\n0\n", `banner "HELLO" <nil>`, "nftflush: "} {
+	for _, want := range []string{ResolvConf, "\n1\n0\n0\n", `banner "HELLO" <nil>`, "nftflush: "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("want %q in the output:\n%s", want, out)
 		}
@@ -183,7 +184,7 @@ func TestSandboxProxyMode(t *testing.T) {
 func TestSandboxProxyAttachFails(t *testing.T) {
 	f := newFixture(t)
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	marker := filepath.Join(f.proj, "started")
 	p.Command = []string{"/bin/sh", "-c", "touch " + marker}
 	fds := testutil.FDs(t, 0, testutil.NotPipe)
@@ -213,7 +214,7 @@ func TestSandboxProxyStageError(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	p.Command = []string{"/bin/true"}
 	var closed atomic.Bool
 	_, out, err := launchWith(p, LaunchOptions{Attach: pf.attach(&closed)})
@@ -230,7 +231,7 @@ func TestSandboxProxyStageError(t *testing.T) {
 func TestSandboxProxyWaitsForAttach(t *testing.T) {
 	f := newFixture(t)
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	marker := filepath.Join(f.proj, "started")
 	p.Command = []string{"/bin/sh", "-c", "touch " + marker}
 	attaching, release := make(chan struct{}), make(chan struct{})

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // The test binary doubles as the init stage (Main) and as small helper
@@ -207,7 +209,7 @@ func TestSandboxAbstractSocketScoped(t *testing.T) {
 	}
 	defer l.Close()
 	p := f.policy
-	p.Network = NetUnrestricted
+	p.Network = scope.NetUnrestricted
 	if out := f.helper(t, p, "dialunix", name); !strings.Contains(out, "operation not permitted") {
 		t.Errorf("host abstract socket reachable from an unrestricted sandbox: %s", out)
 	}
@@ -421,7 +423,7 @@ func TestSandboxNetworkLocalhost(t *testing.T) {
 	}
 	defer l.Close()
 	p := f.policy
-	p.Network = NetLocalhost
+	p.Network = scope.NetLocalhost
 	if out := f.helper(t, p, "loopback", ""); !strings.Contains(out, "loopback pong") {
 		t.Errorf("the sandbox's own loopback does not work: %s", out)
 	}
@@ -455,7 +457,7 @@ func TestSandboxExitStatus(t *testing.T) {
 func TestSandboxStartFailures(t *testing.T) {
 	f := newFixture(t)
 	p := f.policy
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	if _, _, err := launchCapture(p, "/bin/true"); !errors.Is(err, errNoAttach) {
 		t.Errorf("proxy mode without a proxy: got %v", err)
 	}

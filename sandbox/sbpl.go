@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // SBPLOptions are what the macOS profile needs beyond the Policy.
@@ -59,7 +61,7 @@ type sbplPolicy struct {
 	hidden    []string
 	protected []string
 	dir       string
-	network   Network
+	network   scope.Network
 	proxyPort int
 }
 
@@ -83,11 +85,11 @@ const (
 func canonicalSBPL(p Policy, opts SBPLOptions) (sbplPolicy, error) {
 	c := sbplPolicy{network: p.Network, proxyPort: opts.ProxyPort}
 	switch {
-	case !slices.Contains(Networks, p.Network):
+	case !slices.Contains(scope.Networks, p.Network):
 		return c, fmt.Errorf("unknown network mode %q", p.Network)
-	case p.Network == NetProxy && (opts.ProxyPort < 1 || opts.ProxyPort > 65535):
+	case p.Network == scope.NetProxy && (opts.ProxyPort < 1 || opts.ProxyPort > 65535):
 		return c, fmt.Errorf("proxy mode needs the proxy's loopback port (1-65535), got %d", opts.ProxyPort)
-	case p.Network != NetProxy && opts.ProxyPort != 0:
+	case p.Network != scope.NetProxy && opts.ProxyPort != 0:
 		return c, fmt.Errorf("a proxy port was given for network mode %q", p.Network)
 	}
 	var errs []error
@@ -270,18 +272,18 @@ func writeNetwork(b *strings.Builder, c sbplPolicy) {
 	b.WriteString("(deny network-outbound (remote unix-socket))\n")
 	b.WriteString("(deny network-bind (local unix-socket))\n")
 	switch c.network {
-	case NetBlocked:
+	case scope.NetBlocked:
 		b.WriteString("; No socket may connect, bind or accept; UNIX sockets are closed too.\n")
 		return
-	case NetProxy:
+	case scope.NetProxy:
 		b.WriteString("; Only pent's proxy on loopback; it authenticates each session, and it alone\n")
 		b.WriteString("; resolves names and decides by the domain allowlist.\n")
 		fmt.Fprintf(b, "(allow network-outbound (remote tcp \"localhost:%d\"))\n", c.proxyPort)
-	case NetLocalhost:
+	case scope.NetLocalhost:
 		b.WriteString("; Loopback only (the host's loopback: macOS has no private one).\n")
 		b.WriteString("(allow network-bind network-inbound (local ip \"localhost:*\"))\n")
 		b.WriteString("(allow network-outbound (remote ip \"localhost:*\"))\n")
-	case NetUnrestricted:
+	case scope.NetUnrestricted:
 		b.WriteString("; Every IP address; UNIX sockets of host daemons (docker, ssh-agent) stay closed.\n")
 		b.WriteString("(allow network-bind network-inbound (local ip \"*:*\"))\n")
 		b.WriteString("(allow network-outbound (remote ip \"*:*\"))\n")

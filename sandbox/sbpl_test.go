@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden SBPL files in testdata/sbpl")
@@ -25,7 +27,7 @@ func macDefault() Policy {
 	return Policy{
 		Command:    []string{"/usr/bin/make"},
 		Dir:        macProject,
-		Network:    NetBlocked,
+		Network:    scope.NetBlocked,
 		Execute:    []string{"/usr", "/bin", "/sbin", "/opt", "/usr/local/bin"},
 		Read:       []string{"/etc"},
 		Write:      []string{macProject},
@@ -57,7 +59,7 @@ func withNode(p Policy) Policy {
 func npmPolicy() Policy {
 	p := withNode(macDefault())
 	p.Command = []string{"/opt/homebrew/bin/npm", "install"}
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	p.Write = append(p.Write, home("~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.local/share/pnpm/store", "~/.cache/pnpm")...)
 	p.Read = append(p.Read, home("~/.npmrc", "~/.yarnrc", "~/.yarnrc.yml", "~/.config/pnpm")...)
 	return p
@@ -67,7 +69,7 @@ func npmPolicy() Policy {
 func claudePolicy() Policy {
 	p := withNode(macDefault())
 	p.Command = []string{macHome + "/.local/bin/claude"}
-	p.Network = NetProxy
+	p.Network = scope.NetProxy
 	p.Write = append(p.Write, home("~/.claude", "~/.claude.json", "~/.claude.json.backup", "~/.config/claude")...)
 	p.Execute = append(p.Execute, home("~/.local/share/claude", "~/.local/bin/claude")...)
 	return p
@@ -81,9 +83,9 @@ var sbplGoldens = []struct {
 	{"default", macDefault, SBPLOptions{TmpDir: macTmp}},
 	{"npm", npmPolicy, SBPLOptions{TmpDir: macTmp, ProxyPort: 53127}},
 	{"claude", claudePolicy, SBPLOptions{TmpDir: macTmp, ProxyPort: 53127}},
-	{"proxy", func() Policy { p := macDefault(); p.Network = NetProxy; return p }, SBPLOptions{TmpDir: macTmp, ProxyPort: 41000}},
-	{"localhost", func() Policy { p := macDefault(); p.Network = NetLocalhost; return p }, SBPLOptions{TmpDir: macTmp}},
-	{"unrestricted", func() Policy { p := macDefault(); p.Network = NetUnrestricted; return p }, SBPLOptions{TmpDir: macTmp}},
+	{"proxy", func() Policy { p := macDefault(); p.Network = scope.NetProxy; return p }, SBPLOptions{TmpDir: macTmp, ProxyPort: 41000}},
+	{"localhost", func() Policy { p := macDefault(); p.Network = scope.NetLocalhost; return p }, SBPLOptions{TmpDir: macTmp}},
+	{"unrestricted", func() Policy { p := macDefault(); p.Network = scope.NetUnrestricted; return p }, SBPLOptions{TmpDir: macTmp}},
 	{"quoted-paths", func() Policy {
 		p := macDefault()
 		p.Dir = macHome + `/My "Work" (2024)\drafts`
@@ -332,20 +334,20 @@ func TestSBPLRejects(t *testing.T) {
 
 func TestSBPLNetworkOptions(t *testing.T) {
 	tests := []struct {
-		network Network
+		network scope.Network
 		port    int
 		ok      bool
 		want    string
 	}{
-		{NetProxy, 8080, true, `(allow network-outbound (remote tcp "localhost:8080"))`},
-		{NetProxy, 0, false, ""},
-		{NetProxy, -1, false, ""},
-		{NetProxy, 65536, false, ""},
-		{NetBlocked, 0, true, "; No socket may connect"},
-		{NetBlocked, 8080, false, ""},
-		{NetLocalhost, 0, true, `(allow network-outbound (remote ip "localhost:*"))`},
-		{NetUnrestricted, 0, true, `(allow network-outbound (remote ip "*:*"))`},
-		{NetUnrestricted, 1, false, ""},
+		{scope.NetProxy, 8080, true, `(allow network-outbound (remote tcp "localhost:8080"))`},
+		{scope.NetProxy, 0, false, ""},
+		{scope.NetProxy, -1, false, ""},
+		{scope.NetProxy, 65536, false, ""},
+		{scope.NetBlocked, 0, true, "; No socket may connect"},
+		{scope.NetBlocked, 8080, false, ""},
+		{scope.NetLocalhost, 0, true, `(allow network-outbound (remote ip "localhost:*"))`},
+		{scope.NetUnrestricted, 0, true, `(allow network-outbound (remote ip "*:*"))`},
+		{scope.NetUnrestricted, 1, false, ""},
 		{"wide-open", 0, false, ""},
 	}
 	for _, tt := range tests {
@@ -365,10 +367,10 @@ func TestSBPLNetworkOptions(t *testing.T) {
 		// Only the open modes name a remote other than the proxy, and
 		// only unrestricted reaches beyond loopback.
 		for _, line := range strings.Split(out, "\n") {
-			if strings.HasPrefix(line, "(allow network") && tt.network == NetBlocked {
+			if strings.HasPrefix(line, "(allow network") && tt.network == scope.NetBlocked {
 				t.Errorf("blocked profile allows %s", line)
 			}
-			if strings.Contains(line, `"*:*"`) && tt.network != NetUnrestricted {
+			if strings.Contains(line, `"*:*"`) && tt.network != scope.NetUnrestricted {
 				t.Errorf("%s profile allows %s", tt.network, line)
 			}
 		}
@@ -381,12 +383,12 @@ func TestSBPLNetworkOptions(t *testing.T) {
 // names: mDNSResponder's, in unrestricted mode.
 func TestSBPLUnixSockets(t *testing.T) {
 	const mdns = "/private/var/run/mDNSResponder"
-	for _, n := range Networks {
+	for _, n := range scope.Networks {
 		p := macDefault()
 		p.Network = n
 		p.Write = append(p.Write, "/private/var/run", macHome+"/.ssh")
 		opts := SBPLOptions{}
-		if n == NetProxy {
+		if n == scope.NetProxy {
 			opts.ProxyPort = 1
 		}
 		out, err := SBPL(p, opts)
@@ -404,7 +406,7 @@ func TestSBPLUnixSockets(t *testing.T) {
 				}
 			}
 		}
-		if got, want := decide(rules, "network-outbound", mdns), n == NetUnrestricted; got != want {
+		if got, want := decide(rules, "network-outbound", mdns), n == scope.NetUnrestricted; got != want {
 			t.Errorf("%s profile: network-outbound %s = %v, want %v", n, mdns, got, want)
 		}
 	}
@@ -444,11 +446,11 @@ func TestSBPLNeverOpens(t *testing.T) {
 // TestSBPLTrust checks that every mode with a network lets Security.framework
 // verify certificates (Go's crypto/x509 asks trustd), and blocked does not.
 func TestSBPLTrust(t *testing.T) {
-	for _, n := range Networks {
+	for _, n := range scope.Networks {
 		p := macDefault()
 		p.Network = n
 		opts := SBPLOptions{}
-		if n == NetProxy {
+		if n == scope.NetProxy {
 			opts.ProxyPort = 1
 		}
 		out, err := SBPL(p, opts)
@@ -456,7 +458,7 @@ func TestSBPLTrust(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, svc := range []string{"com.apple.trustd.agent", "com.apple.trustd", "com.apple.SecurityServer", "com.apple.ocspd"} {
-			if got, want := strings.Contains(out, `(global-name "`+svc+`")`), n != NetBlocked; got != want {
+			if got, want := strings.Contains(out, `(global-name "`+svc+`")`), n != scope.NetBlocked; got != want {
 				t.Errorf("%s profile: mach-lookup of %s = %v, want %v", n, svc, got, want)
 			}
 		}
@@ -499,7 +501,7 @@ func FuzzSBPLPath(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
-		p := Policy{Network: NetBlocked, Write: []string{path}}
+		p := Policy{Network: scope.NetBlocked, Write: []string{path}}
 		out, err := SBPL(p, SBPLOptions{})
 		if err != nil {
 			return

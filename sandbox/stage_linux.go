@@ -11,13 +11,12 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // The init stage is this binary re-executed by Launch inside the new
@@ -45,7 +44,7 @@ const (
 // Messages on the control socket: one kind byte and a payload.
 const (
 	// Stage → pent.
-	msgNetwork = 'N' // proxy mode: the capture sockets are attached (SCM_RIGHTS, proxy.CaptureFiles.Files order)
+	msgNetwork = 'N' // proxy mode: the capture sockets are attached (SCM_RIGHTS, CaptureFiles.Files order)
 	msgStarted = 'S' // the command runs; its pidfd is attached (SCM_RIGHTS)
 	msgExit    = 'X' // the command ended; payload: wait status, uint32 LE
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
@@ -206,12 +205,12 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 	if err := setupNetwork(p.Network); err != nil {
 		return 0, -1, err
 	}
-	if p.Network == NetProxy {
+	if p.Network == scope.NetProxy {
 		port, err := handOverCapture(ctrl)
 		if err != nil {
 			return 0, -1, err
 		}
-		p.Env = withProxyEnv(p.Env, port)
+		p.Env = withProxyEnv(p.Env, ProxyEnv(port))
 	}
 	shadows, err := stageShadows(os.Args)
 	if err != nil {
@@ -241,7 +240,7 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, -1, fmt.Errorf("close_range: %w", err)
 	}
-	if p.Network == NetProxy {
+	if p.Network == scope.NetProxy {
 		<-goAhead // watchPent ends the sandbox if pent goes away instead
 	}
 	pidfd = -1
@@ -332,13 +331,13 @@ func reap(pid int) (unix.WaitStatus, error) {
 }
 
 // setupNetwork gives the sandbox's network namespace its shape.
-func setupNetwork(n Network) error {
+func setupNetwork(n scope.Network) error {
 	switch n {
-	case NetBlocked, NetUnrestricted:
+	case scope.NetBlocked, scope.NetUnrestricted:
 		return nil // blocked: a new namespace whose lo stays down
-	case NetProxy:
+	case scope.NetProxy:
 		return nil // handOverCapture shapes it
-	case NetLocalhost:
+	case scope.NetLocalhost:
 		return loopbackUp()
 	default:
 		return fmt.Errorf("network mode %q is not supported by the sandbox", n)
@@ -346,11 +345,11 @@ func setupNetwork(n Network) error {
 }
 
 // handOverCapture makes every TCP connection and DNS query of this network
-// namespace reach a set of capture sockets (proxy.SetupCapture), sends them
+// namespace reach a set of capture sockets (SetupCapture), sends them
 // to pent and closes them here: only the proxy holds them, never the
 // command. It returns the port of the in-sandbox proxy listener.
 func handOverCapture(ctrl *net.UnixConn) (int, error) {
-	capture, err := proxy.SetupCapture()
+	capture, err := SetupCapture()
 	if err != nil {
 		return 0, fmt.Errorf("capturing the sandbox's traffic for the proxy: %w", err)
 	}
@@ -379,21 +378,6 @@ func handOverObserver(ctrl *net.UnixConn) error {
 		return fmt.Errorf("handing the trace observer to pent: %w", err)
 	}
 	return nil
-}
-
-// withProxyEnv returns env with the proxy variables for the in-sandbox
-// listener on port, replacing any the caller passed.
-func withProxyEnv(env []string, port int) []string {
-	vars := proxy.ProxyEnv(port)
-	keys := make([]string, len(vars))
-	for i, kv := range vars {
-		keys[i], _, _ = strings.Cut(kv, "=")
-	}
-	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		return slices.Contains(keys, k)
-	})
-	return append(env, vars...)
 }
 
 // loopbackUp brings up lo (with 127.0.0.1 and ::1) in the current network

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // normalized returns p with every path cleaned, or an error for a policy the
@@ -35,7 +37,7 @@ func (p Policy) validate() error {
 	if !filepath.IsAbs(p.Dir) {
 		return fmt.Errorf("working directory %q is not an absolute path", p.Dir)
 	}
-	if !slices.Contains(Networks, p.Network) {
+	if !slices.Contains(scope.Networks, p.Network) {
 		return fmt.Errorf("unknown network mode %q", p.Network)
 	}
 	for _, list := range [][]string{p.Read, p.Execute, p.Write, p.Traverse, p.Protected, p.Guarded, p.Masked, p.PrivateTmp} {

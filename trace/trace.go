@@ -28,6 +28,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // Kinds of Entry.
@@ -96,7 +97,7 @@ type Hinter struct {
 	Allow *proxy.Allowlist
 	// HostExecuted are the locations the host runs or trusts: a write
 	// denied in one of them gets no fix (SPEC §13), only the reason.
-	HostExecuted []sandbox.HostExecuted
+	HostExecuted []scope.HostExecuted
 }
 
 // File turns an observed file denial into an Entry.
@@ -107,7 +108,7 @@ func (h Hinter) File(d sandbox.FileDenial) Entry {
 		e.Hint = "pent protects " + e.Target + " from the sandbox; change it outside the sandbox"
 		return e
 	}
-	if l, ok := sandbox.HostExecutedIn(d.Rule, h.HostExecuted); ok && d.Grant == sandbox.GrantWrite {
+	if l, ok := scope.HostExecutedIn(d.Rule, h.HostExecuted); ok && d.Grant == sandbox.GrantWrite {
 		e.Hint = fmt.Sprintf("pent does not suggest a write grant for %s: %s runs or is trusted outside the sandbox (%s); change it outside the sandbox",
 			h.tilde(d.Rule), h.tilde(l.Path), l.Why)
 		return e
@@ -214,8 +215,7 @@ func (r *Recorder) Write(p []byte) (int, error) {
 	r.partial = slices.Clone(lines[len(lines)-1])
 	r.mu.Unlock()
 	for _, line := range lines[:len(lines)-1] {
-		var d proxy.Decision
-		if json.Unmarshal(line, &d) == nil {
+		if d, ok := proxy.ParseDecision(line); ok {
 			r.AddDecision(d)
 		}
 	}

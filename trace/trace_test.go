@@ -11,6 +11,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -22,7 +23,7 @@ func testHinter(t *testing.T) Hinter {
 		t.Fatal(err)
 	}
 	return Hinter{Home: "/home/u", Config: ".pent.toml", Allow: allow,
-		HostExecuted: sandbox.HostExecutedLocations("/home/u", []string{"/usr/bin"}, "")}
+		HostExecuted: scope.HostExecutedLocations("/home/u", []string{"/usr/bin"}, "")}
 }
 
 func TestHints(t *testing.T) {

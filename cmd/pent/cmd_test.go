@@ -6,9 +6,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/sandbox"
 )
 
@@ -110,7 +112,11 @@ func TestRunPolicyLayering(t *testing.T) {
 			if err := o.checkTrust(l); err != nil {
 				return err
 			}
-			got, _, err = o.policy(l)
+			host, err := f.runHost(l)
+			if err != nil {
+				return err
+			}
+			got, _, err = run.Policy(l.runConfig(), host, o.Command)
 			return err
 		})
 		cmd.SetArgs([]string{"--read", "/srv/data", "--", "true"})
@@ -121,10 +127,10 @@ func TestRunPolicyLayering(t *testing.T) {
 	}
 
 	p := policy()
-	if !containsPath(p.Read, filepath.Join(home, "global-read")) || !containsPath(p.Read, "/srv/data") {
+	if !slices.Contains(p.Read, filepath.Join(home, "global-read")) || !slices.Contains(p.Read, "/srv/data") {
 		t.Fatalf("global and flag reads missing: %v", p.Read)
 	}
-	if containsPath(p.Write, filepath.Join(project, "out")) {
+	if slices.Contains(p.Write, filepath.Join(project, "out")) {
 		t.Fatalf("untrusted project granted %v", p.Write)
 	}
 	if !strings.Contains(errOut.String(), "pent allow") {
@@ -138,7 +144,7 @@ func TestRunPolicyLayering(t *testing.T) {
 		t.Fatalf("allow did not show the grant: %q", errOut)
 	}
 	p = policy()
-	if !containsPath(p.Write, filepath.Join(project, "out")) || !containsPath(p.Write, project) {
+	if !slices.Contains(p.Write, filepath.Join(project, "out")) || !slices.Contains(p.Write, project) {
 		t.Fatalf("trusted project grants missing: %v", p.Write)
 	}
 

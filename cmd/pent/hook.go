@@ -8,6 +8,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/shells"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // NewCmdHook builds `pent hook SHELL`.
@@ -78,7 +79,7 @@ func exportRun(o *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	trust, err := f.trust()
+	store, err := f.trust()
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func exportRun(o *ExportOptions) error {
 		return err
 	}
 	plan, err := hook.Decide(hook.Input{
-		Cwd: cwd, Env: f.Env, Fresh: o.Fresh, Trust: trust,
+		Cwd: cwd, Env: f.Env, Fresh: o.Fresh, Trust: store,
 		GlobalConfig: global, Home: home, Bin: f.Self,
 		LoadWrap: loadWrap,
 	})
@@ -102,7 +103,7 @@ func exportRun(o *ExportOptions) error {
 }
 
 // loadWrap parses the wrap list of a project file as read once.
-func loadWrap(s hook.Snapshot) ([]string, error) {
+func loadWrap(s trust.Snapshot) ([]string, error) {
 	p, err := config.Parse(s.Path, s.Content, config.Project)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/run"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // loadRequest says where a command's configuration comes from.
@@ -31,7 +33,7 @@ type loaded struct {
 	ProjectFile, ProjectRoot string
 	// Trust is the project file's trust state; its layer is used only when
 	// it is Allowed.
-	Trust hook.State
+	Trust trust.State
 	// Unreadable is why a Changed project file (one allowed before) cannot
 	// be read now: it is gone or no longer a file pent reads.
 	Unreadable error
@@ -65,7 +67,7 @@ func (f *Factory) load(req loadRequest) (*loaded, error) {
 		if err := f.loadProject(l, req.ProjectDir); err != nil {
 			return nil, err
 		}
-		if l.Trust == hook.Allowed {
+		if l.Trust == trust.Allowed {
 			layers = append(layers, l.Project)
 		}
 	}
@@ -92,7 +94,7 @@ func (f *Factory) load(req loadRequest) (*loaded, error) {
 // Root is the project root when the project file is trusted, else "": an
 // untrusted file grants nothing, not even its directory.
 func (l *loaded) Root() string {
-	if l.Trust == hook.Allowed {
+	if l.Trust == trust.Allowed {
 		return l.ProjectRoot
 	}
 	return ""
@@ -126,11 +128,11 @@ func (f *Factory) loadProject(l *loaded, from string) error {
 	if err != nil {
 		return err
 	}
-	trust, err := f.trust()
+	store, err := f.trust()
 	if err != nil {
 		return err
 	}
-	sel, err := hook.Select(from, trust)
+	sel, err := hook.Select(from, store)
 	if err != nil {
 		return err
 	}
@@ -138,11 +140,11 @@ func (f *Factory) loadProject(l *loaded, from string) error {
 	if p.File == "" {
 		return nil
 	}
-	if p.Err != nil && p.State != hook.Changed {
+	if p.Err != nil && p.State != trust.Changed {
 		return p.Err
 	}
 	l.ProjectFile, l.ProjectRoot, l.Trust, l.Skipped, l.Unreadable = p.File, p.Root, p.State, sel.Skipped, p.Err
-	if l.Trust == hook.Allowed {
+	if l.Trust == trust.Allowed {
 		l.Project, err = config.Parse(p.Snap.Path, p.Snap.Content, config.Project)
 		return err
 	}
@@ -150,21 +152,19 @@ func (f *Factory) loadProject(l *loaded, from string) error {
 }
 
 // trust opens the trust store.
-func (f *Factory) trust() (hook.Trust, error) {
+func (f *Factory) trust() (trust.Trust, error) {
 	dir, err := f.DataDir()
 	if err != nil {
-		return hook.Trust{}, err
+		return trust.Trust{}, err
 	}
-	return hook.Trust{Dir: dir}, nil
+	return trust.Trust{Dir: dir}, nil
 }
 
-// tilde shortens a path under home for messages.
-func tilde(path, home string) string {
-	if rel, err := filepath.Rel(home, path); err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../") {
-		if rel == "." {
-			return "~"
-		}
-		return "~/" + rel
-	}
-	return path
+// tilde shortens a path under home for messages (config.Tilde).
+func tilde(path, home string) string { return config.Tilde(path, home) }
+
+// runConfig is the part of l a run needs (run.Config).
+func (l *loaded) runConfig() *run.Config {
+	return &run.Config{Home: l.Home, Cwd: l.Cwd, ProjectFile: l.ProjectFile, ProjectRoot: l.ProjectRoot,
+		Trusted: l.Trust == trust.Allowed, Effective: l.Effective}
 }

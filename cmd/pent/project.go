@@ -154,15 +154,15 @@ func NewCmdPrune(f *Factory) *cobra.Command {
 		Example: "  pent prune",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			trust, err := f.trust()
+			store, err := f.trust()
 			if err != nil {
 				return err
 			}
-			removed, err := trust.Prune()
+			removed, err := store.Prune()
 			if err != nil {
 				return err
 			}
-			stamps, err := trust.PruneStamps(time.Now(), 7*24*time.Hour)
+			stamps, err := hook.PruneStamps(store, time.Now(), 7*24*time.Hour)
 			if err != nil {
 				return err
 			}

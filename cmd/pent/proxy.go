@@ -3,18 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
+	"github.com/pent-sandbox/pent/run"
 )
 
 // NewCmdProxy builds `pent proxy status|stop|logs|connect` and the hidden
@@ -147,23 +145,6 @@ func (f *Factory) projectRoot(dir string) (string, error) {
 	return l.ProjectRoot, nil
 }
 
-// proxySettings is the proxy part of a loaded configuration, with the names
-// the host resolves itself.
-func proxySettings(e *config.Effective) proxy.Settings {
-	return proxy.Settings{Allow: e.Domains, UpstreamDNS: e.UpstreamDNS, Destinations: e.Destinations, HostNames: hostNames()}
-}
-
-// hostNames reads the host's hosts file; without one only localhost is
-// host-local.
-func hostNames() map[string][]netip.Addr {
-	f, err := os.Open("/etc/hosts")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	return proxy.ParseHosts(f)
-}
-
 // serveProxy runs the daemon for a project until it is idle or stopped.
 func serveProxy(f *Factory, dir string) error {
 	root, err := f.projectRoot(dir)
@@ -178,7 +159,7 @@ func serveProxy(f *Factory, dir string) error {
 	if err != nil {
 		return err
 	}
-	resolvers, err := hostResolvers()
+	resolvers, err := run.HostResolvers()
 	if err != nil {
 		return err
 	}
@@ -197,7 +178,7 @@ func serveProxy(f *Factory, dir string) error {
 				fmt.Fprintf(os.Stderr, "pent proxy: %s has no allowed .pent.toml any more: every name is denied until it has\n", config.Escape(root))
 				return proxy.Settings{}, nil
 			}
-			return proxySettings(l.Effective), nil
+			return run.ProxySettings(l.Effective), nil
 		},
 		Errors: os.Stderr,
 	})
@@ -211,42 +192,6 @@ func trustDirOf(f *Factory) string {
 		return ""
 	}
 	return filepath.Join(d, "allow")
-}
-
-// hostResolvers reads the host's DNS servers.
-func hostResolvers() ([]string, error) {
-	rc, err := os.Open("/etc/resolv.conf")
-	if err != nil {
-		return nil, fmt.Errorf("reading the host's DNS servers: %w; set [proxy] upstream_dns", err)
-	}
-	defer rc.Close()
-	return proxy.HostResolvers(rc), nil
-}
-
-// startProxyDaemon launches `pent proxy serve` for root in the background,
-// in its own session, logging to a file beside its socket.
-func (f *Factory) startProxyDaemon(rt, root string) func() error {
-	return func() error {
-		logPath := filepath.Join(filepath.Dir(proxy.SocketPath(rt, root)), "daemon.log")
-		logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return err
-		}
-		defer logFile.Close()
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command(self, "proxy", "serve", "--project", root)
-		cmd.Dir = root
-		cmd.Env = os.Environ()
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		return cmd.Process.Release()
-	}
 }
 
 // proxyState describes the project's proxy for `pent status`.

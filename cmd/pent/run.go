@@ -4,20 +4,20 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
-	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // RunOptions are the inputs of `pent run`.
@@ -125,13 +125,13 @@ func (o *RunOptions) flagLayer() (*config.File, error) {
 		}
 		layer.Network = o.Network
 	case len(o.Allow) > 0:
-		layer.Network = string(sandbox.NetProxy)
+		layer.Network = string(scope.NetProxy)
 	}
 	return layer, nil
 }
 
 func validNetwork(s string) bool {
-	for _, n := range sandbox.Networks {
+	for _, n := range scope.Networks {
 		if string(n) == s {
 			return true
 		}
@@ -157,79 +157,42 @@ func runRun(o *RunOptions) error {
 	if err := o.checkTrust(l); err != nil {
 		return err
 	}
-	store, err := f.quarantineStore()
+	host, err := f.runHost(l)
 	if err != nil {
 		return err
 	}
-	// pent's state directory exists before the guard is made, so that a
-	// grant around it does not guard it as a missing location (SPEC §13).
-	if err := os.MkdirAll(store.Dir, 0o700); err != nil {
-		return fmt.Errorf("creating the quarantine: %w", err)
+	status, err := run.Run(l.runConfig(), host, run.Request{Command: o.Command, Trace: o.Trace, Quiet: o.Quiet})
+	if errors.Is(err, run.ErrFailed) {
+		return exitError{exitFailure}
 	}
-	policy, guard, err := o.policy(l)
 	if err != nil {
 		return err
-	}
-	// A traced run records every denial; a proxy-mode run also collects
-	// the proxy's refusals to explain them when the command ends.
-	var tr *traceRun
-	if o.Trace || policy.Network == sandbox.NetProxy && !o.Quiet {
-		if tr, err = o.newTraceRun(l); err != nil {
-			return err
-		}
-	}
-	opts, release, err := o.launchOptions(l, &policy, tr)
-	if err != nil {
-		return err
-	}
-	// Before the command starts, and finished before anything else after it.
-	gr, err := startGuard(store, guard)
-	if err != nil {
-		release()
-		return err
-	}
-	status, err := sandbox.Launch(policy, sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
-	guardErr := gr.finish(o.IO, l.Home)
-	release()
-	if err != nil {
-		return err
-	}
-	if tr != nil {
-		tr.collect(o.IO)
-		if o.Trace {
-			if err := tr.finish(o.IO, l.Home); err != nil {
-				o.IO.Warn("trace: %v", err)
-			}
-		}
-		if !o.Quiet {
-			tr.explainNetwork(o.IO)
-		}
-	}
-	if guardErr != nil {
-		return guardErr
 	}
 	return exitLike(status)
 }
 
-// launchOptions are what the sandbox needs besides the policy: the proxy
-// (which may add to the policy's environment), the staging directory and
-// the trace observer. release ends what the proxy needs ended after the
-// command (see useProxy).
-func (o *RunOptions) launchOptions(l *loaded, policy *sandbox.Policy, tr *traceRun) (opts sandbox.LaunchOptions, release func(), err error) {
-	opts = sandbox.LaunchOptions{Warn: o.IO.Warn}
-	if opts.StateDir, err = o.Factory.StateDir(); err != nil {
-		return opts, nil, err
+// runHost is what run.Run needs from this process: its environment,
+// directories and streams.
+func (f *Factory) runHost(l *loaded) (run.Host, error) {
+	state, err := f.StateDir()
+	if err != nil {
+		return run.Host{}, err
 	}
-	release = func() {}
-	if policy.Network == sandbox.NetProxy {
-		if release, err = o.useProxy(l, tr, policy, &opts); err != nil {
-			return opts, nil, err
-		}
+	store, err := f.quarantineStore()
+	if err != nil {
+		return run.Host{}, err
 	}
-	if o.Trace { // after the proxy, which gives the hinter the allowlist
-		opts.Observe = tr.recorder().AddFile
-	}
-	return opts, release, nil
+	global, _ := f.GlobalConfigPath() // only named in trace hints
+	return run.Host{
+		Env:          f.Env,
+		StateDir:     state,
+		RuntimeDir:   f.RuntimeDir,
+		GlobalConfig: global,
+		HostExecuted: f.hostExecuted(l.Home, cmp.Or(l.Root(), l.Cwd)),
+		Quarantine:   store,
+		Stdio:        sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+		Out:          f.IO,
+	}, nil
 }
 
 // checkTrust says what happens to the project file: a wrapped command
@@ -249,14 +212,14 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 	}
 	var why string
 	switch l.Trust {
-	case hook.Allowed:
+	case trust.Allowed:
 		return nil
-	case hook.Changed:
+	case trust.Changed:
 		why = "changed since you allowed it"
 		if l.Unreadable != nil {
 			why = fmt.Sprintf("gone or unreadable since you allowed it (%v)", l.Unreadable)
 		}
-	case hook.Denied:
+	case trust.Denied:
 		why = "denied"
 	default:
 		why = "not allowed yet"
@@ -265,153 +228,29 @@ func (o *RunOptions) checkTrust(l *loaded) error {
 		o.IO.Say("refusing to run %s: %s is %s — review it with `pent allow`, or run `pent deny` to stop sandboxing here", o.Wrapped, file, why)
 		return exitError{exitFailure}
 	}
-	if l.Trust != hook.Denied {
+	if l.Trust != trust.Denied {
 		o.IO.Warn("ignoring %s: %s — run `pent allow` to review it", file, why)
 	}
 	return nil
 }
 
-// windowsDrives are the Windows file systems WSL mounts on this host
-// (sandbox.WindowsDrives), read from /proc/self/mountinfo; none where that
-// file does not exist (macOS).
-func windowsDrives() ([]string, error) {
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the mounts, to keep Windows drives out of the sandbox: %w", err)
-	}
-	return sandbox.WindowsDrives(info), nil
-}
-
-// policy builds the sandbox policy from the effective configuration, and
-// the guard of the projects it writes (SPEC §13): the writable root and an
-// untrusted project's root.
-func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
-	e := l.Effective
-	command, err := sandbox.LookPath(o.Command[0], o.Factory.Env["PATH"], l.Cwd)
-	if err != nil {
-		return sandbox.Policy{}, sandbox.Guard{}, err
-	}
-	drives, err := windowsDrives()
-	if err != nil {
-		return sandbox.Policy{}, sandbox.Guard{}, err
-	}
-	host := sandbox.Host{
-		Home:          l.Home,
-		Cwd:           l.Cwd,
-		ProjectRoot:   l.Root(),
-		RuntimeDir:    o.Factory.Env["XDG_RUNTIME_DIR"],
-		Path:          filepath.SplitList(o.Factory.Env["PATH"]),
-		Command:       command,
-		WindowsDrives: drives,
-	}
-	p := sandbox.Defaults(host)
-	if p.Withheld != "" && !containsPath(e.Paths.ReadWrite, p.Withheld) {
-		o.IO.Warn("%s is not shared with the sandbox wholesale; pass --write . or --read . to share it", tilde(p.Withheld, l.Home))
-	}
-	if l.ProjectRoot != "" && l.Root() == "" {
-		p.Protected = append(p.Protected, sandbox.ProtectedUnder(l.ProjectRoot)...)
-	}
-	p.Command = append([]string{command}, o.Command[1:]...)
-	p.Dir = l.Cwd
-	p.Network = e.Network
-	p.Read = append(p.Read, e.Paths.Read...)
-	p.Execute = append(p.Execute, e.Paths.Execute...)
-	p.Write = append(p.Write, e.Paths.ReadWrite...)
-	p.Traverse = append(p.Traverse, e.Paths.Traversal...)
-	sandbox.ProtectHostExecuted(&p, o.hostExecuted(l))
-	p.Env = sandbox.FilterEnv(o.Factory.Env, e.Env)
-	guard, err := o.guard(l, &p)
-	return p, guard, err
-}
-
-// guard adds the protected entries of the directories the command may
-// write to p, and returns their guard: the working root, an untrusted
-// project's root and every directory granted read-write are guarded like
-// a project (protected names, .git), since any of them may be a repository
-// or a directory the host's direnv or editor opens. Not HOME or an
-// ancestor of it: there the list of host-executed locations applies, and
-// the names protected in a project (.claude, .vscode…) are the tools' own
-// state. Host-executed locations that do not exist yet beneath a grant are
-// guarded too; the projects' trees are searched for nested protected names
-// (a grant's tree is not: caches and registries hold many files, and their
-// content is not a project the host's tools enter).
-func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) {
-	var roots, trees []string
-	projects := []string{cmp.Or(l.Root(), l.Cwd), l.ProjectRoot}
-	for i, root := range append(projects, p.Write...) {
-		grant := i >= len(projects)
-		if root == "" || root == "/" || slices.Contains(roots, root) || grant && l.Home != "" && (root == l.Home || strings.HasPrefix(l.Home, root+"/")) ||
-			!slices.ContainsFunc(p.Write, func(w string) bool { return root == w || strings.HasPrefix(root, w+"/") }) {
-			continue
-		}
-		if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
-			continue // a file grant, or nothing there yet
-		}
-		roots = append(roots, root)
-		if !grant {
-			trees = append(trees, root)
-		}
-		for _, name := range l.Effective.Protect {
-			p.Protected = append(p.Protected, filepath.Join(root, name))
-		}
-	}
-	guard, err := sandbox.NewGuard(roots, l.Effective.Protect)
-	if err != nil {
-		return sandbox.Guard{}, err
-	}
-	if err := guard.GuardMissing(p.Write, o.hostExecuted(l)); err != nil {
-		return sandbox.Guard{}, err
-	}
-	if err := guard.AddTrees(trees, l.Effective.Protect); err != nil {
-		return sandbox.Guard{}, err
-	}
-	p.Protected = append(p.Protected, guard.Protected()...)
-	slices.Sort(p.Protected)
-	p.Protected = slices.Compact(p.Protected)
-	p.Guarded = guard.Paths()
-	return guard, nil
-}
-
-// hostExecuted lists what the host runs or trusts outside the sandbox for
-// this run; a PATH directory inside the writable project root is project
-// content and not listed.
-func (o *RunOptions) hostExecuted(l *loaded) []sandbox.HostExecuted {
-	root := l.Root()
-	if root == "" {
-		root = l.Cwd
-	}
-	return o.Factory.hostExecuted(l.Home, root)
-}
-
 // hostExecuted lists what the host runs or trusts outside the sandbox
-// (sandbox.HostExecutedLocations) and pent's own directories where the
+// (scope.HostExecutedLocations) and pent's own directories where the
 // XDG_* variables put them: the next pent reads its configuration, trust
 // records and run records from there (SPEC §13).
-func (f *Factory) hostExecuted(home, projectRoot string) []sandbox.HostExecuted {
-	locs := sandbox.HostExecutedLocations(home, filepath.SplitList(f.Env["PATH"]), projectRoot)
+func (f *Factory) hostExecuted(home, projectRoot string) []scope.HostExecuted {
+	locs := scope.HostExecutedLocations(home, filepath.SplitList(f.Env["PATH"]), projectRoot)
 	for _, d := range []struct{ variable, fallback, why string }{
 		{"XDG_CONFIG_HOME", ".config", "pent's own global configuration"},
 		{"XDG_DATA_HOME", ".local/share", "pent's trust store"},
 		{"XDG_STATE_HOME", ".local/state", "pent's quarantine and run records, which the next pent acts on"},
 	} {
 		dir, err := f.xdgDir(d.variable, d.fallback)
-		if err == nil && !slices.ContainsFunc(locs, func(l sandbox.HostExecuted) bool { return l.Path == dir }) {
-			locs = append(locs, sandbox.HostExecuted{Path: dir, Why: d.why})
+		if err == nil && !slices.ContainsFunc(locs, func(l scope.HostExecuted) bool { return l.Path == dir }) {
+			locs = append(locs, scope.HostExecuted{Path: dir, Why: d.why})
 		}
 	}
 	return locs
-}
-
-func containsPath(list []string, p string) bool {
-	for _, q := range list {
-		if q == p {
-			return true
-		}
-	}
-	return false
 }
 
 // runNested runs the command inside the sandbox pent is already in: it

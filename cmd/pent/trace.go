@@ -1,145 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
-	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/trace"
 )
-
-// daemonLogLines is how many recent decisions a traced run asks the
-// project's proxy for: all it keeps.
-const daemonLogLines = 1000
-
-// traceRun collects the denials of one run: all of them for `pent run
-// --trace`, the proxy's for the summary a proxy-mode run prints at exit.
-type traceRun struct {
-	hinter trace.Hinter
-	rec    *trace.Recorder
-	log    string // where the entries go
-	start  time.Time
-	// daemon is the project's proxy when the run uses it: its decisions
-	// of this pent process are read from it after the run.
-	daemon *proxy.Client
-	// proxyLog is a private proxy's decision log, for the summary to point at.
-	proxyLog string
-}
-
-// newTraceRun prepares the trace of a run with configuration l.
-func (o *RunOptions) newTraceRun(l *loaded) (*traceRun, error) {
-	state, err := o.Factory.StateDir()
-	if err != nil {
-		return nil, err
-	}
-	cfg := "your global config"
-	if g, err := o.Factory.GlobalConfigPath(); err == nil {
-		cfg = tilde(g, l.Home)
-	}
-	if l.ProjectFile != "" {
-		cfg = filepath.Base(l.ProjectFile)
-		if filepath.Base(filepath.Dir(l.ProjectFile)) == ".pent" {
-			cfg = ".pent/" + cfg
-		}
-	}
-	return &traceRun{
-		hinter: trace.Hinter{Home: l.Home, Config: cfg, HostExecuted: o.hostExecuted(l)},
-		log:    trace.LogPath(l.ProjectRoot, state),
-		start:  time.Now().UTC(),
-	}, nil
-}
-
-// recorder is the run's Recorder, created once the proxy's allowlist (if
-// any) is known.
-func (t *traceRun) recorder() *trace.Recorder {
-	if t.rec == nil {
-		t.rec = trace.NewRecorder(t.hinter)
-	}
-	return t.rec
-}
-
-// Write takes the private proxy's decision lines.
-func (t *traceRun) Write(p []byte) (int, error) { return t.recorder().Write(p) }
-
-// collect adds the project proxy's decisions of this run, if it used the
-// project's proxy. Call it once, after the run.
-func (t *traceRun) collect(io *IOStreams) {
-	if t.daemon != nil {
-		if err := t.collectDaemon(t.recorder(), io); err != nil {
-			io.Warn("could not read the project proxy's decisions: %v", err)
-		}
-	}
-}
-
-// finish appends the run's entries (collected) to the log and says what was
-// found.
-func (t *traceRun) finish(io *IOStreams, home string) error {
-	entries := t.recorder().Entries()
-	if err := os.MkdirAll(filepath.Dir(t.log), 0o700); err != nil {
-		return fmt.Errorf("creating the directory of the trace log: %w", err)
-	}
-	f, err := os.OpenFile(t.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening the trace log: %w", err)
-	}
-	defer f.Close()
-	if err := trace.Append(f, entries); err != nil {
-		return err
-	}
-	if len(entries) == 0 {
-		io.Say("trace: nothing was denied")
-		return nil
-	}
-	io.Say("trace: %d denial(s) recorded in %s — `pent trace show` lists them, `pent trace suggest` turns them into config",
-		len(entries), tilde(t.log, home))
-	return nil
-}
-
-// collectDaemon adds the project proxy's denials of this pent process
-// since the run started. The daemon keeps its last daemonLogLines
-// decisions only; when they all belong to this run, earlier ones may be
-// lost, and the user is told.
-func (t *traceRun) collectDaemon(rec *trace.Recorder, io *IOStreams) error {
-	data, err := t.daemon.Logs(daemonLogLines)
-	if err != nil {
-		return err
-	}
-	lines, ours := 0, 0
-	pid := os.Getpid()
-	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		d, ok := decodeDecision(line)
-		if !ok {
-			continue
-		}
-		lines++
-		if d.PID == pid && !d.Time.Before(t.start) {
-			ours++
-			rec.AddDecision(d)
-		}
-	}
-	if lines >= daemonLogLines && ours == lines {
-		io.Warn("trace: the project's proxy keeps its last %d decisions only; earlier network denials of this run may be missing", daemonLogLines)
-	}
-	return nil
-}
-
-// decodeDecision decodes one line of the proxy's decision log.
-func decodeDecision(line []byte) (proxy.Decision, bool) {
-	var d proxy.Decision
-	if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &d) != nil {
-		return d, false
-	}
-	return d, true
-}
 
 // TraceOptions are the inputs of `pent trace`.
 type TraceOptions struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // TrustOptions are the inputs of `pent allow` and `pent deny`.
@@ -97,11 +98,11 @@ func (o *TrustOptions) projectFile() (string, error) {
 	if fi, err := os.Stat(start); err == nil && !fi.IsDir() {
 		return start, nil
 	}
-	trust, err := o.Factory.trust()
+	store, err := o.Factory.trust()
 	if err != nil {
 		return "", err
 	}
-	file, _, ok, err := trust.FindProject(start)
+	file, _, ok, err := hook.FindProjectOrRecord(store, start)
 	if err != nil {
 		return "", err
 	}
@@ -121,12 +122,12 @@ func allowRun(o *TrustOptions) error {
 	if err != nil {
 		return err
 	}
-	trust, err := f.trust()
+	store, err := f.trust()
 	if err != nil {
 		return err
 	}
 	// One read: the bytes shown are the bytes trusted.
-	snap, err := hook.ReadProject(file)
+	snap, err := trust.ReadProject(file)
 	if err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func allowRun(o *TrustOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := o.showChanges(trust, snap, name, grants, home); err != nil {
+	if err := o.showChanges(store, snap, name, grants, home); err != nil {
 		return err
 	}
 	o.IO.Say("%s grants, beyond your global policy:", name)
@@ -148,7 +149,7 @@ func allowRun(o *TrustOptions) error {
 	if ok, err := o.confirm(name); err != nil || !ok {
 		return err
 	}
-	if err := trust.Allow(snap); err != nil {
+	if err := store.Allow(snap); err != nil {
 		return err
 	}
 	o.IO.Say("allowed %s", name)
@@ -160,7 +161,7 @@ func allowRun(o *TrustOptions) error {
 // --verbose, the lines a profile brings are folded into the profile's own
 // line with counts ("profile: @npm (2 domain, 3 read_write)"). A change of
 // network mode is always shown.
-func (o *TrustOptions) grants(snap hook.Snapshot, home string) (all, shown []string, err error) {
+func (o *TrustOptions) grants(snap trust.Snapshot, home string) (all, shown []string, err error) {
 	project, err := config.Parse(snap.Path, snap.Content, config.Project)
 	if err != nil {
 		return nil, nil, err
@@ -229,8 +230,8 @@ func (o *TrustOptions) grants(snap hook.Snapshot, home string) (all, shown []str
 
 // showChanges prints, on a re-allow, how the grants changed since the content
 // the user last trusted; a grant that was not there before is a widening.
-func (o *TrustOptions) showChanges(trust hook.Trust, snap hook.Snapshot, name string, grants []string, home string) error {
-	prev, ok, err := trust.LastTrusted(snap.Path)
+func (o *TrustOptions) showChanges(store trust.Trust, snap trust.Snapshot, name string, grants []string, home string) error {
+	prev, ok, err := store.LastTrusted(snap.Path)
 	if err != nil || !ok {
 		return err
 	}
@@ -238,7 +239,7 @@ func (o *TrustOptions) showChanges(trust hook.Trust, snap hook.Snapshot, name st
 		o.IO.Say("%s is unchanged since you allowed it", name)
 		return nil
 	}
-	before, _, err := o.grants(hook.Snapshot{Path: snap.Path, Content: prev}, home)
+	before, _, err := o.grants(trust.Snapshot{Path: snap.Path, Content: prev}, home)
 	if err != nil {
 		o.IO.Say("%s changed since you allowed it (the earlier version no longer loads: %v)", name, err)
 		return nil
@@ -278,11 +279,11 @@ func denyRun(o *TrustOptions) error {
 	if err != nil {
 		return err
 	}
-	trust, err := o.Factory.trust()
+	store, err := o.Factory.trust()
 	if err != nil {
 		return err
 	}
-	if err := trust.Deny(file); err != nil {
+	if err := store.Deny(file); err != nil {
 		return err
 	}
 	home, _ := o.Factory.Home()

@@ -8,22 +8,21 @@ import (
 	"testing"
 
 	"github.com/creack/pty"
-
-	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // allowState is the trust state of the project file in dir.
-func allowState(t *testing.T, f *Factory, file string) hook.State {
+func allowState(t *testing.T, f *Factory, file string) trust.State {
 	t.Helper()
-	trust, err := f.trust()
+	store, err := f.trust()
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := hook.ReadProject(file)
+	snap, err := trust.ReadProject(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := trust.Check(snap)
+	s, err := store.Check(snap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +58,7 @@ func TestAllowReview(t *testing.T) {
 		if !strings.Contains(errOut.String(), `env: EVIL=\x1b[1A\x1b[2K\rnothing to see`) {
 			t.Errorf("the env grant is not shown escaped:\n%s", errOut)
 		}
-		if s := allowState(t, f, file); s != hook.Unknown {
+		if s := allowState(t, f, file); s != trust.Unknown {
 			t.Errorf("trusted without an answer: %v", s)
 		}
 	})
@@ -68,8 +67,8 @@ func TestAllowReview(t *testing.T) {
 		f, _, errOut := testFactory(t, project)
 		for _, tc := range []struct {
 			answer string
-			want   hook.State
-		}{{"\n", hook.Unknown}, {"n\n", hook.Unknown}, {"y\n", hook.Allowed}} {
+			want   trust.State
+		}{{"\n", trust.Unknown}, {"n\n", trust.Unknown}, {"y\n", trust.Allowed}} {
 			ptmx, tty, err := pty.Open()
 			if err != nil {
 				t.Fatal(err)
@@ -85,7 +84,7 @@ func TestAllowReview(t *testing.T) {
 			if !strings.Contains(errOut.String(), "Trust "+file+"? [y/N] ") {
 				t.Errorf("answer %q: no question:\n%s", tc.answer, errOut)
 			}
-			if s := allowState(t, f, file); s != tc.want || (code == 0) != (tc.want == hook.Allowed) {
+			if s := allowState(t, f, file); s != tc.want || (code == 0) != (tc.want == trust.Allowed) {
 				t.Errorf("answer %q: exit %d, state %v; want %v", tc.answer, code, s, tc.want)
 			}
 		}

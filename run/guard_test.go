@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bytes"
@@ -31,12 +31,12 @@ func TestMoverReport(t *testing.T) {
 	for _, tt := range tests {
 		var out bytes.Buffer
 		m := &mover{moved: tt.moved}
-		err := m.report(&IOStreams{Out: &out, ErrOut: &out}, "", tt.err)
+		err := m.report(testOutput{&out}, "", tt.err)
 		if (err != nil) != tt.fails || !strings.Contains(out.String(), tt.output) {
 			t.Errorf("%s: report() = %v, output:\n%s", tt.name, err, out.String())
 		}
-		if ex, ok := err.(exitError); tt.fails && (!ok || ex.code != exitFailure) {
-			t.Errorf("%s: want exit status %d, got %v", tt.name, exitFailure, err)
+		if tt.fails && !errors.Is(err, ErrFailed) {
+			t.Errorf("%s: want ErrFailed, got %v", tt.name, err)
 		}
 	}
 	kept := envrc + quarantine.KeptMark + "3"

@@ -1,6 +1,7 @@
-package proxy
+package sandbox
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -15,18 +16,18 @@ func ProxyEnv(port int) []string {
 
 // ProxyEnvAuth returns the proxy variables for a sandboxed process that
 // reaches pent's proxy on the host's loopback (a Loopback session): the
-// URLs carry the session's credentials, SOCKS clients are told to leave
-// name resolution to the proxy (socks5h), and NO_PROXY is empty, since the
-// host's loopback is not the sandbox's own and is decided like any other
-// destination. Nothing captures a client that ignores these variables
+// URLs carry the session's credentials (user and token), SOCKS clients
+// are told to leave name resolution to the proxy (socks5h), and NO_PROXY is
+// empty, since the host's loopback is not the sandbox's own and is decided
+// like any other destination. Nothing captures a client that ignores these variables
 // (macOS), so they also switch on the proxy support of runtimes that leave
 // it off by default: Node's built-in fetch and http (NODE_USE_ENV_PROXY,
 // Node 22.21/24.5 and later) and the JVM (JAVA_TOOL_OPTIONS, javaOptions);
 // and when connector (the absolute path of the pent binary) is not empty,
 // git runs ssh through it: GIT_SSH_COMMAND names `pent proxy connect` as
 // ssh's ProxyCommand, which speaks the session's token (ProxyConnect).
-func ProxyEnvAuth(port int, token, connector string) []string {
-	e := proxyEndpoint{port: port, token: token}
+func ProxyEnvAuth(port int, user, token, connector string) []string {
+	e := proxyEndpoint{port: port, user: user, token: token}
 	env := append(proxyVars(e, ""), "NODE_USE_ENV_PROXY=1", "JAVA_TOOL_OPTIONS="+e.javaOptions())
 	if connector != "" {
 		env = append(env, "GIT_SSH_COMMAND="+GitSSHCommand(connector))
@@ -37,8 +38,9 @@ func ProxyEnvAuth(port int, token, connector string) []string {
 // proxyEndpoint is pent's proxy listener as its clients name it.
 type proxyEndpoint struct {
 	port int
-	// token is the session's secret, empty for a listener that needs none.
-	token string
+	// user and token are the session's credentials; token is empty for a
+	// listener that needs none.
+	user, token string
 }
 
 // hostPort is "127.0.0.1:PORT".
@@ -50,7 +52,7 @@ func (e proxyEndpoint) url(scheme string) string {
 	if e.token == "" {
 		return scheme + "://" + e.hostPort()
 	}
-	return scheme + "://" + proxyUser + ":" + e.token + "@" + e.hostPort()
+	return scheme + "://" + e.user + ":" + e.token + "@" + e.hostPort()
 }
 
 // javaOptions are the JVM system properties that point java.net at an
@@ -70,8 +72,8 @@ func (e proxyEndpoint) javaOptions() string {
 	return strings.Join([]string{
 		"-Dhttp.proxyHost=127.0.0.1", "-Dhttp.proxyPort=" + port,
 		"-Dhttps.proxyHost=127.0.0.1", "-Dhttps.proxyPort=" + port,
-		"-Dhttp.proxyUser=" + proxyUser, "-Dhttp.proxyPassword=" + e.token,
-		"-Dhttps.proxyUser=" + proxyUser, "-Dhttps.proxyPassword=" + e.token,
+		"-Dhttp.proxyUser=" + e.user, "-Dhttp.proxyPassword=" + e.token,
+		"-Dhttps.proxyUser=" + e.user, "-Dhttps.proxyPassword=" + e.token,
 		"-Djdk.http.auth.tunneling.disabledSchemes=", "-Djdk.http.auth.proxying.disabledSchemes=",
 	}, " ")
 }
@@ -110,6 +112,31 @@ func GitSSHCommand(connector string) string {
 // reopens it.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// withProxyEnv returns env with the proxy variables vars, replacing any of
+// the same names the caller passed.
+func withProxyEnv(env, vars []string) []string {
+	keys := make([]string, len(vars))
+	for i, kv := range vars {
+		keys[i], _, _ = strings.Cut(kv, "=")
+	}
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(keys, k)
+	})
+	return append(env, vars...)
+}
+
+// withLoopbackProxy points a proxy-mode policy at its authenticated session
+// on the host's loopback (macOS, opts.ProxyPort): the proxy variables, which
+// carry the session's credentials, replace any p had, and the command may
+// run opts.Connector (`pent proxy connect`, git's ssh ProxyCommand) and
+// nothing else of pent's.
+func withLoopbackProxy(p Policy, opts LaunchOptions) Policy {
+	p.Execute = append(slices.Clone(p.Execute), opts.Connector)
+	p.Env = withProxyEnv(p.Env, ProxyEnvAuth(opts.ProxyPort, opts.ProxyUser, opts.ProxyToken, opts.Connector))
+	return p
 }
 
 // ResolvConf is the resolv.conf the sandbox should see (bind-mounted over

@@ -1,4 +1,4 @@
-package hook
+package trust
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ func trustFixture(t *testing.T, content string) (Trust, string) {
 	if err := os.Mkdir(proj, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(proj, ProjectFile)
+	file := filepath.Join(proj, ".pent.toml")
 	writeFile(t, file, content)
 	return Trust{Dir: filepath.Join(base, "data", "pent")}, file
 }
@@ -150,7 +150,7 @@ func TestTrustSymlinkedDirectory(t *testing.T) {
 	if err := os.Symlink(filepath.Dir(file), link); err != nil {
 		t.Fatal(err)
 	}
-	if err := allowFile(tr, filepath.Join(link, ProjectFile)); err != nil {
+	if err := allowFile(tr, filepath.Join(link, ".pent.toml")); err != nil {
 		t.Fatal(err)
 	}
 	if got := mustCheck(t, tr, file); got != Allowed {
@@ -158,7 +158,7 @@ func TestTrustSymlinkedDirectory(t *testing.T) {
 	}
 	// A project file that is itself a symlink is refused: it could point
 	// anywhere (a pseudo-file, a file the sandbox can write).
-	other := filepath.Join(t.TempDir(), ProjectFile)
+	other := filepath.Join(t.TempDir(), ".pent.toml")
 	if err := os.Symlink(file, other); err != nil {
 		t.Fatal(err)
 	}

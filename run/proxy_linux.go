@@ -1,4 +1,4 @@
-package main
+package run
 
 import "github.com/pent-sandbox/pent/sandbox"
 
@@ -6,8 +6,8 @@ import "github.com/pent-sandbox/pent/sandbox"
 // its capture sockets to the proxy once its network namespace exists
 // (LaunchOptions.Attach) and Launch ends the session; nothing is left for
 // the caller to release.
-func (o *RunOptions) useProxy(l *loaded, tr *traceRun, _ *sandbox.Policy, opts *sandbox.LaunchOptions) (release func(), err error) {
-	if opts.Attach, err = o.proxyAttach(l, tr); err != nil {
+func (x *runner) useProxy(tr *traceRun, opts *sandbox.LaunchOptions) (release func(), err error) {
+	if opts.Attach, err = x.proxyAttach(tr); err != nil {
 		return nil, err
 	}
 	return func() {}, nil

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"strconv"
@@ -12,7 +12,7 @@ const maxExplained = 5
 // explainNetwork prints one line per name or name:port the proxy refused in
 // this run, with its fix, at most maxExplained, then how many more there
 // were and where to read them. It prints nothing when nothing was refused.
-func (t *traceRun) explainNetwork(io *IOStreams) {
+func (t *traceRun) explainNetwork(out Output) {
 	var refused []trace.Entry
 	for _, e := range t.recorder().Entries() {
 		if e.Kind == trace.KindNetwork {
@@ -25,10 +25,10 @@ func (t *traceRun) explainNetwork(io *IOStreams) {
 			if t.daemon == nil && t.proxyLog != "" {
 				where = t.proxyLog
 			}
-			io.Say("and %d more — %s", len(refused)-maxExplained, where)
+			out.Say("and %d more — %s", len(refused)-maxExplained, where)
 			return
 		}
-		io.Say("%s", explainLine(e))
+		out.Say("%s", explainLine(e))
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 // its port alone, and the proxy variables carry its credentials; git's ssh
 // goes through this binary (`pent proxy connect`). The caller
 // releases the session once the command has ended.
-func (o *RunOptions) useProxy(l *loaded, tr *traceRun, policy *sandbox.Policy, opts *sandbox.LaunchOptions) (release func(), err error) {
+func (x *runner) useProxy(tr *traceRun, opts *sandbox.LaunchOptions) (release func(), err error) {
 	self, err := os.Executable()
 	if err == nil {
 		self, err = filepath.EvalSymlinks(self)
@@ -22,14 +22,14 @@ func (o *RunOptions) useProxy(l *loaded, tr *traceRun, policy *sandbox.Policy, o
 	if err != nil {
 		return nil, fmt.Errorf("finding pent's own binary, which proxy mode runs as git's ssh connector: %w", err)
 	}
-	lp, err := o.proxyLoopback(l, tr)
+	lp, err := x.proxyLoopback(tr)
 	if err != nil {
 		return nil, err
 	}
-	useLoopback(policy, opts, lp, self)
+	useLoopback(opts, lp, self)
 	return func() {
 		if err := lp.Close(); err != nil {
-			o.IO.Warn("ending the proxy session: %v", err)
+			x.h.Out.Warn("ending the proxy session: %v", err)
 		}
 	}, nil
 }

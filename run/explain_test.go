@@ -1,10 +1,13 @@
-package main
+package run
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/trace"
 )
@@ -16,7 +19,7 @@ func TestExplainNetwork(t *testing.T) {
 	}
 	tr := &traceRun{hinter: trace.Hinter{Config: ".pent.toml", Allow: allow}, proxyLog: "/state/proxy.log"}
 	var out bytes.Buffer
-	io := &IOStreams{ErrOut: &out}
+	io := testOutput{&out}
 	tr.explainNetwork(io)
 	if out.Len() != 0 {
 		t.Fatalf("nothing refused, yet: %q", out.String())
@@ -46,3 +49,13 @@ func TestExplainNetwork(t *testing.T) {
 		t.Fatalf("summary:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// testOutput prints like cmd/pent's IOStreams: "pent: ", the escaped
+// message, a newline.
+type testOutput struct{ w io.Writer }
+
+func (o testOutput) Say(format string, args ...any) {
+	fmt.Fprintf(o.w, "pent: %s\n", config.Escape(fmt.Sprintf(format, args...)))
+}
+
+func (o testOutput) Warn(format string, args ...any) { o.Say("warning: "+format, args...) }

@@ -1,15 +1,15 @@
-package main
+package run
 
 import (
 	"bufio"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +18,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pent-sandbox/pent/config"
-	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
 )
@@ -55,6 +54,19 @@ func captureFiles(t *testing.T) ([]*os.File, string) {
 	return files, addr
 }
 
+// testRunner is a run of c over a temporary HOME whose messages are
+// dropped; it has no runtime directory.
+func testRunner(t *testing.T, c *Config) *runner {
+	t.Helper()
+	home := t.TempDir()
+	return &runner{c: c, h: Host{
+		Env:        map[string]string{"HOME": home, "PATH": "/usr/bin:/bin"},
+		StateDir:   filepath.Join(home, ".local", "state", "pent"),
+		RuntimeDir: func() (string, error) { return "", errors.New("no runtime directory in this test") },
+		Out:        testOutput{io.Discard},
+	}}
+}
+
 // lookup sends an A query for name to addr and returns the rcode, or -1 when
 // nothing answers.
 func lookup(addr, name string) int {
@@ -71,10 +83,8 @@ func lookup(addr, name string) int {
 // TestPrivateAttach: a private proxy serves the sockets, logs its decisions
 // to the state directory, and closing the session closes the sockets.
 func TestPrivateAttach(t *testing.T) {
-	f, _, _ := testFactory(t, "")
-	o := &RunOptions{IO: f.IO, Factory: f}
-	l := &loaded{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}}
-	attach, err := o.proxyAttach(l, nil)
+	o := testRunner(t, &Config{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}})
+	attach, err := o.proxyAttach(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +102,7 @@ func TestPrivateAttach(t *testing.T) {
 	if got := lookup(dnsAddr, "denied.test"); got != -1 {
 		t.Errorf("the DNS socket still answers (rcode %d) after the session ended", got)
 	}
-	log, err := os.ReadFile(filepath.Join(f.Env["HOME"], ".local", "state", "pent", "proxy.log"))
+	log, err := os.ReadFile(filepath.Join(o.h.StateDir, "proxy.log"))
 	if err != nil || !strings.Contains(string(log), `"action":"deny"`) || !strings.Contains(string(log), "denied.test") {
 		t.Errorf("the decision log lacks the denial (%v):\n%s", err, log)
 	}
@@ -102,12 +112,10 @@ func TestPrivateAttach(t *testing.T) {
 // daemon when its policy is the run's, and a private proxy when the run's
 // settings differ (here: an extra --allow).
 func TestProxyAttachChoosesDaemon(t *testing.T) {
-	f, _, _ := testFactory(t, "")
 	rt := t.TempDir()
 	if err := os.Chmod(rt, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f.Env["XDG_RUNTIME_DIR"] = rt
 	root := t.TempDir()
 	project := proxy.Settings{Allow: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}
 	done := make(chan error, 1)
@@ -136,9 +144,9 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 	}
 	// Each run's session, through capture sockets (Linux) or on an
 	// authenticated loopback port (macOS).
-	open := map[string]func(t *testing.T, o *RunOptions, l *loaded) io.Closer{
-		"capture": func(t *testing.T, o *RunOptions, l *loaded) io.Closer {
-			attach, err := o.proxyAttach(l, nil)
+	open := map[string]func(t *testing.T, o *runner) io.Closer{
+		"capture": func(t *testing.T, o *runner) io.Closer {
+			attach, err := o.proxyAttach(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,8 +157,8 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 			}
 			return session
 		},
-		"loopback": func(t *testing.T, o *RunOptions, l *loaded) io.Closer {
-			lp, err := o.proxyLoopback(l, nil)
+		"loopback": func(t *testing.T, o *runner) io.Closer {
+			lp, err := o.proxyLoopback(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,9 +174,9 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 	for _, tt := range tests {
 		for kind, openSession := range open {
 			t.Run(tt.name+"/"+kind, func(t *testing.T) {
-				o := &RunOptions{IO: f.IO, Factory: f}
-				l := &loaded{ProjectRoot: root, Trust: hook.Allowed, Effective: &config.Effective{Domains: tt.allow, UpstreamDNS: project.UpstreamDNS}}
-				session := openSession(t, o, l)
+				o := testRunner(t, &Config{ProjectRoot: root, Trusted: true, Effective: &config.Effective{Domains: tt.allow, UpstreamDNS: project.UpstreamDNS}})
+				o.h.RuntimeDir = func() (string, error) { return rt, nil }
+				session := openSession(t, o)
 				defer session.Close()
 				st, err := client.Status()
 				if err != nil {
@@ -210,10 +218,8 @@ func connectStatus(t *testing.T, port int, token, target string) int {
 // logs to the state directory, refuses clients without the token, and
 // closing the session closes the port.
 func TestPrivateLoopback(t *testing.T) {
-	f, _, _ := testFactory(t, "")
-	o := &RunOptions{IO: f.IO, Factory: f}
-	l := &loaded{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}}
-	lp, err := o.proxyLoopback(l, nil)
+	o := testRunner(t, &Config{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}})
+	lp, err := o.proxyLoopback(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +239,7 @@ func TestPrivateLoopback(t *testing.T) {
 		c.Close()
 		t.Error("the proxy port still accepts after the session ended")
 	}
-	log, err := os.ReadFile(filepath.Join(f.Env["HOME"], ".local", "state", "pent", "proxy.log"))
+	log, err := os.ReadFile(filepath.Join(o.h.StateDir, "proxy.log"))
 	for _, want := range []string{`"action":"deny","kind":"connect","name":"denied.test"`, "no valid proxy credentials"} {
 		if err != nil || !strings.Contains(string(log), want) {
 			t.Errorf("the decision log lacks %s (%v):\n%s", want, err, log)
@@ -242,21 +248,14 @@ func TestPrivateLoopback(t *testing.T) {
 }
 
 // TestUseLoopback: a macOS run's launch options name the session's port,
-// and its proxy variables, with the credentials, replace any the policy
-// passed.
+// its credentials and the connector (the sandbox sets the proxy variables
+// from them: TestWithLoopbackProxy).
 func TestUseLoopback(t *testing.T) {
 	token := strings.Repeat("ab", 32)
-	policy := sandbox.Policy{Network: sandbox.NetProxy, Env: []string{"HOME=/h", "HTTP_PROXY=http://elsewhere:8080", "no_proxy=*", "PATH=/bin"}}
 	var opts sandbox.LaunchOptions
-	useLoopback(&policy, &opts, loopbackProxy{port: 4242, token: token}, "/opt/pent/pent")
-	if opts.ProxyPort != 4242 {
-		t.Errorf("ProxyPort %d, want 4242", opts.ProxyPort)
-	}
-	if !slices.Equal(policy.Execute, []string{"/opt/pent/pent"}) {
-		t.Errorf("Execute %q, want the connector alone", policy.Execute)
-	}
-	want := append([]string{"HOME=/h", "PATH=/bin"}, proxy.ProxyEnvAuth(4242, token, "/opt/pent/pent")...)
-	if !slices.Equal(policy.Env, want) {
-		t.Errorf("Env:\n%q\nwant\n%q", policy.Env, want)
+	useLoopback(&opts, loopbackProxy{port: 4242, token: token}, "/opt/pent/pent")
+	want := sandbox.LaunchOptions{ProxyPort: 4242, ProxyUser: proxy.SessionUser, ProxyToken: token, Connector: "/opt/pent/pent"}
+	if opts.ProxyPort != want.ProxyPort || opts.ProxyUser != want.ProxyUser || opts.ProxyToken != want.ProxyToken || opts.Connector != want.Connector {
+		t.Errorf("options %+v, want %+v", opts, want)
 	}
 }

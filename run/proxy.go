@@ -1,16 +1,17 @@
-package main
+package run
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
-	"time"
+	"syscall"
 
+	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
 )
@@ -38,16 +39,16 @@ type proxyChoice struct {
 // gets a private proxy. Any failure refuses the run. A traced run (tr not
 // nil) gets the proxy's denials: a private proxy writes them to tr as well,
 // the project's proxy is asked for them after the run.
-func (o *RunOptions) chooseProxy(l *loaded, tr *traceRun) (proxyChoice, error) {
-	f := o.Factory
+func (x *runner) chooseProxy(tr *traceRun) (proxyChoice, error) {
+	l := x.c
 	var resolvers []string
 	if len(l.Effective.UpstreamDNS) == 0 {
 		var err error
-		if resolvers, err = hostResolvers(); err != nil {
+		if resolvers, err = HostResolvers(); err != nil {
 			return proxyChoice{}, err
 		}
 	}
-	pol, err := proxy.Compile(proxySettings(l.Effective), resolvers)
+	pol, err := proxy.Compile(ProxySettings(l.Effective), resolvers)
 	if err != nil {
 		return proxyChoice{}, fmt.Errorf("the [proxy] settings: %w", err)
 	}
@@ -55,11 +56,11 @@ func (o *RunOptions) chooseProxy(l *loaded, tr *traceRun) (proxyChoice, error) {
 		tr.hinter.Allow = pol.Allow
 	}
 	if root := l.Root(); root != "" {
-		rt, err := f.RuntimeDir()
+		rt, err := x.h.RuntimeDir()
 		if err != nil {
 			return proxyChoice{}, err
 		}
-		c, err := proxy.Ensure(rt, root, f.startProxyDaemon(rt, root))
+		c, err := proxy.Ensure(rt, root, startProxyDaemon(rt, root))
 		if err != nil {
 			return proxyChoice{}, fmt.Errorf("starting the project's proxy: %w (see `pent proxy logs`; run `pent proxy stop` to restart it)", err)
 		}
@@ -74,7 +75,7 @@ func (o *RunOptions) chooseProxy(l *loaded, tr *traceRun) (proxyChoice, error) {
 			return proxyChoice{daemon: c}, nil
 		}
 	}
-	logPath, err := o.privateProxyLog()
+	logPath, err := x.privateProxyLog()
 	if err != nil {
 		return proxyChoice{}, err
 	}
@@ -88,8 +89,8 @@ func (o *RunOptions) chooseProxy(l *loaded, tr *traceRun) (proxyChoice, error) {
 
 // proxyAttach connects the capture sockets of a proxy-mode sandbox (Linux)
 // to the proxy chooseProxy chose.
-func (o *RunOptions) proxyAttach(l *loaded, tr *traceRun) (attachFunc, error) {
-	choice, err := o.chooseProxy(l, tr)
+func (x *runner) proxyAttach(tr *traceRun) (attachFunc, error) {
+	choice, err := x.chooseProxy(tr)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +110,8 @@ type loopbackProxy struct {
 
 // proxyLoopback opens an authenticated loopback session of the proxy
 // chooseProxy chose; it lasts until the returned session is closed.
-func (o *RunOptions) proxyLoopback(l *loaded, tr *traceRun) (loopbackProxy, error) {
-	choice, err := o.chooseProxy(l, tr)
+func (x *runner) proxyLoopback(tr *traceRun) (loopbackProxy, error) {
+	choice, err := x.chooseProxy(tr)
 	if err != nil {
 		return loopbackProxy{}, err
 	}
@@ -124,20 +125,12 @@ func (o *RunOptions) proxyLoopback(l *loaded, tr *traceRun) (loopbackProxy, erro
 	return privateLoopback(choice.pol, choice.logPath, choice.extra)
 }
 
-// useLoopback points a macOS sandbox at its proxy session: the profile
-// lets the command connect to lp's port alone, and the proxy variables,
-// which carry the session's credentials, replace any the policy had.
-// connector is the real path of this binary: the command may run it
-// (`pent proxy connect`, git's ssh ProxyCommand) and nothing else of pent's.
-func useLoopback(policy *sandbox.Policy, opts *sandbox.LaunchOptions, lp loopbackProxy, connector string) {
-	opts.ProxyPort = lp.port
-	policy.Execute = append(slices.Clone(policy.Execute), connector)
-	vars := proxy.ProxyEnvAuth(lp.port, lp.token, connector)
-	policy.Env = slices.DeleteFunc(slices.Clone(policy.Env), func(kv string) bool {
-		key, _, _ := strings.Cut(kv, "=")
-		return slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, key+"=") })
-	})
-	policy.Env = append(policy.Env, vars...)
+// useLoopback points a macOS sandbox at its proxy session lp (the sandbox
+// sets the proxy variables with its credentials). connector is the real
+// path of this binary, which the command may run as git's ssh
+// ProxyCommand.
+func useLoopback(opts *sandbox.LaunchOptions, lp loopbackProxy, connector string) {
+	opts.ProxyPort, opts.ProxyUser, opts.ProxyToken, opts.Connector = lp.port, proxy.SessionUser, lp.token, connector
 }
 
 // projectAttach hands the sockets to the project's daemon for the life of
@@ -155,11 +148,8 @@ func projectAttach(c *proxy.Client) attachFunc {
 
 // privateProxyLog is where a private proxy writes its decisions:
 // $XDG_STATE_HOME/pent/proxy.log (the directory is created 0700).
-func (o *RunOptions) privateProxyLog() (string, error) {
-	dir, err := o.Factory.StateDir()
-	if err != nil {
-		return "", err
-	}
+func (x *runner) privateProxyLog() (string, error) {
+	dir := x.h.StateDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("creating the directory of the proxy log: %w", err)
 	}
@@ -176,11 +166,9 @@ func privateAttach(pol *proxy.Policy, logPath string, extra io.Writer) attachFun
 			closeFiles(files)
 			return nil, err
 		}
-		px := proxy.New(pol, logw)
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- px.ServeSession(ctx, proxy.SessionInfo{PID: os.Getpid()}, files...) }()
-		if err := waitServing(px, done); err != nil {
+		done, err := proxy.New(pol, logw).StartSession(ctx, proxy.SessionInfo{PID: os.Getpid()}, files...)
+		if err != nil {
 			cancel()
 			logFile.Close()
 			return nil, fmt.Errorf("the run's proxy: %w", err)
@@ -224,22 +212,6 @@ type closerFunc func() error
 // Close calls f.
 func (f closerFunc) Close() error { return f() }
 
-// waitServing returns once px has opened its session, or the error that
-// ended ServeSession before it did.
-func waitServing(px *proxy.Proxy, done <-chan error) error {
-	for px.Stats().Sessions == 0 {
-		select {
-		case err := <-done:
-			if err == nil {
-				err = errors.New("the session ended before it served")
-			}
-			return err
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return nil
-}
-
 // privateSession is a running private proxy.
 type privateSession struct {
 	cancel context.CancelFunc
@@ -258,5 +230,58 @@ func (s *privateSession) Close() error {
 func closeFiles(files []*os.File) {
 	for _, f := range files {
 		f.Close()
+	}
+}
+
+// ProxySettings is the proxy part of a resolved configuration, with the names
+// the host resolves itself.
+func ProxySettings(e *config.Effective) proxy.Settings {
+	return proxy.Settings{Allow: e.Domains, UpstreamDNS: e.UpstreamDNS, Destinations: e.Destinations, HostNames: hostNames()}
+}
+
+// hostNames reads the host's hosts file; without one only localhost is
+// host-local.
+func hostNames() map[string][]netip.Addr {
+	f, err := os.Open("/etc/hosts")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	return proxy.ParseHosts(f)
+}
+
+// HostResolvers reads the host's DNS servers.
+func HostResolvers() ([]string, error) {
+	rc, err := os.Open("/etc/resolv.conf")
+	if err != nil {
+		return nil, fmt.Errorf("reading the host's DNS servers: %w; set [proxy] upstream_dns", err)
+	}
+	defer rc.Close()
+	return proxy.HostResolvers(rc), nil
+}
+
+// startProxyDaemon launches `pent proxy serve` for root in the background,
+// in its own session, logging to a file beside its socket.
+func startProxyDaemon(rt, root string) func() error {
+	return func() error {
+		logPath := filepath.Join(filepath.Dir(proxy.SocketPath(rt, root)), "daemon.log")
+		logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer logFile.Close()
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(self, "proxy", "serve", "--project", root)
+		cmd.Dir = root
+		cmd.Env = os.Environ()
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		return cmd.Process.Release()
 	}
 }

@@ -1,4 +1,9 @@
-package hook
+// Package trust is pent's trust store: the records of which project files,
+// with which content, the user allowed (`pent allow`) or denied (`pent
+// deny`), kept under $XDG_DATA_HOME/pent. A project file grants nothing
+// until its exact content is allowed; the shell hook, config loading and
+// `pent allow` all ask it.
+package trust
 
 import (
 	"crypto/sha256"
@@ -306,8 +311,8 @@ func (t Trust) allowRecords() ([]storedRecord, error) {
 	return out, nil
 }
 
-// recordedPaths is the set of paths that have an allow record.
-func (t Trust) recordedPaths() (map[string]bool, error) {
+// RecordedPaths is the set of paths that have an allow record.
+func (t Trust) RecordedPaths() (map[string]bool, error) {
 	recs, err := t.allowRecords()
 	if err != nil {
 		return nil, err

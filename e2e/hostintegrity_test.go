@@ -258,3 +258,48 @@ echo PLANTED`, ran))
 		r.assertAbsent(ran)
 	})
 }
+
+// TestGuard_ExistingNestedGit: repositories that exist before the run inside
+// the project (a plain sub/.git, and a sep/.git gitdir file pointing at
+// sep.git) and inside another directory granted read-write are guarded like
+// the project's own: a core.fsmonitor or hook planted in their git
+// directories, or a gitdir file pointed at a planted git directory, runs
+// nothing when the host's git is used there afterwards; git commit in the
+// nested repository still works inside.
+func TestGuard_ExistingNestedGit(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		sub, sep := filepath.Join(r.project, "sub"), filepath.Join(r.project, "sep")
+		inner := filepath.Join(r.home, "other", "inner")
+		for _, d := range []string{sub, inner} {
+			r.mkdir(d, 0o755)
+			if res := r.exec(d, "git", "init", "-q"); res.code != 0 {
+				t.Fatalf("git init on the host:\n%s", res)
+			}
+		}
+		if res := r.host("git", "init", "-q", "--separate-git-dir="+sep+".git", sep); res.code != 0 {
+			t.Fatalf("git init --separate-git-dir on the host:\n%s", res)
+		}
+		ran := func(what string) string { return filepath.Join(r.home, "ran-"+what) }
+		fsmon := func(what string) string { return fmt.Sprintf(`"touch %s; false"`, ran(what)) }
+		res := r.sandboxSh(gitIdentity+fmt.Sprintf(`
+git -C sub commit -q --allow-empty -m inside && echo SUB-COMMIT-OK
+git -C sub config core.fsmonitor %[1]s
+printf '#!/bin/sh\ntouch %[2]s\n' > sub/.git/hooks/post-commit; chmod +x sub/.git/hooks/post-commit
+git -C sep config core.fsmonitor %[3]s
+git -C %[4]s config core.fsmonitor %[5]s
+%[6]s; printf 'gitdir: ../evil-git\n' > sep/.git
+echo DONE`, fsmon("sub"), ran("sub-hook"), fsmon("sep"), inner, fsmon("granted"), plantedFsmonitor(ran("repointed"))),
+			"--write", filepath.Join(r.home, "other"))
+		if !strings.Contains(res.stdout, "DONE") || !strings.Contains(res.stdout, "SUB-COMMIT-OK") {
+			t.Fatalf("the planting script did not finish, or git commit in the nested repository failed inside:\n%s", res)
+		}
+		for _, d := range []string{sub, sep, inner} {
+			r.exec(d, "git", "status")
+		}
+		r.exec(sub, "sh", "-c", gitIdentity+"git commit -q --allow-empty -m host")
+		for _, what := range []string{"sub", "sub-hook", "sep", "granted", "repointed"} {
+			r.assertAbsent(ran(what))
+		}
+	})
+}

@@ -331,8 +331,9 @@ func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
 // guard adds the protected entries of the directories the command may
 // write to p, and returns their guard: the working root, an untrusted
 // project's root and every directory granted read-write are guarded like
-// a project (protected names, .git), since any of them may be a repository
-// or a directory the host's direnv or editor opens. Not HOME or an
+// a project (protected names, .git, and the repositories inside them),
+// since any of them may be a repository or a directory the host's direnv
+// or editor opens. Not HOME or an
 // ancestor of it: there the list of host-executed locations applies, and
 // the names protected in a project (.claude, .vscode…) are the tools' own
 // state. Host-executed locations that do not exist yet beneath a grant are
@@ -340,7 +341,7 @@ func (o *RunOptions) policy(l *loaded) (sandbox.Policy, sandbox.Guard, error) {
 // (a grant's tree is not: caches and registries hold many files, and their
 // content is not a project the host's tools enter).
 func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) {
-	var roots, trees []string
+	var roots, trees, grants []string
 	projects := []string{cmp.Or(l.Root(), l.Cwd), l.ProjectRoot}
 	for i, root := range append(projects, p.Write...) {
 		grant := i >= len(projects)
@@ -352,7 +353,9 @@ func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) 
 			continue // a file grant, or nothing there yet
 		}
 		roots = append(roots, root)
-		if !grant {
+		if grant {
+			grants = append(grants, root)
+		} else {
 			trees = append(trees, root)
 		}
 		for _, name := range l.Effective.Protect {
@@ -367,6 +370,9 @@ func (o *RunOptions) guard(l *loaded, p *sandbox.Policy) (sandbox.Guard, error) 
 		return sandbox.Guard{}, err
 	}
 	if err := guard.AddTrees(trees, l.Effective.Protect); err != nil {
+		return sandbox.Guard{}, err
+	}
+	if err := guard.AddGrantRepos(grants); err != nil {
 		return sandbox.Guard{}, err
 	}
 	p.Protected = append(p.Protected, guard.Protected()...)

@@ -214,7 +214,7 @@ func TestGuardMissing(t *testing.T) {
 // TestWalkTooDeep: a directory deeper than PATH_MAX neither ends the walks
 // nor hides a stray beside it; a match found that deep is listed by its
 // deepest ancestor a move can reach. (The unreadable directory of the same
-// attack is in the e2e test TestGuard_WalkErrors: root reads a 000
+// attack is in the e2e attempt TestEscape/host-integrity/walk-errors: root reads a 000
 // directory anyway.)
 func TestWalkTooDeep(t *testing.T) {
 	root := t.TempDir()

@@ -500,19 +500,27 @@ func (g *Guard) addNested(root, dot string) error {
 	if err != nil {
 		return nil // a symlink, or not a file git reads: kept as it is
 	}
-	target, ok := strings.CutPrefix(strings.TrimRight(string(data), "\n"), "gitdir: ")
-	if !ok {
-		return nil
-	}
-	if !filepath.IsAbs(target) {
-		target = filepath.Join(filepath.Dir(dot), target)
-	}
-	target = filepath.Clean(target)
-	if target == root || !within(target, root) || !isDir(target) ||
+	target, ok := gitdirTarget(dot, data)
+	if !ok || target == root || !within(target, root) || !isDir(target) ||
 		slices.ContainsFunc(g.Git, func(gd GitDir) bool { return within(target, gd.Dir) }) {
 		return nil
 	}
 	return g.addGitDir(root, target)
+}
+
+// gitdirTarget is the git directory the gitdir file dot (content data)
+// names, as an absolute clean path: git reads "gitdir: PATH", PATH relative
+// to the file's directory unless absolute, up to the end of the line.
+func gitdirTarget(dot string, data []byte) (string, bool) {
+	line, _, _ := strings.Cut(string(data), "\n")
+	target, ok := strings.CutPrefix(strings.TrimSuffix(line, "\r"), "gitdir: ")
+	if !ok || target == "" {
+		return "", false
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(dot), target)
+	}
+	return filepath.Clean(target), true
 }
 
 // maxGrantDirs is how many directories of one directory granted
@@ -524,6 +532,12 @@ const maxGrantDirs = 50_000
 // (a .git below its top level, as AddTrees does for projects) like a
 // project's own. It searches at most maxGrantDirs directories of each.
 func (g *Guard) AddGrantRepos(grants []string) error {
+	return g.addGrantRepos(grants, maxGrantDirs)
+}
+
+// addGrantRepos is AddGrantRepos searching at most limit directories of
+// each grant.
+func (g *Guard) addGrantRepos(grants []string, limit int) error {
 	for _, root := range grants {
 		var found []string
 		dirs := 0
@@ -535,8 +549,8 @@ func (g *Guard) AddGrantRepos(grants []string) error {
 				return fs.SkipDir
 			}
 			if d.IsDir() {
-				if dirs++; dirs > maxGrantDirs {
-					return fmt.Errorf("it holds more than %d directories, the most pent searches for git repositories to keep their configuration and hooks read-only; grant a narrower directory", maxGrantDirs)
+				if dirs++; dirs > limit {
+					return fmt.Errorf("it holds more than %d directories, the most pent searches for git repositories to keep their configuration and hooks read-only; grant a narrower directory", limit)
 				}
 			}
 			return nil

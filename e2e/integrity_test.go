@@ -193,10 +193,11 @@ func TestQuarantineVisibility(t *testing.T) {
 				}
 			}
 		}()
-		// noclobber: each round creates the file, or counts as not created
-		// when the last one is still there.
+		// Each round creates .envrc in one step (a symbolic link: nothing
+		// changes it after its birth but the guard's rename), or counts as
+		// not created when the last one is still there.
 		res := r.sandboxSh(`c=0; i=0; while [ $i -lt ` + strconv.Itoa(rounds) + ` ]; do
-  if (set -C; echo 'touch /tmp/x' > .envrc) 2>/dev/null; then c=$((c+1)); fi
+  if ln -s /tmp/x .envrc 2>/dev/null; then c=$((c+1)); fi
   sleep 0.02; i=$((i+1))
 done; echo "CREATED $c"`)
 		stop.Store(true)

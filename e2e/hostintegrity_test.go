@@ -28,21 +28,20 @@ func (r *runner) assertPlainOrAbsent(path string) {
 	}
 }
 
-// TestGuard_GitOddEntries: symlinks, FIFOs and hard links planted at the
+// attemptGitOddEntries: symlinks, FIFOs and hard links planted at the
 // names git writes, and lock files left behind, do not remain in .git,
 // so the host's own git neither writes through them (reflog appended to
 // an rc file, COMMIT_EDITMSG over a host file) nor stops on a stale lock.
-func TestGuard_GitOddEntries(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		hostGitInit(t, r)
-		if res := r.host("sh", "-c", gitIdentity+"git commit -q --allow-empty -m host"); res.code != 0 {
-			t.Fatalf("control: git commit on the host:\n%s", res)
-		}
-		rc, victim := filepath.Join(r.home, "rc"), filepath.Join(r.home, "victim")
-		r.writeFile(rc, "# rc\n", 0o644)
-		r.writeFile(victim, "keep\n", 0o644)
-		git := filepath.Join(r.project, ".git")
-		res := r.sandboxSh(gitIdentity + fmt.Sprintf(`set -e
+func attemptGitOddEntries(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	if res := r.host("sh", "-c", gitIdentity+"git commit -q --allow-empty -m host"); res.code != 0 {
+		t.Fatalf("control: git commit on the host:\n%s", res)
+	}
+	rc, victim := filepath.Join(r.home, "rc"), filepath.Join(r.home, "victim")
+	r.writeFile(rc, "# rc\n", 0o644)
+	r.writeFile(victim, "keep\n", 0o644)
+	git := filepath.Join(r.project, ".git")
+	res := r.sandboxSh(gitIdentity + fmt.Sprintf(`set -e
 git commit -q --allow-empty -m inside
 rm .git/logs/HEAD; ln -s %[1]s .git/logs/HEAD
 rm -f .git/COMMIT_EDITMSG; ln -s %[2]s .git/COMMIT_EDITMSG
@@ -51,157 +50,143 @@ mkfifo .git/FETCH_HEAD
 echo x > .git/MERGE_MSG; ln .git/MERGE_MSG .git/SQUASH_MSG
 touch .git/index.lock .git/HEAD.lock .git/refs/heads/main.lock
 echo PLANTED`, rc, victim))
-		res.wantCode(t, 0)
-		if !strings.Contains(res.stdout, "PLANTED") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		for _, rel := range []string{"logs/HEAD", "COMMIT_EDITMSG", "logs/refs/heads/main", "FETCH_HEAD", "MERGE_MSG", "SQUASH_MSG"} {
-			r.assertPlainOrAbsent(filepath.Join(git, rel))
-		}
-		for _, rel := range []string{"index.lock", "HEAD.lock", "refs/heads/main.lock"} {
-			r.assertAbsent(filepath.Join(git, rel))
-		}
-		host := r.host("sh", "-c", gitIdentity+"git checkout -q -b 'x;touch${IFS}/nonexistent;#' && git commit -q --allow-empty -m after && echo HOST-OK")
-		if !strings.Contains(host.stdout, "HOST-OK") {
-			t.Errorf("host git after the run:\n%s", host)
-		}
-		r.assertFile(rc, "# rc\n")
-		r.assertFile(victim, "keep\n")
-	})
+	res.wantCode(t, 0)
+	if !strings.Contains(res.stdout, "PLANTED") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	for _, rel := range []string{"logs/HEAD", "COMMIT_EDITMSG", "logs/refs/heads/main", "FETCH_HEAD", "MERGE_MSG", "SQUASH_MSG"} {
+		r.assertPlainOrAbsent(filepath.Join(git, rel))
+	}
+	for _, rel := range []string{"index.lock", "HEAD.lock", "refs/heads/main.lock"} {
+		r.assertAbsent(filepath.Join(git, rel))
+	}
+	host := r.host("sh", "-c", gitIdentity+"git checkout -q -b 'x;touch${IFS}/nonexistent;#' && git commit -q --allow-empty -m after && echo HOST-OK")
+	if !strings.Contains(host.stdout, "HOST-OK") {
+		t.Errorf("host git after the run:\n%s", host)
+	}
+	r.assertFile(rc, "# rc\n")
+	r.assertFile(victim, "keep\n")
 }
 
-// TestGuard_QuarantineFailsClosed: a protected directory the host cannot
+// attemptQuarantineFailsClosed: a protected directory the host cannot
 // rename as it is (no write permission on it) is still taken out of the
 // project.
-func TestGuard_QuarantineFailsClosed(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		res := r.sandboxSh(`mkdir x && echo '{"hooks":1}' > x/settings.json && chmod 555 x && mv x .claude && echo PLANTED`)
-		if !strings.Contains(res.stdout, "PLANTED") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		claude := filepath.Join(r.project, ".claude")
-		if _, err := os.Lstat(claude); err == nil {
-			_ = os.Chmod(claude, 0o755)
-		}
-		r.assertAbsent(claude)
-		id := quarantineID(t, res.stderr, "src/app/.claude")
-		if list := r.pent("quarantine", "list"); !strings.Contains(list.stdout, id) {
-			t.Errorf("the quarantined .claude is not listed:\n%s", list)
-		}
-	})
+func attemptQuarantineFailsClosed(t *testing.T, r *runner) {
+	res := r.sandboxSh(`mkdir x && echo '{"hooks":1}' > x/settings.json && chmod 555 x && mv x .claude && echo PLANTED`)
+	if !strings.Contains(res.stdout, "PLANTED") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	claude := filepath.Join(r.project, ".claude")
+	if _, err := os.Lstat(claude); err == nil {
+		_ = os.Chmod(claude, 0o755)
+	}
+	r.assertAbsent(claude)
+	id := quarantineID(t, res.stderr, "src/app/.claude")
+	if list := r.pent("quarantine", "list"); !strings.Contains(list.stdout, id) {
+		t.Errorf("the quarantined .claude is not listed:\n%s", list)
+	}
 }
 
-// TestGuard_EveryWriteGrant: a directory granted read-write besides the
+// attemptEveryWriteGrant: a directory granted read-write besides the
 // project is guarded like the project: its git configuration and its
 // protected names stay as they were.
-func TestGuard_EveryWriteGrant(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		other := filepath.Join(r.home, "other")
-		r.mkdir(other, 0o755)
-		if res := r.exec(other, "git", "init", "-q"); res.code != 0 {
-			t.Fatalf("git init on the host:\n%s", res)
-		}
-		ran := filepath.Join(r.home, "fsmonitor-ran")
-		res := r.sandboxSh(fmt.Sprintf(`cd %s; git config core.fsmonitor "touch %s; false"; echo 'touch %[2]s' > .envrc; echo DONE`, other, ran), "--write", other)
-		if !strings.Contains(res.stdout, "DONE") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		r.assertAbsent(filepath.Join(other, ".envrc"))
-		r.exec(other, "git", "status")
-		r.assertAbsent(ran)
-	})
+func attemptEveryWriteGrant(t *testing.T, r *runner) {
+	other := filepath.Join(r.home, "other")
+	r.mkdir(other, 0o755)
+	if res := r.exec(other, "git", "init", "-q"); res.code != 0 {
+		t.Fatalf("git init on the host:\n%s", res)
+	}
+	ran := filepath.Join(r.home, "fsmonitor-ran")
+	res := r.sandboxSh(fmt.Sprintf(`cd %s; git config core.fsmonitor "touch %s; false"; echo 'touch %[2]s' > .envrc; echo DONE`, other, ran), "--write", other)
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	r.assertAbsent(filepath.Join(other, ".envrc"))
+	r.exec(other, "git", "status")
+	r.assertAbsent(ran)
 }
 
-// TestGuard_NestedGit: a repository created inside the project during the
+// attemptNestedGit: a repository created inside the project during the
 // run (with a core.fsmonitor command, and added as a gitlink) and a nested
 // .envrc do not remain: the host's git status in the project runs nothing.
-func TestGuard_NestedGit(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		hostGitInit(t, r)
-		ran := filepath.Join(r.home, "fsmonitor-ran")
-		res := r.sandboxSh(gitIdentity + fmt.Sprintf(`set -e
+func attemptNestedGit(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	ran := filepath.Join(r.home, "fsmonitor-ran")
+	res := r.sandboxSh(gitIdentity + fmt.Sprintf(`set -e
 mkdir sub; cd sub; git init -q; git commit -q --allow-empty -m s; git config core.fsmonitor "touch %[1]s; false"; cd ..
 git add sub
 mkdir -p deep/er; echo 'touch %[1]s' > deep/er/.envrc
 echo PLANTED`, ran))
-		if !strings.Contains(res.stdout, "PLANTED") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		r.assertAbsent(filepath.Join(r.project, "sub", ".git"))
-		r.assertAbsent(filepath.Join(r.project, "deep", "er", ".envrc"))
-		r.host("git", "status")
-		r.assertAbsent(ran)
-	})
+	if !strings.Contains(res.stdout, "PLANTED") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	r.assertAbsent(filepath.Join(r.project, "sub", ".git"))
+	r.assertAbsent(filepath.Join(r.project, "deep", "er", ".envrc"))
+	r.host("git", "status")
+	r.assertAbsent(ran)
 }
 
-// TestGuard_MissingHostExecuted: host-executed locations that do not exist
+// attemptMissingHostExecuted: host-executed locations that do not exist
 // yet inside a profile's writable directory cannot be created from inside,
 // and a symlink planted at one does not stop later runs.
-func TestGuard_MissingHostExecuted(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		for _, d := range []string{".cargo", ".claude", ".npm"} {
-			r.mkdir(filepath.Join(r.home, d), 0o755)
-		}
-		res := r.sandboxSh(`printf '[build]\nrustc-wrapper="/x"\n' > ~/.cargo/config.toml; mkdir ~/.cargo/bin; echo evil > ~/.cargo/env; echo DONE`, "--network", "blocked", "--profile", "@cargo")
-		if !strings.Contains(res.stdout, "DONE") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		for _, rel := range []string{".cargo/config.toml", ".cargo/bin", ".cargo/env"} {
-			r.assertAbsent(filepath.Join(r.home, rel))
-		}
-		res = r.sandboxSh(`echo '{"hooks":1}' > ~/.claude/settings.json; ln -s x ~/.claude/hooks; echo DONE`, "--network", "blocked", "--profile", "@claude")
-		if !strings.Contains(res.stdout, "DONE") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		// Before assertAbsent, which removes what it finds.
-		r.pent("run", "--network", "blocked", "--profile", "@claude", "--", "true").wantCode(t, 0)
-		r.assertAbsent(filepath.Join(r.home, ".claude", "settings.json"))
-		r.assertAbsent(filepath.Join(r.home, ".claude", "hooks"))
-		res = r.sandboxSh(`mkdir -p ~/.npm/_npx/ca5a7826f0bb9617/node_modules/.bin; echo DONE`, "--network", "blocked", "--profile", "@npm")
-		if !strings.Contains(res.stdout, "DONE") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		r.assertAbsent(filepath.Join(r.home, ".npm", "_npx"))
-	})
+func attemptMissingHostExecuted(t *testing.T, r *runner) {
+	for _, d := range []string{".cargo", ".claude", ".npm"} {
+		r.mkdir(filepath.Join(r.home, d), 0o755)
+	}
+	res := r.sandboxSh(`printf '[build]\nrustc-wrapper="/x"\n' > ~/.cargo/config.toml; mkdir ~/.cargo/bin; echo evil > ~/.cargo/env; echo DONE`, "--network", "blocked", "--profile", "@cargo")
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	for _, rel := range []string{".cargo/config.toml", ".cargo/bin", ".cargo/env"} {
+		r.assertAbsent(filepath.Join(r.home, rel))
+	}
+	res = r.sandboxSh(`echo '{"hooks":1}' > ~/.claude/settings.json; ln -s x ~/.claude/hooks; echo DONE`, "--network", "blocked", "--profile", "@claude")
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	// Before assertAbsent, which removes what it finds.
+	r.pent("run", "--network", "blocked", "--profile", "@claude", "--", "true").wantCode(t, 0)
+	r.assertAbsent(filepath.Join(r.home, ".claude", "settings.json"))
+	r.assertAbsent(filepath.Join(r.home, ".claude", "hooks"))
+	res = r.sandboxSh(`mkdir -p ~/.npm/_npx/ca5a7826f0bb9617/node_modules/.bin; echo DONE`, "--network", "blocked", "--profile", "@npm")
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	r.assertAbsent(filepath.Join(r.home, ".npm", "_npx"))
 }
 
-// TestGuard_StateDirForgery: a grant of ~/.local/state does not let the
+// attemptStateDirForgery: a grant of ~/.local/state does not let the
 // command forge the record of a killed run, which would make the next pent
 // move a host directory into the quarantine.
-func TestGuard_StateDirForgery(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		victim := filepath.Join(r.home, "victim", "a")
-		r.writeFile(victim, "keep\n", 0o644)
-		state := filepath.Join(r.home, ".local", "state")
-		r.sandboxSh(fmt.Sprintf(`mkdir -p %[1]s/pent/quarantine/runs; echo '{"dirs":[{"root":"%[2]s","dir":"%[2]s/victim","allow":true,"names":[],"existing":[]}]}' > %[1]s/pent/quarantine/runs/1-1.json`, state, r.home), "--write", state)
-		r.pent("version").wantCode(t, 0)
-		r.assertFile(victim, "keep\n")
-	})
+func attemptStateDirForgery(t *testing.T, r *runner) {
+	victim := filepath.Join(r.home, "victim", "a")
+	r.writeFile(victim, "keep\n", 0o644)
+	state := filepath.Join(r.home, ".local", "state")
+	r.sandboxSh(fmt.Sprintf(`mkdir -p %[1]s/pent/quarantine/runs; echo '{"dirs":[{"root":"%[2]s","dir":"%[2]s/victim","allow":true,"names":[],"existing":[]}]}' > %[1]s/pent/quarantine/runs/1-1.json`, state, r.home), "--write", state)
+	r.pent("version").wantCode(t, 0)
+	r.assertFile(victim, "keep\n")
 }
 
-// TestGuard_XDGStateForgery: pent's state directory where XDG_STATE_HOME
+// attemptXDGStateForgery: pent's state directory where XDG_STATE_HOME
 // puts it, below a write grant, is not writable inside: a forged run record
 // there does not make the next pent move a host directory aside.
-func TestGuard_XDGStateForgery(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		victim := filepath.Join(r.home, "victim", "a")
-		r.writeFile(victim, "keep\n", 0o644)
-		state := filepath.Join(r.home, "xs")
-		r.mkdir(state, 0o755)
-		r.extraEnv = append(r.extraEnv, "XDG_STATE_HOME="+state)
-		r.sandboxSh(fmt.Sprintf(`mkdir -p %[1]s/pent/quarantine/runs; echo '{"dirs":[{"root":"%[2]s/victim","dir":"%[2]s/victim","allow":false,"names":["*"],"existing":[]}]}' > %[1]s/pent/quarantine/runs/1-1.json`, state, r.home), "--write", state)
-		r.pent("version").wantCode(t, 0)
-		r.assertFile(victim, "keep\n")
-	})
+func attemptXDGStateForgery(t *testing.T, r *runner) {
+	victim := filepath.Join(r.home, "victim", "a")
+	r.writeFile(victim, "keep\n", 0o644)
+	state := filepath.Join(r.home, "xs")
+	r.mkdir(state, 0o755)
+	r.extraEnv = append(r.extraEnv, "XDG_STATE_HOME="+state)
+	r.sandboxSh(fmt.Sprintf(`mkdir -p %[1]s/pent/quarantine/runs; echo '{"dirs":[{"root":"%[2]s/victim","dir":"%[2]s/victim","allow":false,"names":["*"],"existing":[]}]}' > %[1]s/pent/quarantine/runs/1-1.json`, state, r.home), "--write", state)
+	r.pent("version").wantCode(t, 0)
+	r.assertFile(victim, "keep\n")
 }
 
-// TestGuard_WalkErrors: a path deeper than PATH_MAX in .git or the tree, and
+// attemptWalkErrors: a path deeper than PATH_MAX in .git or the tree, and
 // a directory made unreadable (000), neither end the guard's walks nor hide
 // what was planted beside them, and the next run starts.
-func TestGuard_WalkErrors(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		hostGitInit(t, r)
-		res := r.sandboxSh(`set -e
+func attemptWalkErrors(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	res := r.sandboxSh(`set -e
 deep() { (cd "$1"; n=$(printf 'd%.0s' $(seq 200)); for i in $(seq 25); do mkdir $n && cd $n || break; done) 2>/dev/null || :; }
 mkdir -p .git/BISECT_a aaa zzz/q yyy
 deep .git/BISECT_a; deep zzz/q
@@ -209,52 +194,92 @@ ln -s /etc/passwd .git/logs-planted
 mkdir -p .git/refs/heads; ln -s /etc/passwd .git/refs/heads/planted
 mkdir yyy/.git; echo evil > yyy/.envrc; mkdir aaa/.claude; chmod 000 aaa
 echo PLANTED`)
-		if !strings.Contains(res.stdout, "PLANTED") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
-		}
-		r.assertAbsent(filepath.Join(r.project, ".git", "refs", "heads", "planted"))
-		r.assertAbsent(filepath.Join(r.project, "yyy", ".git"))
-		r.assertAbsent(filepath.Join(r.project, "yyy", ".envrc"))
-		r.assertAbsent(filepath.Join(r.project, "aaa", ".claude"))
-		if again := r.sandboxSh(`echo STARTED`); !strings.Contains(again.stdout, "STARTED") {
-			t.Fatalf("the next run did not start:\n%s", again)
-		}
-	})
+	if !strings.Contains(res.stdout, "PLANTED") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	r.assertAbsent(filepath.Join(r.project, ".git", "refs", "heads", "planted"))
+	r.assertAbsent(filepath.Join(r.project, "yyy", ".git"))
+	r.assertAbsent(filepath.Join(r.project, "yyy", ".envrc"))
+	r.assertAbsent(filepath.Join(r.project, "aaa", ".claude"))
+	if again := r.sandboxSh(`echo STARTED`); !strings.Contains(again.stdout, "STARTED") {
+		t.Fatalf("the next run did not start:\n%s", again)
+	}
 }
 
-// TestGuard_RebaseState: a stopped rebase left by the command keeps no exec
+// attemptRebaseState: a stopped rebase left by the command keeps no exec
 // line it added to the todo list (the host's `git rebase --continue` would
 // run it) and no counter that is not a number (a host prompt prints it in
 // PS1); a legitimately stopped rebase stays and the host can continue it.
-func TestGuard_RebaseState(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *runner) {
-		hostGitInit(t, r)
-		ran := filepath.Join(r.home, "exec-ran")
-		res := r.sandboxSh(gitIdentity + `set -e
+func attemptRebaseState(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	ran := filepath.Join(r.home, "exec-ran")
+	res := r.sandboxSh(gitIdentity + `set -e
 echo a > f; git add f; git commit -qm a; echo b > f; git commit -qam b; echo c > f; git commit -qam c
 GIT_SEQUENCE_EDITOR='sed -i "1i break"' git rebase -qi HEAD~2
 test -d .git/rebase-merge
 echo STOPPED`)
-		if !strings.Contains(res.stdout, "STOPPED") {
-			t.Fatalf("the rebase did not stop:\n%s", res)
-		}
-		todo := filepath.Join(r.project, ".git", "rebase-merge", "git-rebase-todo")
-		msgnum := filepath.Join(r.project, ".git", "rebase-merge", "msgnum")
-		if _, err := os.Lstat(todo); err != nil {
-			t.Fatalf("a legitimately stopped rebase lost its todo list: %v\n%s", err, res)
-		}
-		res = r.sandboxSh(fmt.Sprintf(`set -e
+	if !strings.Contains(res.stdout, "STOPPED") {
+		t.Fatalf("the rebase did not stop:\n%s", res)
+	}
+	todo := filepath.Join(r.project, ".git", "rebase-merge", "git-rebase-todo")
+	msgnum := filepath.Join(r.project, ".git", "rebase-merge", "msgnum")
+	if _, err := os.Lstat(todo); err != nil {
+		t.Fatalf("a legitimately stopped rebase lost its todo list: %v\n%s", err, res)
+	}
+	res = r.sandboxSh(fmt.Sprintf(`set -e
 echo 'exec touch %[1]s' >> .git/rebase-merge/git-rebase-todo
 printf '%%s\n' '1$(touch %[1]s)' > .git/rebase-merge/msgnum
 echo PLANTED`, ran))
-		if !strings.Contains(res.stdout, "PLANTED") {
-			t.Fatalf("the planting script did not finish:\n%s", res)
+	if !strings.Contains(res.stdout, "PLANTED") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	r.assertAbsent(msgnum)
+	if data, err := os.ReadFile(todo); err == nil && strings.Contains(string(data), "exec") {
+		t.Errorf("the todo list kept the planted exec line:\n%s", data)
+	}
+	r.host("sh", "-c", gitIdentity+"git rebase --continue")
+	r.assertAbsent(ran)
+}
+
+// attemptExistingNestedGit: repositories that exist before the run inside
+// the project (a plain sub/.git, and a sep/.git gitdir file pointing at
+// sep.git) and inside another directory granted read-write are guarded like
+// the project's own: a core.fsmonitor or hook planted in their git
+// directories, or a gitdir file pointed at a planted git directory, runs
+// nothing when the host's git is used there afterwards; git commit in the
+// nested repository still works inside.
+func attemptExistingNestedGit(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	sub, sep := filepath.Join(r.project, "sub"), filepath.Join(r.project, "sep")
+	inner := filepath.Join(r.home, "other", "inner")
+	for _, d := range []string{sub, inner} {
+		r.mkdir(d, 0o755)
+		if res := r.exec(d, "git", "init", "-q"); res.code != 0 {
+			t.Fatalf("git init on the host:\n%s", res)
 		}
-		r.assertAbsent(msgnum)
-		if data, err := os.ReadFile(todo); err == nil && strings.Contains(string(data), "exec") {
-			t.Errorf("the todo list kept the planted exec line:\n%s", data)
-		}
-		r.host("sh", "-c", gitIdentity+"git rebase --continue")
-		r.assertAbsent(ran)
-	})
+	}
+	if res := r.host("git", "init", "-q", "--separate-git-dir="+sep+".git", sep); res.code != 0 {
+		t.Fatalf("git init --separate-git-dir on the host:\n%s", res)
+	}
+	ran := func(what string) string { return filepath.Join(r.home, "ran-"+what) }
+	fsmon := func(what string) string { return fmt.Sprintf(`"touch %s; false"`, ran(what)) }
+	res := r.sandboxSh(gitIdentity+fmt.Sprintf(`
+git -C sub commit -q --allow-empty -m inside && echo SUB-COMMIT-OK
+git -C sub config core.fsmonitor %[1]s
+printf '#!/bin/sh\ntouch %[2]s\n' > sub/.git/hooks/post-commit; chmod +x sub/.git/hooks/post-commit
+git -C sep config core.fsmonitor %[3]s
+git -C %[4]s config core.fsmonitor %[5]s
+%[6]s; printf 'gitdir: ../evil-git\n' > sep/.git
+echo DONE`, fsmon("sub"), ran("sub-hook"), fsmon("sep"), inner, fsmon("granted"), plantedFsmonitor(ran("repointed"))),
+		"--write", filepath.Join(r.home, "other"))
+	if !strings.Contains(res.stdout, "DONE") || !strings.Contains(res.stdout, "SUB-COMMIT-OK") {
+		t.Fatalf("the planting script did not finish, or git commit in the nested repository failed inside:\n%s", res)
+	}
+	for _, d := range []string{sub, sep, inner} {
+		r.exec(d, "git", "status")
+	}
+	r.exec(sub, "sh", "-c", gitIdentity+"git commit -q --allow-empty -m host")
+	for _, what := range []string{"sub", "sub-hook", "sep", "granted", "repointed"} {
+		r.assertAbsent(ran(what))
+	}
 }

@@ -305,7 +305,7 @@ func TestShellHookInteractive(t *testing.T) {
 
 			// Project files below the trusted project never lower its
 			// protection: one that appears (a `git pull`; one a sandboxed
-			// command writes goes to the quarantine, TestGuard_NestedGit), a
+			// command writes goes to the quarantine, TestEscape/host-integrity/nested-git), a
 			// symlink to a pseudo-file (the prompt must come back at once)
 			// and a huge sparse file are passed over with one notice each.
 			sh.line(`printf "wrap = []\n" > sub/.pent.toml`)

@@ -238,7 +238,7 @@ func Policy(c *Config, h Host, argv []string) (sandbox.Policy, sandbox.Guard, er
 // content is not a project the host's tools enter).
 func (x *runner) guard(p *sandbox.Policy) (sandbox.Guard, error) {
 	l := x.c
-	var roots, trees []string
+	var roots, trees, grants []string
 	projects := []string{cmp.Or(l.Root(), l.Cwd), l.ProjectRoot}
 	for i, root := range append(projects, p.Write...) {
 		grant := i >= len(projects)
@@ -250,7 +250,9 @@ func (x *runner) guard(p *sandbox.Policy) (sandbox.Guard, error) {
 			continue // a file grant, or nothing there yet
 		}
 		roots = append(roots, root)
-		if !grant {
+		if grant {
+			grants = append(grants, root)
+		} else {
 			trees = append(trees, root)
 		}
 		for _, name := range l.Effective.Protect {
@@ -265,6 +267,9 @@ func (x *runner) guard(p *sandbox.Policy) (sandbox.Guard, error) {
 		return sandbox.Guard{}, err
 	}
 	if err := guard.AddTrees(trees, l.Effective.Protect); err != nil {
+		return sandbox.Guard{}, err
+	}
+	if err := guard.AddGrantRepos(grants); err != nil {
 		return sandbox.Guard{}, err
 	}
 	p.Protected = append(p.Protected, guard.Protected()...)

@@ -112,7 +112,9 @@ func (t Tree) search() (found, unread []string, err error) {
 }
 
 // AddTrees makes g search the trees of roots for the protected names
-// (built-in and extra ones without a slash) at its final sweep.
+// (built-in and extra ones without a slash) at its final sweep, and guards
+// the repositories it finds in them (a .git below the top level) like the
+// project's own (addNested).
 func (g *Guard) AddTrees(roots, extra []string) error {
 	var names []string
 	for _, n := range append(slices.Clone(protectedNames), extra...) {
@@ -130,6 +132,14 @@ func (g *Guard) AddTrees(roots, extra []string) error {
 		}
 		t.Existing = found
 		g.Trees = append(g.Trees, t)
+		for _, rel := range found {
+			if path.Base(rel) != ".git" {
+				continue
+			}
+			if err := g.addNested(root, filepath.Join(root, rel)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -359,7 +369,8 @@ func NewGuard(roots, extra []string) (Guard, error) {
 
 // Check refuses a guard (read back from a record) that NewGuard would not
 // have made: a root that is not an absolute clean path below /, a guarded
-// directory outside its root, an allowlist anywhere but a git directory,
+// directory outside its root, a git directory that is neither a .git nor
+// holds a HEAD, an allowlist anywhere but one of its git directories,
 // and at home (the user's home directory) or one of its ancestors anything
 // but literal names (a forged "*" there would move the whole home aside).
 func (g Guard) Check(home string) error {
@@ -373,9 +384,11 @@ func (g Guard) Check(home string) error {
 		if err := root(d.Root); err != nil {
 			return err
 		}
-		git := filepath.Join(d.Root, ".git")
 		inside := d.Dir == d.Root || strings.HasPrefix(d.Dir, d.Root+"/") && filepath.Clean(d.Dir) == d.Dir
-		if !inside || d.Allow && d.Dir != git && d.Dir != filepath.Join(git, "info") && d.Dir != filepath.Join(git, "objects", "info") {
+		gitOwn := slices.ContainsFunc(g.Git, func(gd GitDir) bool {
+			return gd.Root == d.Root && (d.Dir == gd.Dir || d.Dir == filepath.Join(gd.Dir, "info") || d.Dir == filepath.Join(gd.Dir, "objects", "info"))
+		})
+		if !inside || d.Allow && !gitOwn {
 			return fmt.Errorf("%q is not a directory pent guards in %q", d.Dir, d.Root)
 		}
 		if home != "" && within(home, d.Dir) && slices.ContainsFunc(d.Names, func(n string) bool { return strings.ContainsAny(n, `*?[\`) }) {
@@ -391,8 +404,11 @@ func (g Guard) Check(home string) error {
 		if err := root(gd.Root); err != nil {
 			return err
 		}
-		if gd.Dir != filepath.Join(gd.Root, ".git") {
-			return fmt.Errorf("%q is not the git directory of %q", gd.Dir, gd.Root)
+		// A git directory below its root: a .git, or (named by a gitdir
+		// file) one that holds a HEAD.
+		below := strings.HasPrefix(gd.Dir, gd.Root+"/") && filepath.Clean(gd.Dir) == gd.Dir
+		if head, err := os.Lstat(filepath.Join(gd.Dir, "HEAD")); !below || filepath.Base(gd.Dir) != ".git" && (err != nil || !head.Mode().IsRegular()) {
+			return fmt.Errorf("%q is not a git directory of %q", gd.Dir, gd.Root)
 		}
 	}
 	return nil
@@ -401,75 +417,157 @@ func (g Guard) Check(home string) error {
 // guardOf is the guard of one project.
 func guardOf(root string, extra []string) (Guard, error) {
 	gitDir := filepath.Join(root, ".git")
-	byDir := map[string]*GuardDir{}
-	add := func(dir string, allow bool, names ...string) {
-		d := byDir[dir]
-		if d == nil {
-			d = &GuardDir{Root: root, Dir: dir, Allow: allow}
-			byDir[dir] = d
-		}
-		for _, n := range names {
-			if !slices.Contains(d.Names, n) {
-				d.Names = append(d.Names, n)
-			}
-		}
-	}
+	var g Guard
 	for _, name := range append(slices.Clone(protectedNames), extra...) {
 		if name == ".git" && isDir(gitDir) {
 			continue // guarded entry by entry below
 		}
 		dir, first := deepestDir(root, name)
-		add(dir, false, first)
-	}
-	if isDir(gitDir) {
-		names := slices.Clone(gitStateNames)
-		objects := filepath.Join(gitDir, "objects")
-		switch objectsInfo := filepath.Join(objects, "info"); {
-		case isDir(objectsInfo):
-			add(objectsInfo, true, gitObjectsInfoNames...)
-		case isDir(objects):
-			add(objects, false, "info")
-		default:
-			names = slices.DeleteFunc(names, func(n string) bool { return n == "objects" })
-		}
-		// info, when it exists, is guarded itself; a new one is forbidden.
-		if info := filepath.Join(gitDir, "info"); isDir(info) {
-			add(info, true, gitInfoNames...)
-			names = append(names, "info")
-		}
-		add(gitDir, true, names...)
-	}
-	var g Guard
-	if isDir(gitDir) {
-		gd := GitDir{Root: root, Dir: gitDir}
-		for _, rel := range gitTodoFiles {
-			if data, err := readPlain(filepath.Join(gitDir, rel)); err == nil {
-				gd.Exec = append(gd.Exec, execLines(rel, data)...)
-			}
-		}
-		// What the walk could not read is not Odd: the sweeps move it
-		// aside.
-		odd, _, err := gd.strays(true)
-		if err != nil {
+		if err := g.forbid(root, dir, first); err != nil {
 			return Guard{}, err
 		}
-		gd.Odd = odd
-		g.Git = append(g.Git, gd)
 	}
-	for _, d := range byDir {
-		g.Dirs = append(g.Dirs, *d)
+	if isDir(gitDir) {
+		if err := g.addGitDir(root, gitDir); err != nil {
+			return Guard{}, err
+		}
 	}
 	slices.SortFunc(g.Dirs, func(a, b GuardDir) int { return strings.Compare(a.Dir, b.Dir) })
-	for i := range g.Dirs {
-		entries, err := os.ReadDir(g.Dirs[i].Dir)
+	return g, nil
+}
+
+// addGitDir guards the git directory gitDir of the project at root by the
+// allowlist of what git writes in normal work: gitDir itself, its
+// objects/info and its info.
+func (g *Guard) addGitDir(root, gitDir string) error {
+	names := slices.Clone(gitStateNames)
+	objects := filepath.Join(gitDir, "objects")
+	var dirs []GuardDir
+	switch objectsInfo := filepath.Join(objects, "info"); {
+	case isDir(objectsInfo):
+		dirs = append(dirs, GuardDir{Dir: objectsInfo, Allow: true, Names: gitObjectsInfoNames})
+	case isDir(objects):
+		dirs = append(dirs, GuardDir{Dir: objects, Names: []string{"info"}})
+	default:
+		names = slices.DeleteFunc(names, func(n string) bool { return n == "objects" })
+	}
+	// info, when it exists, is guarded itself; a new one is forbidden.
+	if info := filepath.Join(gitDir, "info"); isDir(info) {
+		dirs = append(dirs, GuardDir{Dir: info, Allow: true, Names: gitInfoNames})
+		names = append(names, "info")
+	}
+	dirs = append(dirs, GuardDir{Dir: gitDir, Allow: true, Names: names})
+	for _, d := range dirs {
+		d.Root = root
+		entries, err := os.ReadDir(d.Dir)
 		if err != nil {
-			return Guard{}, fmt.Errorf("reading %s to guard it: %w", g.Dirs[i].Dir, err)
+			return fmt.Errorf("reading %s to guard it: %w", d.Dir, err)
 		}
 		for _, e := range entries {
-			g.Dirs[i].Existing = append(g.Dirs[i].Existing, e.Name())
+			d.Existing = append(d.Existing, e.Name())
+		}
+		g.Dirs = append(g.Dirs, d)
+	}
+	gd := GitDir{Root: root, Dir: gitDir}
+	for _, rel := range gitTodoFiles {
+		if data, err := readPlain(filepath.Join(gitDir, rel)); err == nil {
+			gd.Exec = append(gd.Exec, execLines(rel, data)...)
 		}
 	}
-	return g, nil
+	// What the walk could not read is not Odd: the sweeps move it aside.
+	odd, _, err := gd.strays(true)
+	if err != nil {
+		return err
+	}
+	gd.Odd = odd
+	g.Git = append(g.Git, gd)
+	return nil
+}
+
+// addNested guards the entry dot, a .git found below the top level of the
+// project or grant at root, like the project's own: a git directory by
+// the allowlist (addGitDir); a gitdir file (or a symlink) stays as it is,
+// and the git directory a gitdir file names, when it lies inside root and
+// no guarded git directory holds it, is guarded by the allowlist too.
+func (g *Guard) addNested(root, dot string) error {
+	if isDir(dot) {
+		return g.addGitDir(root, dot)
+	}
+	if err := g.forbid(root, filepath.Dir(dot), ".git"); err != nil {
+		return err
+	}
+	data, err := readPlain(dot)
+	if err != nil {
+		return nil // a symlink, or not a file git reads: kept as it is
+	}
+	target, ok := gitdirTarget(dot, data)
+	if !ok || target == root || !within(target, root) || !isDir(target) ||
+		slices.ContainsFunc(g.Git, func(gd GitDir) bool { return within(target, gd.Dir) }) {
+		return nil
+	}
+	return g.addGitDir(root, target)
+}
+
+// gitdirTarget is the git directory the gitdir file dot (content data)
+// names, as an absolute clean path: git reads "gitdir: PATH", PATH relative
+// to the file's directory unless absolute, up to the end of the line.
+func gitdirTarget(dot string, data []byte) (string, bool) {
+	line, _, _ := strings.Cut(string(data), "\n")
+	target, ok := strings.CutPrefix(strings.TrimSuffix(line, "\r"), "gitdir: ")
+	if !ok || target == "" {
+		return "", false
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(dot), target)
+	}
+	return filepath.Clean(target), true
+}
+
+// maxGrantDirs is how many directories of one directory granted
+// read-write AddGrantRepos searches for repositories; past it pent
+// refuses to run (a repository it did not see would stay unguarded).
+const maxGrantDirs = 50_000
+
+// AddGrantRepos guards the repositories inside each directory of grants
+// (a .git below its top level, as AddTrees does for projects) like a
+// project's own. It searches at most maxGrantDirs directories of each.
+func (g *Guard) AddGrantRepos(grants []string) error {
+	return g.addGrantRepos(grants, maxGrantDirs)
+}
+
+// addGrantRepos is AddGrantRepos searching at most limit directories of
+// each grant.
+func (g *Guard) addGrantRepos(grants []string, limit int) error {
+	for _, root := range grants {
+		var found []string
+		dirs := 0
+		unread, err := walkDir(root, func(rel string, d fs.DirEntry) error {
+			if d.Name() == ".git" {
+				if strings.Contains(rel, "/") {
+					found = append(found, rel)
+				}
+				return fs.SkipDir
+			}
+			if d.IsDir() {
+				if dirs++; dirs > limit {
+					return fmt.Errorf("it holds more than %d directories, the most pent searches for git repositories to keep their configuration and hooks read-only; grant a narrower directory", limit)
+				}
+			}
+			return nil
+		})
+		if err == nil && len(unread) > 0 {
+			err = fmt.Errorf("pent cannot read %s in it to look for git repositories; make it readable or grant a narrower directory", filepath.Join(root, unread[0]))
+		}
+		if err != nil {
+			return fmt.Errorf("guarding %s, granted read-write: %w", root, err)
+		}
+		for _, rel := range found {
+			if err := g.addNested(root, filepath.Join(root, rel)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // deepestDir walks the relative path name down from root and returns the

@@ -98,6 +98,14 @@ func TestGuardCheck(t *testing.T) {
 		{"root /", Guard{Dirs: []GuardDir{{Root: "/", Dir: "/"}}}, false},
 		{"relative root", Guard{Dirs: []GuardDir{{Root: "p", Dir: "p"}}}, false},
 		{"git dir elsewhere", Guard{Git: []GitDir{{Root: "/p", Dir: "/home/u/.ssh"}}}, false},
+		{"nested repository", Guard{Dirs: []GuardDir{{Root: "/p", Dir: "/p/sub/.git", Allow: true}, {Root: "/p", Dir: "/p/sub/.git/info", Allow: true}},
+			Git: []GitDir{{Root: "/p", Dir: "/p/sub/.git"}}}, true},
+		{"allowlist at a repository's work tree", Guard{Dirs: []GuardDir{{Root: "/p", Dir: "/p/sub", Allow: true}},
+			Git: []GitDir{{Root: "/p", Dir: "/p/sub/.git"}}}, false},
+		{"allowlist at another root's git dir", Guard{Dirs: []GuardDir{{Root: "/q", Dir: "/p/.git", Allow: true}},
+			Git: []GitDir{{Root: "/p", Dir: "/p/.git"}}}, false},
+		{"git dir without HEAD not named .git", Guard{Git: []GitDir{{Root: "/p", Dir: "/p/victim"}}}, false},
+		{"git dir at its root", Guard{Git: []GitDir{{Root: "/p/.git", Dir: "/p/.git"}}}, false},
 		{"names at home", Guard{Dirs: []GuardDir{{Root: "/home/u", Dir: "/home/u", Names: []string{".bashrc", "bin"}}}}, true},
 		{"pattern at home", Guard{Dirs: []GuardDir{{Root: "/home/u", Dir: "/home/u", Names: []string{"*"}}}}, false},
 		{"pattern above home", Guard{Dirs: []GuardDir{{Root: "/home", Dir: "/home", Names: []string{"u?"}}}}, false},
@@ -216,7 +224,7 @@ func TestGuardMissing(t *testing.T) {
 // TestWalkTooDeep: a directory deeper than PATH_MAX neither ends the walks
 // nor hides a stray beside it; a match found that deep is listed by its
 // deepest ancestor a move can reach. (The unreadable directory of the same
-// attack is in the e2e test TestGuard_WalkErrors: root reads a 000
+// attack is in the e2e attempt TestEscape/host-integrity/walk-errors: root reads a 000
 // directory anyway.)
 func TestWalkTooDeep(t *testing.T) {
 	root := t.TempDir()
@@ -317,6 +325,66 @@ func FuzzExecLines(f *testing.F) {
 			if !ok || !strings.Contains(string(data), line) {
 				t.Fatalf("execLines reported %q for %q", l, data)
 			}
+		}
+	})
+}
+
+// TestGuardNestedRepos: repositories found below a project's or a grant's
+// top level are guarded like the project's own (their configuration and
+// hooks read-only, their directories watched by the allowlist); a gitdir
+// file stays as it is and the git directory it names inside the root is
+// guarded too, not one outside it; a grant larger than the limit is
+// refused.
+func TestGuardNestedRepos(t *testing.T) {
+	root := t.TempDir()
+	mkTree(t, root, "sub/.git/HEAD", "sub/.git/config", "sub/.git/hooks/", "sub/.git/objects/info/",
+		"sep.git/HEAD", "sep.git/config", "far/.git/HEAD", "in/.git/modules/m/config")
+	for _, f := range []struct{ rel, data string }{{"sep/.git", "gitdir: ../sep.git\n"}, {"out/.git", "gitdir: /etc\n"}, {"in/m/.git", "gitdir: ../.git/modules/m\n"}} {
+		mkTree(t, root, f.rel)
+		if err := os.WriteFile(filepath.Join(root, f.rel), []byte(f.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, add := range []func(g *Guard) error{
+		func(g *Guard) error { return g.AddTrees([]string{root}, nil) },
+		func(g *Guard) error { return g.AddGrantRepos([]string{root}) },
+	} {
+		var g Guard
+		if err := add(&g); err != nil {
+			t.Fatal(err)
+		}
+		var gits []string
+		for _, gd := range g.Git {
+			gits = append(gits, gd.Dir[len(root)+1:])
+		}
+		slices.Sort(gits)
+		if want := []string{"far/.git", "in/.git", "sep.git", "sub/.git"}; !slices.Equal(gits, want) {
+			t.Errorf("git directories %q, want %q", gits, want)
+		}
+		protected := g.Protected()
+		for _, rel := range []string{"sub/.git/config", "sub/.git/hooks", "sep/.git", "sep.git/config", "out/.git", "in/m/.git", "in/.git/modules"} {
+			if !slices.Contains(protected, filepath.Join(root, rel)) {
+				t.Errorf("%s is not protected: %q", rel, protected)
+			}
+		}
+		if err := g.Check("/home/u"); err != nil {
+			t.Errorf("Check() = %v", err)
+		}
+	}
+	var g Guard
+	if err := g.addGrantRepos([]string{root}, 3); err == nil || !strings.Contains(err.Error(), "more than 3 directories") {
+		t.Errorf("a grant over the limit: %v", err)
+	}
+}
+
+func FuzzGitdirTarget(f *testing.F) {
+	for _, s := range []string{"gitdir: ../x\n", "gitdir: /abs/path", "gitdir: \n", "gitdir:x", "gitdir: a\r\nb", "", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		got, ok := gitdirTarget("/p/sub/.git", []byte(data))
+		if ok && (!filepath.IsAbs(got) || filepath.Clean(got) != got || strings.Contains(got, "\n")) {
+			t.Errorf("gitdirTarget(%q) = %q", data, got)
 		}
 	})
 }

@@ -103,6 +103,10 @@ func (m *mover) report(io *IOStreams, home string, err error) error {
 // says what was moved aside; it fails when something could not be.
 func (r *guardRun) finish(io *IOStreams, home string) error {
 	err := r.watch.Stop()
+	for _, p := range r.watch.Replaced() {
+		io.Say("the sandboxed command tried to replace %s (it created %s.lock), which pent keeps read-only in the sandbox; make that change outside the sandbox, e.g. run `git config` there",
+			tilde(p, home), filepath.Base(p))
+	}
 	if rerr := r.record.End(); rerr != nil {
 		io.Warn("%v", rerr)
 	}

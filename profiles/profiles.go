@@ -10,6 +10,7 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -27,6 +28,12 @@ type Profile struct {
 	// Domains are allowlist entries: exact, *.x (one label), **.x (any depth),
 	// each with an optional :port.
 	Domains []string
+	// Why says, per entry of Domains, what the tool contacts it for; `pent
+	// profiles @NAME` shows it. The agent profiles give every domain a reason.
+	Why map[string]string
+	// Notes are lines for `pent profiles @NAME`: the modes a profile leaves
+	// out on purpose and the exact keys that turn them on.
+	Notes []string
 	// Read paths may be read and listed.
 	Read []string
 	// Execute paths may be read and executed.
@@ -215,6 +222,8 @@ func Find(name string, user map[string]Profile) (Profile, error) {
 func (p Profile) clone() Profile {
 	p.Requires = slices.Clone(p.Requires)
 	p.Domains = slices.Clone(p.Domains)
+	p.Why = maps.Clone(p.Why)
+	p.Notes = slices.Clone(p.Notes)
 	p.Read = slices.Clone(p.Read)
 	p.Execute = slices.Clone(p.Execute)
 	p.ReadWrite = slices.Clone(p.ReadWrite)

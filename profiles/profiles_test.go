@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -258,5 +259,90 @@ func TestSuggest(t *testing.T) {
 	}
 	if got := Suggest("ab", []string{"ay", "ax"}); got != "ax" {
 		t.Errorf("ties must not depend on option order, got %q", got)
+	}
+}
+
+// TestAgentProfiles pins the hosts each agent profile allows — those the
+// pinned CLI contacts (e2e's TestAgents_ProfileDomainsInBundle finds each in
+// the CLI's bundle) — and that each says what the CLI contacts it for.
+func TestAgentProfiles(t *testing.T) {
+	tests := []struct {
+		name    string
+		domains map[string]string // domain → a word its reason must contain
+	}{
+		{"@claude", map[string]string{
+			"api.anthropic.com":                  "Messages API",
+			"platform.claude.com":                "refreshes",
+			"downloads.claude.ai":                "model catalog",
+			"mcp-proxy.anthropic.com":            "MCP connectors",
+			"http-intake.logs.us5.datadoghq.com": "telemetry",
+		}},
+		{"@codex", map[string]string{
+			"api.openai.com":             "API key",
+			"chatgpt.com":                "ChatGPT login",
+			"auth.openai.com":            "refreshes",
+			"ab.chatgpt.com":             "telemetry",
+			"o33249.ingest.us.sentry.io": "/feedback",
+		}},
+		{"@gemini", map[string]string{
+			"generativelanguage.googleapis.com": "GEMINI_API_KEY",
+			"cloudcode-pa.googleapis.com":       "Code Assist",
+			"oauth2.googleapis.com":             "refreshes",
+			"www.googleapis.com":                "userinfo",
+			"accounts.google.com":               "revokes",
+			"play.googleapis.com":               "usage statistics",
+			"registry.npmjs.org":                "update check",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := Lookup(tc.name)
+			if !ok {
+				t.Fatalf("%s is missing", tc.name)
+			}
+			got := slices.Sorted(slices.Values(p.Domains))
+			want := slices.Sorted(maps.Keys(tc.domains))
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s domains = %v, want %v", tc.name, got, want)
+			}
+			for d, word := range tc.domains {
+				if why := p.Why[d]; !strings.Contains(why, word) || strings.Contains(why, "\n") {
+					t.Errorf("%s: the reason for %s is %q, want one line mentioning %q", tc.name, d, why, word)
+				}
+			}
+		})
+	}
+}
+
+// TestWhyNamesDomains: every reason belongs to a domain of its profile, so a
+// domain dropped from a profile does not leave its reason behind.
+func TestWhyNamesDomains(t *testing.T) {
+	for _, p := range Builtin() {
+		for d := range p.Why {
+			if !slices.Contains(p.Domains, d) {
+				t.Errorf("%s gives a reason for %s, which it does not allow", p.Name, d)
+			}
+		}
+	}
+}
+
+// TestAgentModesNotPassedThrough: a mode the agent profiles leave to the
+// user (Bedrock, Vertex AI) is not half-enabled by passing its switch
+// through without the endpoints and credentials it needs; the profile's
+// notes name the keys instead.
+func TestAgentModesNotPassedThrough(t *testing.T) {
+	for name, switches := range map[string][]string{
+		"@claude": {"CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"},
+		"@gemini": {"GOOGLE_GENAI_USE_VERTEXAI"},
+	} {
+		p, _ := Lookup(name)
+		for _, sw := range switches {
+			if slices.Contains(p.Env, sw) {
+				t.Errorf("%s passes %s through", name, sw)
+			}
+			if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, `"`+sw+`"`) }) {
+				t.Errorf("%s: no note names %s", name, sw)
+			}
+		}
 	}
 }

@@ -49,27 +49,55 @@ var builtin = []Profile{
 	{
 		Name:     "@claude",
 		Commands: []string{"claude"},
-		Summary:  "Claude Code: Anthropic API and login, telemetry, ~/.claude and ~/.claude.json",
+		Summary:  "Claude Code: Anthropic API, login and token refresh, telemetry, ~/.claude and ~/.claude.json",
 		Requires: []string{"@node"},
+		// The hosts the pinned CLI contacts (e2e/agents_test.go checks that
+		// each is in its bundle). Not its browser-only login pages
+		// (claude.com/cai/oauth/authorize), documentation links or Bedrock
+		// and Vertex endpoints (Notes).
 		Domains: []string{
-			"api.anthropic.com", "console.anthropic.com", "statsig.anthropic.com", "claude.ai",
-			"statsig.com", "sentry.io",
+			"api.anthropic.com", "platform.claude.com", "downloads.claude.ai", "mcp-proxy.anthropic.com",
+			"http-intake.logs.us5.datadoghq.com",
+		},
+		Why: map[string]string{
+			"api.anthropic.com":                  "the Messages API; the account's profile, roles and API key after login; feature flags, metrics and event logging",
+			"platform.claude.com":                "login: exchanges the code of a Claude or Console login for tokens and refreshes them (/v1/oauth/token)",
+			"downloads.claude.ai":                "the signed model catalog, the official plugin marketplace and release manifests (self-update cannot install from inside: install locations are read-only)",
+			"mcp-proxy.anthropic.com":            "the claude.ai MCP connectors of a subscription account",
+			"http-intake.logs.us5.datadoghq.com": "telemetry: operational event logs; DISABLE_TELEMETRY=1 turns it off (add it to [sandbox] env)",
 		},
 		ReadWrite: []string{"~/.claude", "~/.claude.json", "~/.claude.json.backup", "~/.config/claude"},
 		Execute:   []string{"~/.local/share/claude", "~/.local/bin/claude"},
 		Env: []string{
 			"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
-			"CLAUDE_CONFIG_DIR", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
+			"CLAUDE_CONFIG_DIR",
+		},
+		Notes: []string{
+			"Amazon Bedrock: add your region's endpoint (\"bedrock-runtime.us-east-1.amazonaws.com\") to [proxy] domain_allowlist, \"~/.aws/config\" and \"~/.aws/credentials\" to [sandbox.paths] read, and \"CLAUDE_CODE_USE_BEDROCK\", \"AWS_REGION\", \"AWS_PROFILE\" to [sandbox] env",
+			"Google Vertex AI: add \"REGION-aiplatform.googleapis.com\" (or \"aiplatform.googleapis.com\" for the global region) and \"oauth2.googleapis.com\" to [proxy] domain_allowlist, \"~/.config/gcloud/application_default_credentials.json\" to [sandbox.paths] read, and \"CLAUDE_CODE_USE_VERTEX\", \"CLOUD_ML_REGION\", \"ANTHROPIC_VERTEX_PROJECT_ID\" to [sandbox] env",
+			"Bedrock and Vertex are not profiles: their endpoints depend on your region and their credentials are secrets pent grants only when you name them",
 		},
 	},
 	{
-		Name:      "@codex",
-		Commands:  []string{"codex"},
-		Summary:   "OpenAI Codex CLI: OpenAI API and ChatGPT login, ~/.codex",
-		Requires:  []string{"@node"},
-		Domains:   []string{"api.openai.com", "chatgpt.com", "auth.openai.com"},
+		Name:     "@codex",
+		Commands: []string{"codex"},
+		Summary:  "OpenAI Codex CLI: OpenAI API, ChatGPT login and token refresh, ~/.codex",
+		Requires: []string{"@node"},
+		// The hosts the pinned CLI contacts (e2e/agents_test.go checks that
+		// each is in its bundle). Not its update check (Notes).
+		Domains: []string{"api.openai.com", "chatgpt.com", "auth.openai.com", "ab.chatgpt.com", "o33249.ingest.us.sentry.io"},
+		Why: map[string]string{
+			"api.openai.com":             "the Responses API with an API key (OPENAI_API_KEY or `codex login --with-api-key`)",
+			"chatgpt.com":                "the Codex backend of a ChatGPT login (/backend-api/codex): models, turns, plugins",
+			"auth.openai.com":            "ChatGPT login: exchanges the login code for tokens and refreshes and revokes them (/oauth/token)",
+			"ab.chatgpt.com":             "telemetry: OpenTelemetry metrics (/otlp/v1/metrics)",
+			"o33249.ingest.us.sentry.io": "`codex /feedback` uploads the report you send",
+		},
 		ReadWrite: []string{"~/.codex"},
 		Env:       []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "CODEX_HOME"},
+		Notes: []string{
+			"the update check (api.github.com) is not allowed: an npm-installed codex cannot update itself from inside; set check_for_update_on_startup = false in ~/.codex/config.toml to skip it",
+		},
 	},
 	{
 		Name:     "@gem",
@@ -87,16 +115,29 @@ var builtin = []Profile{
 	{
 		Name:     "@gemini",
 		Commands: []string{"gemini"},
-		Summary:  "Gemini CLI: Google AI APIs and Google login, ~/.gemini",
+		Summary:  "Gemini CLI: Gemini API, Google login and token refresh, Code Assist, usage statistics, ~/.gemini",
 		Requires: []string{"@node"},
+		// The hosts the pinned CLI contacts (e2e/agents_test.go checks that
+		// each is in its bundle). Not its browser-only consent page or Vertex
+		// AI endpoints (Notes).
 		Domains: []string{
 			"generativelanguage.googleapis.com", "cloudcode-pa.googleapis.com",
-			"oauth2.googleapis.com", "accounts.google.com", "play.googleapis.com",
+			"oauth2.googleapis.com", "www.googleapis.com", "accounts.google.com", "play.googleapis.com",
+			"registry.npmjs.org",
+		},
+		Why: map[string]string{
+			"generativelanguage.googleapis.com": "the Gemini API with GEMINI_API_KEY",
+			"cloudcode-pa.googleapis.com":       "the Code Assist API of a \"Login with Google\" account",
+			"oauth2.googleapis.com":             "Google login: exchanges the code for tokens, refreshes them, checks them (/token, /tokeninfo)",
+			"www.googleapis.com":                "Google login: the account's user info after login (/oauth2/v2/userinfo)",
+			"accounts.google.com":               "Google logout: revokes the token (/o/oauth2/revoke)",
+			"play.googleapis.com":               "usage statistics (Clearcut); \"privacy\": {\"usageStatisticsEnabled\": false} in ~/.gemini/settings.json turns it off",
+			"registry.npmjs.org":                "the update check (self-update cannot install from inside: the npm prefix is read-only)",
 		},
 		ReadWrite: []string{"~/.gemini"},
-		Env: []string{
-			"GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT",
-			"GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_USE_VERTEXAI",
+		Env:       []string{"GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT"},
+		Notes: []string{
+			"Vertex AI: add \"REGION-aiplatform.googleapis.com\" to [proxy] domain_allowlist, \"~/.config/gcloud/application_default_credentials.json\" to [sandbox.paths] read, and \"GOOGLE_GENAI_USE_VERTEXAI\", \"GOOGLE_CLOUD_LOCATION\" to [sandbox] env",
 		},
 	},
 	{

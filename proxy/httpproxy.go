@@ -60,7 +60,7 @@ func (s *session) handleCONNECT(c *net.TCPConn, br *bufio.Reader, req *http.Requ
 	}
 	addrs, err := s.admit("connect", host, port, "")
 	if err != nil {
-		writeHTTPError(c, statusFor(err), err.Error())
+		writeRefusal(c, host, port, err)
 		return
 	}
 	// The tunnel is granted before it is dialled: the client's first bytes
@@ -103,7 +103,7 @@ func (s *session) forwardHTTP(c *net.TCPConn, req *http.Request) bool {
 			reason = "upstream failed: " + reason
 		}
 		s.decide(false, "http", host, port, "", reason)
-		writeHTTPError(c, statusFor(err), err.Error())
+		writeRefusal(c, host, port, err)
 		return false
 	}
 	defer resp.Body.Close()
@@ -154,11 +154,16 @@ func removeHopHeaders(h http.Header) {
 	}
 }
 
-func statusFor(err error) int {
+// writeRefusal answers a proxy request for name:port that was not served:
+// a policy denial with 403 and its reason, which names the fix; an upstream
+// failure (the name does not resolve, the connection is refused) with 502
+// and what failed, so that a client does not take it for a refusal.
+func writeRefusal(w io.Writer, name string, port int, err error) {
 	if isDenial(err) {
-		return http.StatusForbidden
+		writeHTTPError(w, http.StatusForbidden, err.Error())
+		return
 	}
-	return http.StatusBadGateway
+	writeHTTPError(w, http.StatusBadGateway, fmt.Sprintf("upstream %s failed: %v", net.JoinHostPort(name, strconv.Itoa(port)), err))
 }
 
 // writeHTTPError sends a final response with msg as its body and the extra

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -126,10 +127,16 @@ func (s *session) checkName(name string, port int) error {
 	case allow.Allows(name, port):
 		return nil
 	case allow.AllowsName(name):
-		return deny("port %d is not allowed for %s (add \"%s:%d\" to [proxy] domain_allowlist)", port, name, name, port)
+		return deny("port %d is not allowed for %s — %s", port, name, allowFix(name+":"+strconv.Itoa(port)))
 	default:
-		return deny("%s is not allowed (add \"%s\" to [proxy] domain_allowlist)", name, name)
+		return deny("%s is not allowed — %s", name, allowFix(name))
 	}
+}
+
+// allowFix is the fix for a refused allowlist entry: the flag of a one-off
+// run and the config key of a project.
+func allowFix(entry string) string {
+	return fmt.Sprintf("allow it with `pent run --allow %s` or add %q to [proxy] domain_allowlist", entry, entry)
 }
 
 // admit checks name and port and resolves name to the addresses the policy
@@ -178,10 +185,10 @@ func (s *session) dialName(ctx context.Context, name string, port int) (net.Conn
 func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]netip.Addr, error) {
 	addrs, _, err := s.lookup(ctx, name)
 	if errors.Is(err, errNXDomain) {
-		return nil, deny("%s does not exist upstream", name)
+		return nil, fmt.Errorf("%s does not resolve (NXDOMAIN from the upstream DNS server)", name)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("resolving %s upstream: %w", name, err)
 	}
 	own, err := s.p.hostAddrs()
 	if err != nil {
@@ -206,7 +213,7 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 	case len(loops) > 0:
 		return nil, deny("%s:%d is pent's own proxy listener", name, port)
 	case len(refused) == 0:
-		return nil, deny("%s has no address upstream", name)
+		return nil, fmt.Errorf("%s has no address upstream", name)
 	}
 	return nil, deny("%s resolves to %s, a refused destination range or this host's own address (list it in [proxy] destinations)", name, strings.Join(refused, ", "))
 }

@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"github.com/pent-sandbox/pent/config"
@@ -90,6 +91,10 @@ func (m *mover) report(out Output, home string, err error) error {
 // says what was moved aside; it fails when something could not be.
 func (r *guardRun) finish(out Output, home string) error {
 	err := r.watch.Stop()
+	for _, p := range r.watch.Replaced() {
+		out.Say("the sandboxed command tried to replace %s (it created %s.lock), which pent keeps read-only in the sandbox; make that change outside the sandbox, e.g. run `git config` there",
+			config.Tilde(p, home), filepath.Base(p))
+	}
 	if rerr := r.record.End(); rerr != nil {
 		out.Warn("%v", rerr)
 	}

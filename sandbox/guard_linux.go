@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -28,8 +29,9 @@ type GuardWatch struct {
 	stopW *os.File
 	done  chan struct{}
 
-	mu  sync.Mutex
-	err error
+	mu       sync.Mutex
+	err      error
+	replaced []string // protected entries a NAME.lock appeared beside
 }
 
 // WatchGuard starts watching g's directories; move is called with the
@@ -92,6 +94,7 @@ func (w *GuardWatch) serve() {
 			return
 		}
 		if fds[1].Revents != 0 {
+			w.drain(buf)
 			return
 		}
 		n, err := unix.Read(w.fd, buf)
@@ -121,6 +124,22 @@ func urgent() {
 	}
 }
 
+// drain handles the events queued when Stop was called, so that what the
+// command did last is not lost (the final sweep finds forbidden entries,
+// not attempts to replace protected ones).
+func (w *GuardWatch) drain(buf []byte) {
+	for {
+		n, err := unix.Read(w.fd, buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return
+		}
+		w.handle(buf[:n])
+	}
+}
+
 // handle acts on a buffer of inotify events.
 func (w *GuardWatch) handle(buf []byte) {
 	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
@@ -137,6 +156,9 @@ func (w *GuardWatch) handle(buf []byte) {
 		}
 		name := unix.ByteSliceToString(nameBytes)
 		p := filepath.Join(d.Dir, name)
+		if base, ok := strings.CutSuffix(name, ".lock"); ok && slices.Contains(d.Existing, base) && d.Forbidden(base) {
+			w.noteReplace(filepath.Join(d.Dir, base))
+		}
 		if !slices.Contains(d.Existing, name) && d.Forbidden(name) {
 			w.take(d.Root, p)
 		} else if gd, stray := w.guard.StrayAt(p); stray {
@@ -161,6 +183,27 @@ func (w *GuardWatch) take(root, p string) {
 	if err := w.move(root, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		w.fail(err)
 	}
+}
+
+// noteReplace records that the command began to replace the protected
+// entry p the way git and other lock-file writers do (NAME.lock, then a
+// rename over NAME), which fails because the sandbox keeps p read-only.
+func (w *GuardWatch) noteReplace(p string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !slices.Contains(w.replaced, p) {
+		w.replaced = append(w.replaced, p)
+	}
+}
+
+// Replaced lists the protected entries that existed when the command
+// started and that it tried to replace through a NAME.lock sibling (`git
+// config` writing .git/config): the write failed, with an error such as
+// "Device or resource busy" that does not say why, so pent says it.
+func (w *GuardWatch) Replaced() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.replaced)
 }
 
 // fail keeps the first error.

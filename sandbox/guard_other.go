@@ -21,3 +21,8 @@ func WatchGuard(g Guard, move func(root, path string) error) (*GuardWatch, error
 func (w *GuardWatch) Stop() error {
 	return w.guard.FinalSweep(w.move)
 }
+
+// Replaced lists the protected entries the command tried to replace through
+// a NAME.lock sibling; Seatbelt denies that write with EPERM and the watch
+// does not observe it, so the list is empty here.
+func (w *GuardWatch) Replaced() []string { return nil }

@@ -443,3 +443,33 @@ func TestOutputEscapesControlCharacters(t *testing.T) {
 		})
 	}
 }
+
+// TestProfilesShowsReasons: `pent profiles @x` gives each domain of an
+// agent profile its own line with what the CLI contacts it for, and the
+// profile's notes; a profile without reasons keeps its one-line list.
+func TestProfilesShowsReasons(t *testing.T) {
+	tests := []struct {
+		profile string
+		want    []string
+	}{
+		{"@claude", []string{
+			"\n    platform.claude.com ", "refreshes them (/v1/oauth/token)\n",
+			"\n  note: Amazon Bedrock: add your region's endpoint",
+		}},
+		{"@gemini", []string{"\n    www.googleapis.com ", "(/oauth2/v2/userinfo)\n"}},
+		{"@npm", []string{"\n  domains:   registry.npmjs.org, registry.yarnpkg.com, repo.yarnpkg.com\n"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.profile, func(t *testing.T) {
+			f, out, errOut := testFactory(t, "")
+			if code := Execute(f, []string{"profiles", tc.profile}); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("pent profiles %s lacks %q:\n%s", tc.profile, w, out)
+				}
+			}
+		})
+	}
+}

@@ -57,11 +57,25 @@ func profilesRun(o *ProfilesOptions) error {
 		}
 	}
 	section("requires", p.Requires)
-	section("domains", p.Domains)
+	if len(p.Why) == 0 {
+		section("domains", p.Domains)
+	} else {
+		fmt.Fprintf(out, "  %s\n", "domains:")
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		for _, d := range p.Domains {
+			fmt.Fprintf(w, "    %s\t%s\n", d, p.Why[d])
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
 	section("read", p.Read)
 	section("execute", p.Execute)
 	section("read_write", p.ReadWrite)
 	section("traversal", p.Traversal)
 	section("env", p.Env)
+	for _, n := range p.Notes {
+		fmt.Fprintf(out, "  note: %s\n", n)
+	}
 	return nil
 }

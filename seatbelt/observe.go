@@ -18,8 +18,7 @@ import (
 // This file is the OS-independent part of the macOS trace observer
 // (observe_darwin.go): which lines of `log stream` belong to the run, and
 // how a Seatbelt denial becomes the scope.FileDenial the Linux observer
-// reports.
-// It is free of build tags so that its tests run on Linux.
+// reports. It is free of build tags so that its tests run on Linux.
 //
 // Which processes are the run's: Seatbelt's log names a process only by its
 // name and PID, so the observer keeps the set of the run's processes, seeded

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pent-sandbox/pent/scope"
+	"github.com/pent-sandbox/pent/seatbelt"
 )
 
 // probeAllow is a profile that allows everything: applying it shows that
@@ -42,7 +43,7 @@ func Nested() (bool, error) {
 	case strings.Contains(out, refusedBySandbox):
 		return true, nil
 	default:
-		return false, fmt.Errorf("checking for a surrounding sandbox with %s: %w: %s", sandboxExec, err, strings.TrimSpace(out))
+		return false, fmt.Errorf("checking for a surrounding sandbox with %s: %w: %s", seatbelt.SandboxExec, err, strings.TrimSpace(out))
 	}
 }
 
@@ -50,7 +51,7 @@ func Nested() (bool, error) {
 // profile, Seatbelt enforcing a denial, and pent's own generated profiles
 // loading on this macOS version in every network mode.
 func HostChecks() []Check {
-	exists := Check{Name: "sandbox-exec", Detail: sandboxExec, OK: true, Required: true}
+	exists := Check{Name: "sandbox-exec", Detail: seatbelt.SandboxExec, OK: true, Required: true}
 	if err := sandboxExecPresent(); err != nil {
 		exists.OK, exists.Detail = false, err.Error()
 		exists.Fix = "sandbox-exec ships with every macOS in /usr/bin; restore it (reinstall macOS) — pent does not run without it"
@@ -89,12 +90,12 @@ func enforceCheck() Check {
 func profilesCheck() Check {
 	c := Check{Name: "pent's Seatbelt profiles load", Required: true}
 	for _, n := range scope.Networks {
-		opts := SBPLOptions{}
+		port := 0
 		if n == scope.NetProxy {
-			opts.ProxyPort = 9 // never connected to: the probe only loads the profile
+			port = 9 // never connected to: the probe only loads the profile
 		}
 		p := Policy{Network: n, Execute: []string{"/usr", "/bin"}, Read: []string{"/etc"}}
-		profile, err := SBPL(p, opts)
+		profile, err := seatbelt.SBPL(seatbeltProfile(p, "", port))
 		if err == nil {
 			var out string
 			out, err = runProbe(profile, "/usr/bin/true")
@@ -115,7 +116,7 @@ func profilesCheck() Check {
 func runProbe(profile string, argv ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sandboxExec, append([]string{"-p", profile, "--"}, argv...)...)
+	cmd := exec.CommandContext(ctx, seatbelt.SandboxExec, append([]string{"-p", profile, "--"}, argv...)...)
 	cmd.Env = []string{}
 	out, err := cmd.CombinedOutput()
 	return string(out), err

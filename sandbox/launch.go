@@ -45,7 +45,7 @@ type LaunchOptions struct {
 	// from one goroutine, with every file access of the command that the
 	// policy denies. Linux observes each access before the kernel refuses it
 	// (observe_linux.go); macOS reads the sandbox's denials from `log stream`
-	// (observe_darwin.go). It allows nothing, and a backend that cannot
+	// (seatbelt.Observer). It allows nothing, and a backend that cannot
 	// observe refuses a traced run rather than run it untraced. Launch
 	// returns after the last call.
 	Observe func(FileDenial)

@@ -13,24 +13,21 @@ import (
 	"syscall"
 
 	"github.com/pent-sandbox/pent/scope"
+	"github.com/pent-sandbox/pent/seatbelt"
 )
-
-// sandboxExec applies a Seatbelt profile to itself and then executes the
-// command, which inherits the profile with every process it starts.
-const sandboxExec = "/usr/bin/sandbox-exec"
 
 // nestedEnv marks the environment of a command pent started; Nested trusts
 // it only after checking that this process really is sandboxed.
 const nestedEnv = "PENT_SANDBOX"
 
-// Launch runs p.Command under /usr/bin/sandbox-exec with the profile SBPL
-// generates from p and returns how it ended. The command gets a private
-// temporary directory (TMPDIR) that is removed afterwards. An error means
+// Launch runs p.Command under /usr/bin/sandbox-exec with the profile
+// seatbelt.SBPL generates from p and returns how it ended. The command gets
+// a private temporary directory (TMPDIR) that is removed afterwards. An error means
 // the command did not run: pent never runs it without the sandbox, and it
 // refuses when sandbox-exec is missing or proxy mode has no proxy port. A
 // profile that macOS rejects makes sandbox-exec fail before the command
 // starts (its message on stderr). With opts.Observe it traces the command
-// through the unified log (see observe_darwin.go) and refuses to run it
+// through the unified log (see seatbelt.Observer) and refuses to run it
 // when the log cannot be read.
 func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if p.Network == scope.NetProxy {
@@ -52,7 +49,7 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	}
 	defer os.RemoveAll(tmp)
 	resolved := withResolvedPaths(p)
-	profile, err := SBPL(resolved, SBPLOptions{TmpDir: tmp, ProxyPort: opts.ProxyPort})
+	profile, err := seatbelt.SBPL(seatbeltProfile(resolved, tmp, opts.ProxyPort))
 	if err != nil {
 		return Status{}, fmt.Errorf("building the macOS sandbox profile: %w", err)
 	}
@@ -61,15 +58,15 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 		return Status{}, err
 	}
 	defer os.Remove(profilePath)
-	var obs *seatbeltObserver
+	var obs *seatbelt.Observer
 	if opts.Observe != nil {
-		if obs, err = startSeatbeltObserver(p.Command[0], resolved.Protected, opts.Observe, observeWarn(opts, stdio.Stderr)); err != nil {
+		if obs, err = seatbelt.StartObserver(p.Command[0], resolved.Protected, opts.Observe, observeWarn(opts, stdio.Stderr)); err != nil {
 			return Status{}, err
 		}
 	}
 
 	cmd := &exec.Cmd{
-		Path: sandboxExec,
+		Path: seatbelt.SandboxExec,
 		Args: append([]string{"sandbox-exec", "-f", profilePath, "--"}, p.Command...),
 		Dir:  p.Dir,
 		Env:  setEnv(p.Env, "TMPDIR="+tmp+"/", nestedEnv+"=1"),
@@ -89,12 +86,12 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 
 // sandboxExecPresent refuses to go on without sandbox-exec.
 func sandboxExecPresent() error {
-	fi, err := os.Stat(sandboxExec)
+	fi, err := os.Stat(seatbelt.SandboxExec)
 	if err != nil {
-		return fmt.Errorf("%s is missing (%w): pent cannot sandbox commands on this Mac and will not run them unsandboxed", sandboxExec, err)
+		return fmt.Errorf("%s is missing (%w): pent cannot sandbox commands on this Mac and will not run them unsandboxed", seatbelt.SandboxExec, err)
 	}
 	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s is not executable: pent cannot sandbox commands on this Mac and will not run them unsandboxed", sandboxExec)
+		return fmt.Errorf("%s is not executable: pent cannot sandbox commands on this Mac and will not run them unsandboxed", seatbelt.SandboxExec)
 	}
 	return nil
 }
@@ -131,6 +128,25 @@ func writeProfile(profile string) (string, error) {
 	return f.Name(), nil
 }
 
+// seatbeltProfile is what the Seatbelt profile of p is built from, with the
+// run's private temporary directory tmp (empty for none) and the port of
+// pent's loopback proxy (0 outside proxy mode). The masked paths and the
+// private /tmp directories are both hidden on macOS.
+func seatbeltProfile(p Policy, tmp string, proxyPort int) seatbelt.Profile {
+	return seatbelt.Profile{
+		Read:      p.Read,
+		Execute:   p.Execute,
+		Write:     p.Write,
+		Traverse:  p.Traverse,
+		Protected: p.Protected,
+		Hidden:    append(slices.Clone(p.Masked), p.PrivateTmp...),
+		Dir:       p.Dir,
+		Network:   p.Network,
+		ProxyPort: proxyPort,
+		TmpDir:    tmp,
+	}
+}
+
 // withResolvedPaths adds, beside each policy path that leads through a
 // symlink, its resolved form: Seatbelt matches the real path of what is
 // opened. Paths that do not exist (yet) are kept as they are.
@@ -163,17 +179,17 @@ func setEnv(env []string, set ...string) []string {
 // returns how it ended, after the trace observer obs (nil without --trace)
 // made its last report. sandbox-exec executes the command in its own
 // process, so the signals and the exit status are the command's.
-func superviseSeatbelt(cmd *exec.Cmd, obs *seatbeltObserver) (Status, error) {
+func superviseSeatbelt(cmd *exec.Cmd, obs *seatbelt.Observer) (Status, error) {
 	sigs := catchSignals()
 	defer sigs.stop()
 	if err := cmd.Start(); err != nil {
 		if obs != nil {
-			obs.stop(0)
+			obs.Stop(0)
 		}
-		return Status{}, fmt.Errorf("starting %s: %w", sandboxExec, err)
+		return Status{}, fmt.Errorf("starting %s: %w", seatbelt.SandboxExec, err)
 	}
 	if obs != nil {
-		obs.follow(cmd.Process.Pid)
+		obs.Follow(cmd.Process.Pid)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -187,7 +203,7 @@ func superviseSeatbelt(cmd *exec.Cmd, obs *seatbeltObserver) (Status, error) {
 			_ = cmd.Process.Signal(sig)
 		case err := <-done:
 			if obs != nil {
-				obs.stop(cmd.Process.Pid)
+				obs.Stop(cmd.Process.Pid)
 			}
 			if cmd.ProcessState == nil {
 				return Status{}, fmt.Errorf("waiting for the sandboxed command: %w", err)
@@ -206,3 +222,14 @@ func Main() {}
 
 // LandlockABI is 0: Landlock is Linux-only.
 func LandlockABI() int { return 0 }
+
+// observeWarn is opts.Warn, or a "pent: warning:" line on stderr.
+func observeWarn(opts LaunchOptions, stderr *os.File) func(format string, args ...any) {
+	if opts.Warn != nil {
+		return opts.Warn
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	return func(format string, args ...any) { fmt.Fprintf(stderr, "pent: warning: "+format+"\n", args...) }
+}

@@ -1,50 +1,34 @@
 package sandbox
 
-import "time"
+import "github.com/pent-sandbox/pent/scope"
+
+// The trace's vocabulary lives in scope, where the macOS observer (package
+// seatbelt, which cannot import sandbox) reports it too; these names keep
+// it part of sandbox's API.
 
 // FileOp is the kind of file access a FileDenial reports.
-type FileOp string
+type FileOp = scope.FileOp
 
 // The file accesses --trace reports.
 const (
-	OpRead   FileOp = "read"   // open for reading, list a directory
-	OpWrite  FileOp = "write"  // open for writing, truncate
-	OpCreate FileOp = "create" // create a file, directory, node or link; the new name of a rename
-	OpDelete FileOp = "delete" // unlink, rmdir; the old name of a rename
-	OpExec   FileOp = "exec"   // execve
+	OpRead   = scope.OpRead
+	OpWrite  = scope.OpWrite
+	OpCreate = scope.OpCreate
+	OpDelete = scope.OpDelete
+	OpExec   = scope.OpExec
 )
 
 // Grant is the Policy list whose entry would allow a denied access.
-type Grant string
+type Grant = scope.Grant
 
 // The grants a FileDenial can ask for.
 const (
-	GrantRead    Grant = "read"       // Policy.Read
-	GrantExecute Grant = "execute"    // Policy.Execute
-	GrantWrite   Grant = "read_write" // Policy.Write
-	// GrantNone: the path is protected (Policy.Protected); no rule can
-	// make it writable from inside the sandbox.
-	GrantNone Grant = ""
+	GrantRead    = scope.GrantRead
+	GrantExecute = scope.GrantExecute
+	GrantWrite   = scope.GrantWrite
+	GrantNone    = scope.GrantNone
 )
 
-// FileDenial is one file access of a traced command that the policy denies,
-// as the command saw it. It is reported before the kernel decides: the
-// observer only watches, the kernel's Landlock and mounts still refuse the
-// access (see LaunchOptions.Observe).
-type FileDenial struct {
-	// Time is when the access was attempted.
-	Time time.Time
-	// PID is the process in the sandbox's PID namespace; Command its name.
-	PID     int
-	Command string
-	// Op is what was attempted; Path the file it was attempted on,
-	// absolute, symlinks resolved as far as the path exists.
-	Op   FileOp
-	Path string
-	// Rule is the path a Policy entry must name to allow the access: Path
-	// itself, or its directory for creations and deletions (Landlock
-	// grants those on the directory).
-	Rule string
-	// Grant says which Policy list Rule belongs in.
-	Grant Grant
-}
+// FileDenial is one file access of a traced command that the policy
+// denies; see scope.FileDenial.
+type FileDenial = scope.FileDenial

@@ -1,7 +1,8 @@
-// Package scope is the plain-data vocabulary that config, sandbox and trace
-// share without importing one another: the network modes a sandbox can have
-// and the locations outside a project that the host executes or trusts. It
-// imports no other pent package.
+// Package scope is the plain-data vocabulary that config, sandbox, seatbelt
+// and trace share without importing one another: the network modes a sandbox
+// can have, the locations outside a project that the host executes or
+// trusts, and the file denials a trace reports. It imports no other pent
+// package.
 package scope
 
 // Network is the network mode of a sandbox (§4, §6 of the spec).

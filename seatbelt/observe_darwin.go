@@ -1,6 +1,6 @@
 //go:build darwin
 
-package sandbox
+package seatbelt
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pent-sandbox/pent/scope"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,16 +28,16 @@ import (
 // so that the terminal's Ctrl-C does not end it. It counts as ready only
 // once it has shown a denial pent provoked itself — a sandbox-exec probe
 // that may not create a file in a fresh directory — which proves that the
-// stream is live and that ParseSeatbeltLog reads this macOS's reports; no
-// such line within traceReadyTimeout, or `log` missing or failing (it may
+// stream is live and that ParseLog reads this macOS's reports; no such
+// line within traceReadyTimeout, or `log` missing or failing (it may
 // refuse users who are not administrators), and Launch returns an error
 // before the command starts: a run is never silently untraced. While the
 // command runs, a poller of the process table (kern.proc.all) collects its
 // descendants, and each denial is kept only when it is the run's (see
-// seatbeltProcs in seatbelt_observe.go for how, and the compromise for
+// seatbeltProcs in observe.go for how, and the compromise for
 // processes that ended before their report arrived), mapped to the
-// FileDenial the Linux observer would report (seatbeltFileDenial). After
-// the command ended, pent waits for its remaining descendants (at most
+// scope.FileDenial the Linux observer would report (seatbeltFileDenial).
+// After the command ended, pent waits for its remaining descendants (at most
 // descendantGrace: a daemon it left behind is not waited for), lets
 // traceDrain pass for the last reports, and ends `log`. If `log` ends early
 // the run goes on and pent warns that the trace is incomplete.
@@ -71,8 +72,9 @@ const (
 	logStopTimeout = 2 * time.Second
 )
 
-// seatbeltObserver streams the sandbox's reports while one command runs.
-type seatbeltObserver struct {
+// Observer streams the sandbox's reports while one command runs
+// (pent run --trace on macOS).
+type Observer struct {
 	log     *exec.Cmd
 	stderr  *bytes.Buffer
 	trace   *seatbeltTrace
@@ -88,19 +90,20 @@ type seatbeltObserver struct {
 
 	stopping atomic.Bool
 	done     chan struct{} // closed when the reader returned, after the last report
-	early    bool          // `log` ended before stop
+	early    bool          // `log` ended before Stop
 	readErr  error         // the first line or read error of the run
 	probeErr error         // the last line error while waiting for the probe
 }
 
-// startSeatbeltObserver starts `log stream` for a run of command and
-// returns once it shows the sandbox's reports. protected are the policy's
-// protected paths; report is LaunchOptions.Observe.
 // maxLogLine bounds one line of `log stream`; longer lines (no sandbox
 // report is that long) are skipped whole.
 const maxLogLine = 1 << 20
 
-func startSeatbeltObserver(command string, protected []string, report func(FileDenial), warn func(string, ...any)) (*seatbeltObserver, error) {
+// StartObserver starts `log stream` for a run of command and returns once
+// it shows the sandbox's reports. protected are the policy's protected
+// paths; report receives each file denial of the run (sandbox's
+// LaunchOptions.Observe), warn each reason the trace is incomplete.
+func StartObserver(command string, protected []string, report func(scope.FileDenial), warn func(string, ...any)) (*Observer, error) {
 	probe, err := os.MkdirTemp("", "pent-trace-probe-")
 	if err == nil {
 		probe, err = filepath.EvalSymlinks(probe)
@@ -108,7 +111,7 @@ func startSeatbeltObserver(command string, protected []string, report func(FileD
 	if err != nil {
 		return nil, fmt.Errorf("--trace: creating the probe directory: %w", err)
 	}
-	o := &seatbeltObserver{
+	o := &Observer{
 		log:     &exec.Cmd{Path: logBinary, Args: append([]string{"log"}, seatbeltTraceArgs()...), Env: []string{}, SysProcAttr: &syscall.SysProcAttr{Setpgid: true}},
 		stderr:  &bytes.Buffer{},
 		trace:   &seatbeltTrace{lookup: lookupProc, protected: seatbeltProtected(protected), probe: probe, report: report, now: time.Now},
@@ -133,7 +136,7 @@ func startSeatbeltObserver(command string, protected []string, report func(FileD
 	}
 	go o.read(stdout)
 	if ready := o.waitReady(); !ready {
-		o.stop(0) // after which log's output and the reader's state can be read
+		o.Stop(0) // after which log's output and the reader's state can be read
 		why := fmt.Sprintf("ended at once (%s)", o.logOutput())
 		if !o.early {
 			why = fmt.Sprintf("did not show the sandbox's reports within %v", traceReadyTimeout)
@@ -148,7 +151,7 @@ func startSeatbeltObserver(command string, protected []string, report func(FileD
 
 // waitReady provokes probe denials until the stream shows one; false when
 // it did not within traceReadyTimeout or log ended.
-func (o *seatbeltObserver) waitReady() bool {
+func (o *Observer) waitReady() bool {
 	deadline := time.After(traceReadyTimeout)
 	tick := time.NewTicker(probeInterval)
 	defer tick.Stop()
@@ -168,27 +171,27 @@ func (o *seatbeltObserver) waitReady() bool {
 
 // runProbe makes a process in a sandbox that denies creating files in
 // o.probe try to create probe file n: a report pent knows to expect.
-func (o *seatbeltObserver) runProbe(n int) {
+func (o *Observer) runProbe(n int) {
 	profile := "(version 1)(allow default)(deny file-write-create (subpath " + sbplString(o.probe) + "))"
-	probe := exec.Command(sandboxExec, "-p", profile, "/usr/bin/touch", filepath.Join(o.probe, strconv.Itoa(n)))
+	probe := exec.Command(SandboxExec, "-p", profile, "/usr/bin/touch", filepath.Join(o.probe, strconv.Itoa(n)))
 	probe.Env = []string{}
 	_ = probe.Run() // it fails by design; the log says whether it was seen
 }
 
 // read handles the lines of `log stream` until it ends: first it waits for
 // the probe, then (once the command started) reports the run's denials.
-func (o *seatbeltObserver) read(stdout io.Reader) {
+func (o *Observer) read(stdout io.Reader) {
 	defer close(o.done)
 	probed, discard := false, false
 	err := readLines(stdout, maxLogLine, func(line []byte) {
 		switch {
 		case discard:
 		case !probed:
-			d, ok, err := ParseSeatbeltLog(line)
+			d, ok, err := ParseLog(line)
 			if err != nil {
 				o.probeErr = err
 			}
-			if ok && d.Operation == "file-write-create" && within(d.Target, o.probe) {
+			if ok && d.Operation == "file-write-create" && scope.Within(d.Target, o.probe) {
 				probed = true
 				close(o.probed)
 			}
@@ -211,16 +214,16 @@ func (o *seatbeltObserver) read(stdout io.Reader) {
 	o.early = !o.stopping.Load()
 }
 
-// follow starts tracing the processes of the run, whose first process
+// Follow starts tracing the processes of the run, whose first process
 // (sandbox-exec, then the command) is pid.
-func (o *seatbeltObserver) follow(pid int) {
+func (o *Observer) Follow(pid int) {
 	o.procs = newSeatbeltProcs(pid, o.command)
 	close(o.started)
 	go o.poll()
 }
 
 // poll adds the run's new processes until stopPoll is closed.
-func (o *seatbeltObserver) poll() {
+func (o *Observer) poll() {
 	defer close(o.polled)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -236,10 +239,10 @@ func (o *seatbeltObserver) poll() {
 	}
 }
 
-// stop ends the trace after the command (process root, reaped; 0 when it
+// Stop ends the trace after the command (process root, reaped; 0 when it
 // never started) ended, and returns after the last report. It warns when
 // the trace is incomplete.
-func (o *seatbeltObserver) stop(root int) {
+func (o *Observer) Stop(root int) {
 	if o.procs == nil {
 		close(o.started)
 	} else {
@@ -274,7 +277,7 @@ func (o *seatbeltObserver) stop(root int) {
 
 // waitDescendants waits until no process of the run but root is left, at
 // most descendantGrace.
-func (o *seatbeltObserver) waitDescendants(root int) {
+func (o *Observer) waitDescendants(root int) {
 	deadline := time.Now().Add(descendantGrace)
 	for time.Now().Before(deadline) {
 		table, err := processTable()
@@ -290,7 +293,7 @@ func (o *seatbeltObserver) waitDescendants(root int) {
 }
 
 // logOutput is what `log` wrote to stderr, on one line, or its exit status.
-func (o *seatbeltObserver) logOutput() string {
+func (o *Observer) logOutput() string {
 	if msg := strings.Join(strings.Fields(o.stderr.String()), " "); msg != "" {
 		return msg
 	}
@@ -325,15 +328,4 @@ func lookupProc(pid int) (seatbeltProc, bool) {
 
 func procOf(kp *unix.KinfoProc) seatbeltProc {
 	return seatbeltProc{pid: int(kp.Proc.P_pid), ppid: int(kp.Eproc.Ppid), name: unix.ByteSliceToString(kp.Proc.P_comm[:])}
-}
-
-// observeWarn is opts.Warn, or a "pent: warning:" line on stderr.
-func observeWarn(opts LaunchOptions, stderr *os.File) func(format string, args ...any) {
-	if opts.Warn != nil {
-		return opts.Warn
-	}
-	if stderr == nil {
-		stderr = os.Stderr
-	}
-	return func(format string, args ...any) { fmt.Fprintf(stderr, "pent: warning: "+format+"\n", args...) }
 }

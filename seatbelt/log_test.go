@@ -1,4 +1,4 @@
-package sandbox
+package seatbelt
 
 import (
 	"strings"
@@ -32,39 +32,39 @@ func TestSeatbeltLogParse(t *testing.T) {
 		name string
 		line string
 		ok   bool
-		want SeatbeltDenial
+		want Denial
 		key  string
 	}{
 		{"file read", logLine("Sandbox: cat(4242) deny(1) file-read-data /Users/alice/.ssh/id_ed25519"), true,
-			SeatbeltDenial{Time: when, Process: "cat", PID: 4242, Operation: "file-read-data", Target: "/Users/alice/.ssh/id_ed25519", Repeats: 1}, "read"},
+			Denial{Time: when, Process: "cat", PID: 4242, Operation: "file-read-data", Target: "/Users/alice/.ssh/id_ed25519", Repeats: 1}, "read"},
 		{"write, path with spaces", logLine("Sandbox: node(901) deny(1) file-write-create /Users/alice/Library/Application Support/x y"), true,
-			SeatbeltDenial{Time: when, Process: "node", PID: 901, Operation: "file-write-create", Target: "/Users/alice/Library/Application Support/x y", Repeats: 1}, "read_write"},
+			Denial{Time: when, Process: "node", PID: 901, Operation: "file-write-create", Target: "/Users/alice/Library/Application Support/x y", Repeats: 1}, "read_write"},
 		{"stat", logLine("Sandbox: git(77) deny(1) file-read-metadata /Users/alice/.config"), true,
-			SeatbeltDenial{Time: when, Process: "git", PID: 77, Operation: "file-read-metadata", Target: "/Users/alice/.config", Repeats: 1}, "traversal"},
+			Denial{Time: when, Process: "git", PID: 77, Operation: "file-read-metadata", Target: "/Users/alice/.config", Repeats: 1}, "traversal"},
 		{"exec", logLine("Sandbox: bash(12) deny(1) process-exec* /Users/alice/bin/tool"), true,
-			SeatbeltDenial{Time: when, Process: "bash", PID: 12, Operation: "process-exec*", Target: "/Users/alice/bin/tool", Repeats: 1}, "execute"},
+			Denial{Time: when, Process: "bash", PID: 12, Operation: "process-exec*", Target: "/Users/alice/bin/tool", Repeats: 1}, "execute"},
 		{"network", logLine("Sandbox: curl(5151) deny(1) network-outbound 93.184.216.34:443"), true,
-			SeatbeltDenial{Time: when, Process: "curl", PID: 5151, Operation: "network-outbound", Target: "93.184.216.34:443", Repeats: 1}, ""},
+			Denial{Time: when, Process: "curl", PID: 5151, Operation: "network-outbound", Target: "93.184.216.34:443", Repeats: 1}, ""},
 		{"unix socket", logLine("Sandbox: docker(31) deny(1) network-outbound /private/var/run/docker.sock"), true,
-			SeatbeltDenial{Time: when, Process: "docker", PID: 31, Operation: "network-outbound", Target: "/private/var/run/docker.sock", Repeats: 1}, ""},
+			Denial{Time: when, Process: "docker", PID: 31, Operation: "network-outbound", Target: "/private/var/run/docker.sock", Repeats: 1}, ""},
 		{"service", logLine("Sandbox: pbcopy(88) deny(1) mach-lookup com.apple.pasteboard.1"), true,
-			SeatbeltDenial{Time: when, Process: "pbcopy", PID: 88, Operation: "mach-lookup", Target: "com.apple.pasteboard.1", Repeats: 1}, ""},
+			Denial{Time: when, Process: "pbcopy", PID: 88, Operation: "mach-lookup", Target: "com.apple.pasteboard.1", Repeats: 1}, ""},
 		{"no target", logLine("Sandbox: python3(400) deny(1) sysctl-read"), true,
-			SeatbeltDenial{Time: when, Process: "python3", PID: 400, Operation: "sysctl-read", Repeats: 1}, ""},
+			Denial{Time: when, Process: "python3", PID: 400, Operation: "sysctl-read", Repeats: 1}, ""},
 		{"name with parentheses", logLine("Sandbox: Helper (GPU)(321) deny(1) file-read-data /private/etc/x"), true,
-			SeatbeltDenial{Time: when, Process: "Helper (GPU)", PID: 321, Operation: "file-read-data", Target: "/private/etc/x", Repeats: 1}, "read"},
+			Denial{Time: when, Process: "Helper (GPU)", PID: 321, Operation: "file-read-data", Target: "/private/etc/x", Repeats: 1}, "read"},
 		{"duplicates", logLine("Sandbox: 3 duplicate reports for cat deny(1) file-read-data /Users/alice/.aws/credentials"), true,
-			SeatbeltDenial{Time: when, Process: "cat", Operation: "file-read-data", Target: "/Users/alice/.aws/credentials", Repeats: 3}, "read"},
+			Denial{Time: when, Process: "cat", Operation: "file-read-data", Target: "/Users/alice/.aws/credentials", Repeats: 3}, "read"},
 		{"system policy", logLine("Sandbox: ls(55) System Policy: deny(1) file-read-data /Users/alice/Desktop"), true,
-			SeatbeltDenial{Time: when, Process: "ls", PID: 55, Operation: "file-read-data", Target: "/Users/alice/Desktop", Repeats: 1, SystemPolicy: true}, ""},
-		{"allowed report", logLine("Sandbox: cat(1) allow(0) file-read-data /x"), false, SeatbeltDenial{}, ""},
-		{"other message", logLine("Sandbox: profile compiled in 3ms"), false, SeatbeltDenial{}, ""},
-		{"banner", `Filtering the log data using "sender == "Sandbox""`, false, SeatbeltDenial{}, ""},
-		{"empty", "", false, SeatbeltDenial{}, ""},
+			Denial{Time: when, Process: "ls", PID: 55, Operation: "file-read-data", Target: "/Users/alice/Desktop", Repeats: 1, SystemPolicy: true}, ""},
+		{"allowed report", logLine("Sandbox: cat(1) allow(0) file-read-data /x"), false, Denial{}, ""},
+		{"other message", logLine("Sandbox: profile compiled in 3ms"), false, Denial{}, ""},
+		{"banner", `Filtering the log data using "sender == "Sandbox""`, false, Denial{}, ""},
+		{"empty", "", false, Denial{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok, err := ParseSeatbeltLog([]byte(tt.line))
+			got, ok, err := ParseLog([]byte(tt.line))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,8 +94,8 @@ func TestSeatbeltLogErrors(t *testing.T) {
 		`{"eventMessage":"Sandbox: cat(1) deny(1) file-read-data /x","timestamp":"yesterday"}`,
 		`{"eventMessage":"Sandbox: cat(99999999999999999999) deny(1) file-read-data /x"}`,
 	} {
-		if d, ok, err := ParseSeatbeltLog([]byte(line)); err == nil || ok {
-			t.Errorf("ParseSeatbeltLog(%q) = %+v, %v, %v; want an error", line, d, ok, err)
+		if d, ok, err := ParseLog([]byte(line)); err == nil || ok {
+			t.Errorf("ParseLog(%q) = %+v, %v, %v; want an error", line, d, ok, err)
 		}
 	}
 }
@@ -106,7 +106,7 @@ func FuzzSeatbeltLog(f *testing.F) {
 	f.Add([]byte(`Filtering the log data using "sender == "Sandbox""`))
 	f.Add([]byte(`{"eventMessage":"Sandbox: a(1) System Policy: deny(1) x"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		d, ok, err := ParseSeatbeltLog(line)
+		d, ok, err := ParseLog(line)
 		if err != nil && ok {
 			t.Fatal("ok with an error")
 		}

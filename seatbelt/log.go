@@ -1,4 +1,4 @@
-package sandbox
+package seatbelt
 
 import (
 	"encoding/json"
@@ -10,13 +10,13 @@ import (
 	"time"
 )
 
-// SeatbeltLogArgs are the arguments of /usr/bin/log that stream the macOS
-// sandbox's reports, one JSON object per line, for ParseSeatbeltLog.
-var SeatbeltLogArgs = []string{"stream", "--style", "ndjson", "--level", "info", "--predicate", `sender == "Sandbox"`}
+// LogArgs are the arguments of /usr/bin/log that stream the macOS
+// sandbox's reports, one JSON object per line, for ParseLog.
+var LogArgs = []string{"stream", "--style", "ndjson", "--level", "info", "--predicate", `sender == "Sandbox"`}
 
-// SeatbeltDenial is one operation the macOS sandbox denied, as reported in
+// Denial is one operation the macOS sandbox denied, as reported in
 // the unified log.
-type SeatbeltDenial struct {
+type Denial struct {
 	// Time is when the kernel reported the denial.
 	Time time.Time `json:"time"`
 	// Process is the name of the denied process, PID its process ID.
@@ -43,9 +43,8 @@ type logEvent struct {
 // logTimeLayout is the timestamp format of `log stream --style ndjson`.
 const logTimeLayout = "2006-01-02 15:04:05.000000-0700"
 
-// seatbeltMessages are compiled on first use, not at every start of pent
-// (and of its sandbox stage), which never parse a Seatbelt log on Linux:
-// sandbox is a Sandbox report, "Sandbox: NAME(PID) deny(1) OPERATION
+// seatbeltMessages are compiled on first use, not at every start of pent:
+// only a traced run on macOS parses a Seatbelt log. sandbox is a Sandbox report, "Sandbox: NAME(PID) deny(1) OPERATION
 // [TARGET]", optionally with "System Policy: " before the verdict;
 // duplicate is a folded report, "Sandbox: N duplicate reports for NAME
 // deny(1) OPERATION [TARGET]".
@@ -54,11 +53,11 @@ var seatbeltMessages = sync.OnceValues(func() (sandbox, duplicate *regexp.Regexp
 		regexp.MustCompile(`^Sandbox: (\d+) duplicate reports? for (.+?) (System Policy: )?(deny|allow)\((\d+)\) (\S+)(?: (.*))?$`)
 })
 
-// ParseSeatbeltLog reads one line of `log <SeatbeltLogArgs>`. ok is false
+// ParseLog reads one line of `log <LogArgs>`. ok is false
 // for lines that are not a denial: the banner log prints first, other
 // messages, reports of allowed operations. A line that looks like JSON but
 // is not is an error.
-func ParseSeatbeltLog(line []byte) (d SeatbeltDenial, ok bool, err error) {
+func ParseLog(line []byte) (d Denial, ok bool, err error) {
 	trimmed := strings.TrimSpace(string(line))
 	if !strings.HasPrefix(trimmed, "{") {
 		return d, false, nil
@@ -79,20 +78,20 @@ func ParseSeatbeltLog(line []byte) (d SeatbeltDenial, ok bool, err error) {
 		d.Process = m[2]
 		verdict = m[3:]
 	} else {
-		return SeatbeltDenial{}, false, nil
+		return Denial{}, false, nil
 	}
 	if err != nil {
-		return SeatbeltDenial{}, false, fmt.Errorf("sandbox log line: bad number in %q: %w", msg, err)
+		return Denial{}, false, fmt.Errorf("sandbox log line: bad number in %q: %w", msg, err)
 	}
 	if verdict[1] != "deny" {
-		return SeatbeltDenial{}, false, nil
+		return Denial{}, false, nil
 	}
 	d.SystemPolicy = verdict[0] != ""
 	d.Operation, d.Target = verdict[3], verdict[4]
 	if ev.Timestamp != "" {
 		t, err := time.Parse(logTimeLayout, ev.Timestamp)
 		if err != nil {
-			return SeatbeltDenial{}, false, fmt.Errorf("sandbox log line: timestamp %q: %w", ev.Timestamp, err)
+			return Denial{}, false, fmt.Errorf("sandbox log line: timestamp %q: %w", ev.Timestamp, err)
 		}
 		d.Time = t
 	}
@@ -104,7 +103,7 @@ func ParseSeatbeltLog(line []byte) (d SeatbeltDenial, ok bool, err error) {
 // writing, "execute" for running or mapping code. It is empty for everything
 // a path rule cannot allow (network, services), and for a denial by macOS's
 // own policy.
-func (d SeatbeltDenial) ConfigKey() string {
+func (d Denial) ConfigKey() string {
 	op := d.Operation
 	switch {
 	case d.SystemPolicy || d.Target == "" || !strings.HasPrefix(d.Target, "/"):

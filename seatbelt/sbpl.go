@@ -1,4 +1,10 @@
-package sandbox
+// Package seatbelt turns a sandbox's policy into a macOS Seatbelt profile
+// (SBPL, for /usr/bin/sandbox-exec) and reads the sandbox's reports in the
+// unified log back into the file denials of a trace. Apart from the
+// observer that runs `log stream` (observe_darwin.go) it is
+// platform-neutral, so that its tests run on any OS; only macOS builds link
+// it, as package sandbox imports it from its darwin files alone.
+package seatbelt
 
 import (
 	"errors"
@@ -11,15 +17,34 @@ import (
 	"github.com/pent-sandbox/pent/scope"
 )
 
-// SBPLOptions are what the macOS profile needs beyond the Policy.
-type SBPLOptions struct {
+// SandboxExec applies a Seatbelt profile to itself and then executes the
+// command, which inherits the profile with every process it starts.
+const SandboxExec = "/usr/bin/sandbox-exec"
+
+// Profile is what the macOS profile is built from: the sandbox's policy
+// paths and network mode, and the run's proxy port and private temporary
+// directory. Every path is absolute.
+type Profile struct {
+	// Read, Execute and Write are subtrees readable, also executable, also
+	// writable; Traverse are directories that may be listed, not their
+	// contents.
+	Read, Execute, Write, Traverse []string
+	// Protected are paths that stay read-only under a writable grant.
+	Protected []string
+	// Hidden are paths that stay closed under a broader grant (the
+	// policy's masked paths and its private /tmp directories).
+	Hidden []string
+	// Dir is the command's working directory; empty for none.
+	Dir string
+	// Network is the network mode.
+	Network scope.Network
 	// ProxyPort is the loopback TCP port of pent's proxy. Proxy mode needs
 	// it (1-65535); every other network mode needs it to be 0.
 	ProxyPort int
 	// TmpDir is the run's private temporary directory (absolute), made
 	// writable and passed to the command as TMPDIR; empty for none. Its
-	// parent (the user's own temporary directory) and the policy's
-	// PrivateTmp directories (the host's /tmp) stay hidden.
+	// parent (the user's own temporary directory) and the Hidden
+	// directories (the host's /tmp) stay hidden.
 	TmpDir string
 }
 
@@ -30,7 +55,7 @@ type SBPLOptions struct {
 // The profile is deny-by-default. A later rule takes precedence over an
 // earlier one, so the profile is built in layers: system services and
 // operating-system files, the policy's grants, then denials for the hidden
-// (Masked, PrivateTmp) paths that lie under a broader grant followed by the
+// (Hidden) paths that lie under a broader grant followed by the
 // grants beneath them again, stat access to the ancestors of every grant,
 // the network rules, the denials that keep Protected paths read-only and
 // the directories above protected and hidden paths in place, and last the
@@ -38,8 +63,8 @@ type SBPLOptions struct {
 // paths, which is what Seatbelt matches. A path that cannot be written as an
 // SBPL string exactly (a control character or invalid UTF-8) is an error,
 // never dropped.
-func SBPL(p Policy, opts SBPLOptions) (string, error) {
-	c, err := canonicalSBPL(p, opts)
+func SBPL(p Profile) (string, error) {
+	c, err := canonicalSBPL(p)
 	if err != nil {
 		return "", err
 	}
@@ -55,7 +80,7 @@ func SBPL(p Policy, opts SBPLOptions) (string, error) {
 	return b.String(), nil
 }
 
-// sbplPolicy is a Policy with every path canonical for Seatbelt.
+// sbplPolicy is a Profile with every path canonical for Seatbelt.
 type sbplPolicy struct {
 	grants    []grant
 	hidden    []string
@@ -82,14 +107,14 @@ const (
 )
 
 // canonicalSBPL checks the network settings and makes every path canonical.
-func canonicalSBPL(p Policy, opts SBPLOptions) (sbplPolicy, error) {
-	c := sbplPolicy{network: p.Network, proxyPort: opts.ProxyPort}
+func canonicalSBPL(p Profile) (sbplPolicy, error) {
+	c := sbplPolicy{network: p.Network, proxyPort: p.ProxyPort}
 	switch {
 	case !slices.Contains(scope.Networks, p.Network):
 		return c, fmt.Errorf("unknown network mode %q", p.Network)
-	case p.Network == scope.NetProxy && (opts.ProxyPort < 1 || opts.ProxyPort > 65535):
-		return c, fmt.Errorf("proxy mode needs the proxy's loopback port (1-65535), got %d", opts.ProxyPort)
-	case p.Network != scope.NetProxy && opts.ProxyPort != 0:
+	case p.Network == scope.NetProxy && (p.ProxyPort < 1 || p.ProxyPort > 65535):
+		return c, fmt.Errorf("proxy mode needs the proxy's loopback port (1-65535), got %d", p.ProxyPort)
+	case p.Network != scope.NetProxy && p.ProxyPort != 0:
 		return c, fmt.Errorf("a proxy port was given for network mode %q", p.Network)
 	}
 	var errs []error
@@ -115,14 +140,14 @@ func canonicalSBPL(p Policy, opts SBPLOptions) (sbplPolicy, error) {
 	addGrants(p.Read, opsRead, true)
 	addGrants(p.Execute, opsExecute, true)
 	addGrants(p.Write, opsWrite, true)
-	if opts.TmpDir != "" {
-		addGrants([]string{opts.TmpDir}, opsWrite, true)
+	if p.TmpDir != "" {
+		addGrants([]string{p.TmpDir}, opsWrite, true)
 	}
 	addGrants(p.Traverse, opsTraverse, false)
-	hidden := append(slices.Clone(p.Masked), p.PrivateTmp...)
-	if opts.TmpDir != "" && filepath.IsAbs(opts.TmpDir) {
+	hidden := slices.Clone(p.Hidden)
+	if p.TmpDir != "" && filepath.IsAbs(p.TmpDir) {
 		// The user's temporary directory holds other programs' files.
-		hidden = append(hidden, filepath.Dir(filepath.Clean(opts.TmpDir)))
+		hidden = append(hidden, filepath.Dir(filepath.Clean(p.TmpDir)))
 	}
 	c.hidden = canon(hidden)
 	c.protected = canon(p.Protected)
@@ -150,7 +175,7 @@ func canonicalPath(path string) (string, error) {
 	}
 	path = filepath.Clean(path)
 	for _, link := range privateLinks {
-		if within(path, link) {
+		if scope.Within(path, link) {
 			return "/private" + path, nil
 		}
 	}
@@ -216,7 +241,7 @@ func writeHidden(b *strings.Builder, c sbplPolicy) {
 		fmt.Fprintf(b, "(deny file-read* file-write* process-exec* file-map-executable%s)\n", filters("subpath", dataVolumeAliases(m)))
 	}
 	for _, g := range c.grants {
-		if underAny(g.path, masks) {
+		if slices.ContainsFunc(masks, func(m string) bool { return scope.Within(g.path, m) }) {
 			fmt.Fprintf(b, "(allow %s %s)\n", g.ops, g.filter())
 		}
 	}
@@ -338,12 +363,12 @@ const sbplNever = `
 
 // granted reports whether a subtree grant covers path.
 func (c sbplPolicy) granted(path string) bool {
-	return slices.ContainsFunc(c.grants, func(g grant) bool { return g.subtree && within(path, g.path) })
+	return slices.ContainsFunc(c.grants, func(g grant) bool { return g.subtree && scope.Within(path, g.path) })
 }
 
 // writable reports whether a write grant covers path.
 func (c sbplPolicy) writable(path string) bool {
-	return slices.ContainsFunc(c.grants, func(g grant) bool { return g.ops == opsWrite && within(path, g.path) })
+	return slices.ContainsFunc(c.grants, func(g grant) bool { return g.ops == opsWrite && scope.Within(path, g.path) })
 }
 
 // dataVolume is where the data volume is mounted; /Users, /private/var and
@@ -353,7 +378,7 @@ const dataVolume = "/System/Volumes/Data"
 // dataVolumeAliases is path and, for a denial, its spelling through the data
 // volume, so that the other spelling cannot reach what path hides.
 func dataVolumeAliases(path string) []string {
-	if within(path, "/System") {
+	if scope.Within(path, "/System") {
 		return []string{path}
 	}
 	return []string{path, dataVolume + path}

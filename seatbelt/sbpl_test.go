@@ -1,4 +1,4 @@
-package sandbox
+package seatbelt
 
 import (
 	"flag"
@@ -13,28 +13,50 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden SBPL files in testdata/sbpl")
 
-// The policies below are what cmd/pent builds on a Mac for user alice with a
-// project in ~/src/app (Defaults on macOS, plus the named profiles' paths with
-// ~ expanded). They are written out rather than computed so that the golden
-// files do not depend on the machine running the tests.
+// The profiles below are what cmd/pent builds on a Mac for user alice with a
+// project in ~/src/app (sandbox.Defaults on macOS, plus the named profiles'
+// paths with ~ expanded). They are written out rather than computed so that
+// the golden files do not depend on the machine running the tests.
 const (
 	macHome    = "/Users/alice"
 	macProject = macHome + "/src/app"
 	macTmp     = "/private/var/folders/7x/k2c9q1d50r8_7h1p2q3r4s5t0000gn/T/pent-tmp-123456"
 )
 
-func macDefault() Policy {
-	return Policy{
-		Command:    []string{"/usr/bin/make"},
-		Dir:        macProject,
-		Network:    scope.NetBlocked,
-		Execute:    []string{"/usr", "/bin", "/sbin", "/opt", "/usr/local/bin"},
-		Read:       []string{"/etc"},
-		Write:      []string{macProject},
-		Protected:  ProtectedUnder(macProject),
-		Masked:     []string{macHome, "/home"},
-		PrivateTmp: []string{"/tmp", "/var/tmp", "/dev/shm"},
+func macDefault() Profile {
+	return Profile{
+		Dir:       macProject,
+		Network:   scope.NetBlocked,
+		Execute:   []string{"/usr", "/bin", "/sbin", "/opt", "/usr/local/bin"},
+		Read:      []string{"/etc"},
+		Write:     []string{macProject},
+		Protected: protectedUnder(macProject),
+		// The policy's Masked paths, then its PrivateTmp ones.
+		Hidden: []string{macHome, "/home", "/tmp", "/var/tmp", "/dev/shm"},
 	}
+}
+
+// protectedUnder is what sandbox.ProtectedUnder(root) lists (this package
+// cannot import sandbox), in its order.
+func protectedUnder(root string) []string {
+	var out []string
+	for _, name := range []string{".pent.toml", ".pent", ".envrc", ".vscode", ".idea", ".cursor", ".claude", ".mcp.json", ".gitmodules", ".codex", ".gemini"} {
+		out = append(out, filepath.Join(root, name))
+	}
+	for _, g := range []string{
+		"hooks", "config", "config.worktree", "commondir", "modules", "worktrees",
+		"info/exclude", "info/attributes", "info/sparse-checkout", "info/grafts",
+		"objects/info/alternates", "objects/info/http-alternates",
+	} {
+		out = append(out, filepath.Join(root, ".git", g))
+	}
+	return out
+}
+
+// withRun is p with the run's private temporary directory and proxy port.
+func withRun(p Profile, tmp string, proxyPort int) Profile {
+	p.TmpDir, p.ProxyPort = tmp, proxyPort
+	return p
 }
 
 // home expands ~ in paths the way the config loader does.
@@ -47,7 +69,7 @@ func home(paths ...string) []string {
 }
 
 // withNode adds @base and @node.
-func withNode(p Policy) Policy {
+func withNode(p Profile) Profile {
 	p.Traverse = append(p.Traverse, home("~", "~/.config", "~/.cache", "~/.local", "~/.local/share", "~/.local/state")...)
 	p.Read = append(p.Read, home("~/.terminfo", "~/.inputrc", "~/.editorconfig", "~/.config/fontconfig", "~/.local/share/terminfo")...)
 	p.Execute = append(p.Execute, home("~/.nvm", "~/.volta", "~/.local/share/fnm", "~/.fnm", "~/.local/share/mise")...)
@@ -55,20 +77,18 @@ func withNode(p Policy) Policy {
 	return p
 }
 
-// npmPolicy is @npm (with @node and @base); its domains are the proxy's.
-func npmPolicy() Policy {
+// npmProfile is @npm (with @node and @base); its domains are the proxy's.
+func npmProfile() Profile {
 	p := withNode(macDefault())
-	p.Command = []string{"/opt/homebrew/bin/npm", "install"}
 	p.Network = scope.NetProxy
 	p.Write = append(p.Write, home("~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.local/share/pnpm/store", "~/.cache/pnpm")...)
 	p.Read = append(p.Read, home("~/.npmrc", "~/.yarnrc", "~/.yarnrc.yml", "~/.config/pnpm")...)
 	return p
 }
 
-// claudePolicy is @claude (with @node and @base).
-func claudePolicy() Policy {
+// claudeProfile is @claude (with @node and @base).
+func claudeProfile() Profile {
 	p := withNode(macDefault())
-	p.Command = []string{macHome + "/.local/bin/claude"}
 	p.Network = scope.NetProxy
 	p.Write = append(p.Write, home("~/.claude", "~/.claude.json", "~/.claude.json.backup", "~/.config/claude")...)
 	p.Execute = append(p.Execute, home("~/.local/share/claude", "~/.local/bin/claude")...)
@@ -77,47 +97,48 @@ func claudePolicy() Policy {
 
 var sbplGoldens = []struct {
 	name string
-	p    func() Policy
-	opts SBPLOptions
+	p    func() Profile
+	tmp  string
+	port int
 }{
-	{"default", macDefault, SBPLOptions{TmpDir: macTmp}},
-	{"npm", npmPolicy, SBPLOptions{TmpDir: macTmp, ProxyPort: 53127}},
-	{"claude", claudePolicy, SBPLOptions{TmpDir: macTmp, ProxyPort: 53127}},
-	{"proxy", func() Policy { p := macDefault(); p.Network = scope.NetProxy; return p }, SBPLOptions{TmpDir: macTmp, ProxyPort: 41000}},
-	{"localhost", func() Policy { p := macDefault(); p.Network = scope.NetLocalhost; return p }, SBPLOptions{TmpDir: macTmp}},
-	{"unrestricted", func() Policy { p := macDefault(); p.Network = scope.NetUnrestricted; return p }, SBPLOptions{TmpDir: macTmp}},
-	{"quoted-paths", func() Policy {
+	{"default", macDefault, macTmp, 0},
+	{"npm", npmProfile, macTmp, 53127},
+	{"claude", claudeProfile, macTmp, 53127},
+	{"proxy", func() Profile { p := macDefault(); p.Network = scope.NetProxy; return p }, macTmp, 41000},
+	{"localhost", func() Profile { p := macDefault(); p.Network = scope.NetLocalhost; return p }, macTmp, 0},
+	{"unrestricted", func() Profile { p := macDefault(); p.Network = scope.NetUnrestricted; return p }, macTmp, 0},
+	{"quoted-paths", func() Profile {
 		p := macDefault()
 		p.Dir = macHome + `/My "Work" (2024)\drafts`
 		p.Write = []string{p.Dir}
-		p.Protected = ProtectedUnder(p.Dir)
+		p.Protected = protectedUnder(p.Dir)
 		p.Read = append(p.Read, macHome+"/Library/Application Support/Some (Tool)")
 		return p
-	}, SBPLOptions{TmpDir: macTmp}},
-	{"hidden-in-project", func() Policy {
+	}, macTmp, 0},
+	{"hidden-in-project", func() Profile {
 		// A directory hidden inside the writable project (a masked
 		// secrets directory two levels down).
 		p := macDefault()
-		p.Masked = append(p.Masked, macProject+"/config/secrets")
+		p.Hidden = append(p.Hidden, macProject+"/config/secrets")
 		return p
-	}, SBPLOptions{TmpDir: macTmp}},
-	{"root-read", func() Policy {
+	}, macTmp, 0},
+	{"root-read", func() Profile {
 		// A run in / without a project: / is withheld, readable only.
 		p := macDefault()
 		p.Dir, p.Write, p.Protected = "/", nil, nil
 		p.Read = append(p.Read, "/")
 		p.Write = []string{macHome + "/.npm"}
 		return p
-	}, SBPLOptions{TmpDir: macTmp}},
+	}, macTmp, 0},
 }
 
 // TestSBPLGolden compares the generated profiles with testdata/sbpl; run
-// `go test ./sandbox/ -run SBPL -update` to rewrite them after a deliberate
+// `go test ./seatbelt/ -run SBPL -update` to rewrite them after a deliberate
 // change, and review the diff.
 func TestSBPLGolden(t *testing.T) {
 	for _, g := range sbplGoldens {
 		t.Run(g.name, func(t *testing.T) {
-			got, err := SBPL(g.p(), g.opts)
+			got, err := SBPL(withRun(g.p(), g.tmp, g.port))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +168,7 @@ func TestSBPLGolden(t *testing.T) {
 func TestSBPLDecisions(t *testing.T) {
 	profiles := map[string][]sbplRule{}
 	for _, g := range sbplGoldens {
-		text, err := SBPL(g.p(), g.opts)
+		text, err := SBPL(withRun(g.p(), g.tmp, g.port))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +262,7 @@ func TestSBPLDecisions(t *testing.T) {
 // TestSBPLProtectedLast checks the ordering the semantics rely on: every
 // denial of a protected path comes after every grant.
 func TestSBPLProtectedLast(t *testing.T) {
-	profile, err := SBPL(macDefault(), SBPLOptions{})
+	profile, err := SBPL(macDefault())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,22 +331,22 @@ func TestSBPLRejects(t *testing.T) {
 		"empty":         "",
 	}
 	for name, path := range bad {
-		for field, set := range map[string]func(*Policy){
-			"Read":      func(p *Policy) { p.Read = append(p.Read, path) },
-			"Write":     func(p *Policy) { p.Write = append(p.Write, path) },
-			"Execute":   func(p *Policy) { p.Execute = append(p.Execute, path) },
-			"Traverse":  func(p *Policy) { p.Traverse = append(p.Traverse, path) },
-			"Protected": func(p *Policy) { p.Protected = append(p.Protected, path) },
-			"Masked":    func(p *Policy) { p.Masked = append(p.Masked, path) },
+		for field, set := range map[string]func(*Profile){
+			"Read":      func(p *Profile) { p.Read = append(p.Read, path) },
+			"Write":     func(p *Profile) { p.Write = append(p.Write, path) },
+			"Execute":   func(p *Profile) { p.Execute = append(p.Execute, path) },
+			"Traverse":  func(p *Profile) { p.Traverse = append(p.Traverse, path) },
+			"Protected": func(p *Profile) { p.Protected = append(p.Protected, path) },
+			"Hidden":    func(p *Profile) { p.Hidden = append(p.Hidden, path) },
 		} {
 			p := macDefault()
 			set(&p)
-			if out, err := SBPL(p, SBPLOptions{}); err == nil {
+			if out, err := SBPL(p); err == nil {
 				t.Errorf("%s path in %s: SBPL succeeded, want an error:\n%s", name, field, out)
 			}
 		}
 		if name != "empty" {
-			if _, err := SBPL(macDefault(), SBPLOptions{TmpDir: path}); err == nil {
+			if _, err := SBPL(withRun(macDefault(), path, 0)); err == nil {
 				t.Errorf("%s TmpDir: SBPL succeeded, want an error", name)
 			}
 		}
@@ -353,7 +374,7 @@ func TestSBPLNetworkOptions(t *testing.T) {
 	for _, tt := range tests {
 		p := macDefault()
 		p.Network = tt.network
-		out, err := SBPL(p, SBPLOptions{ProxyPort: tt.port})
+		out, err := SBPL(withRun(p, "", tt.port))
 		if (err == nil) != tt.ok {
 			t.Errorf("%s port %d: err = %v, want ok=%v", tt.network, tt.port, err, tt.ok)
 			continue
@@ -387,11 +408,10 @@ func TestSBPLUnixSockets(t *testing.T) {
 		p := macDefault()
 		p.Network = n
 		p.Write = append(p.Write, "/private/var/run", macHome+"/.ssh")
-		opts := SBPLOptions{}
 		if n == scope.NetProxy {
-			opts.ProxyPort = 1
+			p.ProxyPort = 1
 		}
-		out, err := SBPL(p, opts)
+		out, err := SBPL(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -417,7 +437,7 @@ func TestSBPLUnixSockets(t *testing.T) {
 // and that the denials come last, after every allow rule.
 func TestSBPLNeverOpens(t *testing.T) {
 	for _, g := range sbplGoldens {
-		out, err := SBPL(g.p(), g.opts)
+		out, err := SBPL(withRun(g.p(), g.tmp, g.port))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -449,11 +469,10 @@ func TestSBPLTrust(t *testing.T) {
 	for _, n := range scope.Networks {
 		p := macDefault()
 		p.Network = n
-		opts := SBPLOptions{}
 		if n == scope.NetProxy {
-			opts.ProxyPort = 1
+			p.ProxyPort = 1
 		}
-		out, err := SBPL(p, opts)
+		out, err := SBPL(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -468,13 +487,13 @@ func TestSBPLTrust(t *testing.T) {
 // TestSBPLDeterministic guards the golden files against map-order or
 // duplicate drift.
 func TestSBPLDeterministic(t *testing.T) {
-	p := npmPolicy()
+	p := npmProfile()
 	p.Write = append(p.Write, p.Write...)
-	a, err := SBPL(p, SBPLOptions{ProxyPort: 1})
+	a, err := SBPL(withRun(p, "", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := SBPL(npmPolicy(), SBPLOptions{ProxyPort: 1})
+	b, _ := SBPL(withRun(npmProfile(), "", 1))
 	if a != b {
 		t.Error("duplicate policy paths changed the profile")
 	}
@@ -501,8 +520,8 @@ func FuzzSBPLPath(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
-		p := Policy{Network: scope.NetBlocked, Write: []string{path}}
-		out, err := SBPL(p, SBPLOptions{})
+		p := Profile{Network: scope.NetBlocked, Write: []string{path}}
+		out, err := SBPL(p)
 		if err != nil {
 			return
 		}

@@ -1,10 +1,12 @@
-package sandbox
+package seatbelt
 
 import (
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // This file is a small reader and evaluator of the SBPL that SBPL emits, so
@@ -217,7 +219,7 @@ func (r sbplRule) matchesPath(path string) bool {
 				return true
 			}
 		case "subpath":
-			if within(path, arg.atom) {
+			if scope.Within(path, arg.atom) {
 				return true
 			}
 		case "regex":

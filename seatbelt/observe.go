@@ -1,4 +1,4 @@
-package sandbox
+package seatbelt
 
 import (
 	"bufio"
@@ -11,12 +11,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // This file is the OS-independent part of the macOS trace observer
 // (observe_darwin.go): which lines of `log stream` belong to the run, and
-// how a Seatbelt denial becomes the FileDenial the Linux observer reports.
-// It is free of build tags so that its tests run on Linux.
+// how a Seatbelt denial becomes the scope.FileDenial the Linux observer
+// reports. It is free of build tags so that its tests run on Linux.
 //
 // Which processes are the run's: Seatbelt's log names a process only by its
 // name and PID, so the observer keeps the set of the run's processes, seeded
@@ -35,11 +37,11 @@ import (
 // assumed not to be reused within a run.
 
 // seatbeltTraceArgs are the arguments of /usr/bin/log for the trace:
-// SeatbeltLogArgs with a predicate that also takes the sandbox's reports
-// from any sender (sandboxd) — only the messages ParseSeatbeltLog can read,
+// LogArgs with a predicate that also takes the sandbox's reports
+// from any sender (sandboxd) — only the messages ParseLog can read,
 // so that a busy log is not parsed in vain.
 func seatbeltTraceArgs() []string {
-	args := slices.Clone(SeatbeltLogArgs)
+	args := slices.Clone(LogArgs)
 	if i := slices.Index(args, "--predicate"); i >= 0 && i+1 < len(args) {
 		args[i+1] = `(` + args[i+1] + `) OR (eventMessage BEGINSWITH "Sandbox: " AND eventMessage CONTAINS " deny(")`
 	}
@@ -153,7 +155,7 @@ func (s *seatbeltProcs) knownName(name string) bool {
 // both) on its directory; running or mapping code (process-exec*,
 // file-map-executable) for Policy.Execute on the path; a write to a
 // protected path, or to a directory holding one, which the profile keeps
-// read-only whatever the grants, asks for nothing (GrantNone). protected are
+// read-only whatever the grants, asks for nothing (scope.GrantNone). protected are
 // the canonical (Seatbelt) spellings of Policy.Protected.
 //
 // ok is false for what no path rule allows (network — the proxy reports
@@ -161,29 +163,29 @@ func (s *seatbeltProcs) knownName(name string) bool {
 // stat (file-read-metadata): the Linux observer does not report stat either,
 // Landlock does not restrict it, and the trace has no key for the profile's
 // stat-only rules.
-func seatbeltFileDenial(d SeatbeltDenial, protected []string) (FileDenial, bool) {
-	fd := FileDenial{Time: d.Time, PID: d.PID, Command: d.Process, Path: filepath.Clean(d.Target)}
+func seatbeltFileDenial(d Denial, protected []string) (scope.FileDenial, bool) {
+	fd := scope.FileDenial{Time: d.Time, PID: d.PID, Command: d.Process, Path: filepath.Clean(d.Target)}
 	fd.Rule = fd.Path
 	switch d.ConfigKey() {
 	case "read":
-		fd.Op, fd.Grant = OpRead, GrantRead
+		fd.Op, fd.Grant = scope.OpRead, scope.GrantRead
 	case "execute":
-		fd.Op, fd.Grant = OpExec, GrantExecute
+		fd.Op, fd.Grant = scope.OpExec, scope.GrantExecute
 	case "read_write":
-		fd.Op, fd.Grant = OpWrite, GrantWrite
+		fd.Op, fd.Grant = scope.OpWrite, scope.GrantWrite
 		switch {
 		case strings.Contains(d.Operation, "create"):
-			fd.Op = OpCreate
+			fd.Op = scope.OpCreate
 		case strings.Contains(d.Operation, "unlink"):
-			fd.Op = OpDelete
+			fd.Op = scope.OpDelete
 		}
-		if slices.ContainsFunc(protected, func(p string) bool { return within(fd.Path, p) || within(p, fd.Path) }) {
-			fd.Grant = GrantNone
-		} else if fd.Op == OpCreate || fd.Op == OpDelete {
+		if slices.ContainsFunc(protected, func(p string) bool { return scope.Within(fd.Path, p) || scope.Within(p, fd.Path) }) {
+			fd.Grant = scope.GrantNone
+		} else if fd.Op == scope.OpCreate || fd.Op == scope.OpDelete {
 			fd.Rule = filepath.Dir(fd.Path)
 		}
 	default:
-		return FileDenial{}, false
+		return scope.FileDenial{}, false
 	}
 	return fd, true
 }
@@ -223,15 +225,15 @@ type seatbeltTrace struct {
 	// probe is the directory of the observer's own test denials, which
 	// are never the command's.
 	probe  string
-	report func(FileDenial)
+	report func(scope.FileDenial)
 	now    func() time.Time
-	recent map[SeatbeltDenial]time.Time
+	recent map[Denial]time.Time
 }
 
 // handle reports the file denial of one log line if it is the run's. An
 // error is a line that could not be read.
 func (t *seatbeltTrace) handle(line []byte) error {
-	d, ok, err := ParseSeatbeltLog(line)
+	d, ok, err := ParseLog(line)
 	if err != nil || !ok {
 		return err
 	}
@@ -239,7 +241,7 @@ func (t *seatbeltTrace) handle(line []byte) error {
 		d.Time = t.now()
 	}
 	fd, ok := seatbeltFileDenial(d, t.protected)
-	if !ok || (t.probe != "" && within(fd.Path, t.probe)) || !t.procs.owns(d.PID, d.Process, t.lookup) || t.duplicate(d) {
+	if !ok || (t.probe != "" && scope.Within(fd.Path, t.probe)) || !t.procs.owns(d.PID, d.Process, t.lookup) || t.duplicate(d) {
 		return nil
 	}
 	for range min(max(d.Repeats, 1), maxRepeats) {
@@ -250,9 +252,9 @@ func (t *seatbeltTrace) handle(line []byte) error {
 
 // duplicate reports whether d was reported within dedupWindow before; if
 // not, it remembers d.
-func (t *seatbeltTrace) duplicate(d SeatbeltDenial) bool {
+func (t *seatbeltTrace) duplicate(d Denial) bool {
 	if t.recent == nil {
-		t.recent = map[SeatbeltDenial]time.Time{}
+		t.recent = map[Denial]time.Time{}
 	}
 	key := d
 	key.Time = time.Time{}

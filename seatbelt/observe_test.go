@@ -1,4 +1,4 @@
-package sandbox
+package seatbelt
 
 import (
 	"bytes"
@@ -10,16 +10,18 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
-// The log lines of these tests are built by logLine (sbpl_trace_test.go):
+// The log lines of these tests are built by logLine (log_test.go):
 // CONSTRUCTED in the shape of `log stream --style ndjson`, not captured.
 
 func TestSeatbeltTraceArgs(t *testing.T) {
-	before := slices.Clone(SeatbeltLogArgs)
+	before := slices.Clone(LogArgs)
 	args := seatbeltTraceArgs()
-	if !slices.Equal(SeatbeltLogArgs, before) {
-		t.Fatalf("seatbeltTraceArgs changed SeatbeltLogArgs: %q", SeatbeltLogArgs)
+	if !slices.Equal(LogArgs, before) {
+		t.Fatalf("seatbeltTraceArgs changed LogArgs: %q", LogArgs)
 	}
 	i := slices.Index(args, "--predicate")
 	if i < 0 || i+1 >= len(args) || len(args) != len(before) {
@@ -41,48 +43,48 @@ var seatbeltDenialCases = []struct {
 	name   string
 	op     string
 	target string
-	want   FileDenial // Time, PID and Command are filled in by the test
+	want   scope.FileDenial // Time, PID and Command are filled in by the test
 	ok     bool
 }{
 	{"read a key", "file-read-data", macHome + "/.ssh/id_ed25519",
-		FileDenial{Op: OpRead, Path: macHome + "/.ssh/id_ed25519", Rule: macHome + "/.ssh/id_ed25519", Grant: GrantRead}, true},
+		scope.FileDenial{Op: scope.OpRead, Path: macHome + "/.ssh/id_ed25519", Rule: macHome + "/.ssh/id_ed25519", Grant: scope.GrantRead}, true},
 	{"list a directory", "file-read-data", "/Library/Keychains",
-		FileDenial{Op: OpRead, Path: "/Library/Keychains", Rule: "/Library/Keychains", Grant: GrantRead}, true},
+		scope.FileDenial{Op: scope.OpRead, Path: "/Library/Keychains", Rule: "/Library/Keychains", Grant: scope.GrantRead}, true},
 	{"read xattrs", "file-read-xattr", macHome + "/Documents/a.txt",
-		FileDenial{Op: OpRead, Path: macHome + "/Documents/a.txt", Rule: macHome + "/Documents/a.txt", Grant: GrantRead}, true},
+		scope.FileDenial{Op: scope.OpRead, Path: macHome + "/Documents/a.txt", Rule: macHome + "/Documents/a.txt", Grant: scope.GrantRead}, true},
 	{"write a file", "file-write-data", "/usr/local/etc/tool.conf",
-		FileDenial{Op: OpWrite, Path: "/usr/local/etc/tool.conf", Rule: "/usr/local/etc/tool.conf", Grant: GrantWrite}, true},
+		scope.FileDenial{Op: scope.OpWrite, Path: "/usr/local/etc/tool.conf", Rule: "/usr/local/etc/tool.conf", Grant: scope.GrantWrite}, true},
 	{"chmod", "file-write-mode", "/usr/local/bin/tool",
-		FileDenial{Op: OpWrite, Path: "/usr/local/bin/tool", Rule: "/usr/local/bin/tool", Grant: GrantWrite}, true},
+		scope.FileDenial{Op: scope.OpWrite, Path: "/usr/local/bin/tool", Rule: "/usr/local/bin/tool", Grant: scope.GrantWrite}, true},
 	{"create a file", "file-write-create", macHome + "/.cache/tool/index",
-		FileDenial{Op: OpCreate, Path: macHome + "/.cache/tool/index", Rule: macHome + "/.cache/tool", Grant: GrantWrite}, true},
+		scope.FileDenial{Op: scope.OpCreate, Path: macHome + "/.cache/tool/index", Rule: macHome + "/.cache/tool", Grant: scope.GrantWrite}, true},
 	{"delete a file", "file-write-unlink", macHome + "/.cache/tool/old",
-		FileDenial{Op: OpDelete, Path: macHome + "/.cache/tool/old", Rule: macHome + "/.cache/tool", Grant: GrantWrite}, true},
+		scope.FileDenial{Op: scope.OpDelete, Path: macHome + "/.cache/tool/old", Rule: macHome + "/.cache/tool", Grant: scope.GrantWrite}, true},
 	{"exec", "process-exec*", macHome + "/bin/tool",
-		FileDenial{Op: OpExec, Path: macHome + "/bin/tool", Rule: macHome + "/bin/tool", Grant: GrantExecute}, true},
+		scope.FileDenial{Op: scope.OpExec, Path: macHome + "/bin/tool", Rule: macHome + "/bin/tool", Grant: scope.GrantExecute}, true},
 	{"load a library", "file-map-executable", macHome + "/lib/libx.dylib",
-		FileDenial{Op: OpExec, Path: macHome + "/lib/libx.dylib", Rule: macHome + "/lib/libx.dylib", Grant: GrantExecute}, true},
+		scope.FileDenial{Op: scope.OpExec, Path: macHome + "/lib/libx.dylib", Rule: macHome + "/lib/libx.dylib", Grant: scope.GrantExecute}, true},
 	{"protected file", "file-write-data", macProject + "/.git/config",
-		FileDenial{Op: OpWrite, Path: macProject + "/.git/config", Rule: macProject + "/.git/config", Grant: GrantNone}, true},
+		scope.FileDenial{Op: scope.OpWrite, Path: macProject + "/.git/config", Rule: macProject + "/.git/config", Grant: scope.GrantNone}, true},
 	{"protected: a new hook", "file-write-create", macProject + "/.git/hooks/pre-commit",
-		FileDenial{Op: OpCreate, Path: macProject + "/.git/hooks/pre-commit", Rule: macProject + "/.git/hooks/pre-commit", Grant: GrantNone}, true},
+		scope.FileDenial{Op: scope.OpCreate, Path: macProject + "/.git/hooks/pre-commit", Rule: macProject + "/.git/hooks/pre-commit", Grant: scope.GrantNone}, true},
 	{"protected: renaming the directory that holds it", "file-write-unlink", macProject + "/.git",
-		FileDenial{Op: OpDelete, Path: macProject + "/.git", Rule: macProject + "/.git", Grant: GrantNone}, true},
+		scope.FileDenial{Op: scope.OpDelete, Path: macProject + "/.git", Rule: macProject + "/.git", Grant: scope.GrantNone}, true},
 	{"protected, through the data volume", "file-write-data", dataVolume + macProject + "/.envrc",
-		FileDenial{Op: OpWrite, Path: dataVolume + macProject + "/.envrc", Rule: dataVolume + macProject + "/.envrc", Grant: GrantNone}, true},
+		scope.FileDenial{Op: scope.OpWrite, Path: dataVolume + macProject + "/.envrc", Rule: dataVolume + macProject + "/.envrc", Grant: scope.GrantNone}, true},
 	{"protected: a directory above one", "file-write-mode", macHome + "/src",
-		FileDenial{Op: OpWrite, Path: macHome + "/src", Rule: macHome + "/src", Grant: GrantNone}, true},
+		scope.FileDenial{Op: scope.OpWrite, Path: macHome + "/src", Rule: macHome + "/src", Grant: scope.GrantNone}, true},
 	{"a name that only starts like a directory above a protected path", "file-write-create", macHome + "/src/ap",
-		FileDenial{Op: OpCreate, Path: macHome + "/src/ap", Rule: macHome + "/src", Grant: GrantWrite}, true},
+		scope.FileDenial{Op: scope.OpCreate, Path: macHome + "/src/ap", Rule: macHome + "/src", Grant: scope.GrantWrite}, true},
 	{"unclean path", "file-read-data", macHome + "/.aws//credentials",
-		FileDenial{Op: OpRead, Path: macHome + "/.aws/credentials", Rule: macHome + "/.aws/credentials", Grant: GrantRead}, true},
-	{"stat", "file-read-metadata", macHome + "/.config", FileDenial{}, false},
-	{"connect", "network-outbound", "93.184.216.34:443", FileDenial{}, false},
-	{"UNIX socket", "network-outbound", "/private/var/run/docker.sock", FileDenial{}, false},
-	{"service", "mach-lookup", "com.apple.pasteboard.1", FileDenial{}, false},
-	{"sysctl", "sysctl-read", "", FileDenial{}, false},
-	{"signal", "signal", "", FileDenial{}, false},
-	{"relative target", "file-read-data", "relative/x", FileDenial{}, false},
+		scope.FileDenial{Op: scope.OpRead, Path: macHome + "/.aws/credentials", Rule: macHome + "/.aws/credentials", Grant: scope.GrantRead}, true},
+	{"stat", "file-read-metadata", macHome + "/.config", scope.FileDenial{}, false},
+	{"connect", "network-outbound", "93.184.216.34:443", scope.FileDenial{}, false},
+	{"UNIX socket", "network-outbound", "/private/var/run/docker.sock", scope.FileDenial{}, false},
+	{"service", "mach-lookup", "com.apple.pasteboard.1", scope.FileDenial{}, false},
+	{"sysctl", "sysctl-read", "", scope.FileDenial{}, false},
+	{"signal", "signal", "", scope.FileDenial{}, false},
+	{"relative target", "file-read-data", "relative/x", scope.FileDenial{}, false},
 }
 
 func TestSeatbeltFileDenial(t *testing.T) {
@@ -90,7 +92,7 @@ func TestSeatbeltFileDenial(t *testing.T) {
 	protected := seatbeltProtected(macDefault().Protected)
 	for _, tt := range seatbeltDenialCases {
 		t.Run(tt.name, func(t *testing.T) {
-			d := SeatbeltDenial{Time: when, Process: "tool", PID: 4242, Operation: tt.op, Target: tt.target, Repeats: 1}
+			d := Denial{Time: when, Process: "tool", PID: 4242, Operation: tt.op, Target: tt.target, Repeats: 1}
 			got, ok := seatbeltFileDenial(d, protected)
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v (%+v)", ok, tt.ok, got)
@@ -105,7 +107,7 @@ func TestSeatbeltFileDenial(t *testing.T) {
 		})
 	}
 	t.Run("system policy", func(t *testing.T) {
-		d := SeatbeltDenial{Process: "ls", PID: 5, Operation: "file-read-data", Target: macHome + "/Desktop", Repeats: 1, SystemPolicy: true}
+		d := Denial{Process: "ls", PID: 5, Operation: "file-read-data", Target: macHome + "/Desktop", Repeats: 1, SystemPolicy: true}
 		if got, ok := seatbeltFileDenial(d, protected); ok {
 			t.Errorf("a denial by macOS's own policy was mapped: %+v", got)
 		}
@@ -115,12 +117,12 @@ func TestSeatbeltFileDenial(t *testing.T) {
 // TestSeatbeltFixAllows checks each mapping against the profile generator:
 // the operation is denied by macDefault's profile, and adding the reported
 // Rule to the reported Grant's list makes the regenerated profile allow it
-// — or, for GrantNone, adding it even to Write does not.
+// — or, for scope.GrantNone, adding it even to Write does not.
 func TestSeatbeltFixAllows(t *testing.T) {
 	base := macDefault()
 	protected := seatbeltProtected(base.Protected)
-	profileOf := func(p Policy) []sbplRule {
-		profile, err := SBPL(p, SBPLOptions{TmpDir: macTmp})
+	profileOf := func(p Profile) []sbplRule {
+		profile, err := SBPL(withRun(p, macTmp, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,18 +138,18 @@ func TestSeatbeltFixAllows(t *testing.T) {
 			if decide(before, tt.op, target) {
 				t.Fatalf("the default profile allows %s %s: not a denial to test", tt.op, target)
 			}
-			fd, _ := seatbeltFileDenial(SeatbeltDenial{Operation: tt.op, Target: tt.target, Repeats: 1}, protected)
+			fd, _ := seatbeltFileDenial(Denial{Operation: tt.op, Target: tt.target, Repeats: 1}, protected)
 			p := base
 			switch fd.Grant {
-			case GrantRead:
+			case scope.GrantRead:
 				p.Read = append(slices.Clone(p.Read), fd.Rule)
-			case GrantExecute:
+			case scope.GrantExecute:
 				p.Execute = append(slices.Clone(p.Execute), fd.Rule)
-			case GrantWrite, GrantNone:
+			case scope.GrantWrite, scope.GrantNone:
 				p.Write = append(slices.Clone(p.Write), fd.Rule)
 			}
 			allowed := decide(profileOf(p), tt.op, target)
-			if want := fd.Grant != GrantNone; allowed != want {
+			if want := fd.Grant != scope.GrantNone; allowed != want {
 				t.Errorf("after adding %q to %q the profile decides %s %s: allowed = %v, want %v", fd.Rule, fd.Grant, tt.op, target, allowed, want)
 			}
 		})
@@ -304,7 +306,7 @@ func TestSeatbeltTraceHandle(t *testing.T) {
 		lookup:    fakeTable{4243: {4243, 1, "cat"}, 77: {77, 1, "Safari"}}.lookup,
 		protected: seatbeltProtected(macDefault().Protected),
 		probe:     probe,
-		report: func(d FileDenial) {
+		report: func(d scope.FileDenial) {
 			got = append(got, fmt.Sprintf("%s %s %s %s %d %s", d.Op, d.Path, d.Rule, d.Grant, d.PID, d.Command))
 			times = append(times, d.Time)
 		},
@@ -331,7 +333,7 @@ func TestSeatbeltTraceDuplicateMemory(t *testing.T) {
 	tr := &seatbeltTrace{}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range maxRecent + 10 {
-		d := SeatbeltDenial{Time: at.Add(time.Duration(i) * 10 * time.Millisecond), PID: 1, Operation: "file-read-data", Target: fmt.Sprintf("/x/%d", i)}
+		d := Denial{Time: at.Add(time.Duration(i) * 10 * time.Millisecond), PID: 1, Operation: "file-read-data", Target: fmt.Sprintf("/x/%d", i)}
 		if tr.duplicate(d) {
 			t.Fatalf("distinct denial %d taken for a duplicate", i)
 		}
@@ -339,7 +341,7 @@ func TestSeatbeltTraceDuplicateMemory(t *testing.T) {
 	if len(tr.recent) > maxRecent {
 		t.Errorf("%d reports remembered, want at most %d", len(tr.recent), maxRecent)
 	}
-	last := SeatbeltDenial{Time: at.Add(time.Duration(maxRecent+9) * 10 * time.Millisecond), PID: 1, Operation: "file-read-data", Target: fmt.Sprintf("/x/%d", maxRecent+9)}
+	last := Denial{Time: at.Add(time.Duration(maxRecent+9) * 10 * time.Millisecond), PID: 1, Operation: "file-read-data", Target: fmt.Sprintf("/x/%d", maxRecent+9)}
 	last.Time = last.Time.Add(dedupWindow / 2)
 	if !tr.duplicate(last) {
 		t.Error("a recent report was forgotten")
@@ -393,7 +395,7 @@ func FuzzSeatbeltTrace(f *testing.F) {
 			procs:     newSeatbeltProcs(4242, "/bin/cat"),
 			lookup:    fakeTable{}.lookup,
 			protected: seatbeltProtected(macDefault().Protected),
-			report: func(d FileDenial) {
+			report: func(d scope.FileDenial) {
 				if !filepath.IsAbs(d.Path) || !filepath.IsAbs(d.Rule) || d.Op == "" || d.Path != filepath.Clean(d.Path) {
 					t.Fatalf("bad report %+v", d)
 				}

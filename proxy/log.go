@@ -19,6 +19,11 @@ type Decision struct {
 	Reason  string    `json:"reason"`
 	Session string    `json:"session,omitempty"`
 	PID     int       `json:"pid,omitempty"` // the pent process that opened the session
+	// Comm and ProcPID name the sandbox's process that made a refused
+	// connection or query (its command and its PID in the sandbox), when
+	// the proxy could find it (Linux capture sessions).
+	Comm    string `json:"comm,omitempty"`
+	ProcPID int    `json:"proc_pid,omitempty"`
 }
 
 // decisionLog writes decisions to an io.Writer and keeps the last ones in a

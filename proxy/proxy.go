@@ -174,6 +174,10 @@ type session struct {
 	p     *Proxy
 	info  SessionInfo
 	names *nameTable // the synthetic addresses this session's DNS handed out
+	// netns is the inode of the network namespace of a capture session's
+	// sockets (the sandbox's), where refusals are attributed; 0 when
+	// unknown.
+	netns uint64
 
 	tcp    *net.TCPListener
 	dnsUDP net.PacketConn
@@ -217,6 +221,9 @@ func (p *Proxy) openSession(info SessionInfo, files []*os.File) (*session, error
 		s.closeSockets()
 		return nil, err
 	}
+	// Without the namespace refusals name the pent process alone; the
+	// policy is the same.
+	s.netns, _ = socketNetns(files[0])
 	return s, nil
 }
 
@@ -368,15 +375,19 @@ func (s *session) untrack(c net.Conn) {
 	s.p.touch()
 }
 
-// decide logs one decision and returns allowed for convenient use.
-func (s *session) decide(allowed bool, kind, name string, port int, addr, reason string) bool {
+// decide logs one decision about a flow from the client address from and
+// returns allowed for convenient use. A refusal names the sandbox's process
+// that made it where the proxy can find it.
+func (s *session) decide(from net.Addr, allowed bool, kind, name string, port int, addr, reason string) bool {
 	action := "deny"
 	if allowed {
 		action = "allow"
 	}
-	s.p.log.record(Decision{
+	d := Decision{
 		Time: s.p.now().UTC(), Action: action, Kind: kind, Name: name, Port: port,
 		Addr: addr, Reason: reason, Session: s.info.ID, PID: s.info.PID,
-	})
+	}
+	s.attribute(&d, from)
+	s.p.log.record(d)
 	return allowed
 }

@@ -54,10 +54,10 @@ func (s *session) handleTransparent(c *net.TCPConn, orig netip.AddrPort) {
 	port := int(orig.Port())
 	name, ok := s.names.nameOf(orig.Addr())
 	if !ok {
-		s.decide(false, "tcp", "", port, orig.String(), "raw IP connection: the address was not handed out by pent's DNS for an allowed name")
+		s.decide(c.RemoteAddr(), false, "tcp", "", port, orig.String(), "raw IP connection: the address was not handed out by pent's DNS for an allowed name")
 		return
 	}
-	addrs, err := s.admit("tcp", name, port, orig.String())
+	addrs, err := s.admit(c.RemoteAddr(), "tcp", name, port, orig.String())
 	if err != nil {
 		return
 	}
@@ -81,16 +81,16 @@ func (s *session) handleProxyAware(c *net.TCPConn) {
 func (s *session) handleSOCKS(c *net.TCPConn, br *bufio.Reader) {
 	t, err := readSOCKS5(br, c, s.token)
 	if err != nil {
-		s.decide(false, "socks5", t.name, t.port, "", "bad SOCKS5 request: "+err.Error())
+		s.decide(c.RemoteAddr(), false, "socks5", t.name, t.port, "", "bad SOCKS5 request: "+err.Error())
 		return
 	}
 	name, err := s.bindName(t.name, t.addr)
 	if err != nil {
 		socksReply(c, socksNotAllowed)
-		s.decide(false, "socks5", "", t.port, t.addr.String()+t.name, err.Error())
+		s.decide(c.RemoteAddr(), false, "socks5", "", t.port, t.addr.String()+t.name, err.Error())
 		return
 	}
-	addrs, err := s.admit("socks5", name, t.port, "")
+	addrs, err := s.admit(c.RemoteAddr(), "socks5", name, t.port, "")
 	if err != nil {
 		code := byte(socksHostUnreach)
 		if isDenial(err) {
@@ -134,26 +134,26 @@ func (s *session) checkName(name string, port int) error {
 
 // admit checks name and port and resolves name to the addresses the policy
 // lets it reach, logging a refusal. Nothing is dialled yet.
-func (s *session) admit(kind, name string, port int, orig string) ([]netip.Addr, error) {
+func (s *session) admit(from net.Addr, kind, name string, port int, orig string) ([]netip.Addr, error) {
 	err := s.checkName(name, port)
 	var addrs []netip.Addr
 	if err == nil {
 		addrs, err = s.resolveAllowed(context.Background(), name, port)
 	}
 	if err != nil {
-		s.decideErr(kind, name, port, orig, err)
+		s.decideErr(from, kind, name, port, orig, err)
 	}
 	return addrs, err
 }
 
 // decideErr logs a refused connection: a denial with its reason, anything
 // else as an upstream failure.
-func (s *session) decideErr(kind, name string, port int, addr string, err error) {
+func (s *session) decideErr(from net.Addr, kind, name string, port int, addr string, err error) {
 	reason := err.Error()
 	if !isDenial(err) {
 		reason = "upstream failed: " + reason
 	}
-	s.decide(false, kind, name, port, addr, reason)
+	s.decide(from, false, kind, name, port, addr, reason)
 }
 
 func isDenial(err error) bool {
@@ -261,17 +261,17 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, addrs []ne
 	proto, err := sniffClient(client, br, name, port, firstBytesWait)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
-			s.decideErr(kind, name, port, "", err)
+			s.decideErr(client.RemoteAddr(), kind, name, port, "", err)
 		}
 		return
 	}
 	up, err := dialFirst(context.Background(), addrs, port)
 	if err != nil {
-		s.decideErr(kind, name, port, "", err)
+		s.decideErr(client.RemoteAddr(), kind, name, port, "", err)
 		return
 	}
 	defer up.Close()
-	s.decide(true, kind, name, port, up.RemoteAddr().String(), "allowed name")
+	s.decide(client.RemoteAddr(), true, kind, name, port, up.RemoteAddr().String(), "allowed name")
 	down := make(chan struct{})
 	go func() {
 		copyHalf(client, up)
@@ -288,7 +288,7 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, addrs []ne
 	}
 	if err != nil {
 		if isDenial(err) {
-			s.decide(false, kind, name, port, up.RemoteAddr().String(), err.Error())
+			s.decide(client.RemoteAddr(), false, kind, name, port, up.RemoteAddr().String(), err.Error())
 		}
 		client.Close()
 		up.Close()

@@ -69,7 +69,8 @@ type Entry struct {
 	// was no name).
 	Target string `json:"target"`
 	// PID and Command name the process of the first occurrence: a PID in
-	// the sandbox for files, the pent process for the network.
+	// the sandbox for files and for the network when the proxy found the
+	// process, the pent process otherwise.
 	PID     int    `json:"pid,omitempty"`
 	Command string `json:"command,omitempty"`
 	// Count is how many times it happened.
@@ -124,6 +125,9 @@ func (h Hinter) Network(d proxy.Decision) (e Entry, ok bool) {
 		return Entry{}, false
 	}
 	e = Entry{Time: d.Time, Last: d.Time, Kind: KindNetwork, Op: OpConnect, PID: d.PID, Command: "pent", Count: 1}
+	if d.Comm != "" {
+		e.PID, e.Command = d.ProcPID, d.Comm
+	}
 	if d.Kind == "dns" {
 		e.Op = OpDNS
 	}

@@ -109,6 +109,25 @@ func TestNetworkHints(t *testing.T) {
 	}
 }
 
+// TestNetworkProcess: a denial the proxy attributed names the sandbox's
+// process; one it could not names the pent process that opened the session.
+func TestNetworkProcess(t *testing.T) {
+	h := testHinter(t)
+	for _, tc := range []struct {
+		d       proxy.Decision
+		pid     int
+		command string
+	}{
+		{proxy.Decision{Action: "deny", Kind: "dns", Name: "denied.test", PID: 4242, Comm: "node", ProcPID: 7}, 7, "node"},
+		{proxy.Decision{Action: "deny", Kind: "dns", Name: "denied.test", PID: 4242}, 4242, "pent"},
+	} {
+		e, ok := h.Network(tc.d)
+		if !ok || e.PID != tc.pid || e.Command != tc.command {
+			t.Errorf("%+v: entry %+v, want %s[%d]", tc.d, e, tc.command, tc.pid)
+		}
+	}
+}
+
 func equalEntry(a, b Entry) bool {
 	if (a.Fix == nil) != (b.Fix == nil) || (a.Fix != nil && *a.Fix != *b.Fix) {
 		return false

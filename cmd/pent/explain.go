@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/pent-sandbox/pent/trace"
 )
@@ -32,16 +33,25 @@ func (t *traceRun) explainNetwork(io *IOStreams) {
 	}
 }
 
-// explainLine is the summary line of one refusal: what, how often, and the
-// fix (the --allow flag and the config key) or why no setting allows it.
+// explainLine is the summary line of one refusal: what, which process of
+// the sandbox asked first (when the proxy found it; an entry it did not
+// find names the pent process), how often, and the fix (the --allow flag
+// and the config key) or why no setting allows it.
 func explainLine(e trace.Entry) string {
 	what := "connection to"
 	if e.Op == trace.OpDNS {
 		what = "lookup of"
 	}
 	line := "the proxy refused the " + what + " " + e.Target
+	var about []string
+	if e.Command != "pent" && e.PID > 0 {
+		about = append(about, e.Command+"["+strconv.Itoa(e.PID)+"]")
+	}
 	if e.Count > 1 {
-		line += " (" + strconv.Itoa(e.Count) + "×)"
+		about = append(about, strconv.Itoa(e.Count)+"×")
+	}
+	if len(about) > 0 {
+		line += " (" + strings.Join(about, ", ") + ")"
 	}
 	if e.Fix != nil && e.Fix.Key == trace.KeyAllow {
 		return line + " — allow it with `pent run --allow " + e.Fix.Value + "` or " + e.Hint

@@ -24,7 +24,7 @@ func TestExplainNetwork(t *testing.T) {
 	deny := func(kind, name string, port int, addr, reason string) {
 		tr.recorder().AddDecision(proxy.Decision{Action: "deny", Kind: kind, Name: name, Port: port, Addr: addr, Reason: reason})
 	}
-	deny("connect", "b.test", 443, "", "b.test is not allowed")
+	tr.recorder().AddDecision(proxy.Decision{Action: "deny", Kind: "connect", Name: "b.test", Port: 443, Reason: "b.test is not allowed", PID: 99, Comm: "curl\x1b]0;", ProcPID: 7})
 	deny("connect", "b.test", 443, "", "b.test is not allowed")
 	deny("tcp", "a.test", 22, "", "port 22 is not allowed for a.test")
 	deny("tcp", "", 80, "203.0.113.9:80\x1b[2J", "raw IP connection")
@@ -35,7 +35,7 @@ func TestExplainNetwork(t *testing.T) {
 	tr.explainNetwork(io)
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	want := []string{
-		"pent: the proxy refused the connection to b.test:443 (2×) — allow it with `pent run --allow b.test` or add \"b.test\" to [proxy] domain_allowlist in .pent.toml",
+		"pent: the proxy refused the connection to b.test:443 (curl\\x1b]0;[7], 2×) — allow it with `pent run --allow b.test` or add \"b.test\" to [proxy] domain_allowlist in .pent.toml",
 		"pent: the proxy refused the connection to a.test:22 — allow it with `pent run --allow a.test:22` or add \"a.test:22\" to [proxy] domain_allowlist in .pent.toml",
 		`pent: the proxy refused the connection to 203.0.113.9:80\x1b[2J: raw IP connection`,
 		"pent: the proxy refused the lookup of c.test — allow it with `pent run --allow c.test` or add \"c.test\" to [proxy] domain_allowlist in .pent.toml",

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -138,13 +139,16 @@ func TestProxy_ExplainAtExit(t *testing.T) {
 			t.Fatalf("the script did not run to its end:\n%s", res)
 		}
 		t.Logf("exit summary:\n%s", res.stderr)
-		for _, want := range []string{
-			"pent: the proxy refused the connection to " + deniedName + ":" + h + " (2×) — allow it with `pent run --allow " + deniedName + "`",
-			"pent: the proxy refused the connection to " + n.hostIP + ":" + strconv.Itoa(n.rawPort) + ": raw IP connection",
-			"pent: the proxy refused the connection to " + allowedName + ":" + h + ": HTTP Host \"sneaky.test\" does not match",
+		// Each line names the sandbox's process (TestProxy_ExplainClients
+		// checks its PID) — unless, like the raw-IP probe here, the client
+		// closed its socket before the proxy decided.
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(deniedName+":"+h) + ` \(curl\[\d+\], 2×\) — allow it with ` + regexp.QuoteMeta("`pent run --allow "+deniedName+"`")),
+			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(n.hostIP+":"+strconv.Itoa(n.rawPort)) + `( \(python3\[\d+\]\))?: raw IP connection`),
+			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(allowedName+":"+h) + ` \(python3\[\d+\]\): HTTP Host "sneaky.test" does not match`),
 		} {
-			if !strings.Contains(res.stderr, want) {
-				t.Errorf("the exit summary lacks %q:\n%s", want, res)
+			if !want.MatchString(res.stderr) {
+				t.Errorf("the exit summary lacks %s:\n%s", want, res)
 			}
 		}
 		quiet := r.sandboxSh(script, "--quiet", "--allow", allowedName)
@@ -239,6 +243,49 @@ func TestProxy_HostLocalName(t *testing.T) {
 			if strings.HasPrefix(q, "localhost.") {
 				t.Errorf("localhost was asked upstream: %s", q)
 			}
+		}
+	})
+}
+
+// TestProxy_ExplainClients: the exit summary explains a refusal to node
+// (no proxy support: it looks the name up itself), to a raw Python socket
+// on an allowed name's synthetic address but another port, and to bash's
+// /dev/tcp on a synthetic address pent never handed out — each line naming
+// the sandbox's process that asked (its command and its PID inside the
+// sandbox, which each client prints), not pent.
+func TestProxy_ExplainClients(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		h, raw := strconv.Itoa(n.httpPort), strconv.Itoa(n.bannerTCP)
+		script := `node -e 'const fs = require("fs"); console.log("WHO node " + fs.readFileSync("/proc/self/comm", "utf8").trim() + " " + process.pid);` +
+			` require("http").get("http://` + deniedName + `:` + h + `/", () => {}).on("error", e => console.log("NODE " + e.code))'` + "\n" +
+			`python3 -c 'import os, socket
+print("WHO python", open("/proc/self/comm").read().strip(), os.getpid(), flush=True)
+s = socket.create_connection((socket.gethostbyname("` + allowedName + `"), ` + raw + `), timeout=5)
+print("PYTHON", repr(s.recv(64)))'` + "\n" +
+			`bash -c 'read -r comm </proc/$$/comm; echo "WHO bash $comm $$"; exec 3<>/dev/tcp/198.19.255.254/80; read -r x <&3; echo "BASH read ended"'` + "\n" +
+			"echo DONE\n"
+		res := r.sandboxSh(script, "--allow", allowedName+":"+h)
+		if !strings.Contains(res.stdout, "DONE") || !strings.Contains(res.stdout, "NODE ENOTFOUND") || !strings.Contains(res.stdout, "PYTHON b''") {
+			t.Fatalf("the clients did not run as expected:\n%s", res)
+		}
+		who := map[string]string{}
+		for line := range strings.SplitSeq(res.stdout, "\n") {
+			if f := strings.Fields(line); len(f) == 4 && f[0] == "WHO" {
+				who[f[1]] = f[2] + "[" + f[3] + "]"
+			}
+		}
+		for _, want := range []string{
+			"pent: the proxy refused the lookup of " + deniedName + " (" + who["node"] + ", ",
+			"pent: the proxy refused the connection to " + allowedName + ":" + raw + " (" + who["python"] + ") — allow it with `pent run --allow " + allowedName + ":" + raw + "`",
+			"pent: the proxy refused the connection to 198.19.255.254:80 (" + who["bash"] + "): raw IP connection",
+		} {
+			if len(who) != 3 || !strings.Contains(res.stderr, want) {
+				t.Errorf("the exit summary lacks %q:\n%s", want, res)
+			}
+		}
+		if got := n.banners.Load(); got != 0 {
+			t.Errorf("the refused port was connected to %d times", got)
 		}
 	})
 }

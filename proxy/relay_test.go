@@ -300,6 +300,30 @@ func TestDeniedSNIConnectsNothing(t *testing.T) {
 	}
 }
 
+// TestECHDecidedByOuterSNI: a ClientHello with Encrypted Client Hello is
+// decided by its outer SNI, the only name the proxy can read: a denied
+// outer name connects nothing whatever the inner one, an allowed outer name
+// is relayed (the inner name is the server's business: the README says so).
+func TestECHDecidedByOuterSNI(t *testing.T) {
+	u := startUpstream(t)
+	cs := startCountingServer(t)
+	p := testProxy(t, u, "www.test")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), echClientHello(t, "www.test", "evil.test"))
+	time.Sleep(100 * time.Millisecond)
+	if n, got := cs.snapshot(); n != 0 {
+		t.Fatalf("an ECH hello with a denied outer SNI caused %d upstream connects (received %q)", n, got)
+	}
+	if !strings.Contains(string(p.Logs(100)), `TLS SNI \"evil.test\" does not match www.test`) {
+		t.Errorf("denial not logged:\n%s", p.Logs(100))
+	}
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), echClientHello(t, "evil.test", "www.test"))
+	time.Sleep(100 * time.Millisecond)
+	if n, _ := cs.snapshot(); n != 1 {
+		t.Fatalf("an ECH hello with the allowed outer SNI made %d connects, want 1", n)
+	}
+}
+
 // TestTunnelEveryHTTPRequestChecked: plain HTTP in a tunnel bound to
 // www.test has every request's Host checked before any byte of it goes
 // upstream — keep-alive, pipelined, lower-case, split, after a body.

@@ -289,3 +289,29 @@ print("PYTHON", repr(s.recv(64)))'` + "\n" +
 		}
 	})
 }
+
+// TestProxy_LogsNameTheProcess: the project's proxy (a daemon of its own,
+// not the pent process) names the sandbox's process of a refusal in `pent
+// proxy logs` and in the exit summary.
+func TestProxy_LogsNameTheProcess(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		startProjectProxy(t, r)
+		res := r.sandboxSh(`echo "WHO $$"; exec getent hosts ` + deniedName)
+		pid := ""
+		for line := range strings.SplitSeq(res.stdout, "\n") {
+			if p, ok := strings.CutPrefix(line, "WHO "); ok {
+				pid = p
+			}
+		}
+		if pid == "" || !strings.Contains(res.stderr, "pent: the proxy refused the lookup of "+deniedName+" (getent["+pid+"]") {
+			t.Errorf("the exit summary does not name getent[%s]:\n%s", pid, res)
+		}
+		logs := r.pent("proxy", "logs")
+		if !strings.Contains(logs.stdout, `"name":"`+deniedName+`"`) {
+			t.Fatalf("pent proxy logs lacks the refusal:\n%s", logs)
+		}
+		if !strings.Contains(logs.stdout, `"comm":"getent","proc_pid":`+pid+`}`) {
+			t.Errorf("pent proxy logs does not name getent[%s]:\n%s", pid, logs)
+		}
+	})
+}

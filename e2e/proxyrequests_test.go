@@ -315,3 +315,45 @@ func TestProxy_LogsNameTheProcess(t *testing.T) {
 		}
 	})
 }
+
+// TestProxy_LocalhostRawClients: with `--allow localhost:PORT` and
+// destinations permitting loopback, clients that ignore the proxy
+// variables reach the host's service on 127.0.0.1:PORT — by address
+// (python3) and by the name localhost (bash /dev/tcp, which resolves it
+// from the sandbox's hosts file) — through the proxy, which decides them as
+// localhost. Another loopback port stays the sandbox's own: the host's
+// HTTP server on 127.0.0.1 is not reached there, and nothing is refused
+// for it. Before, 127.0.0.1 was the sandbox's loopback alone and every
+// such connect was refused by the sandbox's empty loopback.
+func TestProxy_LocalhostRawClients(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		port, other := strconv.Itoa(n.bannerTCP), strconv.Itoa(n.httpPort)
+		script := `unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
+python3 -c 'import socket; print("PY", socket.create_connection(("127.0.0.1", ` + port + `), timeout=5).recv(64))'
+bash -c 'exec 3<>/dev/tcp/localhost/` + port + ` && read -r line <&3 && echo "BASH $line"'
+python3 -c '
+import socket
+try:
+    socket.create_connection(("127.0.0.1", ` + other + `), timeout=5)
+    print("OTHER connected")
+except OSError as e:
+    print("OTHER", e.errno)'
+echo DONE`
+		res := r.sandboxSh(script, "--allow", "localhost:"+port)
+		for _, want := range []string{"PY b'BANNER-OK\\n'", "BASH BANNER-OK", "OTHER 111", "DONE"} {
+			if !strings.Contains(res.stdout, want) {
+				t.Errorf("output lacks %q:\n%s", want, res)
+			}
+		}
+		if got := n.banners.Load(); got != 2 {
+			t.Errorf("the host's service on localhost:%s was reached %d times, want 2", port, got)
+		}
+		if hosts := n.seen(&n.hosts); len(hosts) != 0 {
+			t.Errorf("the host's HTTP server on another loopback port was reached: %v", hosts)
+		}
+		if strings.Contains(res.stderr, "refused") {
+			t.Errorf("something was refused:\n%s", res)
+		}
+	})
+}

@@ -202,7 +202,7 @@ func captureChild() int {
 		return 2
 	}
 	uc := sock.(*net.UnixConn)
-	cf, err := SetupCapture()
+	cf, err := SetupCapture(nil)
 	if err != nil {
 		_, _ = uc.Write([]byte("fail setup: " + err.Error()))
 		return 1

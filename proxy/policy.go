@@ -80,6 +80,20 @@ func Compile(s Settings, hostResolvers []string) (*Policy, error) {
 // localhostAddrs are what localhost always means (RFC 6761).
 var localhostAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
 
+// LocalhostPorts lists the ports the allowlist names localhost with,
+// exactly: the sandbox sends its own 127.0.0.1 on those ports to the proxy
+// (sandbox.Policy.ProxyLoopbackPorts).
+func (p *Policy) LocalhostPorts() []int {
+	var ports []int
+	for _, r := range p.Allow.rules {
+		if r.kind == matchExact && r.port != 0 && r.suffix == "localhost" && !slices.Contains(ports, r.port) {
+			ports = append(ports, r.port)
+		}
+	}
+	slices.Sort(ports)
+	return ports
+}
+
 // localNames picks the host-local names allow names exactly with a port:
 // localhost, and names of the host's hosts file.
 func localNames(allow *Allowlist, hosts map[string][]netip.Addr) map[string][]netip.Addr {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,5 +151,26 @@ func TestLocalNames(t *testing.T) {
 	}
 	if got := fmt.Sprint(p.Local); got != "map[db.local:[192.168.1.5] localhost:[127.0.0.1 ::1]]" {
 		t.Errorf("Local = %s (only names listed exactly with a port are host-local)", got)
+	}
+}
+
+// TestLocalhostPorts: only entries naming localhost exactly with a port
+// send the sandbox's loopback port to the proxy.
+func TestLocalhostPorts(t *testing.T) {
+	for _, tc := range []struct {
+		allow []string
+		want  []int
+	}{
+		{[]string{"localhost:5432", "LOCALHOST.:8080", "localhost:5432"}, []int{5432, 8080}},
+		{[]string{"localhost", "*.localhost:80", "**.localhost:81", "db.local:5432", "localhost.test:3"}, nil},
+		{nil, nil},
+	} {
+		pol, err := Compile(Settings{Allow: tc.allow, UpstreamDNS: []string{"127.0.0.1:53"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pol.LocalhostPorts(); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: ports %v, want %v", tc.allow, got, tc.want)
+		}
 	}
 }

@@ -50,9 +50,17 @@ func (s *session) handle(c *net.TCPConn) {
 	s.handleTransparent(c, orig)
 }
 
+// handleTransparent decides a redirected connection by the name its
+// original destination stands for: a synthetic address's name, or
+// localhost for the sandbox's loopback (only the ports the allowlist names
+// for localhost are redirected there, SetupCapture); anything else is a raw
+// IP connection.
 func (s *session) handleTransparent(c *net.TCPConn, orig netip.AddrPort) {
 	port := int(orig.Port())
 	name, ok := s.names.nameOf(orig.Addr())
+	if orig.Addr().Unmap().IsLoopback() {
+		name, ok = "localhost", true
+	}
 	if !ok {
 		s.decide(c.RemoteAddr(), false, "tcp", "", port, orig.String(), "raw IP connection: the address was not handed out by pent's DNS for an allowed name")
 		return

@@ -74,7 +74,7 @@ func TestPrivateAttach(t *testing.T) {
 	f, _, _ := testFactory(t, "")
 	o := &RunOptions{IO: f.IO, Factory: f}
 	l := &loaded{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}}
-	attach, err := o.proxyAttach(l, nil)
+	attach, _, err := o.proxyAttach(l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 	// authenticated loopback port (macOS).
 	open := map[string]func(t *testing.T, o *RunOptions, l *loaded) io.Closer{
 		"capture": func(t *testing.T, o *RunOptions, l *loaded) io.Closer {
-			attach, err := o.proxyAttach(l, nil)
+			attach, _, err := o.proxyAttach(l, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,11 @@ import (
 // procRoot is where the host's process table is read.
 const procRoot = "/proc"
 
+// maxOwnerFDs bounds the descriptors one lookup reads: a sandbox holding
+// very many cannot make each of its refusals expensive for the proxy that
+// other sandboxes share; past it, the refusal names no process.
+const maxOwnerFDs = 1 << 16
+
 // socketNetns returns the inode of the network namespace socket f lives in
 // (SIOCGSKNS): for a capture session, the sandbox's. It needs CAP_NET_ADMIN
 // in that namespace's user namespace, which root and the user who created
@@ -95,8 +100,9 @@ func findOwner(root string, netns uint64, proto string, local netip.AddrPort) (o
 		return owner{}, false
 	}
 	want := "socket:[" + strconv.FormatUint(inode, 10) + "]"
+	budget := maxOwnerFDs
 	for _, pid := range pids {
-		if holdsSocket(filepath.Join(root, pid, "fd"), want) {
+		if holdsSocket(filepath.Join(root, pid, "fd"), want, &budget) {
 			return processOwner(filepath.Join(root, pid))
 		}
 	}
@@ -124,15 +130,24 @@ func netnsPIDs(root string, netns uint64) []string {
 }
 
 // holdsSocket reports whether one of the descriptors in fdDir is the socket
-// link target want ("socket:[INODE]").
-func holdsSocket(fdDir, want string) bool {
-	fds, err := os.ReadDir(fdDir)
+// link target want ("socket:[INODE]"), reading at most *budget of them and
+// taking what it read from *budget.
+func holdsSocket(fdDir, want string, budget *int) bool {
+	dir, err := os.Open(fdDir)
 	if err != nil {
 		return false
 	}
-	for _, fd := range fds {
-		if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && target == want {
-			return true
+	defer dir.Close()
+	for *budget > 0 {
+		fds, err := dir.ReadDir(min(*budget, 256))
+		for _, fd := range fds {
+			*budget--
+			if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && target == want {
+				return true
+			}
+		}
+		if err != nil {
+			return false
 		}
 	}
 	return false

@@ -178,6 +178,37 @@ func connectStatus(t *testing.T, proxyAddr, raw string) string {
 	return resp.Status
 }
 
+// TestHoldsSocketBudget: the descriptors a lookup reads are bounded; the
+// budget spent is what was read.
+func TestHoldsSocketBudget(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	f, err := l.(*net.TCPListener).File() // a second descriptor of the socket, the highest
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := len(ents) + 10
+	if !holdsSocket("/proc/self/fd", want, &budget) || budget < 10 {
+		t.Fatalf("with room: not found, or budget %d left of %d", budget, len(ents)+10)
+	}
+	budget = 1
+	if holdsSocket("/proc/self/fd", "socket:[0]", &budget) || budget != 0 {
+		t.Fatalf("a budget of 1: found, or %d left", budget)
+	}
+}
+
 // BenchmarkFindOwner is the cost of one refusal's lookup in the worst case
 // this host offers: the namespace of every host process, all of whose
 // descriptors are read (a sandbox's namespace holds a handful).

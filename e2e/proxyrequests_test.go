@@ -143,9 +143,9 @@ func TestProxy_ExplainAtExit(t *testing.T) {
 		// checks its PID) — unless, like the raw-IP probe here, the client
 		// closed its socket before the proxy decided.
 		for _, want := range []*regexp.Regexp{
-			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(deniedName+":"+h) + ` \(curl\[\d+\], 2×\) — allow it with ` + regexp.QuoteMeta("`pent run --allow "+deniedName+"`")),
-			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(n.hostIP+":"+strconv.Itoa(n.rawPort)) + `( \(python3\[\d+\]\))?: raw IP connection`),
-			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(allowedName+":"+h) + ` \(python3\[\d+\]\): HTTP Host "sneaky.test" does not match`),
+			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(deniedName+":"+h) + ` \(socket held by curl\[\d+\], 2×\) — allow it with ` + regexp.QuoteMeta("`pent run --allow "+deniedName+"`")),
+			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(n.hostIP+":"+strconv.Itoa(n.rawPort)) + `( \(socket held by python3\[\d+\]\))?: raw IP connection`),
+			regexp.MustCompile(`pent: the proxy refused the connection to ` + regexp.QuoteMeta(allowedName+":"+h) + ` \(socket held by python3\[\d+\]\): HTTP Host "sneaky.test" does not match`),
 		} {
 			if !want.MatchString(res.stderr) {
 				t.Errorf("the exit summary lacks %s:\n%s", want, res)
@@ -276,9 +276,9 @@ print("PYTHON", repr(s.recv(64)))'` + "\n" +
 			}
 		}
 		for _, want := range []string{
-			"pent: the proxy refused the lookup of " + deniedName + " (" + who["node"] + ", ",
-			"pent: the proxy refused the connection to " + allowedName + ":" + raw + " (" + who["python"] + ") — allow it with `pent run --allow " + allowedName + ":" + raw + "`",
-			"pent: the proxy refused the connection to 198.19.255.254:80 (" + who["bash"] + "): raw IP connection",
+			"pent: the proxy refused the lookup of " + deniedName + " (socket held by " + who["node"] + ", ",
+			"pent: the proxy refused the connection to " + allowedName + ":" + raw + " (socket held by " + who["python"] + ") — allow it with `pent run --allow " + allowedName + ":" + raw + "`",
+			"pent: the proxy refused the connection to 198.19.255.254:80 (socket held by " + who["bash"] + "): raw IP connection",
 		} {
 			if len(who) != 3 || !strings.Contains(res.stderr, want) {
 				t.Errorf("the exit summary lacks %q:\n%s", want, res)
@@ -303,14 +303,14 @@ func TestProxy_LogsNameTheProcess(t *testing.T) {
 				pid = p
 			}
 		}
-		if pid == "" || !strings.Contains(res.stderr, "pent: the proxy refused the lookup of "+deniedName+" (getent["+pid+"]") {
+		if pid == "" || !strings.Contains(res.stderr, "pent: the proxy refused the lookup of "+deniedName+" (socket held by getent["+pid+"]") {
 			t.Errorf("the exit summary does not name getent[%s]:\n%s", pid, res)
 		}
 		logs := r.pent("proxy", "logs")
 		if !strings.Contains(logs.stdout, `"name":"`+deniedName+`"`) {
 			t.Fatalf("pent proxy logs lacks the refusal:\n%s", logs)
 		}
-		if !strings.Contains(logs.stdout, `"comm":"getent","proc_pid":`+pid+`}`) {
+		if !strings.Contains(logs.stdout, `"comm":"getent","proc_pid":`+pid+`,"holders":1}`) {
 			t.Errorf("pent proxy logs does not name getent[%s]:\n%s", pid, logs)
 		}
 	})

@@ -11,17 +11,50 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/pent-sandbox/pent/termtext"
 	"golang.org/x/sys/unix"
 )
 
 // procRoot is where the host's process table is read.
 const procRoot = "/proc"
 
-// maxOwnerFDs bounds the descriptors one lookup reads: a sandbox holding
-// very many cannot make each of its refusals expensive for the proxy that
-// other sandboxes share; past it, the refusal names no process.
-const maxOwnerFDs = 1 << 16
+// The bounds of one refusal's process lookup: a sandbox holding very many
+// descriptors, in many processes, cannot make its refusals slow to answer
+// or expensive for a proxy other sandboxes share; past either bound the
+// refusal names no process.
+const (
+	// maxOwnerLinks is how many /proc links (namespaces, descriptors) one
+	// lookup reads.
+	maxOwnerLinks = 1 << 16
+	// maxAttributed is how many refused names and ports of a session are
+	// looked up; later ones name no process.
+	maxAttributed = 1024
+)
+
+// scanBudget bounds one process lookup: links more /proc links may be
+// read, none after deadline.
+type scanBudget struct {
+	links    int
+	deadline time.Time
+}
+
+// newScanBudget is the budget of one refusal's lookup, which may take d.
+func newScanBudget(d time.Duration) *scanBudget {
+	return &scanBudget{links: maxOwnerLinks, deadline: time.Now().Add(d)}
+}
+
+// take spends one link read; false once the budget is spent or its time is
+// up (and from then on).
+func (b *scanBudget) take() bool {
+	if b.links <= 0 || !time.Now().Before(b.deadline) {
+		b.links = 0
+		return false
+	}
+	b.links--
+	return true
+}
 
 // socketNetns returns the inode of the network namespace socket f lives in
 // (SIOCGSKNS): for a capture session, the sandbox's. It needs CAP_NET_ADMIN
@@ -48,13 +81,16 @@ func socketNetns(f *os.File) (uint64, error) {
 	return st.Ino, nil
 }
 
-// attribute names, in a refusal, the process of the sandbox that holds the
-// client end of the refused flow: the session's network namespace has the
-// socket whose local address is from's, and one of the namespace's processes
-// has it open. Only refusals pay for the lookup (a scan of the host's process
-// table), so allowed connections are never slowed; a flow whose process
-// cannot be found (it exited, or the session is not a capture session) keeps
-// the pent process alone.
+// attribute names, in a refusal, the processes of the sandbox that hold
+// the client end of the refused flow: the session's network namespace has
+// the socket whose local address is from's, and its processes have it open.
+// Only the first refusal of a name and port in a session is looked up (the
+// exit summary shows the first), one lookup at a time, each bounded by
+// scanBudget, so a sandbox cannot slow its own answers or the proxy's other
+// sessions by holding many descriptors; allowed connections are never
+// looked up. A refusal whose process is not found (it exited, the budget
+// ran out, the session is not a capture session) keeps the pent process
+// alone.
 func (s *session) attribute(d *Decision, from net.Addr) {
 	if s.netns == 0 || from == nil || d.Action != "deny" {
 		return
@@ -64,25 +100,56 @@ func (s *session) attribute(d *Decision, from net.Addr) {
 		proto = "udp"
 	}
 	ap, err := netip.ParseAddrPort(from.String())
-	if err != nil {
+	if err != nil || !s.scanning.CompareAndSwap(false, true) {
 		return
 	}
-	if o, ok := findOwner(procRoot, s.netns, proto, ap); ok {
-		d.Comm, d.ProcPID = o.comm, o.pid
+	defer s.scanning.Store(false)
+	if !s.firstRefusal(*d) {
+		return
+	}
+	if o, ok := findOwner(procRoot, s.netns, proto, ap, newScanBudget(s.p.ownerScan)); ok {
+		d.Comm, d.ProcPID, d.Holders = o.comm, o.pid, o.holders
 	}
 }
 
-// owner is a process that holds a socket: its command name and its PID in
-// its own (the sandbox's) PID namespace.
-type owner struct {
-	comm string
-	pid  int
+// firstRefusal records d's refusal (its kind of flow, name or address, and
+// port) and reports whether it is the session's first such one, within
+// maxAttributed of them.
+func (s *session) firstRefusal(d Decision) bool {
+	key := d.Kind + " " + d.Name + " " + strconv.Itoa(d.Port)
+	if d.Kind != "dns" {
+		key = "connect " + d.Name + " " + strconv.Itoa(d.Port)
+	}
+	if d.Name == "" {
+		key += " " + d.Addr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.attributed == nil {
+		s.attributed = map[string]struct{}{}
+	}
+	if _, seen := s.attributed[key]; seen || len(s.attributed) >= maxAttributed {
+		return false
+	}
+	s.attributed[key] = struct{}{}
+	return true
 }
 
-// findOwner finds, among the processes of network namespace netns, one that
-// holds the proto ("tcp" or "udp") socket bound to local.
-func findOwner(root string, netns uint64, proto string, local netip.AddrPort) (owner, bool) {
-	pids := netnsPIDs(root, netns)
+// owner is a process that holds a socket: its command name (escaped, as
+// the sandboxed program may have set it to anything) and its PID in its
+// own (the sandbox's) PID namespace, and how many processes held the
+// socket in all.
+type owner struct {
+	comm    string
+	pid     int
+	holders int
+}
+
+// findOwner finds, among the processes of network namespace netns, the
+// ones that hold the proto ("tcp" or "udp") socket bound to local, within
+// budget: the first of them and their number.
+func findOwner(root string, netns uint64, proto string, local netip.AddrPort, budget *scanBudget) (owner, bool) {
+	pids := netnsPIDs(root, netns, budget)
 	if len(pids) == 0 {
 		return owner{}, false
 	}
@@ -100,18 +167,26 @@ func findOwner(root string, netns uint64, proto string, local netip.AddrPort) (o
 		return owner{}, false
 	}
 	want := "socket:[" + strconv.FormatUint(inode, 10) + "]"
-	budget := maxOwnerFDs
+	var found owner
 	for _, pid := range pids {
-		if holdsSocket(filepath.Join(root, pid, "fd"), want, &budget) {
-			return processOwner(filepath.Join(root, pid))
+		if !holdsSocket(filepath.Join(root, pid, "fd"), want, budget) {
+			continue
 		}
+		if found.holders == 0 {
+			o, ok := processOwner(filepath.Join(root, pid))
+			if !ok {
+				continue
+			}
+			found = o
+		}
+		found.holders++
 	}
-	return owner{}, false
+	return found, found.holders > 0
 }
 
 // netnsPIDs lists the host PIDs (as names in root) of the processes in
-// network namespace netns that this process may inspect.
-func netnsPIDs(root string, netns uint64) []string {
+// network namespace netns that this process may inspect, within budget.
+func netnsPIDs(root string, netns uint64, budget *scanBudget) []string {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil
@@ -122,6 +197,9 @@ func netnsPIDs(root string, netns uint64) []string {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
 		}
+		if !budget.take() {
+			break
+		}
 		if ns, err := os.Readlink(filepath.Join(root, e.Name(), "ns", "net")); err == nil && ns == want {
 			pids = append(pids, e.Name())
 		}
@@ -130,18 +208,22 @@ func netnsPIDs(root string, netns uint64) []string {
 }
 
 // holdsSocket reports whether one of the descriptors in fdDir is the socket
-// link target want ("socket:[INODE]"), reading at most *budget of them and
-// taking what it read from *budget.
-func holdsSocket(fdDir, want string, budget *int) bool {
+// link target want ("socket:[INODE]"), reading them within budget.
+func holdsSocket(fdDir, want string, budget *scanBudget) bool {
+	if !budget.take() {
+		return false
+	}
 	dir, err := os.Open(fdDir)
 	if err != nil {
 		return false
 	}
 	defer dir.Close()
-	for *budget > 0 {
-		fds, err := dir.ReadDir(min(*budget, 256))
+	for {
+		fds, err := dir.ReadDir(256)
 		for _, fd := range fds {
-			*budget--
+			if !budget.take() {
+				return false
+			}
 			if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && target == want {
 				return true
 			}
@@ -150,11 +232,10 @@ func holdsSocket(fdDir, want string, budget *int) bool {
 			return false
 		}
 	}
-	return false
 }
 
-// processOwner reads the command name and the innermost PID (the last of
-// status's NSpid) of the process at dir.
+// processOwner reads the command name, escaped (termtext.Escape), and the
+// innermost PID (the last of status's NSpid) of the process at dir.
 func processOwner(dir string) (owner, bool) {
 	comm, err := os.ReadFile(filepath.Join(dir, "comm"))
 	if err != nil {
@@ -168,7 +249,7 @@ func processOwner(dir string) (owner, bool) {
 	if !ok {
 		return owner{}, false
 	}
-	return owner{comm: strings.TrimSuffix(string(comm), "\n"), pid: pid}, true
+	return owner{comm: termtext.Escape(strings.TrimSuffix(string(comm), "\n")), pid: pid}, true
 }
 
 // innermostPID is the last PID of the NSpid line of a /proc/PID/status:

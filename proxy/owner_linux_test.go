@@ -31,6 +31,12 @@ func selfNetns(t testing.TB) uint64 {
 	return ino
 }
 
+// unbounded is a lookup budget that a test on the host's whole process
+// table does not exhaust.
+func unbounded() *scanBudget {
+	return &scanBudget{links: 1 << 30, deadline: time.Now().Add(time.Hour)}
+}
+
 // selfComm is this process's command name as /proc shows it.
 func selfComm(t testing.TB) string {
 	t.Helper()
@@ -95,11 +101,11 @@ func TestFindOwner(t *testing.T) {
 	comm := selfComm(t)
 	for _, p := range probes {
 		t.Run(p.name, func(t *testing.T) {
-			o, ok := findOwner(procRoot, p.netns, p.proto, netip.MustParseAddrPort(p.addr))
+			o, ok := findOwner(procRoot, p.netns, p.proto, netip.MustParseAddrPort(p.addr), unbounded())
 			if ok != p.found {
 				t.Fatalf("found = %v (%+v), want %v", ok, o, p.found)
 			}
-			if ok && (o.pid != os.Getpid() || o.comm != comm) {
+			if ok && (o.pid != os.Getpid() || o.comm != comm || o.holders != 1) {
 				t.Errorf("owner %+v, want %s[%d]", o, comm, os.Getpid())
 			}
 		})
@@ -124,6 +130,7 @@ func TestRefusalNamesTheProcess(t *testing.T) {
 	}
 	u := startUpstream(t)
 	p := testProxy(t, u, "www.test")
+	p.ownerScan = time.Minute // the whole host's process table, on a busy host
 	proxyAddr, dnsUDP, _ := loopbackSession(t, p)
 	if r := query(t, "udp", dnsUDP, "denied-dns.test", dns.TypeA); r.Rcode != dns.RcodeNameError {
 		t.Fatalf("denied name answered: %v", r)
@@ -178,8 +185,8 @@ func connectStatus(t *testing.T, proxyAddr, raw string) string {
 	return resp.Status
 }
 
-// TestHoldsSocketBudget: the descriptors a lookup reads are bounded; the
-// budget spent is what was read.
+// TestHoldsSocketBudget: the links a lookup reads are bounded in number and
+// in time; the budget spent is what was read.
 func TestHoldsSocketBudget(t *testing.T) {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -199,13 +206,18 @@ func TestHoldsSocketBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	budget := len(ents) + 10
-	if !holdsSocket("/proc/self/fd", want, &budget) || budget < 10 {
-		t.Fatalf("with room: not found, or budget %d left of %d", budget, len(ents)+10)
+	later := time.Now().Add(time.Minute)
+	budget := scanBudget{links: len(ents) + 11, deadline: later}
+	if !holdsSocket("/proc/self/fd", want, &budget) || budget.links < 10 {
+		t.Fatalf("with room: not found, or budget %d left of %d", budget.links, len(ents)+11)
 	}
-	budget = 1
-	if holdsSocket("/proc/self/fd", "socket:[0]", &budget) || budget != 0 {
-		t.Fatalf("a budget of 1: found, or %d left", budget)
+	budget = scanBudget{links: 2, deadline: later}
+	if holdsSocket("/proc/self/fd", "socket:[0]", &budget) || budget.links != 0 {
+		t.Fatalf("a budget of 2: found, or %d left", budget.links)
+	}
+	budget = scanBudget{links: len(ents) + 11, deadline: time.Now()}
+	if holdsSocket("/proc/self/fd", want, &budget) || budget.links != 0 {
+		t.Fatalf("past the deadline: found, or %d left", budget.links)
 	}
 }
 
@@ -226,7 +238,7 @@ func BenchmarkFindOwner(b *testing.B) {
 	defer c.Close()
 	local := netip.MustParseAddrPort(c.LocalAddr().String())
 	for b.Loop() {
-		if _, ok := findOwner(procRoot, ns, "tcp", local); !ok {
+		if _, ok := findOwner(procRoot, ns, "tcp", local, unbounded()); !ok {
 			b.Fatal("not found")
 		}
 	}
@@ -238,7 +250,7 @@ func BenchmarkFindOwner(b *testing.B) {
 func BenchmarkNamespaceScan(b *testing.B) {
 	ns := selfNetns(b) + 1 // no process's
 	for b.Loop() {
-		if pids := netnsPIDs(procRoot, ns); len(pids) != 0 {
+		if pids := netnsPIDs(procRoot, ns, unbounded()); len(pids) != 0 {
 			b.Fatal(pids)
 		}
 	}
@@ -351,4 +363,61 @@ func FuzzSocketInode(f *testing.F) {
 			t.Fatalf("inode %d is not in the table", inode)
 		}
 	})
+}
+
+// TestProcessOwnerEscapes: the command name a sandboxed program chose
+// (prctl PR_SET_NAME) is cleaned when the proxy reads it: no bidi override,
+// C1 control, format character or invalid byte survives.
+func TestProcessOwnerEscapes(t *testing.T) {
+	dir := t.TempDir()
+	comm := "\u202enoisiv\u009b31m\u200f\xff\n"
+	if err := os.WriteFile(dir+"/comm", []byte(comm), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/status", []byte("Name:\tx\nNSpid:\t4242\t7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, ok := processOwner(dir)
+	if !ok || o.pid != 7 || o.comm != `\u202enoisiv\u009b31m\u200f\xff` {
+		t.Fatalf("processOwner = %+v, %v; want the escaped name and PID 7", o, ok)
+	}
+}
+
+// TestRefusalAttributedOncePerName: only the first refusal of a name (per
+// kind of flow and port) in a session pays for the process lookup; its
+// repeats are logged without one, so a sandbox cannot make every refusal
+// scan its descriptors.
+func TestRefusalAttributedOncePerName(t *testing.T) {
+	files, _, _, _ := captureLikeFiles(t)
+	if _, err := socketNetns(files[0]); err != nil {
+		if os.Geteuid() == 0 {
+			t.Fatalf("SIOCGSKNS as root: %v", err)
+		}
+		t.Skipf("needs CAP_NET_ADMIN over this network namespace (root; CI is): %v", err)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	u := startUpstream(t)
+	p := testProxy(t, u, "www.test")
+	p.ownerScan = time.Minute // the whole host's process table, on a busy host
+	_, dnsUDP, _ := loopbackSession(t, p)
+	for _, name := range []string{"once.test", "once.test", "once.test", "other.test"} {
+		if r := query(t, "udp", dnsUDP, name, dns.TypeA); r.Rcode != dns.RcodeNameError {
+			t.Fatalf("denied name answered: %v", r)
+		}
+	}
+	var attributed []string
+	for line := range strings.SplitSeq(strings.TrimSpace(string(p.Logs(100))), "\n") {
+		var d Decision
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if d.ProcPID > 0 {
+			attributed = append(attributed, d.Name)
+		}
+	}
+	if strings.Join(attributed, " ") != "once.test other.test" {
+		t.Errorf("attributed refusals %q, want the first of each name", attributed)
+	}
 }

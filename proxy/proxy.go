@@ -32,6 +32,8 @@ type Proxy struct {
 	// hostAddrs lists the host's own addresses (every interface); an
 	// allowed name resolving to one is refused unless Destinations lists it.
 	hostAddrs func() ([]netip.Addr, error)
+	// ownerScan bounds the time of one refusal's process lookup (Linux).
+	ownerScan time.Duration
 
 	listenMu  sync.Mutex
 	listeners map[netip.AddrPort]struct{} // the proxy's own TCP listeners on the host
@@ -43,10 +45,15 @@ type Proxy struct {
 	sessionSeq   atomic.Int64
 }
 
+// maxOwnerScan is how long one refusal's process lookup may take
+// (Proxy.ownerScan): a sandbox cannot make an answer wait longer by holding
+// many descriptors.
+const maxOwnerScan = 100 * time.Millisecond
+
 // New returns a Proxy enforcing pol and writing one JSON line per decision to
 // logw (which may be nil).
 func New(pol *Policy, logw io.Writer) *Proxy {
-	p := &Proxy{log: newDecisionLog(logw), now: time.Now, hostAddrs: interfaceAddrs, listeners: map[netip.AddrPort]struct{}{}}
+	p := &Proxy{log: newDecisionLog(logw), now: time.Now, hostAddrs: interfaceAddrs, ownerScan: maxOwnerScan, listeners: map[netip.AddrPort]struct{}{}}
 	p.policy.Store(pol)
 	p.namesPerSession = syntheticPoolSize
 	p.res = newResolver(dnsClient{upstreams: func() []string { return p.policy.Load().Upstreams }}, p.now)
@@ -191,6 +198,13 @@ type session struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+
+	// attributed holds the refusals (kind of flow, name or address, port)
+	// whose process was looked up, and scanning is set while a lookup runs
+	// (Linux): each costs a scan of the host's process table, so a session
+	// gets one per refused name and port and one at a time.
+	attributed map[string]struct{} // guarded by mu
+	scanning   atomic.Bool
 }
 
 // newSession returns a session without sockets, with an ID.

@@ -34,9 +34,9 @@ func (t *traceRun) explainNetwork(io *IOStreams) {
 }
 
 // explainLine is the summary line of one refusal: what, which process of
-// the sandbox asked first (when the proxy found it; an entry it did not
-// find names the pent process), how often, and the fix (the --allow flag
-// and the config key) or why no setting allows it.
+// the sandbox held the socket of the first one (when the proxy found it,
+// Holders > 0, and how many others held it too), how often, and the fix
+// (the --allow flag and the config key) or why no setting allows it.
 func explainLine(e trace.Entry) string {
 	what := "connection to"
 	if e.Op == trace.OpDNS {
@@ -44,8 +44,15 @@ func explainLine(e trace.Entry) string {
 	}
 	line := "the proxy refused the " + what + " " + e.Target
 	var about []string
-	if e.Command != "pent" && e.PID > 0 {
-		about = append(about, e.Command+"["+strconv.Itoa(e.PID)+"]")
+	if e.Holders > 0 {
+		held := "socket held by " + e.Command + "[" + strconv.Itoa(e.PID) + "]"
+		switch others := e.Holders - 1; {
+		case others == 1:
+			held += " and 1 other process"
+		case others > 1:
+			held += " and " + strconv.Itoa(others) + " other processes"
+		}
+		about = append(about, held)
 	}
 	if e.Count > 1 {
 		about = append(about, strconv.Itoa(e.Count)+"×")

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -354,6 +355,46 @@ echo DONE`
 		}
 		if strings.Contains(res.stderr, "refused") {
 			t.Errorf("something was refused:\n%s", res)
+		}
+	})
+}
+
+// TestProxy_LoopbackOnlyForHostLocalNames: with destinations =
+// ["127.0.0.0/8"] (what the README has users add for localhost:PORT), an
+// allowed name whose upstream DNS answers 127.0.0.1 reaches no port of the
+// host's loopback — not through the proxy variables, not by a raw connect
+// to its address — while localhost:PORT still reaches its port. Before,
+// allowed.test reached every host loopback port.
+func TestProxy_LoopbackOnlyForHostLocalNames(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		n := startLocalNet(t, r)
+		r.writeFile(r.globalConfig(), fmt.Sprintf("[proxy]\nupstream_dns = [%q]\ndestinations = [\"127.0.0.0/8\"]\n", n.dnsAddr), 0o644)
+		h, banner := strconv.Itoa(n.httpPort), strconv.Itoa(n.bannerTCP)
+		script := `curl -sS --max-time 10 -o /dev/null -w "UPSTREAM %{http_code}\n" http://` + allowedName + `:` + h + `/
+curl -fsS --max-time 10 --noproxy "" -x "$HTTP_PROXY" http://localhost:` + h + `/; echo
+python3 -c '
+import socket
+try:
+    print("RAW", socket.create_connection(("` + allowedName + `", ` + banner + `), timeout=5).recv(64))
+except OSError as e:
+    print("RAW", e.errno)'
+echo DONE`
+		res := r.sandboxSh(script, "--allow", "localhost:"+h, "--allow", allowedName)
+		for _, want := range []string{"UPSTREAM 403", "HTTP-OK host=localhost:" + h, "DONE"} {
+			if !strings.Contains(res.stdout, want) {
+				t.Errorf("output lacks %q:\n%s", want, res)
+			}
+		}
+		if strings.Contains(res.stdout, "BANNER-OK") || n.banners.Load() != 0 {
+			t.Errorf("%s reached the host's loopback banner server:\n%s", allowedName, res)
+		}
+		for _, host := range n.seen(&n.hosts) {
+			if host != "localhost:"+h {
+				t.Errorf("the host's HTTP server on loopback was reached as %s", host)
+			}
+		}
+		if !strings.Contains(res.stderr, "pent: the proxy refused the connection to "+allowedName+":"+h) {
+			t.Errorf("the exit summary does not name the refusal:\n%s", res)
 		}
 	})
 }

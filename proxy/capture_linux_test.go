@@ -42,7 +42,7 @@ func TestCapture(t *testing.T) {
 	pol, err := Compile(Settings{
 		Allow:        []string{"www.test", "other.test", "banner.test", "*.many.test"},
 		UpstreamDNS:  []string{u.Addr},
-		Destinations: []string{"127.0.0.0/8"},
+		Destinations: []string{"upstream:127.0.0.0/8"},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

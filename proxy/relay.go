@@ -181,8 +181,9 @@ func (s *session) dialName(ctx context.Context, name string, port int) (net.Conn
 
 // resolveAllowed resolves name on the host side and returns the addresses
 // the policy lets it reach on port: not a refused range or one of the
-// host's own addresses unless [proxy] destinations lists it, never one of
-// the proxy's own listeners. None is a denial.
+// host's own addresses unless [proxy] destinations lists it, loopback only
+// for a host-local name (or a range destinations marks upstream:), never
+// one of the proxy's own listeners. None is a denial.
 func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]netip.Addr, error) {
 	addrs, _, err := s.lookup(ctx, name)
 	if errors.Is(err, errNXDomain) {
@@ -196,14 +197,17 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 		return nil, err
 	}
 	pol := s.p.Policy()
+	_, hostLocal := pol.Local[name]
 	var allowed []netip.Addr
-	var refused, loops []string
+	var refused, loopback, loops []string
 	for _, a := range addrs {
 		switch {
 		case s.p.isListener(netip.AddrPortFrom(a, uint16(port)), own):
 			loops = append(loops, a.String())
-		case pol.DestinationAllowed(a, own):
+		case pol.DestinationAllowed(a, own, hostLocal):
 			allowed = append(allowed, a)
+		case !hostLocal && pol.DestinationAllowed(a, own, true):
+			loopback = append(loopback, a.String())
 		default:
 			refused = append(refused, a.String())
 		}
@@ -213,6 +217,8 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 		return allowed, nil
 	case len(loops) > 0:
 		return nil, deny("%s:%d is pent's own proxy listener", name, port)
+	case len(loopback) > 0:
+		return nil, deny("%s resolves upstream to %s, this host's loopback, which only host-local names reach (allow localhost:%d, or a name of /etc/hosts with its port)", name, strings.Join(loopback, ", "), port)
 	case len(refused) == 0:
 		return nil, deny("%s has no address upstream", name)
 	}

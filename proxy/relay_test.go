@@ -499,7 +499,7 @@ func TestIPv6OnlyUpstream(t *testing.T) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "v6 host=%s", r.Host) })}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	pol, err := Compile(Settings{Allow: []string{"v6only.test"}, UpstreamDNS: []string{u.Addr}, Destinations: []string{"::1/128"}}, nil)
+	pol, err := Compile(Settings{Allow: []string{"v6only.test"}, UpstreamDNS: []string{u.Addr}, Destinations: []string{"upstream:::1/128"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,6 +649,41 @@ func TestListenerOnAnyLocalAddress(t *testing.T) {
 	} {
 		if got := p.isListener(netip.MustParseAddrPort(ap), own); got != want {
 			t.Errorf("isListener(%s) = %v, want %v", ap, got, want)
+		}
+	}
+}
+
+// TestLoopbackOnlyForHostLocalNames: destinations = ["127.0.0.0/8"] lets
+// the host-local name localhost:PORT reach the host's loopback, but not an
+// allowed name whose upstream DNS answers 127.0.0.1 (attacker-controlled
+// DNS, rebinding) on any port, nor a name answering an IPv6 form of
+// loopback; "upstream:127.0.0.0/8" is the explicit opt-in for those.
+func TestLoopbackOnlyForHostLocalNames(t *testing.T) {
+	u := startUpstream(t)
+	ts := startServers(t)
+	hp := ts.port(ts.HTTP)
+	for _, tc := range []struct {
+		destinations []string
+		upstreamOK   bool
+	}{{[]string{"127.0.0.0/8", "::/0"}, false}, {[]string{"upstream:127.0.0.0/8"}, true}} {
+		pol, err := Compile(Settings{Allow: []string{"localhost:" + hp, "ip-127-0-0-1.test", "v6only.test"},
+			UpstreamDNS: []string{u.Addr}, Destinations: tc.destinations}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := New(pol, nil)
+		proxyAddr, _, _ := loopbackSession(t, p)
+		for _, tt := range []struct {
+			name string
+			ok   bool
+		}{{"localhost", true}, {"ip-127-0-0-1.test", tc.upstreamOK}, {"v6only.test", false}} {
+			code, _, err := get(proxyClient("http://"+proxyAddr, ""), "http://"+tt.name+":"+hp+"/")
+			if ok := err == nil && code == 200; ok != tt.ok {
+				t.Errorf("destinations %v: %s:%s reached = %v (%d %v), want %v", tc.destinations, tt.name, hp, ok, code, err, tt.ok)
+			}
+		}
+		if !tc.upstreamOK && !strings.Contains(string(p.Logs(10)), "only host-local names") {
+			t.Errorf("destinations %v: the refusal does not say why:\n%s", tc.destinations, p.Logs(10))
 		}
 	}
 }

@@ -94,7 +94,7 @@ func newProxyFixture(t *testing.T) *proxyFixture {
 	}()
 	pf.banner = ln.Addr().String()
 	pf.policy, err = proxy.Compile(proxy.Settings{
-		Allow: []string{"allowed.test"}, UpstreamDNS: []string{pc.LocalAddr().String()}, Destinations: []string{"127.0.0.0/8"},
+		Allow: []string{"allowed.test"}, UpstreamDNS: []string{pc.LocalAddr().String()}, Destinations: []string{"upstream:127.0.0.0/8"},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

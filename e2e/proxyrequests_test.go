@@ -398,3 +398,104 @@ echo DONE`
 		}
 	})
 }
+
+// TestProxy_ProcessNameEscaped: a process name the sandboxed program chose
+// (prctl PR_SET_NAME with a right-to-left override and a C1 CSI) reaches
+// neither `pent proxy logs`, nor `pent trace show --json`, nor the exit
+// summary raw: each shows it escaped. Before, the JSON outputs carried
+// U+202E and U+009B as they were.
+func TestProxy_ProcessNameEscaped(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		startProjectProxy(t, r)
+		res := r.sandboxSh(`python3 -c '
+import ctypes, socket
+ctypes.CDLL(None).prctl(15, "\u202enoisiv\u009b31m".encode(), 0, 0, 0)
+try:
+    socket.gethostbyname("`+deniedName+`")
+except OSError:
+    print("REFUSED")'`, "--trace")
+		if !strings.Contains(res.stdout, "REFUSED") {
+			t.Fatalf("the lookup was not refused:\n%s", res)
+		}
+		const escaped = `\u202enoisiv\u009b31m`
+		logs := r.pent("proxy", "logs")
+		traced := r.pent("trace", "show", "--json")
+		for what, out := range map[string]string{"pent proxy logs": logs.stdout, "pent trace show --json": traced.stdout, "the exit summary": res.stderr} {
+			if strings.ContainsAny(out, "\u202e\u009b") {
+				t.Errorf("%s prints the name raw:\n%q", what, out)
+			}
+			if !strings.Contains(out, strings.ReplaceAll(escaped, `\`, `\\`)) && !strings.Contains(out, escaped) {
+				t.Errorf("%s lacks the escaped name %s:\n%s", what, escaped, out)
+			}
+		}
+	})
+}
+
+// TestProxy_RefusalTimeIndependentOfDescriptors: a sandbox that holds
+// about 20,000 descriptors in each of 11 processes does not make the
+// proxy's refusals slow to answer: the process lookup is made once per
+// refused name and is bounded in time and reads. The script times 5
+// refused lookups of distinct names and 10 of one name, first holding
+// nothing, then holding the descriptors; the second round must not take
+// much longer (before, every refusal read up to 65,536 descriptors: on the
+// red team's host 5.5 s per answer).
+func TestProxy_RefusalTimeIndependentOfDescriptors(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		startLocalNet(t, r)
+		script := `python3 -c '
+import os, resource, socket, time
+def ask(name):
+    t = time.monotonic()
+    try:
+        socket.gethostbyname(name)
+    except OSError:
+        pass
+    return time.monotonic() - t
+def timed(tag):
+    total = sum(ask("d%d-%s.` + deniedName + `" % (i, tag)) for i in range(5))
+    return total + sum(ask("same-%s.` + deniedName + `" % tag) for _ in range(10))
+base = timed("base")
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+n = min(hard, 20000)
+resource.setrlimit(resource.RLIMIT_NOFILE, (n, hard))
+fd = os.open("/dev/null", os.O_RDONLY)
+fds = []
+try:
+    while len(fds) < n - 64:
+        fds.append(os.dup(fd))
+except OSError:
+    pass
+kids = []
+for _ in range(10):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(600)
+        os._exit(0)
+    kids.append(pid)
+held = timed("held")
+for k in kids:
+    os.kill(k, 9)
+    os.waitpid(k, 0)
+print("FDS %d BASE %.3f HELD %.3f" % (len(fds), base, held))'`
+		res := r.sandboxSh(script, "--allow", allowedName)
+		var fds int
+		var base, held float64
+		for line := range strings.SplitSeq(res.stdout, "\n") {
+			if _, err := fmt.Sscanf(line, "FDS %d BASE %f HELD %f", &fds, &base, &held); err == nil {
+				break
+			}
+		}
+		if fds < 10000 {
+			t.Fatalf("the sandbox did not hold the descriptors (%d):\n%s", fds, res)
+		}
+		// The proxy refused them, and looked the process up (a lookup
+		// that ran out of time on a busy host names none).
+		if !regexp.MustCompile(`pent: the proxy refused the lookup of d\d-base\.` + regexp.QuoteMeta(deniedName) + ` \(socket held by python3\[`).MatchString(res.stderr) {
+			t.Fatalf("the proxy did not refuse the lookups or name their process:\n%s", res)
+		}
+		t.Logf("15 refused lookups: %.3f s holding nothing, %.3f s holding %d descriptors in 11 processes", base, held, fds)
+		if held > base+1.5 {
+			t.Errorf("refusals took %.3f s holding %d descriptors in 11 processes, %.3f s holding none", held, fds, base)
+		}
+	})
+}

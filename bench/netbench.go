@@ -217,7 +217,7 @@ func measureProxy(ctx context.Context, w *workspace, it iters, rep *report) {
 	nb.latency(ctx, it, rep)
 	nb.sandboxes(ctx, it, rep)
 	nb.holdConnections(ctx, it, rep)
-	rep.notef("Proxy: a loopback TCP server and a loopback DNS server (upstream_dns) for %q; the project allows that name with destinations = [\"127.0.0.0/8\"]. The client is this bench binary, run inside `pent run` (transparent capture: it resolves the name and connects to the answer) or directly against 127.0.0.1.", benchName)
+	rep.notef("Proxy: a loopback TCP server and a loopback DNS server (upstream_dns) for %q; the project allows that name with destinations = [\"upstream:127.0.0.0/8\"]. The client is this bench binary, run inside `pent run` (transparent capture: it resolves the name and connects to the answer) or directly against 127.0.0.1.", benchName)
 	rep.notef("Reference relay: in the bench process, a plain read/write relay with a %d MiB buffer per direction between two loopback TCP connections (no sandbox, no name check); bulk runs alternate direct, reference relay and pent.", relayBufSize>>20)
 }
 
@@ -241,7 +241,7 @@ func newNetBench(ctx context.Context, w *workspace) (*netBench, func(), error) {
 	}
 	cleanup := func() { l.Close(); rl.Close(); d.close() }
 	proj := filepath.Join(w.home, "src", "proxy")
-	cfg := fmt.Sprintf("[sandbox]\nnetwork = \"proxy\"\n\n[proxy]\ndomain_allowlist = [%q]\nupstream_dns = [%q]\ndestinations = [\"127.0.0.0/8\"]\n", benchName, d.addr)
+	cfg := fmt.Sprintf("[sandbox]\nnetwork = \"proxy\"\n\n[proxy]\ndomain_allowlist = [%q]\nupstream_dns = [%q]\ndestinations = [\"upstream:127.0.0.0/8\"]\n", benchName, d.addr)
 	err = os.MkdirAll(proj, 0o755)
 	if err == nil {
 		err = os.WriteFile(filepath.Join(proj, ".pent.toml"), []byte(cfg), 0o644)

@@ -108,7 +108,7 @@ const starterTables = `
 [proxy]
 # domain_allowlist = ["registry.npmjs.org", "*.npmjs.org", "github.com:22"]
 # upstream_dns = ["127.0.0.53:53"]  # default: the host's resolvers
-# destinations = ["127.0.0.0/8"]    # private or loopback ranges allowed names may resolve to
+# destinations = ["127.0.0.0/8"]    # private or loopback ranges allowed names may resolve to (loopback: localhost:PORT, /etc/hosts names)
 `
 
 // starterProfile shows how to define a user profile in the global file.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pent-sandbox/pent/scope"
+	"github.com/pent-sandbox/pent/termtext"
 )
 
 // shown is the document `pent config show` prints: the schema of SPEC §3 with
@@ -63,7 +64,7 @@ func Show(e *Effective, format string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode config as JSON: %w", err)
 		}
-		return append(out, '\n'), nil
+		return append(termtext.JSON(out), '\n'), nil
 	}
 	return nil, fmt.Errorf("unknown format %q: want toml or json", format)
 }

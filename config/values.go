@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pent-sandbox/pent/profiles"
+	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/scope"
 )
 
@@ -158,9 +159,21 @@ func isIP(s string) bool {
 }
 
 // NormalizeDestination checks a [proxy] destinations entry, a CIDR range or a
-// single address, and returns it as a canonical prefix. A range with host
-// bits set is an error that suggests the range the user probably meant.
+// single address, optionally a loopback range marked "upstream:"
+// (proxy.ParseDestination), and returns it as a canonical prefix, marked
+// the same. A range with host bits set is an error that suggests the range
+// the user probably meant.
 func NormalizeDestination(s string) (string, error) {
+	if rest, upstream := strings.CutPrefix(s, proxy.UpstreamLoopbackPrefix); upstream {
+		norm, err := NormalizeDestination(rest)
+		if err != nil {
+			return "", err
+		}
+		if _, _, err := proxy.ParseDestination(proxy.UpstreamLoopbackPrefix + norm); err != nil {
+			return "", problemf("%q: %v", s, err)
+		}
+		return proxy.UpstreamLoopbackPrefix + norm, nil
+	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		a, addrErr := netip.ParseAddr(s)

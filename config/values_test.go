@@ -84,6 +84,12 @@ func TestNormalizeDestinationAndUpstream(t *testing.T) {
 		{"example.com", ""},
 		{"fe80::1%eth0", ""},
 		{"", ""},
+		{"upstream:127.0.0.0/8", "upstream:127.0.0.0/8"},
+		{"upstream:::1", "upstream:::1/128"},
+		{"upstream:127.0.0.1/8", ""},
+		{"upstream:10.0.0.0/8", ""},
+		{"upstream:0.0.0.0/0", ""},
+		{"upstream:", ""},
 	}
 	for _, tt := range dest {
 		got, err := NormalizeDestination(tt.in)

@@ -25,7 +25,7 @@ import (
 func TestProxy_Connect(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
 		n := startLocalNet(t, r)
-		pol, err := proxy.Compile(proxy.Settings{Allow: []string{allowedName}, UpstreamDNS: []string{n.dnsAddr}, Destinations: []string{"127.0.0.0/8"}}, nil)
+		pol, err := proxy.Compile(proxy.Settings{Allow: []string{allowedName}, UpstreamDNS: []string{n.dnsAddr}, Destinations: []string{"upstream:127.0.0.0/8"}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

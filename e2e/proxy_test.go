@@ -222,7 +222,7 @@ func serveUDPEcho(t *testing.T, ip string, hits *atomic.Int32) int {
 // names reach loopback and the host address.
 func (n *localNet) writeGlobal(r *runner) {
 	r.t.Helper()
-	r.writeFile(r.globalConfig(), fmt.Sprintf("[proxy]\nupstream_dns = [%q]\ndestinations = [\"127.0.0.0/8\", %q]\n",
+	r.writeFile(r.globalConfig(), fmt.Sprintf("[proxy]\nupstream_dns = [%q]\ndestinations = [\"upstream:127.0.0.0/8\", %q]\n",
 		n.dnsAddr, n.hostIP+"/32"), 0o644)
 }
 

@@ -270,7 +270,7 @@ func (s *standIn) serveHTTP(w http.ResponseWriter, req *http.Request) {
 // names resolve to loopback, where the stand-in registry listens.
 func (s *standIn) writeGlobal(r *runner) {
 	r.t.Helper()
-	r.writeFile(r.globalConfig(), fmt.Sprintf("[proxy]\nupstream_dns = [%q]\ndestinations = [\"127.0.0.0/8\"]\n", s.dnsAddr), 0o644)
+	r.writeFile(r.globalConfig(), fmt.Sprintf("[proxy]\nupstream_dns = [%q]\ndestinations = [\"upstream:127.0.0.0/8\"]\n", s.dnsAddr), 0o644)
 }
 
 // writeNpmProject writes an npm project in dir that depends on tiny@1.0.0

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -86,13 +87,13 @@ func (s *session) authorize(req *http.Request) error {
 
 // refuseUnauthorized logs a request without valid credentials and answers
 // 407, naming the scheme the client must use.
-func (s *session) refuseUnauthorized(w io.Writer, req *http.Request, err error) {
+func (s *session) refuseUnauthorized(c net.Conn, req *http.Request, err error) {
 	kind := "http"
 	if req.Method == http.MethodConnect {
 		kind = "connect"
 	}
-	s.decide(false, kind, "", 0, req.Host, err.Error())
-	writeHTTPError(w, http.StatusProxyAuthRequired, "proxy authentication required", "Proxy-Authenticate: "+authRealm)
+	s.decide(c.RemoteAddr(), false, kind, "", 0, req.Host, err.Error())
+	writeHTTPError(c, http.StatusProxyAuthRequired, "proxy authentication required", "Proxy-Authenticate: "+authRealm)
 }
 
 // socksAuthenticate answers a SOCKS5 greeting that offered methods. Without

@@ -45,7 +45,7 @@ func TestCapture(t *testing.T) {
 	pol, err := Compile(Settings{
 		Allow:        []string{"www.test", "other.test", "banner.test", "*.many.test"},
 		UpstreamDNS:  []string{u.Addr},
-		Destinations: []string{"127.0.0.0/8"},
+		Destinations: []string{"upstream:127.0.0.0/8"},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func captureChild() int {
 		return 2
 	}
 	uc := sock.(*net.UnixConn)
-	cf, err := sandbox.SetupCapture()
+	cf, err := sandbox.SetupCapture(nil)
 	if err != nil {
 		_, _ = uc.Write([]byte("fail setup: " + err.Error()))
 		return 1

@@ -35,7 +35,7 @@ func TestDaemon(t *testing.T) {
 		if strings.Contains(string(b), "broken") {
 			return Settings{}, fmt.Errorf("syntax error")
 		}
-		return Settings{Allow: strings.Fields(string(b)), UpstreamDNS: []string{u.Addr}, Destinations: []string{"127.0.0.0/8"}}, nil
+		return Settings{Allow: strings.Fields(string(b)), UpstreamDNS: []string{u.Addr}, Destinations: []string{"upstream:127.0.0.0/8"}}, nil
 	}
 	var errLog lockedBuffer
 	daemonDone := make(chan error, 1)

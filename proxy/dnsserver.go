@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ const syntheticReverse = ".19.198.in-addr.arpa"
 // dnsHandler serves the sandbox's DNS queries (UDP and TCP).
 func (s *session) dnsHandler() dns.Handler {
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		resp := s.answerDNS(context.Background(), req)
+		resp := s.answerDNS(context.Background(), w.RemoteAddr(), req)
 		size := dns.MaxMsgSize
 		if w.LocalAddr().Network() == "udp" {
 			size = dns.MinMsgSize
@@ -40,7 +41,7 @@ func (s *session) dnsHandler() dns.Handler {
 // answer (IPv6 is not proxied, address hints would bypass the synthetic
 // binding); zone transfers are refused; other types are forwarded upstream
 // with address records removed from the answer.
-func (s *session) answerDNS(ctx context.Context, req *dns.Msg) *dns.Msg {
+func (s *session) answerDNS(ctx context.Context, from net.Addr, req *dns.Msg) *dns.Msg {
 	resp := new(dns.Msg)
 	resp.SetReply(req)
 	resp.RecursionAvailable = true
@@ -65,7 +66,7 @@ func (s *session) answerDNS(ctx context.Context, req *dns.Msg) *dns.Msg {
 	}
 	name, err := CanonicalName(q.Name)
 	if err != nil {
-		s.decide(false, "dns", "", 0, "", "bad query name: "+err.Error())
+		s.decide(from, false, "dns", "", 0, "", "bad query name: "+err.Error())
 		resp.Rcode = dns.RcodeNameError
 		return resp
 	}
@@ -74,38 +75,38 @@ func (s *session) answerDNS(ctx context.Context, req *dns.Msg) *dns.Msg {
 		return resp
 	}
 	if !s.p.Policy().Allow.AllowsName(name) {
-		s.decide(false, "dns", name, 0, "", qtype+" query for a name not in domain_allowlist (add \""+name+"\" to [proxy] domain_allowlist)")
+		s.decide(from, false, "dns", name, 0, "", qtype+" query for a name not in domain_allowlist (add \""+name+"\" to [proxy] domain_allowlist)")
 		resp.Rcode = dns.RcodeNameError
 		return resp
 	}
 	switch q.Qtype {
 	case dns.TypeA:
-		s.answerA(ctx, resp, q, name)
+		s.answerA(ctx, from, resp, q, name)
 	case dns.TypeAAAA, dns.TypeHTTPS, dns.TypeSVCB, dns.TypeCNAME, dns.TypeANY:
-		s.decide(true, "dns", name, 0, "", qtype+": empty answer (only IPv4 through pent's synthetic addresses)")
+		s.decide(from, true, "dns", name, 0, "", qtype+": empty answer (only IPv4 through pent's synthetic addresses)")
 	case dns.TypeAXFR, dns.TypeIXFR:
-		s.decide(false, "dns", name, 0, "", "zone transfers are refused")
+		s.decide(from, false, "dns", name, 0, "", "zone transfers are refused")
 		resp.Rcode = dns.RcodeRefused
 	default:
-		s.forward(ctx, resp, q, name, qtype)
+		s.forward(ctx, from, resp, q, name, qtype)
 	}
 	return resp
 }
 
-func (s *session) answerA(ctx context.Context, resp *dns.Msg, q dns.Question, name string) {
+func (s *session) answerA(ctx context.Context, from net.Addr, resp *dns.Msg, q dns.Question, name string) {
 	addrs, ttl, err := s.lookup(ctx, name)
 	switch {
 	case errors.Is(err, errNXDomain):
-		s.decide(true, "dns", name, 0, "", "A: does not exist upstream")
+		s.decide(from, true, "dns", name, 0, "", "A: does not exist upstream")
 		resp.Rcode = dns.RcodeNameError
 	case err != nil:
-		s.decide(true, "dns", name, 0, "", "A: upstream failed: "+err.Error())
+		s.decide(from, true, "dns", name, 0, "", "A: upstream failed: "+err.Error())
 		resp.Rcode = dns.RcodeServerFailure
 	case len(addrs) == 0:
-		s.decide(true, "dns", name, 0, "", "A: no address upstream")
+		s.decide(from, true, "dns", name, 0, "", "A: no address upstream")
 	default:
 		synth := s.names.addrFor(name)
-		s.decide(true, "dns", name, 0, synth.String(), "A: allowed name")
+		s.decide(from, true, "dns", name, 0, synth.String(), "A: allowed name")
 		resp.Answer = []dns.RR{&dns.A{
 			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: min(ttl, maxClientTTL)},
 			A:   synth.AsSlice(),
@@ -132,14 +133,14 @@ func (s *session) answerSyntheticPTR(resp *dns.Msg, q dns.Question, name string)
 	resp.Rcode = dns.RcodeNameError
 }
 
-func (s *session) forward(ctx context.Context, resp *dns.Msg, q dns.Question, name, qtype string) {
+func (s *session) forward(ctx context.Context, from net.Addr, resp *dns.Msg, q dns.Question, name, qtype string) {
 	m, err := s.p.res.ex.Exchange(ctx, dns.Question{Name: dns.Fqdn(name), Qtype: q.Qtype, Qclass: dns.ClassINET})
 	if err != nil {
-		s.decide(true, "dns", name, 0, "", qtype+": upstream failed: "+err.Error())
+		s.decide(from, true, "dns", name, 0, "", qtype+": upstream failed: "+err.Error())
 		resp.Rcode = dns.RcodeServerFailure
 		return
 	}
-	s.decide(true, "dns", name, 0, "", qtype+": forwarded")
+	s.decide(from, true, "dns", name, 0, "", qtype+": forwarded")
 	resp.Rcode = m.Rcode
 	for _, rr := range m.Answer {
 		h := rr.Header()

@@ -191,7 +191,7 @@ func FuzzDNS(f *testing.F) {
 		if req.Unpack(b) != nil {
 			return
 		}
-		resp := s.answerDNS(context.Background(), req)
+		resp := s.answerDNS(context.Background(), nil, req)
 		if resp == nil || resp.Id != req.Id || !resp.Response {
 			t.Fatalf("bad response %v", resp)
 		}

@@ -122,7 +122,7 @@ func (u *fakeUpstream) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 // reach loopback.
 func testProxy(t testing.TB, u *fakeUpstream, allow ...string) *Proxy {
 	t.Helper()
-	pol, err := Compile(Settings{Allow: allow, UpstreamDNS: []string{u.Addr}, Destinations: []string{"127.0.0.0/8"}}, nil)
+	pol, err := Compile(Settings{Allow: allow, UpstreamDNS: []string{u.Addr}, Destinations: []string{"upstream:127.0.0.0/8"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func (s *session) handleHTTPProxy(c *net.TCPConn, br *bufio.Reader) {
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			if err != io.EOF && !isTimeoutErr(err) {
-				s.decide(false, "http", "", 0, "", "bad proxy request: "+err.Error())
+				s.decide(c.RemoteAddr(), false, "http", "", 0, "", "bad proxy request: "+err.Error())
 				writeHTTPError(c, http.StatusBadRequest, "malformed request")
 			}
 			return
@@ -54,11 +54,11 @@ func (s *session) handleCONNECT(c *net.TCPConn, br *bufio.Reader, req *http.Requ
 		host, err = s.bindName(host, netip.Addr{})
 	}
 	if err != nil {
-		s.decide(false, "connect", host, port, req.Host, err.Error())
+		s.decide(c.RemoteAddr(), false, "connect", host, port, req.Host, err.Error())
 		writeHTTPError(c, http.StatusForbidden, err.Error())
 		return
 	}
-	addrs, err := s.admit("connect", host, port, "")
+	addrs, err := s.admit(c.RemoteAddr(), "connect", host, port, "")
 	if err != nil {
 		writeRefusal(c, host, port, err)
 		return
@@ -76,7 +76,7 @@ func (s *session) handleCONNECT(c *net.TCPConn, br *bufio.Reader, req *http.Requ
 // client connection may carry another.
 func (s *session) forwardHTTP(c *net.TCPConn, req *http.Request) bool {
 	if !req.URL.IsAbs() || req.URL.Scheme != "http" {
-		s.decide(false, "http", "", 0, "", "not a proxy request: "+req.RequestURI)
+		s.decide(c.RemoteAddr(), false, "http", "", 0, "", "not a proxy request: "+req.RequestURI)
 		writeHTTPError(c, http.StatusBadRequest, "pent proxy: send absolute http:// URIs, or CONNECT")
 		return false
 	}
@@ -88,7 +88,7 @@ func (s *session) forwardHTTP(c *net.TCPConn, req *http.Request) bool {
 		err = s.checkName(host, port)
 	}
 	if err != nil {
-		s.decide(false, "http", host, port, req.URL.Host, err.Error())
+		s.decide(c.RemoteAddr(), false, "http", host, port, req.URL.Host, err.Error())
 		writeHTTPError(c, http.StatusForbidden, err.Error())
 		return false
 	}
@@ -102,12 +102,12 @@ func (s *session) forwardHTTP(c *net.TCPConn, req *http.Request) bool {
 		if !isDenial(err) {
 			reason = "upstream failed: " + reason
 		}
-		s.decide(false, "http", host, port, "", reason)
+		s.decide(c.RemoteAddr(), false, "http", host, port, "", reason)
 		writeRefusal(c, host, port, err)
 		return false
 	}
 	defer resp.Body.Close()
-	s.decide(true, "http", host, port, "", "allowed name")
+	s.decide(c.RemoteAddr(), true, "http", host, port, "", "allowed name")
 	removeHopHeaders(resp.Header)
 	if err := resp.Write(c); err != nil {
 		return false

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/pent-sandbox/pent/termtext"
 )
 
 // Decision is one allow/deny decision, written as one JSON line. It feeds
@@ -20,6 +22,17 @@ type Decision struct {
 	Reason  string    `json:"reason"`
 	Session string    `json:"session,omitempty"`
 	PID     int       `json:"pid,omitempty"` // the pent process that opened the session
+	// Comm and ProcPID name a process of the sandbox that held the socket
+	// of a refused connection or query (its command name, escaped, and
+	// its PID in the sandbox), when the proxy found one (Linux capture
+	// sessions, the first refusal of a name and port in a session);
+	// ProcPID is 0 otherwise. The name is the sandboxed program's choice.
+	// Holders is how many of the sandbox's processes held the socket (a
+	// socket is shared across fork and descriptor passing), at least 1 when
+	// ProcPID is set.
+	Comm    string `json:"comm,omitempty"`
+	ProcPID int    `json:"proc_pid,omitempty"`
+	Holders int    `json:"holders,omitempty"`
 }
 
 // ParseDecision decodes one line of the decision log; ok is false for a
@@ -52,7 +65,8 @@ func (l *decisionLog) record(d Decision) {
 	if err != nil {
 		return // a Decision always marshals; nothing sensible to do otherwise
 	}
-	line = append(line, '\n')
+	// `pent proxy logs` and the log file reach a terminal.
+	line = append(termtext.JSON(line), '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ring[l.next] = line

@@ -358,7 +358,7 @@ func TestDaemonLoopbackSession(t *testing.T) {
 		done <- RunDaemon(DaemonConfig{
 			SocketPath: SocketPath(runtime, project), IdleTimeout: time.Hour,
 			Reload: func() (Settings, error) {
-				return Settings{Allow: []string{"www.test"}, UpstreamDNS: []string{u.Addr}, Destinations: []string{"127.0.0.0/8"}}, nil
+				return Settings{Allow: []string{"www.test"}, UpstreamDNS: []string{u.Addr}, Destinations: []string{"upstream:127.0.0.0/8"}}, nil
 			},
 		})
 	}()

@@ -18,7 +18,9 @@ type Settings struct {
 	// Empty means the host's resolvers (HostResolvers).
 	UpstreamDNS []string
 	// Destinations lists CIDRs of otherwise refused ranges (loopback, private,
-	// link-local, …) that allowed names may resolve to.
+	// link-local, …) that allowed names may resolve to. A loopback address
+	// is for host-local names only (Policy.Local) unless the entry is
+	// written UpstreamLoopbackPrefix+CIDR.
 	Destinations []string
 	// HostNames are the names the host resolves itself (ParseHosts of its
 	// hosts file), read by the caller.
@@ -34,6 +36,12 @@ type Policy struct {
 	Upstreams []string
 	// Destinations are the ranges let through despite refusedRanges.
 	Destinations []netip.Prefix
+	// UpstreamLoopback are the loopback ranges (also in Destinations)
+	// that names resolved upstream may reach: destinations entries written
+	// "upstream:CIDR". Any other loopback address is reached only by the
+	// host-local names of Local, so that an allowed name whose DNS an
+	// attacker controls cannot open the host's loopback services.
+	UpstreamLoopback []netip.Prefix
 	// Local maps the host-local names the allowlist names exactly with a
 	// port (localhost, names of the host's hosts file) to the addresses the
 	// host gives them; they are never asked upstream. The destination check
@@ -64,21 +72,58 @@ func Compile(s Settings, hostResolvers []string) (*Policy, error) {
 		return nil, fmt.Errorf("proxy: no upstream DNS server: set [proxy] upstream_dns")
 	}
 	for _, d := range s.Destinations {
-		pfx, err := netip.ParsePrefix(d)
+		pfx, upstream, err := ParseDestination(d)
 		if err != nil {
-			a, aerr := netip.ParseAddr(d)
-			if aerr != nil {
-				return nil, fmt.Errorf("proxy: destinations %q: not a CIDR or address: %w", d, err)
-			}
-			pfx = netip.PrefixFrom(a, a.BitLen())
+			return nil, fmt.Errorf("proxy: destinations %q: %w", d, err)
 		}
-		p.Destinations = append(p.Destinations, pfx.Masked())
+		p.Destinations = append(p.Destinations, pfx)
+		if upstream {
+			p.UpstreamLoopback = append(p.UpstreamLoopback, pfx)
+		}
 	}
 	return p, nil
 }
 
+// UpstreamLoopbackPrefix marks a destinations entry, a loopback range,
+// that names resolved upstream may reach too.
+const UpstreamLoopbackPrefix = "upstream:"
+
+// ParseDestination parses a destinations entry: a CIDR range or a single
+// address, optionally a loopback range marked UpstreamLoopbackPrefix
+// (upstream is then true). The prefix is returned masked.
+func ParseDestination(d string) (pfx netip.Prefix, upstream bool, err error) {
+	d, upstream = strings.CutPrefix(d, UpstreamLoopbackPrefix)
+	pfx, err = netip.ParsePrefix(d)
+	if err != nil {
+		a, aerr := netip.ParseAddr(d)
+		if aerr != nil || a.Zone() != "" {
+			return netip.Prefix{}, false, fmt.Errorf("not a CIDR range such as 127.0.0.0/8 or fd00::/8: %w", err)
+		}
+		pfx = netip.PrefixFrom(a, a.BitLen())
+	}
+	pfx = pfx.Masked()
+	if upstream && !(pfx.Addr().IsLoopback() && (pfx.Bits() >= 8 && pfx.Addr().Is4() || pfx.Bits() == 128)) {
+		return netip.Prefix{}, false, fmt.Errorf("%s marks loopback ranges only (within 127.0.0.0/8, or ::1/128), not %s", UpstreamLoopbackPrefix, pfx)
+	}
+	return pfx, upstream, nil
+}
+
 // localhostAddrs are what localhost always means (RFC 6761).
 var localhostAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
+
+// LocalhostPorts lists the ports the allowlist names localhost with,
+// exactly: the sandbox sends its own 127.0.0.1 on those ports to the proxy
+// (sandbox.Policy.ProxyLoopbackPorts).
+func (p *Policy) LocalhostPorts() []int {
+	var ports []int
+	for _, r := range p.Allow.rules {
+		if r.kind == matchExact && r.port != 0 && r.suffix == "localhost" && !slices.Contains(ports, r.port) {
+			ports = append(ports, r.port)
+		}
+	}
+	slices.Sort(ports)
+	return ports
+}
 
 // localNames picks the host-local names allow names exactly with a port:
 // localhost, and names of the host's hosts file.
@@ -182,18 +227,23 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 	return out
 }
 
-// DestinationAllowed reports whether the proxy may dial addr: public
-// addresses always; the refused ranges and the host's own addresses
-// (hostAddrs, every interface) only when a Destinations prefix holds addr;
-// an unspecified address (which reaches this host) never. An IPv6 address
-// that embeds an IPv4 address must pass as that IPv4 address too.
-func (p *Policy) DestinationAllowed(addr netip.Addr, hostAddrs []netip.Addr) bool {
+// DestinationAllowed reports whether the proxy may dial addr for a name,
+// host-local (a name of Local) or not: public addresses always; the
+// refused ranges and the host's own addresses (hostAddrs, every interface)
+// only when a Destinations prefix holds addr, and a loopback address for a
+// name that is not host-local only when an UpstreamLoopback prefix holds
+// it; an unspecified address (which reaches this host) never. An IPv6
+// address that embeds an IPv4 address must pass as that IPv4 address too.
+func (p *Policy) DestinationAllowed(addr netip.Addr, hostAddrs []netip.Addr, hostLocal bool) bool {
 	addr = addr.Unmap()
 	if !addr.IsValid() || addr.IsUnspecified() {
 		return false
 	}
-	if v4, ok := embeddedIPv4(addr); ok && !p.DestinationAllowed(v4, hostAddrs) {
+	if v4, ok := embeddedIPv4(addr); ok && !p.DestinationAllowed(v4, hostAddrs, hostLocal) {
 		return false
+	}
+	if addr.IsLoopback() && !hostLocal {
+		return slices.ContainsFunc(p.UpstreamLoopback, func(d netip.Prefix) bool { return d.Contains(addr) })
 	}
 	for _, d := range p.Destinations {
 		if d.Contains(addr) {

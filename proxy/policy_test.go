@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestCompile(t *testing.T) {
 	}
 	own := []netip.Addr{mustAddr("192.0.2.2"), mustAddr("2001:db8::2"), mustAddr("10.1.2.3"), mustAddr("127.0.0.1")}
 	for _, tc := range tests {
-		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr), own); got != tc.want {
+		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr), own, true); got != tc.want {
 			t.Errorf("DestinationAllowed(%s) = %v", tc.addr, got)
 		}
 	}
@@ -42,11 +43,11 @@ func TestCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	loop6, err := Compile(Settings{Allow: []string{"a.test"}, Destinations: []string{"::1"}, UpstreamDNS: []string{"192.0.2.53"}}, nil)
-	if err != nil || !loop6.DestinationAllowed(netip.MustParseAddr("::1"), nil) {
+	if err != nil || !loop6.DestinationAllowed(netip.MustParseAddr("::1"), nil, true) {
 		t.Errorf("destinations [::1] does not let ::1 through (%v)", err)
 	}
 	for _, a := range []string{"0.0.0.0", "::", "::ffff:0.0.0.0"} {
-		if open.DestinationAllowed(netip.MustParseAddr(a), nil) {
+		if open.DestinationAllowed(netip.MustParseAddr(a), nil, true) {
 			t.Errorf("with every destination listed, DestinationAllowed(%s) = true", a)
 		}
 	}
@@ -61,7 +62,7 @@ func TestCompile(t *testing.T) {
 		{"2001:0:5db8:d822::1", false}, // Teredo
 		{"64:ff9b::a01:203", true},     // 10.1.2.3 is listed
 	} {
-		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr), own); got != tc.want {
+		if got := p.DestinationAllowed(netip.MustParseAddr(tc.addr), own, true); got != tc.want {
 			t.Errorf("DestinationAllowed(%s) = %v, want %v", tc.addr, got, tc.want)
 		}
 	}
@@ -151,4 +152,111 @@ func TestLocalNames(t *testing.T) {
 	if got := fmt.Sprint(p.Local); got != "map[db.local:[192.168.1.5] localhost:[127.0.0.1 ::1]]" {
 		t.Errorf("Local = %s (only names listed exactly with a port are host-local)", got)
 	}
+}
+
+// TestLocalhostPorts: only entries naming localhost exactly with a port
+// send the sandbox's loopback port to the proxy.
+func TestLocalhostPorts(t *testing.T) {
+	for _, tc := range []struct {
+		allow []string
+		want  []int
+	}{
+		{[]string{"localhost:5432", "LOCALHOST.:8080", "localhost:5432"}, []int{5432, 8080}},
+		{[]string{"localhost", "*.localhost:80", "**.localhost:81", "db.local:5432", "localhost.test:3"}, nil},
+		{nil, nil},
+	} {
+		pol, err := Compile(Settings{Allow: tc.allow, UpstreamDNS: []string{"127.0.0.1:53"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pol.LocalhostPorts(); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: ports %v, want %v", tc.allow, got, tc.want)
+		}
+	}
+}
+
+// TestLoopbackDestinations: a loopback destination, in any form (IPv4,
+// ::1, mapped, NAT64, 6to4, IPv4-compatible), is for host-local names
+// only, even when destinations lists every address; "upstream:" opens the
+// ranges it marks, and only those, to names resolved upstream.
+func TestLoopbackDestinations(t *testing.T) {
+	all, err := Compile(Settings{Destinations: []string{"0.0.0.0/0", "::/0"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked, err := Compile(Settings{Destinations: []string{"upstream:127.0.0.0/24", "10.0.0.0/8"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pol      *Policy
+		addr     string
+		upstream bool // allowed for a name resolved upstream
+		local    bool // allowed for a host-local name
+	}{
+		{all, "127.0.0.1", false, true},
+		{all, "127.1.2.3", false, true},
+		{all, "::1", false, true},
+		{all, "::ffff:127.0.0.1", false, true},
+		{all, "64:ff9b::7f00:1", false, true},
+		{all, "2002:7f00:1::1", false, true},
+		{all, "::7f00:1", false, true},
+		{all, "10.1.2.3", true, true},
+		{marked, "127.0.0.1", true, true},
+		{marked, "127.0.1.1", false, false},
+		{marked, "::1", false, false},
+		{marked, "10.1.2.3", true, true},
+	} {
+		if got := tc.pol.DestinationAllowed(netip.MustParseAddr(tc.addr), nil, false); got != tc.upstream {
+			t.Errorf("%v: DestinationAllowed(%s) for an upstream name = %v", tc.pol.Destinations, tc.addr, got)
+		}
+		if got := tc.pol.DestinationAllowed(netip.MustParseAddr(tc.addr), nil, true); got != tc.local {
+			t.Errorf("%v: DestinationAllowed(%s) for a host-local name = %v", tc.pol.Destinations, tc.addr, got)
+		}
+	}
+}
+
+func TestParseDestination(t *testing.T) {
+	for _, tc := range []struct {
+		in       string
+		want     string
+		upstream bool
+	}{
+		{"127.0.0.0/8", "127.0.0.0/8", false},
+		{"10.1.2.3", "10.1.2.3/32", false},
+		{"upstream:127.0.0.0/8", "127.0.0.0/8", true},
+		{"upstream:127.0.0.1", "127.0.0.1/32", true},
+		{"upstream:::1", "::1/128", true},
+		{"upstream:127.0.0.0/7", "", false},
+		{"upstream:::/0", "", false},
+		{"upstream:10.0.0.0/8", "", false},
+		{"upstream:upstream:127.0.0.0/8", "", false},
+		{"UPSTREAM:127.0.0.0/8", "", false},
+		{"fe80::1%eth0", "", false},
+	} {
+		pfx, upstream, err := ParseDestination(tc.in)
+		if (err == nil) != (tc.want != "") || (err == nil && (pfx.String() != tc.want || upstream != tc.upstream)) {
+			t.Errorf("ParseDestination(%q) = %v, %v, %v; want %q, %v", tc.in, pfx, upstream, err, tc.want, tc.upstream)
+		}
+	}
+}
+
+func FuzzParseDestination(f *testing.F) {
+	for _, s := range []string{"127.0.0.0/8", "upstream:127.0.0.0/8", "upstream:::1", "::/0", "10.1.2.3", "upstream:0.0.0.0/1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		pfx, upstream, err := ParseDestination(s)
+		if err != nil {
+			return
+		}
+		if pfx != pfx.Masked() {
+			t.Fatalf("ParseDestination(%q) = %v, not masked", s, pfx)
+		}
+		within := pfx.Bits() == 128 && pfx.Addr().IsLoopback() ||
+			pfx.Addr().Is4() && pfx.Bits() >= 8 && netip.MustParsePrefix("127.0.0.0/8").Contains(pfx.Addr())
+		if upstream && !within {
+			t.Fatalf("ParseDestination(%q) marks %v, not within loopback, for upstream names", s, pfx)
+		}
+	})
 }

@@ -32,6 +32,8 @@ type Proxy struct {
 	// hostAddrs lists the host's own addresses (every interface); an
 	// allowed name resolving to one is refused unless Destinations lists it.
 	hostAddrs func() ([]netip.Addr, error)
+	// ownerScan bounds the time of one refusal's process lookup (Linux).
+	ownerScan time.Duration
 
 	listenMu  sync.Mutex
 	listeners map[netip.AddrPort]struct{} // the proxy's own TCP listeners on the host
@@ -43,10 +45,15 @@ type Proxy struct {
 	sessionSeq   atomic.Int64
 }
 
+// maxOwnerScan is how long one refusal's process lookup may take
+// (Proxy.ownerScan): a sandbox cannot make an answer wait longer by holding
+// many descriptors.
+const maxOwnerScan = 100 * time.Millisecond
+
 // New returns a Proxy enforcing pol and writing one JSON line per decision to
 // logw (which may be nil).
 func New(pol *Policy, logw io.Writer) *Proxy {
-	p := &Proxy{log: newDecisionLog(logw), now: time.Now, hostAddrs: interfaceAddrs, listeners: map[netip.AddrPort]struct{}{}}
+	p := &Proxy{log: newDecisionLog(logw), now: time.Now, hostAddrs: interfaceAddrs, ownerScan: maxOwnerScan, listeners: map[netip.AddrPort]struct{}{}}
 	p.policy.Store(pol)
 	p.namesPerSession = syntheticPoolSize
 	p.res = newResolver(dnsClient{upstreams: func() []string { return p.policy.Load().Upstreams }}, p.now)
@@ -193,6 +200,10 @@ type session struct {
 	p     *Proxy
 	info  SessionInfo
 	names *nameTable // the synthetic addresses this session's DNS handed out
+	// netns is the inode of the network namespace of a capture session's
+	// sockets (the sandbox's), where refusals are attributed; 0 when
+	// unknown.
+	netns uint64
 
 	tcp    *net.TCPListener
 	dnsUDP net.PacketConn
@@ -206,6 +217,13 @@ type session struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+
+	// attributed holds the refusals (kind of flow, name or address, port)
+	// whose process was looked up, and scanning is set while a lookup runs
+	// (Linux): each costs a scan of the host's process table, so a session
+	// gets one per refused name and port and one at a time.
+	attributed map[string]struct{} // guarded by mu
+	scanning   atomic.Bool
 }
 
 // newSession returns a session without sockets, with an ID.
@@ -236,6 +254,9 @@ func (p *Proxy) openSession(info SessionInfo, files []*os.File) (*session, error
 		s.closeSockets()
 		return nil, err
 	}
+	// Without the namespace refusals name the pent process alone; the
+	// policy is the same.
+	s.netns, _ = socketNetns(files[0])
 	return s, nil
 }
 
@@ -387,15 +408,19 @@ func (s *session) untrack(c net.Conn) {
 	s.p.touch()
 }
 
-// decide logs one decision and returns allowed for convenient use.
-func (s *session) decide(allowed bool, kind, name string, port int, addr, reason string) bool {
+// decide logs one decision about a flow from the client address from and
+// returns allowed for convenient use. A refusal names the sandbox's process
+// that made it where the proxy can find it.
+func (s *session) decide(from net.Addr, allowed bool, kind, name string, port int, addr, reason string) bool {
 	action := "deny"
 	if allowed {
 		action = "allow"
 	}
-	s.p.log.record(Decision{
+	d := Decision{
 		Time: s.p.now().UTC(), Action: action, Kind: kind, Name: name, Port: port,
 		Addr: addr, Reason: reason, Session: s.info.ID, PID: s.info.PID,
-	})
+	}
+	s.attribute(&d, from)
+	s.p.log.record(d)
 	return allowed
 }

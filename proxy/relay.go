@@ -51,14 +51,22 @@ func (s *session) handle(c *net.TCPConn) {
 	s.handleTransparent(c, orig)
 }
 
+// handleTransparent decides a redirected connection by the name its
+// original destination stands for: a synthetic address's name, or
+// localhost for the sandbox's loopback (only the ports the allowlist names
+// for localhost are redirected there, SetupCapture); anything else is a raw
+// IP connection.
 func (s *session) handleTransparent(c *net.TCPConn, orig netip.AddrPort) {
 	port := int(orig.Port())
 	name, ok := s.names.nameOf(orig.Addr())
+	if orig.Addr().Unmap().IsLoopback() {
+		name, ok = "localhost", true
+	}
 	if !ok {
-		s.decide(false, "tcp", "", port, orig.String(), "raw IP connection: the address was not handed out by pent's DNS for an allowed name")
+		s.decide(c.RemoteAddr(), false, "tcp", "", port, orig.String(), "raw IP connection: the address was not handed out by pent's DNS for an allowed name")
 		return
 	}
-	addrs, err := s.admit("tcp", name, port, orig.String())
+	addrs, err := s.admit(c.RemoteAddr(), "tcp", name, port, orig.String())
 	if err != nil {
 		return
 	}
@@ -82,16 +90,16 @@ func (s *session) handleProxyAware(c *net.TCPConn) {
 func (s *session) handleSOCKS(c *net.TCPConn, br *bufio.Reader) {
 	t, err := readSOCKS5(br, c, s.token)
 	if err != nil {
-		s.decide(false, "socks5", t.name, t.port, "", "bad SOCKS5 request: "+err.Error())
+		s.decide(c.RemoteAddr(), false, "socks5", t.name, t.port, "", "bad SOCKS5 request: "+err.Error())
 		return
 	}
 	name, err := s.bindName(t.name, t.addr)
 	if err != nil {
 		socksReply(c, socksNotAllowed)
-		s.decide(false, "socks5", "", t.port, t.addr.String()+t.name, err.Error())
+		s.decide(c.RemoteAddr(), false, "socks5", "", t.port, t.addr.String()+t.name, err.Error())
 		return
 	}
-	addrs, err := s.admit("socks5", name, t.port, "")
+	addrs, err := s.admit(c.RemoteAddr(), "socks5", name, t.port, "")
 	if err != nil {
 		code := byte(socksHostUnreach)
 		if isDenial(err) {
@@ -141,26 +149,26 @@ func allowFix(entry string) string {
 
 // admit checks name and port and resolves name to the addresses the policy
 // lets it reach, logging a refusal. Nothing is dialled yet.
-func (s *session) admit(kind, name string, port int, orig string) ([]netip.Addr, error) {
+func (s *session) admit(from net.Addr, kind, name string, port int, orig string) ([]netip.Addr, error) {
 	err := s.checkName(name, port)
 	var addrs []netip.Addr
 	if err == nil {
 		addrs, err = s.resolveAllowed(context.Background(), name, port)
 	}
 	if err != nil {
-		s.decideErr(kind, name, port, orig, err)
+		s.decideErr(from, kind, name, port, orig, err)
 	}
 	return addrs, err
 }
 
 // decideErr logs a refused connection: a denial with its reason, anything
 // else as an upstream failure.
-func (s *session) decideErr(kind, name string, port int, addr string, err error) {
+func (s *session) decideErr(from net.Addr, kind, name string, port int, addr string, err error) {
 	reason := err.Error()
 	if !isDenial(err) {
 		reason = "upstream failed: " + reason
 	}
-	s.decide(false, kind, name, port, addr, reason)
+	s.decide(from, false, kind, name, port, addr, reason)
 }
 
 func isDenial(err error) bool {
@@ -180,8 +188,9 @@ func (s *session) dialName(ctx context.Context, name string, port int) (net.Conn
 
 // resolveAllowed resolves name on the host side and returns the addresses
 // the policy lets it reach on port: not a refused range or one of the
-// host's own addresses unless [proxy] destinations lists it, never one of
-// the proxy's own listeners. None is a denial.
+// host's own addresses unless [proxy] destinations lists it, loopback only
+// for a host-local name (or a range destinations marks upstream:), never
+// one of the proxy's own listeners. None is a denial.
 func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]netip.Addr, error) {
 	addrs, _, err := s.lookup(ctx, name)
 	if errors.Is(err, errNXDomain) {
@@ -195,14 +204,17 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 		return nil, err
 	}
 	pol := s.p.Policy()
+	_, hostLocal := pol.Local[name]
 	var allowed []netip.Addr
-	var refused, loops []string
+	var refused, loopback, loops []string
 	for _, a := range addrs {
 		switch {
 		case s.p.isListener(netip.AddrPortFrom(a, uint16(port)), own):
 			loops = append(loops, a.String())
-		case pol.DestinationAllowed(a, own):
+		case pol.DestinationAllowed(a, own, hostLocal):
 			allowed = append(allowed, a)
+		case !hostLocal && pol.DestinationAllowed(a, own, true):
+			loopback = append(loopback, a.String())
 		default:
 			refused = append(refused, a.String())
 		}
@@ -212,6 +224,8 @@ func (s *session) resolveAllowed(ctx context.Context, name string, port int) ([]
 		return allowed, nil
 	case len(loops) > 0:
 		return nil, deny("%s:%d is pent's own proxy listener", name, port)
+	case len(loopback) > 0:
+		return nil, deny("%s resolves upstream to %s, this host's loopback, which only host-local names reach (allow localhost:%d, or a name of /etc/hosts with its port)", name, strings.Join(loopback, ", "), port)
 	case len(refused) == 0:
 		return nil, fmt.Errorf("%s has no address upstream", name)
 	}
@@ -268,17 +282,17 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, addrs []ne
 	proto, err := sniffClient(client, br, name, port, firstBytesWait)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
-			s.decideErr(kind, name, port, "", err)
+			s.decideErr(client.RemoteAddr(), kind, name, port, "", err)
 		}
 		return
 	}
 	up, err := dialFirst(context.Background(), addrs, port)
 	if err != nil {
-		s.decideErr(kind, name, port, "", err)
+		s.decideErr(client.RemoteAddr(), kind, name, port, "", err)
 		return
 	}
 	defer up.Close()
-	s.decide(true, kind, name, port, up.RemoteAddr().String(), "allowed name")
+	s.decide(client.RemoteAddr(), true, kind, name, port, up.RemoteAddr().String(), "allowed name")
 	down := make(chan struct{})
 	go func() {
 		copyHalf(client, up)
@@ -295,7 +309,7 @@ func (s *session) relayChecked(client *net.TCPConn, br *bufio.Reader, addrs []ne
 	}
 	if err != nil {
 		if isDenial(err) {
-			s.decide(false, kind, name, port, up.RemoteAddr().String(), err.Error())
+			s.decide(client.RemoteAddr(), false, kind, name, port, up.RemoteAddr().String(), err.Error())
 		}
 		client.Close()
 		up.Close()

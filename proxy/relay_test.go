@@ -312,6 +312,28 @@ func TestDeniedSNIConnectsNothing(t *testing.T) {
 	}
 }
 
+// TestECHDecidedByOuterSNI: a ClientHello with Encrypted Client Hello is
+// decided by its outer SNI, the only name the proxy can read: a denied
+// outer name connects nothing whatever the inner one, an allowed outer name
+// is relayed (the inner name is the server's business: the README says so).
+func TestECHDecidedByOuterSNI(t *testing.T) {
+	u := startUpstream(t)
+	cs := startCountingServer(t)
+	p := testProxy(t, u, "www.test")
+	proxyAddr, _, _ := loopbackSession(t, p)
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), echClientHello(t, "www.test", "evil.test"))
+	if n, got := cs.fence(t, proxyAddr); n != 0 {
+		t.Fatalf("an ECH hello with a denied outer SNI caused %d upstream connects (received %q)", n, got)
+	}
+	if !strings.Contains(string(p.Logs(100)), `TLS SNI \"evil.test\" does not match www.test`) {
+		t.Errorf("denial not logged:\n%s", p.Logs(100))
+	}
+	tunnel(t, proxyAddr, "www.test:"+cs.port(), echClientHello(t, "evil.test", "www.test"))
+	if n, _ := cs.fence(t, proxyAddr); n != 1 {
+		t.Fatalf("an ECH hello with the allowed outer SNI made %d connects, want 1", n)
+	}
+}
+
 // TestTunnelEveryHTTPRequestChecked: plain HTTP in a tunnel bound to
 // www.test has every request's Host checked before any byte of it goes
 // upstream — keep-alive, pipelined, lower-case, split, after a body.
@@ -485,7 +507,7 @@ func TestIPv6OnlyUpstream(t *testing.T) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "v6 host=%s", r.Host) })}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	pol, err := Compile(Settings{Allow: []string{"v6only.test"}, UpstreamDNS: []string{u.Addr}, Destinations: []string{"::1/128"}}, nil)
+	pol, err := Compile(Settings{Allow: []string{"v6only.test"}, UpstreamDNS: []string{u.Addr}, Destinations: []string{"upstream:::1/128"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,6 +646,41 @@ func TestListenerOnAnyLocalAddress(t *testing.T) {
 	} {
 		if got := p.isListener(netip.MustParseAddrPort(ap), own); got != want {
 			t.Errorf("isListener(%s) = %v, want %v", ap, got, want)
+		}
+	}
+}
+
+// TestLoopbackOnlyForHostLocalNames: destinations = ["127.0.0.0/8"] lets
+// the host-local name localhost:PORT reach the host's loopback, but not an
+// allowed name whose upstream DNS answers 127.0.0.1 (attacker-controlled
+// DNS, rebinding) on any port, nor a name answering an IPv6 form of
+// loopback; "upstream:127.0.0.0/8" is the explicit opt-in for those.
+func TestLoopbackOnlyForHostLocalNames(t *testing.T) {
+	u := startUpstream(t)
+	ts := startServers(t)
+	hp := ts.port(ts.HTTP)
+	for _, tc := range []struct {
+		destinations []string
+		upstreamOK   bool
+	}{{[]string{"127.0.0.0/8", "::/0"}, false}, {[]string{"upstream:127.0.0.0/8"}, true}} {
+		pol, err := Compile(Settings{Allow: []string{"localhost:" + hp, "ip-127-0-0-1.test", "v6only.test"},
+			UpstreamDNS: []string{u.Addr}, Destinations: tc.destinations}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := New(pol, nil)
+		proxyAddr, _, _ := loopbackSession(t, p)
+		for _, tt := range []struct {
+			name string
+			ok   bool
+		}{{"localhost", true}, {"ip-127-0-0-1.test", tc.upstreamOK}, {"v6only.test", false}} {
+			code, _, err := get(proxyClient("http://"+proxyAddr, ""), "http://"+tt.name+":"+hp+"/")
+			if ok := err == nil && code == 200; ok != tt.ok {
+				t.Errorf("destinations %v: %s:%s reached = %v (%d %v), want %v", tc.destinations, tt.name, hp, ok, code, err, tt.ok)
+			}
+		}
+		if !tc.upstreamOK && !strings.Contains(string(p.Logs(10)), "only host-local names") {
+			t.Errorf("destinations %v: the refusal does not say why:\n%s", tc.destinations, p.Logs(10))
 		}
 	}
 }

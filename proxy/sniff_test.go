@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -13,9 +15,47 @@ import (
 // clientHello returns the bytes a Go TLS client sends first for sni.
 func clientHello(t testing.TB, sni string) []byte {
 	t.Helper()
+	return firstFlight(t, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+}
+
+// echClientHello returns the outer ClientHello a Go TLS client sends with
+// Encrypted Client Hello to a server whose ECH configuration names
+// publicName: its SNI is publicName, and inner, the name the client really
+// asks for, is only in the encrypted inner hello.
+func echClientHello(t testing.TB, inner, publicName string) []byte {
+	t.Helper()
+	key, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return firstFlight(t, &tls.Config{
+		ServerName: inner, InsecureSkipVerify: true, MinVersion: tls.VersionTLS13,
+		EncryptedClientHelloConfigList: echConfigList(key.PublicKey().Bytes(), publicName),
+	})
+}
+
+// echConfigList encodes one ECHConfig (draft-ietf-tls-esni, version
+// 0xfe0d): X25519, HKDF-SHA256, AES-128-GCM, the given public name.
+func echConfigList(pub []byte, publicName string) []byte {
+	u16 := func(b []byte, v int) []byte { return append(b, byte(v>>8), byte(v)) }
+	var c []byte
+	c = append(c, 1)                        // config_id
+	c = u16(c, 0x0020)                      // KEM: DHKEM(X25519, HKDF-SHA256)
+	c = append(u16(c, len(pub)), pub...)    // public_key
+	c = u16(u16(u16(c, 4), 0x0001), 0x0001) // cipher_suites: HKDF-SHA256, AES-128-GCM
+	c = append(c, 0)                        // maximum_name_length
+	c = append(append(c, byte(len(publicName))), publicName...)
+	c = u16(c, 0) // extensions
+	cfg := append(u16(u16(nil, 0xfe0d), len(c)), c...)
+	return append(u16(nil, len(cfg)), cfg...)
+}
+
+// firstFlight returns the bytes a Go TLS client with cfg sends first.
+func firstFlight(t testing.TB, cfg *tls.Config) []byte {
+	t.Helper()
 	a, b := net.Pipe()
 	go func() {
-		c := tls.Client(a, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+		c := tls.Client(a, cfg)
 		_ = c.Handshake()
 	}()
 	defer a.Close()
@@ -98,11 +138,32 @@ func TestParseClientHello(t *testing.T) {
 	}
 }
 
+// TestParseClientHelloECH: with Encrypted Client Hello the SNI the sniffer
+// reads, and the proxy decides, is the outer one (the ECH configuration's
+// public name); the inner name is not in the clear.
+func TestParseClientHelloECH(t *testing.T) {
+	for _, tc := range []struct{ inner, public string }{
+		{"evil.test", "www.test"},
+		{"www.test", "evil.test"},
+	} {
+		hello := echClientHello(t, tc.inner, tc.public)
+		if !bytes.Contains(hello, []byte{0xfe, 0x0d}) || bytes.Contains(hello, []byte(tc.inner)) {
+			t.Fatalf("inner %s, public %s: not an ECH hello (no extension 0xfe0d, or the inner name in the clear)", tc.inner, tc.public)
+		}
+		for _, b := range [][]byte{hello, splitRecords(hello, 64)} {
+			if sni, err := parseClientHello(b); err != nil || sni != tc.public {
+				t.Errorf("inner %s, public %s: SNI = %q, %v; want the outer %s", tc.inner, tc.public, sni, err, tc.public)
+			}
+		}
+	}
+}
+
 func FuzzParseClientHello(f *testing.F) {
 	hello := clientHello(f, "www.example.test")
 	f.Add(hello)
 	f.Add(splitRecords(hello, 50))
 	f.Add(hello[:60])
+	f.Add(echClientHello(f, "inner.example.test", "www.example.test"))
 	f.Add([]byte{0x16, 3, 1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sni, err := parseClientHello(b)

@@ -2,6 +2,7 @@ package run
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/pent-sandbox/pent/trace"
 )
@@ -32,16 +33,32 @@ func (t *traceRun) explainNetwork(out Output) {
 	}
 }
 
-// explainLine is the summary line of one refusal: what, how often, and the
-// fix (the --allow flag and the config key) or why no setting allows it.
+// explainLine is the summary line of one refusal: what, which process of
+// the sandbox held the socket of the first one (when the proxy found it,
+// Holders > 0, and how many others held it too), how often, and the fix
+// (the --allow flag and the config key) or why no setting allows it.
 func explainLine(e trace.Entry) string {
 	what := "connection to"
 	if e.Op == trace.OpDNS {
 		what = "lookup of"
 	}
 	line := "the proxy refused the " + what + " " + e.Target
+	var about []string
+	if e.Holders > 0 {
+		held := "socket held by " + e.Command + "[" + strconv.Itoa(e.PID) + "]"
+		switch others := e.Holders - 1; {
+		case others == 1:
+			held += " and 1 other process"
+		case others > 1:
+			held += " and " + strconv.Itoa(others) + " other processes"
+		}
+		about = append(about, held)
+	}
 	if e.Count > 1 {
-		line += " (" + strconv.Itoa(e.Count) + "×)"
+		about = append(about, strconv.Itoa(e.Count)+"×")
+	}
+	if len(about) > 0 {
+		line += " (" + strings.Join(about, ", ") + ")"
 	}
 	if e.Fix != nil && e.Fix.Key == trace.KeyAllow {
 		return line + " — allow it with `pent run --allow " + e.Fix.Value + "` or " + e.Hint

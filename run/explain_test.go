@@ -27,7 +27,7 @@ func TestExplainNetwork(t *testing.T) {
 	deny := func(kind, name string, port int, addr, reason string) {
 		tr.recorder().AddDecision(proxy.Decision{Action: "deny", Kind: kind, Name: name, Port: port, Addr: addr, Reason: reason})
 	}
-	deny("connect", "b.test", 443, "", "b.test is not allowed")
+	tr.recorder().AddDecision(proxy.Decision{Action: "deny", Kind: "connect", Name: "b.test", Port: 443, Reason: "b.test is not allowed", PID: 99, Comm: "curl\x1b]0;", ProcPID: 7})
 	deny("connect", "b.test", 443, "", "b.test is not allowed")
 	deny("tcp", "a.test", 22, "", "port 22 is not allowed for a.test")
 	deny("tcp", "", 80, "203.0.113.9:80\x1b[2J", "raw IP connection")
@@ -38,7 +38,7 @@ func TestExplainNetwork(t *testing.T) {
 	tr.explainNetwork(io)
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	want := []string{
-		"pent: the proxy refused the connection to b.test:443 (2×) — allow it with `pent run --allow b.test` or add \"b.test\" to [proxy] domain_allowlist in .pent.toml",
+		"pent: the proxy refused the connection to b.test:443 (socket held by curl\\x1b]0;[7], 2×) — allow it with `pent run --allow b.test` or add \"b.test\" to [proxy] domain_allowlist in .pent.toml",
 		"pent: the proxy refused the connection to a.test:22 — allow it with `pent run --allow a.test:22` or add \"a.test:22\" to [proxy] domain_allowlist in .pent.toml",
 		`pent: the proxy refused the connection to 203.0.113.9:80\x1b[2J: raw IP connection`,
 		"pent: the proxy refused the lookup of c.test — allow it with `pent run --allow c.test` or add \"c.test\" to [proxy] domain_allowlist in .pent.toml",
@@ -59,3 +59,30 @@ func (o testOutput) Say(format string, args ...any) {
 }
 
 func (o testOutput) Warn(format string, args ...any) { o.Say("warning: "+format, args...) }
+
+// TestExplainLineProcess: the summary names the process the proxy found
+// holding the socket by the explicit holder count, never by its name (a
+// sandboxed program may call itself "pent"), and says when several held it.
+func TestExplainLineProcess(t *testing.T) {
+	base := trace.Entry{Kind: trace.KindNetwork, Op: trace.OpConnect, Target: "b.test:443", Count: 1, Hint: "h"}
+	for _, tc := range []struct {
+		name    string
+		command string
+		pid     int
+		holders int
+		want    string
+	}{
+		{"not found", "pent", 4242, 0, "the proxy refused the connection to b.test:443: h"},
+		{"named pent", "pent", 7, 1, "the proxy refused the connection to b.test:443 (socket held by pent[7]): h"},
+		{"shared by two", "node", 7, 2, "the proxy refused the connection to b.test:443 (socket held by node[7] and 1 other process): h"},
+		{"shared", "node", 7, 3, "the proxy refused the connection to b.test:443 (socket held by node[7] and 2 other processes): h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := base
+			e.Command, e.PID, e.Holders = tc.command, tc.pid, tc.holders
+			if got := explainLine(e); got != tc.want {
+				t.Errorf("explainLine = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

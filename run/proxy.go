@@ -20,9 +20,10 @@ import (
 // (sandbox.LaunchOptions.Attach).
 type attachFunc = func(files []*os.File) (io.Closer, error)
 
-// proxyChoice is the proxy a proxy-mode run uses: the project's daemon,
-// or a private proxy of this pent process enforcing pol that appends its
-// decisions to logPath (and writes them to extra, when not nil).
+// proxyChoice is the proxy a proxy-mode run uses: the project's daemon
+// (enforcing pol too), or a private proxy of this pent process enforcing
+// pol that appends its decisions to logPath (and writes them to extra, when
+// not nil).
 type proxyChoice struct {
 	daemon  *proxy.Client
 	pol     *proxy.Policy
@@ -72,7 +73,7 @@ func (x *runner) chooseProxy(tr *traceRun) (proxyChoice, error) {
 			if tr != nil {
 				tr.daemon = c
 			}
-			return proxyChoice{daemon: c}, nil
+			return proxyChoice{daemon: c, pol: pol}, nil
 		}
 	}
 	logPath, err := x.privateProxyLog()
@@ -88,16 +89,17 @@ func (x *runner) chooseProxy(tr *traceRun) (proxyChoice, error) {
 }
 
 // proxyAttach connects the capture sockets of a proxy-mode sandbox (Linux)
-// to the proxy chooseProxy chose.
-func (x *runner) proxyAttach(tr *traceRun) (attachFunc, error) {
+// to the proxy chooseProxy chose, and returns the ports of the sandbox's
+// loopback that go to the proxy as localhost (Policy.ProxyLoopbackPorts).
+func (x *runner) proxyAttach(tr *traceRun) (attachFunc, []int, error) {
 	choice, err := x.chooseProxy(tr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if choice.daemon != nil {
-		return projectAttach(choice.daemon), nil
+		return projectAttach(choice.daemon), choice.pol.LocalhostPorts(), nil
 	}
-	return privateAttach(choice.pol, choice.logPath, choice.extra), nil
+	return privateAttach(choice.pol, choice.logPath, choice.extra), choice.pol.LocalhostPorts(), nil
 }
 
 // loopbackProxy is a proxy session a sandbox reaches on the host's

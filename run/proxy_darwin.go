@@ -14,7 +14,7 @@ import (
 // its port alone, and the proxy variables carry its credentials; git's ssh
 // goes through this binary (`pent proxy connect`). The caller
 // releases the session once the command has ended.
-func (x *runner) useProxy(tr *traceRun, opts *sandbox.LaunchOptions) (release func(), err error) {
+func (x *runner) useProxy(tr *traceRun, _ *sandbox.Policy, opts *sandbox.LaunchOptions) (release func(), err error) {
 	self, err := os.Executable()
 	if err == nil {
 		self, err = filepath.EvalSymlinks(self)

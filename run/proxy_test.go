@@ -84,7 +84,7 @@ func lookup(addr, name string) int {
 // to the state directory, and closing the session closes the sockets.
 func TestPrivateAttach(t *testing.T) {
 	o := testRunner(t, &Config{Effective: &config.Effective{Domains: []string{"allowed.test"}, UpstreamDNS: []string{"127.0.0.1:9"}}})
-	attach, err := o.proxyAttach(nil)
+	attach, _, err := o.proxyAttach(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestProxyAttachChoosesDaemon(t *testing.T) {
 	// authenticated loopback port (macOS).
 	open := map[string]func(t *testing.T, o *runner) io.Closer{
 		"capture": func(t *testing.T, o *runner) io.Closer {
-			attach, err := o.proxyAttach(nil)
+			attach, _, err := o.proxyAttach(nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -119,7 +119,7 @@ func Run(c *Config, h Host, r Request) (sandbox.Status, error) {
 	if r.Trace || policy.Network == scope.NetProxy && !r.Quiet {
 		tr = x.newTraceRun()
 	}
-	opts, release, err := x.launchOptions(policy, tr)
+	opts, release, err := x.launchOptions(&policy, tr)
 	if err != nil {
 		return sandbox.Status{}, err
 	}
@@ -152,11 +152,11 @@ func Run(c *Config, h Host, r Request) (sandbox.Status, error) {
 // launchOptions are what the sandbox needs besides the policy: the proxy,
 // the staging directory and the trace observer. release ends what the
 // proxy needs ended after the command (see useProxy).
-func (x *runner) launchOptions(policy sandbox.Policy, tr *traceRun) (opts sandbox.LaunchOptions, release func(), err error) {
+func (x *runner) launchOptions(policy *sandbox.Policy, tr *traceRun) (opts sandbox.LaunchOptions, release func(), err error) {
 	opts = sandbox.LaunchOptions{Warn: x.h.Out.Warn, StateDir: x.h.StateDir}
 	release = func() {}
 	if policy.Network == scope.NetProxy {
-		if release, err = x.useProxy(tr, &opts); err != nil {
+		if release, err = x.useProxy(tr, policy, &opts); err != nil {
 			return opts, nil, err
 		}
 	}

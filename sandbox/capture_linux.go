@@ -64,8 +64,11 @@ func (c *CaptureFiles) Close() error {
 // this netns and a default IPv4 route through it, creates the listeners, and
 // installs nf_tables rules (NAT OUTPUT redirects; a filter OUTPUT chain that
 // accepts loopback, redirected and established traffic, rejects other UDP and
-// drops everything else, IPv6 included). It never touches another netns.
-func SetupCapture() (*CaptureFiles, error) {
+// drops everything else, IPv6 included). TCP connections to 127.0.0.1 on
+// loopbackPorts are redirected to the TCP listener as well (the proxy
+// decides them as the name localhost); the rest of loopback stays the
+// sandbox's own. It never touches another netns.
+func SetupCapture(loopbackPorts []int) (*CaptureFiles, error) {
 	if err := setupLinks(); err != nil {
 		return nil, err
 	}
@@ -73,7 +76,7 @@ func SetupCapture() (*CaptureFiles, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := installRules(cf.ProxyPort, dnsUDPPort, dnsTCPPort); err != nil {
+	if err := installRules(cf.ProxyPort, dnsUDPPort, dnsTCPPort, loopbackPorts); err != nil {
 		cf.Close()
 		return nil, err
 	}
@@ -176,6 +179,7 @@ func listenUDPFile() (*os.File, int, error) {
 //	table ip pent { chain nat_output { type nat hook output priority dstnat;
 //	    udp dport 53 redirect to :DNSUDP
 //	    tcp dport 53 redirect to :DNSTCP
+//	    ip daddr 127.0.0.1 tcp dport LOOPBACKPORT redirect to :PROXY   # one per loopback port
 //	    ip daddr 127.0.0.0/8 accept        # the sandbox's own loopback, the proxy listener
 //	    meta l4proto tcp redirect to :PROXY } }
 //	table inet pent { chain filter_output { type filter hook output priority filter; policy drop;
@@ -183,7 +187,7 @@ func listenUDPFile() (*os.File, int, error) {
 //	    ct status dnat accept
 //	    ct state established,related accept
 //	    meta l4proto udp reject } }
-func installRules(proxyPort, dnsUDPPort, dnsTCPPort int) error {
+func installRules(proxyPort, dnsUDPPort, dnsTCPPort int, loopbackPorts []int) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("capture: nf_tables: %w", err)
@@ -193,12 +197,21 @@ func installRules(proxyPort, dnsUDPPort, dnsTCPPort int) error {
 		Name: "nat_output", Table: nat, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest,
 	})
-	for _, r := range [][]expr.Any{
+	rules := [][]expr.Any{
 		redirect(l4proto(unix.IPPROTO_UDP, dport(53)), dnsUDPPort),
 		redirect(l4proto(unix.IPPROTO_TCP, dport(53)), dnsTCPPort),
+	}
+	for _, port := range loopbackPorts {
+		if port < 1 || port > 65535 {
+			return fmt.Errorf("capture: loopback port %d out of range", port)
+		}
+		rules = append(rules, redirect(append(localhostDest(), l4proto(unix.IPPROTO_TCP, dport(uint16(port)))...), proxyPort))
+	}
+	rules = append(rules,
 		append(loopbackDest(), &expr.Verdict{Kind: expr.VerdictAccept}),
 		redirect(l4proto(unix.IPPROTO_TCP, nil), proxyPort),
-	} {
+	)
+	for _, r := range rules {
 		c.AddRule(&nftables.Rule{Table: nat, Chain: natOut, Exprs: r})
 	}
 
@@ -253,6 +266,14 @@ func loopbackDest() []expr.Any {
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: []byte{255, 0, 0, 0}, Xor: []byte{0, 0, 0, 0}},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{127, 0, 0, 0}},
+	}
+}
+
+// localhostDest matches IPv4 destination 127.0.0.1.
+func localhostDest() []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{127, 0, 0, 1}},
 	}
 }
 

@@ -21,6 +21,12 @@ type Policy struct {
 	Env []string
 	// Network is the network mode.
 	Network scope.Network
+	// ProxyLoopbackPorts are, in proxy mode, TCP ports of the sandbox's
+	// 127.0.0.1 whose connections go to the proxy instead, which decides
+	// them as the name localhost (the allowlist names localhost with these
+	// ports): a client that ignores the proxy variables reaches the host's
+	// service on that port only if the proxy lets it.
+	ProxyLoopbackPorts []int
 
 	// Read may be read (files) and listed (directories), recursively.
 	Read []string

@@ -81,7 +81,7 @@ func newProxyFixture(t *testing.T) *proxyFixture {
 	t.Cleanup(func() { _ = srv.Shutdown() })
 	pf.banner = testutil.ServeBanner(t, "tcp", "127.0.0.1:0", "HELLO", nil).String()
 	pf.policy, err = proxy.Compile(proxy.Settings{
-		Allow: []string{"allowed.test"}, UpstreamDNS: []string{pc.LocalAddr().String()}, Destinations: []string{"127.0.0.0/8"},
+		Allow: []string{"allowed.test"}, UpstreamDNS: []string{pc.LocalAddr().String()}, Destinations: []string{"upstream:127.0.0.0/8"},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -206,7 +206,7 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 		return 0, -1, err
 	}
 	if p.Network == scope.NetProxy {
-		port, err := handOverCapture(ctrl)
+		port, err := handOverCapture(ctrl, p.ProxyLoopbackPorts)
 		if err != nil {
 			return 0, -1, err
 		}
@@ -347,9 +347,10 @@ func setupNetwork(n scope.Network) error {
 // handOverCapture makes every TCP connection and DNS query of this network
 // namespace reach a set of capture sockets (SetupCapture), sends them
 // to pent and closes them here: only the proxy holds them, never the
-// command. It returns the port of the in-sandbox proxy listener.
-func handOverCapture(ctrl *net.UnixConn) (int, error) {
-	capture, err := SetupCapture()
+// command. Connections to 127.0.0.1 on loopbackPorts go to the proxy too.
+// It returns the port of the in-sandbox proxy listener.
+func handOverCapture(ctrl *net.UnixConn, loopbackPorts []int) (int, error) {
+	capture, err := SetupCapture(loopbackPorts)
 	if err != nil {
 		return 0, fmt.Errorf("capturing the sandbox's traffic for the proxy: %w", err)
 	}

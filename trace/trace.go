@@ -29,6 +29,7 @@ import (
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
 	"github.com/pent-sandbox/pent/scope"
+	"github.com/pent-sandbox/pent/termtext"
 )
 
 // Kinds of Entry.
@@ -70,9 +71,15 @@ type Entry struct {
 	// was no name).
 	Target string `json:"target"`
 	// PID and Command name the process of the first occurrence: a PID in
-	// the sandbox for files, the pent process for the network.
+	// the sandbox for files and for the network when the proxy found the
+	// process (Holders > 0), the pent process otherwise. The command name
+	// is the sandboxed program's choice.
 	PID     int    `json:"pid,omitempty"`
 	Command string `json:"command,omitempty"`
+	// Holders is, for the network, how many of the sandbox's processes
+	// held the refused flow's socket when the proxy looked (PID and
+	// Command name one of them); 0 when the proxy found none.
+	Holders int `json:"holders,omitempty"`
 	// Count is how many times it happened.
 	Count int `json:"count"`
 	// Fix is what would allow it; nil when no config value can (a
@@ -125,6 +132,9 @@ func (h Hinter) Network(d proxy.Decision) (e Entry, ok bool) {
 		return Entry{}, false
 	}
 	e = Entry{Time: d.Time, Last: d.Time, Kind: KindNetwork, Op: OpConnect, PID: d.PID, Command: "pent", Count: 1}
+	if d.ProcPID > 0 {
+		e.PID, e.Command, e.Holders = d.ProcPID, d.Comm, max(d.Holders, 1)
+	}
 	if d.Kind == "dns" {
 		e.Op = OpDNS
 	}
@@ -246,7 +256,7 @@ func fold(entries []Entry, index map[string]int, e Entry) ([]Entry, map[string]i
 		cur.Last = e.Last
 	}
 	if e.Time.Before(cur.Time) {
-		cur.Time, cur.PID, cur.Command = e.Time, e.PID, e.Command
+		cur.Time, cur.PID, cur.Command, cur.Holders = e.Time, e.PID, e.Command, e.Holders
 	}
 	return entries, index
 }
@@ -272,7 +282,8 @@ func Append(w io.Writer, entries []Entry) error {
 			return fmt.Errorf("encoding a trace entry: %w", err)
 		}
 	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
+	// The log is printed by `pent trace show --json`.
+	if _, err := w.Write(termtext.JSON(buf.Bytes())); err != nil {
 		return fmt.Errorf("writing the trace log: %w", err)
 	}
 	return nil

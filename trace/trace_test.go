@@ -110,6 +110,30 @@ func TestNetworkHints(t *testing.T) {
 	}
 }
 
+// TestNetworkProcess: a denial the proxy attributed names the sandbox's
+// process; one it could not names the pent process that opened the session.
+func TestNetworkProcess(t *testing.T) {
+	h := testHinter(t)
+	for _, tc := range []struct {
+		d       proxy.Decision
+		pid     int
+		command string
+		holders int
+	}{
+		{proxy.Decision{Action: "deny", Kind: "dns", Name: "denied.test", PID: 4242, Comm: "node", ProcPID: 7}, 7, "node", 1},
+		{proxy.Decision{Action: "deny", Kind: "dns", Name: "denied.test", PID: 4242}, 4242, "pent", 0},
+		// The name is the sandboxed program's choice: "pent" or no name at
+		// all is still an attributed process.
+		{proxy.Decision{Action: "deny", Kind: "dns", Name: "denied.test", PID: 4242, Comm: "pent", ProcPID: 9}, 9, "pent", 1},
+		{proxy.Decision{Action: "deny", Kind: "dns", Name: "denied.test", PID: 4242, ProcPID: 9, Holders: 3}, 9, "", 3},
+	} {
+		e, ok := h.Network(tc.d)
+		if !ok || e.PID != tc.pid || e.Command != tc.command || e.Holders != tc.holders {
+			t.Errorf("%+v: entry %+v, want %s[%d] of %d holders", tc.d, e, tc.command, tc.pid, tc.holders)
+		}
+	}
+}
+
 func equalEntry(a, b Entry) bool {
 	if (a.Fix == nil) != (b.Fix == nil) || (a.Fix != nil && *a.Fix != *b.Fix) {
 		return false
@@ -187,6 +211,24 @@ func TestShowEscapes(t *testing.T) {
 	}
 	if strings.ContainsAny(out.String(), "\x1b\x07\r") || !strings.Contains(out.String(), `/tmp/\x1b]0;owned\x07x`) {
 		t.Errorf("control characters reached the output: %q", out.String())
+	}
+}
+
+// TestAppendTerminalSafe: the trace log, which `pent trace show --json`
+// prints, writes a command name with a bidi override, a C1 control or a
+// format character as JSON escapes.
+func TestAppendTerminalSafe(t *testing.T) {
+	var out bytes.Buffer
+	e := Entry{Kind: KindNetwork, Op: OpDNS, Target: "x.test", Count: 1, Command: "\u202eevil\u009b31m\u200f", PID: 7, Hint: "h"}
+	if err := Append(&out, []Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(out.String(), "\u202e\u009b\u200f") || !strings.Contains(out.String(), `\u202eevil\u009b31m\u200f`) {
+		t.Errorf("format or control characters reached the output: %q", out.String())
+	}
+	got, err := Read(&out)
+	if err != nil || len(got) != 1 || got[0].Command != e.Command {
+		t.Errorf("read back %+v (%v), want the command %q", got, err, e.Command)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/profiles"
+	"github.com/pent-sandbox/pent/termtext"
 )
 
 // NewCmdStatus builds `pent status`.
@@ -70,9 +71,12 @@ func statusRun(f *Factory, asJSON bool) error {
 		r.Wrap = []string{}
 	}
 	if asJSON {
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		out, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the status as JSON: %w", err)
+		}
+		_, err = f.IO.Out.Write(append(termtext.JSON(out), '\n'))
+		return err
 	}
 	line := f.IO.Line
 	if r.Project == "" {

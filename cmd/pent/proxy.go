@@ -13,6 +13,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/run"
+	"github.com/pent-sandbox/pent/termtext"
 )
 
 // NewCmdProxy builds `pent proxy status|stop|logs|connect` and the hidden
@@ -89,7 +90,7 @@ socket in a private directory, reloads its allowlist when the global or the
 			if err != nil {
 				return fmt.Errorf("no proxy is running for %s", root)
 			}
-			_, err = f.IO.Out.Write(out)
+			_, err = f.IO.Out.Write(termtext.JSON(out)) // a daemon of an older pent may not have escaped them
 			return err
 		},
 	}

@@ -15,11 +15,36 @@ import (
 	"github.com/pent-sandbox/pent/run"
 )
 
+// ProxyOptions are the inputs of the `pent proxy` subcommands.
+type ProxyOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+	// Action is the subcommand: status, stop, logs, serve or connect.
+	Action  string
+	Project string
+	// Lines is how many decisions logs prints.
+	Lines int
+	// Host and Port are connect's destination, as typed.
+	Host, Port string
+}
+
 // NewCmdProxy builds `pent proxy status|stop|logs|connect` and the hidden
-// `serve` that runs a project's proxy daemon.
-func NewCmdProxy(f *Factory) *cobra.Command {
-	var project string
-	var lines int
+// `serve` that runs a project's proxy daemon. runF replaces the run function
+// of every subcommand in tests.
+func NewCmdProxy(f *Factory, runF func(*ProxyOptions) error) *cobra.Command {
+	opts := &ProxyOptions{IO: f.IO, Factory: f}
+	run := func(action string) func(*cobra.Command, []string) error {
+		return func(_ *cobra.Command, args []string) error {
+			opts.Action = action
+			if len(args) == 2 {
+				opts.Host, opts.Port = args[0], args[1]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return proxyRun(opts)
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Inspect or stop the current project's network proxy",
@@ -32,71 +57,26 @@ socket in a private directory, reloads its allowlist when the global or the
   pent proxy stop`,
 		Args: cobra.NoArgs,
 	}
-	cmd.PersistentFlags().StringVar(&project, "project", "", "the project `DIR` (default: found from the working directory)")
-	client := func() (*proxy.Client, string, error) {
-		root, err := f.projectRoot(project)
-		if err != nil {
-			return nil, "", err
-		}
-		rt, err := f.RuntimeDir()
-		if err != nil {
-			return nil, "", err
-		}
-		return proxy.NewClient(proxy.SocketPath(rt, root)), root, nil
-	}
+	cmd.PersistentFlags().StringVar(&opts.Project, "project", "", "the project `DIR` (default: found from the working directory)")
 	status := &cobra.Command{
 		Use: "status", Short: "Show whether the project's proxy runs, its sessions and connections", Args: cobra.NoArgs,
 		Example: "  pent proxy status",
-		RunE: func(*cobra.Command, []string) error {
-			c, root, err := client()
-			if err != nil {
-				return err
-			}
-			s, err := c.Status()
-			if err != nil {
-				fmt.Fprintf(f.IO.Out, "proxy for %s: not running\n", root)
-				return nil
-			}
-			fmt.Fprintf(f.IO.Out, "proxy for %s: running, pid %d, up %s\nsessions: %d\nconnections: %d\npolicy: %s\n",
-				root, s.PID, time.Duration(s.UptimeSeconds*float64(time.Second)).Round(time.Second), s.Sessions, s.Connections, s.Policy)
-			return nil
-		},
+		RunE:    run("status"),
 	}
 	stop := &cobra.Command{
 		Use: "stop", Short: "Stop the project's proxy (running sandboxes lose their network)", Args: cobra.NoArgs,
 		Example: "  pent proxy stop",
-		RunE: func(*cobra.Command, []string) error {
-			c, root, err := client()
-			if err != nil {
-				return err
-			}
-			if err := c.Stop(); err != nil {
-				return fmt.Errorf("no proxy is running for %s", root)
-			}
-			f.IO.Say("stopped the proxy for %s", root)
-			return nil
-		},
+		RunE:    run("stop"),
 	}
 	logs := &cobra.Command{
 		Use: "logs", Short: "Print the proxy's recent decisions, one JSON line each", Args: cobra.NoArgs,
 		Example: "  pent proxy logs -n 20",
-		RunE: func(*cobra.Command, []string) error {
-			c, root, err := client()
-			if err != nil {
-				return err
-			}
-			out, err := c.Logs(lines)
-			if err != nil {
-				return fmt.Errorf("no proxy is running for %s", root)
-			}
-			_, err = f.IO.Out.Write(out)
-			return err
-		},
+		RunE:    run("logs"),
 	}
-	logs.Flags().IntVarP(&lines, "lines", "n", 100, "how many decisions to print")
+	logs.Flags().IntVarP(&opts.Lines, "lines", "n", 100, "how many decisions to print")
 	serve := &cobra.Command{
 		Use: "serve", Short: "Run the project's proxy daemon in the foreground", Hidden: true, Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return serveProxy(f, project) },
+		RunE: run("serve"),
 	}
 	connect := &cobra.Command{
 		Use:   "connect HOST PORT",
@@ -107,12 +87,80 @@ to it and it to stdout, like nc. Proxy mode sets GIT_SSH_COMMAND so that
 git over SSH uses it; for ssh itself, pass the same ProxyCommand.`,
 		Example: `  ssh -o 'ProxyCommand=pent proxy connect %h %p' git@github.com`,
 		Args:    cobra.ExactArgs(2),
-		RunE: func(_ *cobra.Command, args []string) error {
-			return proxyConnect(f, args[0], args[1])
-		},
+		RunE:    run("connect"),
 	}
 	cmd.AddCommand(status, stop, logs, serve, connect)
 	return cmd
+}
+
+// proxyRun runs the subcommand o.Action names.
+func proxyRun(o *ProxyOptions) error {
+	switch o.Action {
+	case "status":
+		return o.status()
+	case "stop":
+		return o.stop()
+	case "logs":
+		return o.logs()
+	case "serve":
+		return serveProxy(o.Factory, o.Project)
+	case "connect":
+		return proxyConnect(o.Factory, o.Host, o.Port)
+	}
+	return fmt.Errorf("pent proxy: no subcommand %q", o.Action)
+}
+
+// client is a client of the daemon of the project o names, and its root.
+func (o *ProxyOptions) client() (*proxy.Client, string, error) {
+	root, err := o.Factory.projectRoot(o.Project)
+	if err != nil {
+		return nil, "", err
+	}
+	rt, err := o.Factory.RuntimeDir()
+	if err != nil {
+		return nil, "", err
+	}
+	return proxy.NewClient(proxy.SocketPath(rt, root)), root, nil
+}
+
+func (o *ProxyOptions) status() error {
+	c, root, err := o.client()
+	if err != nil {
+		return err
+	}
+	s, err := c.Status()
+	if err != nil {
+		fmt.Fprintf(o.IO.Out, "proxy for %s: not running\n", root)
+		return nil
+	}
+	fmt.Fprintf(o.IO.Out, "proxy for %s: running, pid %d, up %s\nsessions: %d\nconnections: %d\npolicy: %s\n",
+		root, s.PID, time.Duration(s.UptimeSeconds*float64(time.Second)).Round(time.Second), s.Sessions, s.Connections, s.Policy)
+	return nil
+}
+
+func (o *ProxyOptions) stop() error {
+	c, root, err := o.client()
+	if err != nil {
+		return err
+	}
+	if err := c.Stop(); err != nil {
+		return fmt.Errorf("no proxy is running for %s", root)
+	}
+	o.IO.Say("stopped the proxy for %s", root)
+	return nil
+}
+
+func (o *ProxyOptions) logs() error {
+	c, root, err := o.client()
+	if err != nil {
+		return err
+	}
+	out, err := c.Logs(o.Lines)
+	if err != nil {
+		return fmt.Errorf("no proxy is running for %s", root)
+	}
+	_, err = o.IO.Out.Write(out)
+	return err
 }
 
 // proxyConnect is `pent proxy connect HOST PORT`: the proxy and the run's

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/run"
 )
 
 // ConfigOptions are the inputs of the `pent config` subcommands.
@@ -154,7 +155,7 @@ func configShow(o *ConfigOptions) error {
 	if o.Format != "toml" && o.Format != "json" {
 		return usagef("--format %q: use toml or json", o.Format)
 	}
-	l, err := o.Factory.load(loadRequest{Flags: &config.File{Path: "command line"}})
+	l, err := o.Factory.load(run.LoadRequest{Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return err
 	}

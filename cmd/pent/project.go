@@ -14,6 +14,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/profiles"
+	"github.com/pent-sandbox/pent/run"
 )
 
 // StatusOptions are the inputs of `pent status`.
@@ -64,7 +65,7 @@ type statusReport struct {
 
 func statusRun(o *StatusOptions) error {
 	f := o.Factory
-	l, err := f.load(loadRequest{Flags: &config.File{Path: "command line"}})
+	l, err := f.load(run.LoadRequest{Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return err
 	}

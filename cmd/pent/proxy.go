@@ -183,7 +183,7 @@ func proxyConnect(f *Factory, host, portArg string) error {
 // projectRoot is the root of the project found from dir (or the working
 // directory).
 func (f *Factory) projectRoot(dir string) (string, error) {
-	l, err := f.load(loadRequest{ProjectDir: dir, Flags: &config.File{Path: "command line"}})
+	l, err := f.load(run.LoadRequest{ProjectDir: dir, Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return "", err
 	}
@@ -216,7 +216,7 @@ func serveProxy(f *Factory, dir string) error {
 		HostResolvers: resolvers,
 		Watch:         []string{global, filepath.Join(root, ".pent.toml"), filepath.Join(root, ".pent", "pent.toml"), trustDirOf(f)},
 		Reload: func() (proxy.Settings, error) {
-			l, err := f.load(loadRequest{ProjectDir: root, Flags: &config.File{Path: "command line"}})
+			l, err := f.load(run.LoadRequest{ProjectDir: root, Flags: &config.File{Path: "command line"}})
 			if err != nil {
 				return proxy.Settings{}, err // a broken file: the daemon keeps its last good policy
 			}
@@ -243,7 +243,7 @@ func trustDirOf(f *Factory) string {
 }
 
 // proxyState describes the project's proxy for `pent status`.
-func proxyState(f *Factory, l *loaded) string {
+func proxyState(f *Factory, l *run.Loaded) string {
 	if l.Root() == "" {
 		return "none (no allowed project; proxy-mode runs use a private proxy)"
 	}

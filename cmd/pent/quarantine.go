@@ -157,7 +157,7 @@ func (o *QuarantineOptions) list() error {
 // projectRoot is the project of the working directory, or the directory
 // itself without a project (the root a plain run guards).
 func (o *QuarantineOptions) projectRoot() (string, error) {
-	l, err := o.Factory.load(loadRequest{})
+	l, err := o.Factory.load(run.LoadRequest{})
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/trace"
 )
 
@@ -94,8 +95,8 @@ func traceRun(o *TraceOptions) error {
 }
 
 // traceLog finds the log the way a run writes it, and the configuration.
-func (o *TraceOptions) traceLog() (string, *loaded, error) {
-	l, err := o.Factory.load(loadRequest{ProjectDir: o.Project, Flags: &config.File{Path: "command line"}})
+func (o *TraceOptions) traceLog() (string, *run.Loaded, error) {
+	l, err := o.Factory.load(run.LoadRequest{ProjectDir: o.Project, Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return "", nil, err
 	}
@@ -107,7 +108,7 @@ func (o *TraceOptions) traceLog() (string, *loaded, error) {
 }
 
 // readTrace reads and merges the log; a missing log is empty.
-func (o *TraceOptions) readTrace() ([]trace.Entry, string, *loaded, error) {
+func (o *TraceOptions) readTrace() ([]trace.Entry, string, *run.Loaded, error) {
 	path, l, err := o.traceLog()
 	if err != nil {
 		return nil, "", nil, err

@@ -132,18 +132,27 @@ func (f *Factory) RuntimeDir() (string, error) {
 	return recordedPrivateDir(filepath.Join(state, "runtime-dir"), base, fmt.Sprintf("pent-%d-", os.Getuid()))
 }
 
-// load reads the configuration of this invocation (run.Load) from the
-// Factory's environment and directories.
+// load reads the configuration of this invocation (run.Load).
 func (f *Factory) load(req run.LoadRequest) (*run.Loaded, error) {
-	home, err := f.Home()
+	src, err := f.sources()
 	if err != nil {
 		return nil, err
 	}
+	return run.Load(src, req)
+}
+
+// sources are where this invocation's configuration is read from: the
+// Factory's environment and directories.
+func (f *Factory) sources() (run.Sources, error) {
+	home, err := f.Home()
+	if err != nil {
+		return run.Sources{}, err
+	}
 	cwd, err := f.Getwd()
 	if err != nil {
-		return nil, fmt.Errorf("reading the working directory: %w", err)
+		return run.Sources{}, fmt.Errorf("reading the working directory: %w", err)
 	}
-	return run.Load(run.Sources{Home: home, Cwd: cwd, Env: f.Env, GlobalConfig: f.GlobalConfigPath, Trust: f.trust}, req)
+	return run.Sources{Home: home, Cwd: cwd, Env: f.Env, GlobalConfig: f.GlobalConfigPath, Trust: f.trust}, nil
 }
 
 // loadGlobal reads the global file; a missing one is an empty layer.

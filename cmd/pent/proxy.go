@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -193,7 +191,8 @@ func (f *Factory) projectRoot(dir string) (string, error) {
 	return l.ProjectRoot, nil
 }
 
-// serveProxy runs the daemon for a project until it is idle or stopped.
+// serveProxy runs the daemon of the project found from dir (run.ServeProxy)
+// until it is idle or stopped.
 func serveProxy(f *Factory, dir string) error {
 	root, err := f.projectRoot(dir)
 	if err != nil {
@@ -203,43 +202,11 @@ func serveProxy(f *Factory, dir string) error {
 	if err != nil {
 		return err
 	}
-	global, err := f.GlobalConfigPath()
+	src, err := f.sources()
 	if err != nil {
 		return err
 	}
-	resolvers, err := run.HostResolvers()
-	if err != nil {
-		return err
-	}
-	return proxy.RunDaemon(proxy.DaemonConfig{
-		SocketPath:    proxy.SocketPath(rt, root),
-		HostResolvers: resolvers,
-		Watch:         []string{global, filepath.Join(root, ".pent.toml"), filepath.Join(root, ".pent", "pent.toml"), trustDirOf(f)},
-		Reload: func() (proxy.Settings, error) {
-			l, err := f.load(run.LoadRequest{ProjectDir: root, Flags: &config.File{Path: "command line"}})
-			if err != nil {
-				return proxy.Settings{}, err // a broken file: the daemon keeps its last good policy
-			}
-			if l.Root() != root {
-				// The project file is gone, moved, or no longer allowed:
-				// this project's proxy lets nothing through.
-				fmt.Fprintf(os.Stderr, "pent proxy: %s has no allowed .pent.toml any more: every name is denied until it has\n", config.Escape(root))
-				return proxy.Settings{}, nil
-			}
-			return run.ProxySettings(l.Effective), nil
-		},
-		Errors: os.Stderr,
-	})
-}
-
-// trustDirOf is the directory of allow records: a new record must reload
-// the daemon, since it changes whether the project file counts.
-func trustDirOf(f *Factory) string {
-	d, err := f.DataDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(d, "allow")
+	return run.ServeProxy(src, root, rt, f.IO.ErrOut)
 }
 
 // proxyState describes the project's proxy for `pent status`.

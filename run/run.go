@@ -1,9 +1,9 @@
-// Package run runs one command in pent's sandbox from a resolved
-// configuration: it assembles the policy and the guard of the projects the
+// Package run loads a command's configuration (Load: global, trusted
+// project, PENT_*, --config and flags) and runs one command in pent's
+// sandbox from it: it assembles the policy and the guard of the projects the
 // command may write, starts or joins the proxy, traces the run when asked,
 // launches the sandbox and reports how the command ended. cmd/pent gives it
-// the configuration and the host's facts, and turns the result into pent's
-// exit.
+// the host's facts and the flags, and turns the result into pent's exit.
 package run
 
 import (

@@ -286,9 +286,13 @@ func (t Trust) allowRecordsFor(path string) ([]storedRecord, error) {
 	return out, nil
 }
 
+// AllowDir is the directory of allow records: a record written there can
+// change whether a project file counts (the project proxy watches it).
+func (t Trust) AllowDir() string { return filepath.Join(t.Dir, allowDir) }
+
 // allowRecords lists every allow record.
 func (t Trust) allowRecords() ([]storedRecord, error) {
-	dir := filepath.Join(t.Dir, allowDir)
+	dir := t.AllowDir()
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -327,7 +331,7 @@ func (t Trust) RecordedPaths() (map[string]bool, error) {
 // allowRecord names the allow record of s.
 func (t Trust) allowRecord(s Snapshot) string {
 	sum := sha256.Sum256(allowKey(s))
-	return filepath.Join(t.Dir, allowDir, hex.EncodeToString(sum[:]))
+	return filepath.Join(t.AllowDir(), hex.EncodeToString(sum[:]))
 }
 
 // allowKey encodes the record format, the path and the content, each

@@ -105,7 +105,7 @@ func TestRunPolicyLayering(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			l, err := f.load(loadRequest{Flags: flags})
+			l, err := f.load(run.LoadRequest{Flags: flags})
 			if err != nil {
 				return err
 			}
@@ -116,7 +116,7 @@ func TestRunPolicyLayering(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			got, _, err = run.Policy(l.runConfig(), host, o.Command)
+			got, _, err = run.Policy(&l.Config, host, o.Command)
 			return err
 		})
 		cmd.SetArgs([]string{"--read", "/srv/data", "--", "true"})

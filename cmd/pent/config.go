@@ -13,20 +13,36 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
+	"github.com/pent-sandbox/pent/run"
 )
 
 // ConfigOptions are the inputs of the `pent config` subcommands.
 type ConfigOptions struct {
 	IO      *IOStreams
 	Factory *Factory
-	Global  bool
-	Format  string
-	Names   []string
+	// Action is the subcommand: show, add, rm, init, edit or path.
+	Action string
+	Global bool
+	Format string
+	Names  []string
 }
 
-// NewCmdConfig builds `pent config` and its subcommands.
-func NewCmdConfig(f *Factory) *cobra.Command {
+// NewCmdConfig builds `pent config` and its subcommands. runF replaces the
+// run function of every subcommand in tests.
+func NewCmdConfig(f *Factory, runF func(*ConfigOptions) error) *cobra.Command {
 	opts := &ConfigOptions{IO: f.IO, Factory: f}
+	run := func(action string) func(*cobra.Command, []string) error {
+		return func(_ *cobra.Command, args []string) error {
+			opts.Action = action
+			if len(args) > 0 {
+				opts.Names = args
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return configRun(opts)
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Show and edit pent's configuration",
@@ -48,7 +64,7 @@ allowed it. Subcommands act on the project file unless --global is given.`,
 		Short:   "Print the effective configuration (profiles by name)",
 		Example: "  pent config show\n  pent config show --format json | jq .profiles",
 		Args:    cobra.NoArgs,
-		RunE:    func(*cobra.Command, []string) error { return configShow(opts) },
+		RunE:    run("show"),
 	}
 	show.Flags().StringVar(&opts.Format, "format", "toml", "output format: toml or json")
 	add := withGlobal(&cobra.Command{
@@ -56,51 +72,67 @@ allowed it. Subcommands act on the project file unless --global is given.`,
 		Short:   "Add profiles to a config file",
 		Example: "  pent config add --global @claude @gh\n  pent config add @npm",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			opts.Names = args
-			return configEditProfiles(opts, addNames)
-		},
+		RunE:    run("add"),
 	})
 	rm := withGlobal(&cobra.Command{
 		Use:     "rm @PROFILE...",
 		Short:   "Remove profiles from a config file",
 		Example: "  pent config rm @npm",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			opts.Names = args
-			return configEditProfiles(opts, removeNames)
-		},
+		RunE:    run("rm"),
 	})
 	initCmd := withGlobal(&cobra.Command{
 		Use:     "init",
 		Short:   "Write a commented starter config file",
 		Example: "  pent config init --global",
 		Args:    cobra.NoArgs,
-		RunE:    func(*cobra.Command, []string) error { return configInit(opts) },
+		RunE:    run("init"),
 	})
 	edit := withGlobal(&cobra.Command{
 		Use:     "edit",
 		Short:   "Open a config file in $VISUAL or $EDITOR and check it",
 		Example: "  pent config edit --global",
 		Args:    cobra.NoArgs,
-		RunE:    func(*cobra.Command, []string) error { return configEdit(opts) },
+		RunE:    run("edit"),
 	})
 	path := withGlobal(&cobra.Command{
 		Use:     "path",
 		Short:   "Print the path of a config file",
 		Example: "  pent config path --global",
 		Args:    cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			p, _, err := opts.target()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(opts.IO.Out, p)
-			return nil
-		},
+		RunE:    run("path"),
 	})
 	cmd.AddCommand(show, add, rm, initCmd, edit, path)
 	return cmd
+}
+
+// configRun runs the subcommand o.Action names.
+func configRun(o *ConfigOptions) error {
+	switch o.Action {
+	case "show":
+		return configShow(o)
+	case "add":
+		return configEditProfiles(o, addNames)
+	case "rm":
+		return configEditProfiles(o, removeNames)
+	case "init":
+		return configInit(o)
+	case "edit":
+		return configEdit(o)
+	case "path":
+		return configPath(o)
+	}
+	return fmt.Errorf("pent config: no subcommand %q", o.Action)
+}
+
+// configPath prints the path of the file the subcommands act on.
+func configPath(o *ConfigOptions) error {
+	p, _, err := o.target()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(o.IO.Out, p)
+	return err
 }
 
 // target is the file a subcommand acts on and its kind.
@@ -123,7 +155,7 @@ func configShow(o *ConfigOptions) error {
 	if o.Format != "toml" && o.Format != "json" {
 		return usagef("--format %q: use toml or json", o.Format)
 	}
-	l, err := o.Factory.load(loadRequest{Flags: &config.File{Path: "command line"}})
+	l, err := o.Factory.load(run.LoadRequest{Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/trust"
 )
 
 // Factory carries what every command needs from the outside world: the
@@ -128,3 +131,47 @@ func (f *Factory) RuntimeDir() (string, error) {
 	}
 	return recordedPrivateDir(filepath.Join(state, "runtime-dir"), base, fmt.Sprintf("pent-%d-", os.Getuid()))
 }
+
+// load reads the configuration of this invocation (run.Load).
+func (f *Factory) load(req run.LoadRequest) (*run.Loaded, error) {
+	src, err := f.sources()
+	if err != nil {
+		return nil, err
+	}
+	return run.Load(src, req)
+}
+
+// sources are where this invocation's configuration is read from: the
+// Factory's environment and directories.
+func (f *Factory) sources() (run.Sources, error) {
+	home, err := f.Home()
+	if err != nil {
+		return run.Sources{}, err
+	}
+	cwd, err := f.Getwd()
+	if err != nil {
+		return run.Sources{}, fmt.Errorf("reading the working directory: %w", err)
+	}
+	return run.Sources{Home: home, Cwd: cwd, Env: f.Env, GlobalConfig: f.GlobalConfigPath, Trust: f.trust}, nil
+}
+
+// loadGlobal reads the global file; a missing one is an empty layer.
+func (f *Factory) loadGlobal() (*config.File, error) {
+	path, err := f.GlobalConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	return run.LoadGlobal(path)
+}
+
+// trust opens the trust store.
+func (f *Factory) trust() (trust.Trust, error) {
+	dir, err := f.DataDir()
+	if err != nil {
+		return trust.Trust{}, err
+	}
+	return trust.Trust{Dir: dir}, nil
+}
+
+// tilde shortens a path under home for messages (config.Tilde).
+func tilde(path, home string) string { return config.Tilde(path, home) }

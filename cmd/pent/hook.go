@@ -11,8 +11,18 @@ import (
 	"github.com/pent-sandbox/pent/trust"
 )
 
-// NewCmdHook builds `pent hook SHELL`.
-func NewCmdHook(f *Factory) *cobra.Command {
+// HookOptions are the inputs of `pent hook`.
+type HookOptions struct {
+	IO    *IOStreams
+	Shell string
+	// Self is the pent binary the hook calls.
+	Self string
+}
+
+// NewCmdHook builds `pent hook SHELL`. runF replaces the run function in
+// tests.
+func NewCmdHook(f *Factory, runF func(*HookOptions) error) *cobra.Command {
+	opts := &HookOptions{IO: f.IO, Self: f.Self}
 	return &cobra.Command{
 		Use:   "hook bash|zsh|fish",
 		Short: "Print the shell hook that sandboxes a project's commands on cd",
@@ -25,14 +35,22 @@ where neither the directory nor a watched file changed starts no process.`,
 		ValidArgs: shells.Names(),
 		Args:      cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			sh, err := shells.Get(args[0])
-			if err != nil {
-				return usageError{err}
+			opts.Shell = args[0]
+			if runF != nil {
+				return runF(opts)
 			}
-			fmt.Fprint(f.IO.Out, sh.Hook(f.Self))
-			return nil
+			return hookRun(opts)
 		},
 	}
+}
+
+func hookRun(o *HookOptions) error {
+	sh, err := shells.Get(o.Shell)
+	if err != nil {
+		return usageError{err}
+	}
+	_, err = fmt.Fprint(o.IO.Out, sh.Hook(o.Self))
+	return err
 }
 
 // ExportOptions are the inputs of `pent export`.
@@ -43,8 +61,9 @@ type ExportOptions struct {
 	Fresh   bool
 }
 
-// NewCmdExport builds `pent export SHELL`, which the hook calls.
-func NewCmdExport(f *Factory) *cobra.Command {
+// NewCmdExport builds `pent export SHELL`, which the hook calls. runF
+// replaces the run function in tests.
+func NewCmdExport(f *Factory, runF func(*ExportOptions) error) *cobra.Command {
 	opts := &ExportOptions{IO: f.IO, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "export bash|zsh|fish",
@@ -57,6 +76,9 @@ variables. Prints nothing when nothing changed.`,
 		Args:      cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Shell = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
 			return exportRun(opts)
 		},
 	}

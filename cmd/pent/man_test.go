@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func TestManWritesAPagePerVisibleCommand(t *testing.T) {
@@ -49,4 +51,19 @@ func TestManNeedsOneDirectory(t *testing.T) {
 	if code := Execute(f, []string{"man"}); code != exitUsage {
 		t.Fatalf("pent man without DIR exited %d, want %d", code, exitUsage)
 	}
+}
+
+func TestManOptions(t *testing.T) {
+	f, _, _ := testFactory(t, "")
+	build := func(runF func(*ManOptions) error) *cobra.Command { return NewCmdMan(f, runF) }
+	clear := func(o *ManOptions) {
+		if o.Root == nil {
+			t.Error("no command tree to document")
+		}
+		o.Root = nil
+	}
+	checkOptions(t, build, clear, []optionsCase[ManOptions]{
+		{"a directory", []string{"/tmp/man1"}, &ManOptions{Dir: "/tmp/man1"}},
+		{"no directory", nil, nil},
+	})
 }

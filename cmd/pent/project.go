@@ -14,21 +14,35 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
 	"github.com/pent-sandbox/pent/profiles"
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/termtext"
 )
 
-// NewCmdStatus builds `pent status`.
-func NewCmdStatus(f *Factory) *cobra.Command {
-	var asJSON bool
+// StatusOptions are the inputs of `pent status`.
+type StatusOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+	JSON    bool
+}
+
+// NewCmdStatus builds `pent status`. runF replaces the run function in
+// tests.
+func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IO, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the current project, its trust state and the effective policy",
 		Example: `  pent status
   pent status --json | jq .trust`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return statusRun(f, asJSON) },
+		RunE: func(*cobra.Command, []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(opts)
+		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print machine-readable JSON on stdout")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print machine-readable JSON on stdout")
 	return cmd
 }
 
@@ -50,8 +64,9 @@ type statusReport struct {
 	Proxy   string   `json:"proxy"`
 }
 
-func statusRun(f *Factory, asJSON bool) error {
-	l, err := f.load(loadRequest{Flags: &config.File{Path: "command line"}})
+func statusRun(o *StatusOptions) error {
+	f := o.Factory
+	l, err := f.load(run.LoadRequest{Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return err
 	}
@@ -70,15 +85,15 @@ func statusRun(f *Factory, asJSON bool) error {
 	if r.Wrap == nil {
 		r.Wrap = []string{}
 	}
-	if asJSON {
+	if o.JSON {
 		out, err := json.MarshalIndent(r, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encoding the status as JSON: %w", err)
 		}
-		_, err = f.IO.Out.Write(append(termtext.JSON(out), '\n'))
+		_, err = o.IO.Out.Write(append(termtext.JSON(out), '\n'))
 		return err
 	}
-	line := f.IO.Line
+	line := o.IO.Line
 	if r.Project == "" {
 		line("project:  none (the working directory is writable in the sandbox)")
 	} else {
@@ -107,8 +122,15 @@ func statusRun(f *Factory, asJSON bool) error {
 	return nil
 }
 
-// NewCmdEdit builds `pent edit`.
-func NewCmdEdit(f *Factory) *cobra.Command {
+// EditOptions are the inputs of `pent edit`.
+type EditOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+}
+
+// NewCmdEdit builds `pent edit`. runF replaces the run function in tests.
+func NewCmdEdit(f *Factory, runF func(*EditOptions) error) *cobra.Command {
+	opts := &EditOptions{IO: f.IO, Factory: f}
 	return &cobra.Command{
 		Use:   "edit",
 		Short: "Edit the project's .pent.toml, then review and allow it again",
@@ -116,13 +138,19 @@ func NewCmdEdit(f *Factory) *cobra.Command {
 checks it, shows what it grants and records your trust in the new content.`,
 		Example: "  pent edit",
 		Args:    cobra.NoArgs,
-		RunE:    func(*cobra.Command, []string) error { return editRun(f) },
+		RunE: func(*cobra.Command, []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return editRun(opts)
+		},
 	}
 }
 
-func editRun(f *Factory) error {
-	opts := &TrustOptions{IO: f.IO, Factory: f}
-	file, err := opts.projectFile()
+func editRun(o *EditOptions) error {
+	f := o.Factory
+	allow := &TrustOptions{IO: o.IO, Factory: f}
+	file, err := allow.projectFile()
 	if err != nil {
 		return err
 	}
@@ -138,50 +166,73 @@ func editRun(f *Factory) error {
 		return err
 	}
 	if bytes.Equal(before, after) {
-		f.IO.Say("%s unchanged", file)
+		o.IO.Say("%s unchanged", file)
 		return nil
 	}
 	if _, err := config.Parse(file, after, config.Project); err != nil {
-		f.IO.Say("%v", err)
-		f.IO.Say("the file is saved as you left it and is not allowed; fix it with `pent edit`")
+		o.IO.Say("%v", err)
+		o.IO.Say("the file is saved as you left it and is not allowed; fix it with `pent edit`")
 		return exitError{exitFailure}
 	}
-	opts.Path = file
-	return allowRun(opts)
+	allow.Path = file
+	return allowRun(allow)
 }
 
-// NewCmdPrune builds `pent prune`.
-func NewCmdPrune(f *Factory) *cobra.Command {
+// PruneOptions are the inputs of `pent prune`.
+type PruneOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+}
+
+// NewCmdPrune builds `pent prune`. runF replaces the run function in tests.
+func NewCmdPrune(f *Factory, runF func(*PruneOptions) error) *cobra.Command {
+	opts := &PruneOptions{IO: f.IO, Factory: f}
 	return &cobra.Command{
 		Use:     "prune",
 		Short:   "Drop trust records of project files that are gone or changed, naming each",
 		Example: "  pent prune",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			store, err := f.trust()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			removed, err := store.Prune()
-			if err != nil {
-				return err
-			}
-			stamps, err := hook.PruneStamps(store, time.Now(), 7*24*time.Hour)
-			if err != nil {
-				return err
-			}
-			home, _ := f.Home()
-			for _, r := range removed {
-				f.IO.Say("dropped the trust record of %s", tilde(r, home))
-			}
-			f.IO.Say("pruned %d trust record(s) and %d stale hook stamp(s)", len(removed), len(stamps))
-			return nil
+			return pruneRun(opts)
 		},
 	}
 }
 
-// NewCmdInit builds `pent init`.
-func NewCmdInit(f *Factory) *cobra.Command {
+func pruneRun(o *PruneOptions) error {
+	store, err := o.Factory.trust()
+	if err != nil {
+		return err
+	}
+	removed, err := store.Prune()
+	if err != nil {
+		return err
+	}
+	stamps, err := hook.PruneStamps(store, time.Now(), 7*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	home, _ := o.Factory.Home()
+	for _, r := range removed {
+		o.IO.Say("dropped the trust record of %s", tilde(r, home))
+	}
+	o.IO.Say("pruned %d trust record(s) and %d stale hook stamp(s)", len(removed), len(stamps))
+	return nil
+}
+
+// InitOptions are the inputs of `pent init`.
+type InitOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+	// Profiles are the profiles the starter file lists, as typed.
+	Profiles []string
+}
+
+// NewCmdInit builds `pent init`. runF replaces the run function in tests.
+func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
+	opts := &InitOptions{IO: f.IO, Factory: f}
 	return &cobra.Command{
 		Use:   "init [@PROFILE...]",
 		Short: "Write a commented starter .pent.toml in the working directory",
@@ -189,12 +240,18 @@ func NewCmdInit(f *Factory) *cobra.Command {
 commands they are for. Review it, then run pent allow to activate it.`,
 		Example: `  pent init @npm
   pent init @cargo @gh`,
-		RunE: func(_ *cobra.Command, args []string) error { return initRun(f, args) },
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Profiles = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return initRun(opts)
+		},
 	}
 }
 
-func initRun(f *Factory, names []string) error {
-	wd, err := f.Getwd()
+func initRun(o *InitOptions) error {
+	wd, err := o.Factory.Getwd()
 	if err != nil {
 		return err
 	}
@@ -202,6 +259,7 @@ func initRun(f *Factory, names []string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s already exists; change it with `pent edit`", path)
 	}
+	names := o.Profiles
 	var wrap []string
 	for i, n := range names {
 		p, ok := profiles.Lookup(n)
@@ -211,10 +269,10 @@ func initRun(f *Factory, names []string) error {
 		names[i] = p.Name
 		wrap = append(wrap, p.Commands...)
 	}
-	opts := &ConfigOptions{IO: f.IO, Factory: f}
-	if err := opts.checkAndWrite(path, config.Project, config.Starter(config.Project, names, wrap)); err != nil {
+	starter := &ConfigOptions{IO: o.IO, Factory: o.Factory}
+	if err := starter.checkAndWrite(path, config.Project, config.Starter(config.Project, names, wrap)); err != nil {
 		return err
 	}
-	f.IO.Say("wrote %s; review it, then run `pent allow` to activate it", path)
+	o.IO.Say("wrote %s; review it, then run `pent allow` to activate it", path)
 	return nil
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -16,11 +14,36 @@ import (
 	"github.com/pent-sandbox/pent/termtext"
 )
 
+// ProxyOptions are the inputs of the `pent proxy` subcommands.
+type ProxyOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+	// Action is the subcommand: status, stop, logs, serve or connect.
+	Action  string
+	Project string
+	// Lines is how many decisions logs prints.
+	Lines int
+	// Host and Port are connect's destination, as typed.
+	Host, Port string
+}
+
 // NewCmdProxy builds `pent proxy status|stop|logs|connect` and the hidden
-// `serve` that runs a project's proxy daemon.
-func NewCmdProxy(f *Factory) *cobra.Command {
-	var project string
-	var lines int
+// `serve` that runs a project's proxy daemon. runF replaces the run function
+// of every subcommand in tests.
+func NewCmdProxy(f *Factory, runF func(*ProxyOptions) error) *cobra.Command {
+	opts := &ProxyOptions{IO: f.IO, Factory: f}
+	run := func(action string) func(*cobra.Command, []string) error {
+		return func(_ *cobra.Command, args []string) error {
+			opts.Action = action
+			if len(args) == 2 {
+				opts.Host, opts.Port = args[0], args[1]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return proxyRun(opts)
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Inspect or stop the current project's network proxy",
@@ -33,71 +56,26 @@ socket in a private directory, reloads its allowlist when the global or the
   pent proxy stop`,
 		Args: cobra.NoArgs,
 	}
-	cmd.PersistentFlags().StringVar(&project, "project", "", "the project `DIR` (default: found from the working directory)")
-	client := func() (*proxy.Client, string, error) {
-		root, err := f.projectRoot(project)
-		if err != nil {
-			return nil, "", err
-		}
-		rt, err := f.RuntimeDir()
-		if err != nil {
-			return nil, "", err
-		}
-		return proxy.NewClient(proxy.SocketPath(rt, root)), root, nil
-	}
+	cmd.PersistentFlags().StringVar(&opts.Project, "project", "", "the project `DIR` (default: found from the working directory)")
 	status := &cobra.Command{
 		Use: "status", Short: "Show whether the project's proxy runs, its sessions and connections", Args: cobra.NoArgs,
 		Example: "  pent proxy status",
-		RunE: func(*cobra.Command, []string) error {
-			c, root, err := client()
-			if err != nil {
-				return err
-			}
-			s, err := c.Status()
-			if err != nil {
-				fmt.Fprintf(f.IO.Out, "proxy for %s: not running\n", root)
-				return nil
-			}
-			fmt.Fprintf(f.IO.Out, "proxy for %s: running, pid %d, up %s\nsessions: %d\nconnections: %d\npolicy: %s\n",
-				root, s.PID, time.Duration(s.UptimeSeconds*float64(time.Second)).Round(time.Second), s.Sessions, s.Connections, s.Policy)
-			return nil
-		},
+		RunE:    run("status"),
 	}
 	stop := &cobra.Command{
 		Use: "stop", Short: "Stop the project's proxy (running sandboxes lose their network)", Args: cobra.NoArgs,
 		Example: "  pent proxy stop",
-		RunE: func(*cobra.Command, []string) error {
-			c, root, err := client()
-			if err != nil {
-				return err
-			}
-			if err := c.Stop(); err != nil {
-				return fmt.Errorf("no proxy is running for %s", root)
-			}
-			f.IO.Say("stopped the proxy for %s", root)
-			return nil
-		},
+		RunE:    run("stop"),
 	}
 	logs := &cobra.Command{
 		Use: "logs", Short: "Print the proxy's recent decisions, one JSON line each", Args: cobra.NoArgs,
 		Example: "  pent proxy logs -n 20",
-		RunE: func(*cobra.Command, []string) error {
-			c, root, err := client()
-			if err != nil {
-				return err
-			}
-			out, err := c.Logs(lines)
-			if err != nil {
-				return fmt.Errorf("no proxy is running for %s", root)
-			}
-			_, err = f.IO.Out.Write(termtext.JSON(out)) // a daemon of an older pent may not have escaped them
-			return err
-		},
+		RunE:    run("logs"),
 	}
-	logs.Flags().IntVarP(&lines, "lines", "n", 100, "how many decisions to print")
+	logs.Flags().IntVarP(&opts.Lines, "lines", "n", 100, "how many decisions to print")
 	serve := &cobra.Command{
 		Use: "serve", Short: "Run the project's proxy daemon in the foreground", Hidden: true, Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return serveProxy(f, project) },
+		RunE: run("serve"),
 	}
 	connect := &cobra.Command{
 		Use:   "connect HOST PORT",
@@ -108,12 +86,80 @@ to it and it to stdout, like nc. Proxy mode sets GIT_SSH_COMMAND so that
 git over SSH uses it; for ssh itself, pass the same ProxyCommand.`,
 		Example: `  ssh -o 'ProxyCommand=pent proxy connect %h %p' git@github.com`,
 		Args:    cobra.ExactArgs(2),
-		RunE: func(_ *cobra.Command, args []string) error {
-			return proxyConnect(f, args[0], args[1])
-		},
+		RunE:    run("connect"),
 	}
 	cmd.AddCommand(status, stop, logs, serve, connect)
 	return cmd
+}
+
+// proxyRun runs the subcommand o.Action names.
+func proxyRun(o *ProxyOptions) error {
+	switch o.Action {
+	case "status":
+		return o.status()
+	case "stop":
+		return o.stop()
+	case "logs":
+		return o.logs()
+	case "serve":
+		return serveProxy(o.Factory, o.Project)
+	case "connect":
+		return proxyConnect(o.Factory, o.Host, o.Port)
+	}
+	return fmt.Errorf("pent proxy: no subcommand %q", o.Action)
+}
+
+// client is a client of the daemon of the project o names, and its root.
+func (o *ProxyOptions) client() (*proxy.Client, string, error) {
+	root, err := o.Factory.projectRoot(o.Project)
+	if err != nil {
+		return nil, "", err
+	}
+	rt, err := o.Factory.RuntimeDir()
+	if err != nil {
+		return nil, "", err
+	}
+	return proxy.NewClient(proxy.SocketPath(rt, root)), root, nil
+}
+
+func (o *ProxyOptions) status() error {
+	c, root, err := o.client()
+	if err != nil {
+		return err
+	}
+	s, err := c.Status()
+	if err != nil {
+		fmt.Fprintf(o.IO.Out, "proxy for %s: not running\n", root)
+		return nil
+	}
+	fmt.Fprintf(o.IO.Out, "proxy for %s: running, pid %d, up %s\nsessions: %d\nconnections: %d\npolicy: %s\n",
+		root, s.PID, time.Duration(s.UptimeSeconds*float64(time.Second)).Round(time.Second), s.Sessions, s.Connections, s.Policy)
+	return nil
+}
+
+func (o *ProxyOptions) stop() error {
+	c, root, err := o.client()
+	if err != nil {
+		return err
+	}
+	if err := c.Stop(); err != nil {
+		return fmt.Errorf("no proxy is running for %s", root)
+	}
+	o.IO.Say("stopped the proxy for %s", root)
+	return nil
+}
+
+func (o *ProxyOptions) logs() error {
+	c, root, err := o.client()
+	if err != nil {
+		return err
+	}
+	out, err := c.Logs(o.Lines)
+	if err != nil {
+		return fmt.Errorf("no proxy is running for %s", root)
+	}
+	_, err = o.IO.Out.Write(termtext.JSON(out)) // a daemon of an older pent may not have escaped them
+	return err
 }
 
 // proxyConnect is `pent proxy connect HOST PORT`: the proxy and the run's
@@ -136,7 +182,7 @@ func proxyConnect(f *Factory, host, portArg string) error {
 // projectRoot is the root of the project found from dir (or the working
 // directory).
 func (f *Factory) projectRoot(dir string) (string, error) {
-	l, err := f.load(loadRequest{ProjectDir: dir, Flags: &config.File{Path: "command line"}})
+	l, err := f.load(run.LoadRequest{ProjectDir: dir, Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return "", err
 	}
@@ -146,7 +192,8 @@ func (f *Factory) projectRoot(dir string) (string, error) {
 	return l.ProjectRoot, nil
 }
 
-// serveProxy runs the daemon for a project until it is idle or stopped.
+// serveProxy runs the daemon of the project found from dir (run.ServeProxy)
+// until it is idle or stopped.
 func serveProxy(f *Factory, dir string) error {
 	root, err := f.projectRoot(dir)
 	if err != nil {
@@ -156,47 +203,15 @@ func serveProxy(f *Factory, dir string) error {
 	if err != nil {
 		return err
 	}
-	global, err := f.GlobalConfigPath()
+	src, err := f.sources()
 	if err != nil {
 		return err
 	}
-	resolvers, err := run.HostResolvers()
-	if err != nil {
-		return err
-	}
-	return proxy.RunDaemon(proxy.DaemonConfig{
-		SocketPath:    proxy.SocketPath(rt, root),
-		HostResolvers: resolvers,
-		Watch:         []string{global, filepath.Join(root, ".pent.toml"), filepath.Join(root, ".pent", "pent.toml"), trustDirOf(f)},
-		Reload: func() (proxy.Settings, error) {
-			l, err := f.load(loadRequest{ProjectDir: root, Flags: &config.File{Path: "command line"}})
-			if err != nil {
-				return proxy.Settings{}, err // a broken file: the daemon keeps its last good policy
-			}
-			if l.Root() != root {
-				// The project file is gone, moved, or no longer allowed:
-				// this project's proxy lets nothing through.
-				fmt.Fprintf(os.Stderr, "pent proxy: %s has no allowed .pent.toml any more: every name is denied until it has\n", config.Escape(root))
-				return proxy.Settings{}, nil
-			}
-			return run.ProxySettings(l.Effective), nil
-		},
-		Errors: os.Stderr,
-	})
-}
-
-// trustDirOf is the directory of allow records: a new record must reload
-// the daemon, since it changes whether the project file counts.
-func trustDirOf(f *Factory) string {
-	d, err := f.DataDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(d, "allow")
+	return run.ServeProxy(src, root, rt, f.IO.ErrOut)
 }
 
 // proxyState describes the project's proxy for `pent status`.
-func proxyState(f *Factory, l *loaded) string {
+func proxyState(f *Factory, l *run.Loaded) string {
 	if l.Root() == "" {
 		return "none (no allowed project; proxy-mode runs use a private proxy)"
 	}

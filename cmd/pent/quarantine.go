@@ -38,13 +38,30 @@ func recoverGuards(f *Factory) {
 type QuarantineOptions struct {
 	IO      *IOStreams
 	Factory *Factory
-	All     bool
-	Yes     bool
+	// Action is the subcommand: list, restore or drop.
+	Action string
+	// ID names the entry to restore or drop.
+	ID  string
+	All bool
+	Yes bool
 }
 
-// NewCmdQuarantine builds `pent quarantine list|restore|drop`.
-func NewCmdQuarantine(f *Factory) *cobra.Command {
+// NewCmdQuarantine builds `pent quarantine list|restore|drop`. runF
+// replaces the run function of every subcommand in tests.
+func NewCmdQuarantine(f *Factory, runF func(*QuarantineOptions) error) *cobra.Command {
 	o := &QuarantineOptions{IO: f.IO, Factory: f}
+	run := func(action string) func(*cobra.Command, []string) error {
+		return func(_ *cobra.Command, args []string) error {
+			o.Action = action
+			if len(args) == 1 {
+				o.ID = args[0]
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return quarantineRun(o)
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "quarantine list|restore|drop",
 		Short: "Review what a sandboxed command created where pent protects the project",
@@ -66,7 +83,7 @@ existing file); drop deletes it for good.`,
 		Short:   "List quarantined entries",
 		Example: "  pent quarantine list --all",
 		Args:    cobra.NoArgs,
-		RunE:    func(*cobra.Command, []string) error { return o.list() },
+		RunE:    run("list"),
 	}
 	list.Flags().BoolVar(&o.All, "all", false, "list the entries of every project")
 	restore := &cobra.Command{
@@ -74,18 +91,31 @@ existing file); drop deletes it for good.`,
 		Short:   "Put a quarantined entry back where it was",
 		Example: "  pent quarantine restore 20261202T031500.000000000-1",
 		Args:    cobra.ExactArgs(1),
-		RunE:    func(_ *cobra.Command, args []string) error { return o.restore(args[0]) },
+		RunE:    run("restore"),
 	}
 	drop := &cobra.Command{
 		Use:     "drop ID",
 		Short:   "Delete a quarantined entry for good",
 		Example: "  pent quarantine drop --yes 20261202T031500.000000000-1",
 		Args:    cobra.ExactArgs(1),
-		RunE:    func(_ *cobra.Command, args []string) error { return o.drop(args[0]) },
+		RunE:    run("drop"),
 	}
 	drop.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask")
 	cmd.AddCommand(list, restore, drop)
 	return cmd
+}
+
+// quarantineRun runs the subcommand o.Action names.
+func quarantineRun(o *QuarantineOptions) error {
+	switch o.Action {
+	case "list":
+		return o.list()
+	case "restore":
+		return o.restore(o.ID)
+	case "drop":
+		return o.drop(o.ID)
+	}
+	return fmt.Errorf("pent quarantine: no subcommand %q", o.Action)
 }
 
 func (o *QuarantineOptions) list() error {
@@ -127,7 +157,7 @@ func (o *QuarantineOptions) list() error {
 // projectRoot is the project of the working directory, or the directory
 // itself without a project (the root a plain run guards).
 func (o *QuarantineOptions) projectRoot() (string, error) {
-	l, err := o.Factory.load(loadRequest{})
+	l, err := o.Factory.load(run.LoadRequest{})
 	if err != nil {
 		return "", err
 	}

@@ -150,7 +150,7 @@ func runRun(o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	l, err := f.load(loadRequest{ProjectDir: o.Project, NoConfig: o.NoConfig, ExtraConfig: o.Config, Flags: flags})
+	l, err := f.load(run.LoadRequest{ProjectDir: o.Project, NoConfig: o.NoConfig, ExtraConfig: o.Config, Flags: flags})
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func runRun(o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	status, err := run.Run(l.runConfig(), host, run.Request{Command: o.Command, Trace: o.Trace, Quiet: o.Quiet})
+	status, err := run.Run(&l.Config, host, run.Request{Command: o.Command, Trace: o.Trace, Quiet: o.Quiet})
 	if errors.Is(err, run.ErrFailed) {
 		return exitError{exitFailure}
 	}
@@ -173,7 +173,7 @@ func runRun(o *RunOptions) error {
 
 // runHost is what run.Run needs from this process: its environment,
 // directories and streams.
-func (f *Factory) runHost(l *loaded) (run.Host, error) {
+func (f *Factory) runHost(l *run.Loaded) (run.Host, error) {
 	state, err := f.StateDir()
 	if err != nil {
 		return run.Host{}, err
@@ -198,7 +198,7 @@ func (f *Factory) runHost(l *loaded) (run.Host, error) {
 // checkTrust says what happens to the project file: a wrapped command
 // refuses to run unless the file is allowed as it is now; a plain run
 // ignores an untrusted file with one line.
-func (o *RunOptions) checkTrust(l *loaded) error {
+func (o *RunOptions) checkTrust(l *run.Loaded) error {
 	if l.ProjectFile == "" {
 		if o.Wrapped != "" {
 			o.IO.Say("%s is wrapped by pent but no project file is here any more; run `command %s` to run it unsandboxed", o.Wrapped, o.Wrapped)

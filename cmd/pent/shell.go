@@ -6,8 +6,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// NewCmdShell builds `pent shell`.
-func NewCmdShell(f *Factory) *cobra.Command {
+// NewCmdShell builds `pent shell`: a `pent run` of the user's shell, so it
+// takes RunOptions. runF replaces the run function in tests.
+func NewCmdShell(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IO, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "shell",
@@ -26,9 +27,16 @@ sandboxed. Leave it with exit.`,
 				sh = "/bin/sh"
 			}
 			opts.Command = []string{sh}
-			opts.IO.Say("starting %s in the sandbox; every command in it is sandboxed (leave with exit)", sh)
-			return runRun(opts)
+			if runF != nil {
+				return runF(opts)
+			}
+			return shellRun(opts)
 		},
 	}
 	return cmd
+}
+
+func shellRun(o *RunOptions) error {
+	o.IO.Say("starting %s in the sandbox; every command in it is sandboxed (leave with exit)", o.Command[0])
+	return runRun(o)
 }

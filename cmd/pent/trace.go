@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/trace"
 )
 
@@ -18,14 +19,26 @@ type TraceOptions struct {
 	IO      *IOStreams
 	Factory *Factory
 
+	// Action is the subcommand: show, clear or suggest.
+	Action  string
 	Project string
 	JSON    bool
 	Apply   bool
 }
 
-// NewCmdTrace builds `pent trace show|clear|suggest`.
-func NewCmdTrace(f *Factory) *cobra.Command {
+// NewCmdTrace builds `pent trace show|clear|suggest`. runF replaces the run
+// function of every subcommand in tests.
+func NewCmdTrace(f *Factory, runF func(*TraceOptions) error) *cobra.Command {
 	opts := &TraceOptions{IO: f.IO, Factory: f}
+	run := func(action string) func(*cobra.Command, []string) error {
+		return func(*cobra.Command, []string) error {
+			opts.Action = action
+			if runF != nil {
+				return runF(opts)
+			}
+			return traceRun(opts)
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "trace",
 		Short: "Read the denials `pent run --trace` recorded, with fix hints",
@@ -50,27 +63,40 @@ host is reported as the denial it is.`,
 	show := &cobra.Command{
 		Use: "show", Short: "List the recorded denials, grouped, with counts and hints", Args: cobra.NoArgs,
 		Example: "  pent trace show\n  pent trace show --json",
-		RunE:    func(*cobra.Command, []string) error { return traceShow(opts) },
+		RunE:    run("show"),
 	}
 	show.Flags().BoolVar(&opts.JSON, "json", false, "print the merged entries as JSON lines")
 	clearCmd := &cobra.Command{
 		Use: "clear", Short: "Delete the trace log", Args: cobra.NoArgs,
 		Example: "  pent trace clear",
-		RunE:    func(*cobra.Command, []string) error { return traceClear(opts) },
+		RunE:    run("clear"),
 	}
 	suggest := &cobra.Command{
 		Use: "suggest", Short: "Print a TOML snippet that would allow what was denied", Args: cobra.NoArgs,
 		Example: "  pent trace suggest\n  pent trace suggest --apply   # then: pent allow",
-		RunE:    func(*cobra.Command, []string) error { return traceSuggest(opts) },
+		RunE:    run("suggest"),
 	}
 	suggest.Flags().BoolVar(&opts.Apply, "apply", false, "add the snippet to the project's .pent.toml (it then needs `pent allow` again)")
 	cmd.AddCommand(show, clearCmd, suggest)
 	return cmd
 }
 
+// traceRun runs the subcommand o.Action names.
+func traceRun(o *TraceOptions) error {
+	switch o.Action {
+	case "show":
+		return traceShow(o)
+	case "clear":
+		return traceClear(o)
+	case "suggest":
+		return traceSuggest(o)
+	}
+	return fmt.Errorf("pent trace: no subcommand %q", o.Action)
+}
+
 // traceLog finds the log the way a run writes it, and the configuration.
-func (o *TraceOptions) traceLog() (string, *loaded, error) {
-	l, err := o.Factory.load(loadRequest{ProjectDir: o.Project, Flags: &config.File{Path: "command line"}})
+func (o *TraceOptions) traceLog() (string, *run.Loaded, error) {
+	l, err := o.Factory.load(run.LoadRequest{ProjectDir: o.Project, Flags: &config.File{Path: "command line"}})
 	if err != nil {
 		return "", nil, err
 	}
@@ -82,7 +108,7 @@ func (o *TraceOptions) traceLog() (string, *loaded, error) {
 }
 
 // readTrace reads and merges the log; a missing log is empty.
-func (o *TraceOptions) readTrace() ([]trace.Entry, string, *loaded, error) {
+func (o *TraceOptions) readTrace() ([]trace.Entry, string, *run.Loaded, error) {
 	path, l, err := o.traceLog()
 	if err != nil {
 		return nil, "", nil, err

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"errors"
@@ -8,12 +8,11 @@ import (
 
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/hook"
-	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/trust"
 )
 
-// loadRequest says where a command's configuration comes from.
-type loadRequest struct {
+// LoadRequest says where a command's configuration comes from.
+type LoadRequest struct {
 	// ProjectDir overrides the directory the project file is searched from.
 	ProjectDir string
 	// NoConfig skips the global and project files (flags still apply).
@@ -24,13 +23,24 @@ type loadRequest struct {
 	Flags *config.File
 }
 
-// loaded is the configuration of one invocation, with where it came from.
-type loaded struct {
+// Sources are the places a configuration is read from: the caller's
+// environment and directories.
+type Sources struct {
+	// Home is the user's home directory, Cwd the working directory.
 	Home, Cwd string
-	// ProjectFile and ProjectRoot are empty when no project file was found;
-	// they are set for an untrusted file too (its protected paths still
-	// need protecting), but only Root() grants anything.
-	ProjectFile, ProjectRoot string
+	// Env is the process environment, for the PENT_* layer.
+	Env map[string]string
+	// GlobalConfig returns the global file's path and Trust opens the trust
+	// store; neither is asked for when the request skips the config files.
+	GlobalConfig func() (string, error)
+	Trust        func() (trust.Trust, error)
+}
+
+// Loaded is the configuration of one invocation, with where it came from.
+// Its Config is what a run needs; Trusted is set only when Trust is
+// trust.Allowed.
+type Loaded struct {
+	Config
 	// Trust is the project file's trust state; its layer is used only when
 	// it is Allowed.
 	Trust trust.State
@@ -39,39 +49,38 @@ type loaded struct {
 	Unreadable error
 	// Skipped are the untrusted project files nearer to the working
 	// directory that were passed over (they never weaken the project).
-	Skipped   []hook.Found
-	Global    *config.File
-	Project   *config.File
-	Effective *config.Effective
+	Skipped []hook.Found
+	Global  *config.File
+	Project *config.File
 }
 
-// load finds, checks and layers every configuration source (§3): built-in
+// Load finds, checks and layers every configuration source (§3): built-in
 // defaults ⊕ global ⊕ trusted project ⊕ PENT_* ⊕ --config ⊕ flags. Any error
 // in any layer is returned: a config error never starts a child.
-func (f *Factory) load(req loadRequest) (*loaded, error) {
-	home, err := f.Home()
-	if err != nil {
-		return nil, err
-	}
-	cwd, err := f.Getwd()
-	if err != nil {
-		return nil, fmt.Errorf("reading the working directory: %w", err)
-	}
-	l := &loaded{Home: home, Cwd: cwd}
+func Load(src Sources, req LoadRequest) (*Loaded, error) {
+	l := &Loaded{Config: Config{Home: src.Home, Cwd: src.Cwd}}
 	var layers []*config.File
 	if !req.NoConfig {
-		if l.Global, err = f.loadGlobal(); err != nil {
+		global, err := src.GlobalConfig()
+		if err != nil {
+			return nil, err
+		}
+		if l.Global, err = LoadGlobal(global); err != nil {
 			return nil, err
 		}
 		layers = append(layers, l.Global)
-		if err := f.loadProject(l, req.ProjectDir); err != nil {
+		store, err := src.Trust()
+		if err != nil {
 			return nil, err
 		}
-		if l.Trust == trust.Allowed {
+		if err := l.loadProject(store, req.ProjectDir); err != nil {
+			return nil, err
+		}
+		if l.Trusted {
 			layers = append(layers, l.Project)
 		}
 	}
-	envLayer, err := config.FromEnv(f.Env)
+	envLayer, err := config.FromEnv(src.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -84,28 +93,15 @@ func (f *Factory) load(req loadRequest) (*loaded, error) {
 		layers = append(layers, extra)
 	}
 	layers = append(layers, req.Flags)
-	l.Effective, err = config.Resolve(layers, config.Expand{Home: home, ProjectRoot: l.Root(), Cwd: cwd})
+	l.Effective, err = config.Resolve(layers, config.Expand{Home: src.Home, ProjectRoot: l.Root(), Cwd: src.Cwd})
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// Root is the project root when the project file is trusted, else "": an
-// untrusted file grants nothing, not even its directory.
-func (l *loaded) Root() string {
-	if l.Trust == trust.Allowed {
-		return l.ProjectRoot
-	}
-	return ""
-}
-
-// loadGlobal reads the global file; a missing one is an empty layer.
-func (f *Factory) loadGlobal() (*config.File, error) {
-	path, err := f.GlobalConfigPath()
-	if err != nil {
-		return nil, err
-	}
+// LoadGlobal reads the global file at path; a missing one is an empty layer.
+func LoadGlobal(path string) (*config.File, error) {
 	g, err := config.Load(path, config.Global)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -120,17 +116,13 @@ func (f *Factory) loadGlobal() (*config.File, error) {
 // lend its policy to another's trust record. An unreadable project file that
 // was never allowed, with no trusted project above it, is an error; one that
 // was allowed is Changed (its wrapped commands refuse to run).
-func (f *Factory) loadProject(l *loaded, from string) error {
+func (l *Loaded) loadProject(store trust.Trust, from string) error {
 	if from == "" {
 		from = l.Cwd
 	}
 	from, err := filepath.Abs(from)
 	if err != nil {
-		return err
-	}
-	store, err := f.trust()
-	if err != nil {
-		return err
+		return fmt.Errorf("finding the project from %s: %w", from, err)
 	}
 	sel, err := hook.Select(from, store)
 	if err != nil {
@@ -144,27 +136,10 @@ func (f *Factory) loadProject(l *loaded, from string) error {
 		return p.Err
 	}
 	l.ProjectFile, l.ProjectRoot, l.Trust, l.Skipped, l.Unreadable = p.File, p.Root, p.State, sel.Skipped, p.Err
-	if l.Trust == trust.Allowed {
+	l.Trusted = l.Trust == trust.Allowed
+	if l.Trusted {
 		l.Project, err = config.Parse(p.Snap.Path, p.Snap.Content, config.Project)
 		return err
 	}
 	return nil
-}
-
-// trust opens the trust store.
-func (f *Factory) trust() (trust.Trust, error) {
-	dir, err := f.DataDir()
-	if err != nil {
-		return trust.Trust{}, err
-	}
-	return trust.Trust{Dir: dir}, nil
-}
-
-// tilde shortens a path under home for messages (config.Tilde).
-func tilde(path, home string) string { return config.Tilde(path, home) }
-
-// runConfig is the part of l a run needs (run.Config).
-func (l *loaded) runConfig() *run.Config {
-	return &run.Config{Home: l.Home, Cwd: l.Cwd, ProjectFile: l.ProjectFile, ProjectRoot: l.ProjectRoot,
-		Trusted: l.Trust == trust.Allowed, Effective: l.Effective}
 }

@@ -245,6 +245,7 @@ func (e *escaper) filesystemAttempts() []escAttempt {
 			t.Fatalf("control: the file handle of %s does not open outside the sandbox:\n%s", ssh, res)
 		}
 	}
+	rootOnly := rootOnlyEtcFile(t, r.marker)
 	secrets := both(unchanged(t, ssh), unchanged(t, aws))
 	protected := both(unchanged(t, pentToml), unchanged(t, preCommit), unchanged(t, gitCfg))
 	return []escAttempt{
@@ -263,6 +264,7 @@ func (e *escaper) filesystemAttempts() []escAttempt {
 		helperArgs("proc-1-cwd", "read", "/proc/1/cwd"+aws),
 		helperArgs("open-by-handle", "handle-read", r.project, handle),
 		helperArgs("etc-shadow", "read", "/etc/shadow"),
+		helperArgs("etc-root-only", "read", rootOnly),
 		{Name: "write-home", Args: []string{"write", filepath.Join(r.home, ".bashrc")}, changed: absent(filepath.Join(r.home, ".bashrc"))},
 		{Name: "write-outside", Args: []string{"write", filepath.Join(r.base, "planted")}, changed: absent(filepath.Join(r.base, "planted"))},
 		{Name: "write-evil-lib", Args: []string{"write", cache}, changed: absent(cache)},
@@ -299,6 +301,20 @@ func (e *escaper) filesystemAttempts() []escAttempt {
 		{Name: "sysctl-write", Sh: `echo 1 2>&1 > /proc/sys/vm/drop_caches && echo SUCCESS || echo BLOCKED`},
 		{Name: "sysctl-hostname", Sh: `echo pent-escape 2>&1 > /proc/sys/kernel/hostname && echo SUCCESS || echo BLOCKED`},
 	}
+}
+
+// rootOnlyEtcFile creates a root-owned 0600 file holding marker in /etc,
+// where no list of known secrets names it, and removes it when the test
+// ends. A root run reads /etc as an unprivileged uid, so it must not open
+// it (issue 14 item 5); a rootless run never could.
+func rootOnlyEtcFile(t *testing.T, marker string) string {
+	t.Helper()
+	path := fmt.Sprintf("/etc/pent-e2e-secret-%d-%d", os.Getpid(), time.Now().UnixNano())
+	if err := os.WriteFile(path, []byte(marker+"\n"), 0o600); err != nil {
+		t.Fatalf("creating a root-only file in /etc (the e2e tests run as root): %v", err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	return path
 }
 
 // processAttempts go after host processes, the init stage and the kernel.

@@ -51,7 +51,8 @@ const (
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
 	msgTrace   = 'T' // --trace: the observer's seccomp listener is attached (SCM_RIGHTS)
 	// Pent → stage.
-	msgGo = 'G' // proxy mode: the proxy serves the capture sockets; start the command
+	msgGo    = 'G' // proxy mode: the proxy serves the capture sockets; start the command
+	msgMount = 'M' // root run, before all else: payload a path, its idmapped mount attached, or none if absent; an empty payload ends the list (idmap_linux.go)
 )
 
 // Main runs the re-executed sandbox stage and exits when this process is one;
@@ -145,11 +146,18 @@ func runCommand() int {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
+	var idmapped map[string]int
+	if slices.Contains(os.Environ(), idmapEnv) {
+		if idmapped, err = receiveIdmapped(ctrl); err != nil {
+			_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
+			return 1
+		}
+	}
 	goAhead := make(chan struct{}, 1)
 	go watchPent(ctrl, goAhead)
 
 	traced := slices.Contains(os.Environ(), traceEnv)
-	pid, pidfd, err := startCommand(ctrl, goAhead, traced)
+	pid, pidfd, err := startCommand(ctrl, goAhead, traced, idmapped)
 	if err != nil {
 		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
 		return 1
@@ -193,7 +201,8 @@ func watchPent(ctrl *net.UnixConn, goAhead chan<- struct{}) {
 // mode it hands the capture sockets to pent and starts the command only
 // once pent's go-ahead has arrived on goAhead. When traced, the command
 // starts under the trace observer's filter, whose listener pent serves.
-func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid, pidfd int, err error) {
+// idmapped are the mounts of a root run (receiveIdmapped), nil otherwise.
+func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idmapped map[string]int) (pid, pidfd int, err error) {
 	p, err := readPolicy()
 	if err != nil {
 		return 0, -1, err
@@ -213,11 +222,11 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 		}
 		p.Env = withProxyEnv(p.Env, port)
 	}
-	shadows, err := stageShadows(os.Args)
+	shadows, err := stageShadows(os.Args, idmapped)
 	if err != nil {
 		return 0, -1, err
 	}
-	if err := setupMounts(p, shadows); err != nil {
+	if err := setupMounts(p, shadows, idmapped); err != nil {
 		return 0, -1, err
 	}
 	rs, err := newRuleset(LandlockABI(), append(policyRules(p), shadowRules(shadows)...))
@@ -231,6 +240,11 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 	// is enough for the command. Doing it on every thread would stop the
 	// world once per system call. The other threads run only the stage's
 	// own code; the seccomp filter still binds them all.
+	if idmapped != nil {
+		if err := becomeSandboxIDs(); err != nil {
+			return 0, -1, err
+		}
+	}
 	if err := dropPrivileges(); err != nil {
 		return 0, -1, fmt.Errorf("dropping privileges: %w", err)
 	}

@@ -1,0 +1,155 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestSandboxID(t *testing.T) {
+	for _, tc := range []struct {
+		pid     int
+		want    int
+		wantErr bool
+	}{
+		{pid: 1, want: sandboxIDBase + 1},
+		{pid: pidMaxLimit - 1, want: sandboxIDBase + pidMaxLimit - 1},
+		{pid: 0, wantErr: true},
+		{pid: -1, wantErr: true},
+		{pid: pidMaxLimit, wantErr: true},
+	} {
+		got, err := sandboxID(tc.pid)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("sandboxID(%d) = %d, %v; want %d, error %v", tc.pid, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestIdmapTargets(t *testing.T) {
+	home := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		p    Policy
+		stg  *staging
+		want []string
+	}{
+		{
+			name: "writable and inside masks, not the system trees",
+			p: Policy{
+				Read:    []string{"/etc", home + "/.gitconfig"},
+				Execute: []string{"/usr", home + "/.cargo/bin"},
+				Write:   []string{home + "/proj", "/opt/pent-no-such-project"},
+				Masked:  []string{home},
+			},
+			want: []string{home + "/.gitconfig", home + "/.cargo/bin", home + "/proj", "/opt/pent-no-such-project"},
+		},
+		{
+			name: "nested in a writable path: covered by its mount",
+			p: Policy{
+				Read:  []string{home + "/proj/vendor"},
+				Write: []string{home + "/proj"},
+			},
+			want: []string{home + "/proj"},
+		},
+		{
+			name: "the staging directory first",
+			p:    Policy{Read: []string{"/etc"}},
+			stg:  &staging{dir: home + "/state/staging/run-1"},
+			want: []string{home + "/state/staging/run-1"},
+		},
+		{
+			name: "inside a private /tmp",
+			p:    Policy{Read: []string{"/tmp/pent-x"}, PrivateTmp: []string{"/tmp"}},
+			want: []string{"/tmp/pent-x"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := idmapTargets(tc.p, tc.stg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			slices.Sort(tc.want)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("idmapTargets = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// rootOnlyFile creates a root-owned 0600 file holding secretMarker in dir
+// and removes it when the test ends.
+func rootOnlyFile(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("pent-sandbox-test-%d-%d", os.Getpid(), time.Now().UnixNano()))
+	if err := os.WriteFile(path, []byte(secretMarker), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	return path
+}
+
+// TestSandboxRootRun: as root the command is uid 0 of its namespace but an
+// unprivileged uid of the host, with no supplementary groups: a root-only
+// file in /etc (read-only, not idmapped) is refused, while the project
+// (idmapped) keeps root's files readable and what the command creates there
+// lands owned by root.
+func TestSandboxRootRun(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
+	}
+	f := newFixture(t)
+	etcSecret := rootOnlyFile(t, "/etc")
+	projSecret := rootOnlyFile(t, f.proj)
+	st, out := f.run(t, f.policy, `
+cat `+etcSecret+` 2>&1 && echo ETC-READ
+cat `+projSecret+` >/dev/null && echo PROJECT-READ
+grep -E '^(Uid|Gid|Groups):' /proc/self/status
+cat /proc/self/uid_map
+echo made > made.txt && echo WROTE`)
+	if st.Code != 0 {
+		t.Fatalf("status %+v\n%s", st, out)
+	}
+	if strings.Contains(out, "ETC-READ") || strings.Count(out, secretMarker) > 0 {
+		t.Errorf("the command read a root-only file in /etc:\n%s", out)
+	}
+	hostID := strconv.Itoa(sandboxIDBase + os.Getpid())
+	for _, want := range []string{"PROJECT-READ", "WROTE", "Uid:\t0\t0\t0\t0", "Gid:\t0\t0\t0\t0", " " + hostID + " "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the sandbox's output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if groups, ok := strings.CutPrefix(line, "Groups:"); ok && strings.TrimSpace(groups) != "" {
+			t.Errorf("the command kept supplementary groups: %q", line)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(f.proj, "made.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != 0 {
+		t.Errorf("a file the command created is owned by %d:%d on the host, want root", st.Uid, st.Gid)
+	}
+}
+
+// TestSandboxRootIdmapRefused: a writable path whose filesystem cannot be
+// idmapped (procfs) refuses a root run instead of running it as host root.
+func TestSandboxRootIdmapRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
+	}
+	f := newFixture(t)
+	p := f.policy
+	p.Write = append(slices.Clone(p.Write), "/proc/sys")
+	_, out, err := launchCapture(p, "/bin/true")
+	if err == nil || !strings.Contains(err.Error(), "idmapped mount") {
+		t.Fatalf("Launch with a writable /proc/sys as root: %v\n%s", err, out)
+	}
+}

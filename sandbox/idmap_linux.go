@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"syscall"
@@ -126,6 +127,50 @@ func becomeSandboxIDs() error {
 		}
 	}
 	return nil
+}
+
+// closedAncestors are the directories on the way to p's allowed paths that
+// the sandbox's uid of a root run cannot search — no execute bit for
+// others: that uid owns no file and has no group — outside p's masks and
+// not allowed themselves; the shallowest of each way. A root run masks
+// them: the allowed paths beneath are put back (as idmapped mounts, like
+// every allowed path inside a mask), and nothing else beneath was
+// reachable for that uid anyway. One that does not answer in time is
+// masked all the same.
+func closedAncestors(p Policy) []string {
+	allowed := p.allowed()
+	var hiders []string
+	for _, m := range masks(p) {
+		hiders = append(hiders, m.path)
+	}
+	ways := make([][]string, len(allowed)) // the ancestors of each, shallowest first
+	var dirs []string
+	for i, a := range allowed {
+		for d := filepath.Dir(a); d != "/" && d != "."; d = filepath.Dir(d) {
+			ways[i] = append([]string{d}, ways[i]...)
+		}
+		dirs = append(dirs, ways[i]...)
+	}
+	dirs = dedupe(dirs)
+	closed := map[string]bool{}
+	for i, r := range statAll(os.Lstat, dirs, probeTimeout) {
+		closed[dirs[i]] = errors.Is(r.err, errProbeTimeout) || (r.err == nil && r.info.IsDir() && r.info.Mode().Perm()&0o001 == 0)
+	}
+	var out []string
+	for _, way := range ways {
+		for _, d := range way {
+			if underAny(d, hiders) {
+				break // a mask's skeleton from here on
+			}
+			if closed[d] {
+				if !slices.Contains(allowed, d) {
+					out = append(out, d)
+				}
+				break // what lies beneath is in its mask, or out of reach
+			}
+		}
+	}
+	return dedupe(out)
 }
 
 // idmapTargets are the paths a root run shows through idmapped mounts

@@ -153,3 +153,68 @@ func TestSandboxRootIdmapRefused(t *testing.T) {
 		t.Fatalf("Launch with a writable /proc/sys as root: %v\n%s", err, out)
 	}
 }
+
+func TestClosedAncestors(t *testing.T) {
+	base := t.TempDir()
+	// t.TempDir's parent is 0700: open it so that only the tree below counts.
+	if err := os.Chmod(filepath.Dir(base), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []struct {
+		dir  string
+		mode os.FileMode
+	}{{"closed", 0o700}, {"closed/inner", 0o700}, {"open", 0o755}, {"open/closed", 0o750}} {
+		dir, mode := d.dir, d.mode
+		if err := os.Mkdir(filepath.Join(base, dir), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(base, dir), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := func(rel string) string { return filepath.Join(base, rel) }
+	for _, tc := range []struct {
+		name string
+		p    Policy
+		want []string
+	}{
+		{"the shallowest closed one", Policy{Write: []string{in("closed/inner/proj")}}, []string{in("closed")}},
+		{"one per way", Policy{Write: []string{in("closed/inner/proj"), in("open/closed/x")}, Read: []string{in("open/y")}},
+			[]string{in("closed"), in("open/closed")}},
+		{"inside a mask: its skeleton", Policy{Write: []string{in("closed/inner/proj")}, Masked: []string{in("closed")}}, nil},
+		{"beneath a mask", Policy{Write: []string{in("closed/inner/proj")}, Masked: []string{base}}, nil},
+		{"an allowed closed directory is left alone", Policy{Read: []string{in("closed"), in("closed/inner/x")}}, nil},
+		{"all open", Policy{Write: []string{in("open/proj")}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := closedAncestors(tc.p)
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("closedAncestors = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSandboxRootClosedAncestor: a root run reaches a project beneath a
+// root-only directory that no mask covers (t.TempDir's parent is 0700 and
+// /tmp is granted, so not masked), and sees nothing else in it.
+func TestSandboxRootClosedAncestor(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
+	}
+	f := newFixture(t)
+	closed := filepath.Dir(f.base)
+	if fi, err := os.Stat(closed); err != nil || fi.Mode().Perm()&0o001 != 0 {
+		t.Fatalf("%s should be closed to others: %v %v", closed, fi, err)
+	}
+	if err := os.WriteFile(filepath.Join(closed, "sibling"), []byte(secretMarker), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := f.policy
+	p.Execute = append(slices.Clone(p.Execute), "/tmp")
+	st, out := f.run(t, p, `echo made > made.txt && echo WROTE; ls -A `+closed+`; cat `+closed+`/sibling`)
+	if st.Code == 0 || !strings.Contains(out, "WROTE") || strings.Contains(out, secretMarker) || strings.Contains(out, "sibling\n") {
+		t.Errorf("status %+v, want the project writable and the sibling absent:\n%s", st, out)
+	}
+}

@@ -41,6 +41,13 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if LandlockABI() < 1 {
 		return Status{}, errNoLandlock
 	}
+	ids, err := sandboxIDMaps()
+	if err != nil {
+		return Status{}, err
+	}
+	if ids.idmapped {
+		p.Masked = append(p.Masked, closedAncestors(p)...)
+	}
 	sigs := catchSignals()
 	defer sigs.stop()
 	stg, err := prepareStaging(&p, opts, stdio.Stderr)
@@ -65,10 +72,6 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	}
 	defer ctrl.Close()
 
-	ids, err := sandboxIDMaps()
-	if err != nil {
-		return Status{}, err
-	}
 	var idmapped []string
 	if ids.idmapped {
 		if idmapped, err = idmapTargets(p, stg); err != nil {

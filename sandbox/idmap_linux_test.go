@@ -95,12 +95,12 @@ func rootOnlyFile(t *testing.T, dir string) string {
 	return path
 }
 
-// TestSandboxRootRun: as root the command is uid 0 of its namespace but an
+// TestRootRunUnprivileged: as root the command is uid 0 of its namespace but an
 // unprivileged uid of the host, with no supplementary groups: a root-only
 // file in /etc (read-only, not idmapped) is refused, while the project
 // (idmapped) keeps root's files readable and what the command creates there
 // lands owned by root.
-func TestSandboxRootRun(t *testing.T) {
+func TestRootRunUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
 	}
@@ -139,9 +139,9 @@ echo made > made.txt && echo WROTE`)
 	}
 }
 
-// TestSandboxRootIdmapRefused: a writable path whose filesystem cannot be
+// TestRootRunIdmapRefused: a writable path whose filesystem cannot be
 // idmapped (procfs) refuses a root run instead of running it as host root.
-func TestSandboxRootIdmapRefused(t *testing.T) {
+func TestRootRunIdmapRefused(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
 	}
@@ -196,10 +196,10 @@ func TestClosedAncestors(t *testing.T) {
 	}
 }
 
-// TestSandboxRootClosedAncestor: a root run reaches a project beneath a
+// TestRootRunClosedAncestor: a root run reaches a project beneath a
 // root-only directory that no mask covers (t.TempDir's parent is 0700 and
 // /tmp is granted, so not masked), and sees nothing else in it.
-func TestSandboxRootClosedAncestor(t *testing.T) {
+func TestRootRunClosedAncestor(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
 	}

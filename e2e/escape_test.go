@@ -629,7 +629,33 @@ func TestEscape(t *testing.T) {
 		e.run("host-exec-claude", []string{"--network", "blocked", "--profile", "@claude"}, e.hostExecAttempts(".claude", "settings.json", "hooks", "CLAUDE.md"))
 		e.ldPreload()
 		e.tiocsti()
+		e.suidDumpable()
 	})
+}
+
+// suidDumpable attacks init's threads with fs.suid_dumpable=1, under which
+// a thread that changes its ids becomes dumpable (ptraceable by its uid)
+// again unless the stage says otherwise; the sysctl is restored afterwards,
+// whatever happens.
+func (e *escaper) suidDumpable() {
+	t := e.t
+	const sysctl = "/proc/sys/fs/suid_dumpable"
+	old, err := os.ReadFile(sysctl)
+	if err != nil {
+		unavailable(t, "reading %s: %v", sysctl, err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile(sysctl, old, 0); err != nil {
+			t.Errorf("restoring %s to %q: %v", sysctl, strings.TrimSpace(string(old)), err)
+		}
+	})
+	if err := os.WriteFile(sysctl, []byte("1\n"), 0); err != nil {
+		unavailable(t, "setting %s (needs root): %v", sysctl, err)
+	}
+	e.run("suid-dumpable", []string{"--network", "blocked"}, []escAttempt{helperArgs("ptrace-init-threads", "ptrace-init-threads")})
+	if err := os.WriteFile(sysctl, old, 0); err != nil {
+		t.Errorf("restoring %s to %q: %v", sysctl, strings.TrimSpace(string(old)), err)
+	}
 }
 
 // hostExecAttempts go after what the host runs inside a directory a profile

@@ -114,7 +114,9 @@ func sandboxID(pid int) (int, error) {
 // namespace (sandboxID on the host) and no supplementary groups (root's
 // would still grant their access). Only this thread: the stage's other
 // threads keep root's ids. The capabilities survive (the old ids are not
-// the namespace's root) until dropPrivileges.
+// the namespace's root) until dropPrivileges. The id change makes the
+// stage dumpable again (to fs.suid_dumpable): startCommand undoes that
+// (nonDumpable) before it forks.
 func becomeSandboxIDs() error {
 	calls := []struct {
 		name string

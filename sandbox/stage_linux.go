@@ -104,7 +104,7 @@ func defaultDispositions() error {
 // runStage is the whole life of the init stage.
 func runStage() int {
 	// Not dumpable: the command cannot open /proc/1/fd or ptrace its init.
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+	if err := nonDumpable(); err != nil {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
@@ -115,6 +115,27 @@ func runStage() int {
 		return 1
 	}
 	return offLeader(runCommand)
+}
+
+// nonDumpable makes the stage non-dumpable and checks that it is: the
+// command, even with the ids of the thread it was forked from, can then
+// neither ptrace any of the stage's threads (which share one address space,
+// the others with the stage's privileges) nor open their /proc files. The
+// kernel resets the flag to fs.suid_dumpable whenever a thread's ids
+// change, as becomeSandboxIDs does; startCommand sets it again just before
+// the fork.
+func nonDumpable() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("PR_SET_DUMPABLE: %w", err)
+	}
+	d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if err != nil {
+		return fmt.Errorf("PR_GET_DUMPABLE: %w", err)
+	}
+	if d != 0 {
+		return fmt.Errorf("the sandbox's init stays dumpable (PR_GET_DUMPABLE %d), its command could take it over", d)
+	}
+	return nil
 }
 
 // offLeader runs f on a locked thread that is not the thread-group leader
@@ -273,6 +294,11 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idma
 		if err := handOverObserver(ctrl); err != nil {
 			return 0, -1, err
 		}
+	}
+	// After every change of this thread's credentials (becomeSandboxIDs
+	// resets the flag): the command must never find its init dumpable.
+	if err := nonDumpable(); err != nil {
+		return 0, -1, err
 	}
 	pid, err = syscall.ForkExec(p.Command[0], p.Command, attr)
 	if err != nil {

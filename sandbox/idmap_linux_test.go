@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestSandboxID(t *testing.T) {
@@ -216,5 +219,59 @@ func TestRootRunClosedAncestor(t *testing.T) {
 	st, out := f.run(t, p, `echo made > made.txt && echo WROTE; ls -A `+closed+`; cat `+closed+`/sibling`)
 	if st.Code == 0 || !strings.Contains(out, "WROTE") || strings.Contains(out, secretMarker) || strings.Contains(out, "sibling\n") {
 		t.Errorf("status %+v, want the project writable and the sibling absent:\n%s", st, out)
+	}
+}
+
+// TestRootRunSelfBindAbsentAtClone: a writable path that did not exist when
+// pent cloned a root run's idmapped mounts (sent as none, -1) must not be
+// bound plainly — unmapped, its files would land owned by the sandbox's
+// host id — if it exists by the time the stage binds it: the stage refuses.
+// A path still absent is skipped, as before. selfBind runs on a thread of
+// its own in a private mount namespace, which ends with it.
+func TestRootRunSelfBindAbsentAtClone(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
+	}
+	base := t.TempDir()
+	appeared := filepath.Join(base, "appeared")
+	if err := os.Mkdir(appeared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		path    string
+		wantErr bool
+	}{
+		{"appeared since the clone: refused", appeared, true},
+		{"still absent: skipped", filepath.Join(base, "absent"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type outcome struct {
+				setup, err error
+				mounted    bool
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				runtime.LockOSThread() // never unlocked: the thread and its mount namespace end here
+				if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+					done <- outcome{setup: err}
+					return
+				}
+				if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+					done <- outcome{setup: err}
+					return
+				}
+				m := &mounter{idmapped: map[string]int{tc.path: -1}, mounted: map[string]bool{}}
+				err := m.selfBind(tc.path)
+				done <- outcome{err: err, mounted: m.mounted[tc.path]}
+			}()
+			o := <-done
+			if o.setup != nil {
+				t.Fatalf("a private mount namespace for the test: %v", o.setup)
+			}
+			if (o.err != nil) != tc.wantErr || (o.err == nil && o.mounted) {
+				t.Errorf("selfBind(%s) = %v, mounted %v; want error %v and no mount", tc.path, o.err, o.mounted, tc.wantErr)
+			}
+		})
 	}
 }

@@ -422,13 +422,20 @@ func (m *mounter) bindWritable() error {
 }
 
 // selfBind binds an existing path onto itself, once, and keeps it writable.
+// A root run's path that pent found absent when it cloned the idmapped
+// mounts but that exists now is refused: a plain bind would show it
+// unmapped.
 func (m *mounter) selfBind(path string) error {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	if fd, ok := m.idmapped[path]; ok && fd >= 0 && !m.mounted[path] {
+	fd, ok := m.idmapped[path]
+	if ok && fd < 0 {
+		return fmt.Errorf("%s appeared while the sandbox was being built, after pent prepared its idmapped mounts without it; run the command again", path)
+	}
+	if ok && !m.mounted[path] {
 		if err := m.bindSource(path, fd); err != nil {
 			return err
 		}

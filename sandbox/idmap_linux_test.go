@@ -222,13 +222,14 @@ func TestRootRunClosedAncestor(t *testing.T) {
 	}
 }
 
-// TestRootRunSelfBindAbsentAtClone: a writable path that did not exist when
-// pent cloned a root run's idmapped mounts (sent as none, -1) must not be
-// bound plainly — unmapped, its files would land owned by the sandbox's
-// host id — if it exists by the time the stage binds it: the stage refuses.
-// A path still absent is skipped, as before. selfBind runs on a thread of
-// its own in a private mount namespace, which ends with it.
-func TestRootRunSelfBindAbsentAtClone(t *testing.T) {
+// TestRootRunBindWritable: a writable path that did not exist when pent
+// cloned a root run's idmapped mounts (sent as none, -1) must not be bound
+// plainly — unmapped, its files would land owned by the sandbox's host id —
+// if it exists by the time the stage binds it: the stage refuses, as it
+// does for a writable path that came with no word at all. A path still
+// absent is skipped, as before. The binding runs on a thread of its own in
+// a private mount namespace, which ends with it.
+func TestRootRunBindWritable(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
 	}
@@ -237,13 +238,16 @@ func TestRootRunSelfBindAbsentAtClone(t *testing.T) {
 	if err := os.Mkdir(appeared, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	absent := filepath.Join(base, "absent")
 	for _, tc := range []struct {
-		name    string
-		path    string
-		wantErr bool
+		name     string
+		path     string
+		idmapped map[string]int
+		wantErr  bool
 	}{
-		{"appeared since the clone: refused", appeared, true},
-		{"still absent: skipped", filepath.Join(base, "absent"), false},
+		{"appeared since the clone: refused", appeared, map[string]int{appeared: -1}, true},
+		{"no idmapped mount sent: refused", appeared, map[string]int{}, true},
+		{"still absent: skipped", absent, map[string]int{absent: -1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			type outcome struct {
@@ -261,8 +265,8 @@ func TestRootRunSelfBindAbsentAtClone(t *testing.T) {
 					done <- outcome{setup: err}
 					return
 				}
-				m := &mounter{idmapped: map[string]int{tc.path: -1}, mounted: map[string]bool{}}
-				err := m.selfBind(tc.path)
+				m := &mounter{p: Policy{Write: []string{tc.path}}, idmapped: tc.idmapped, mounted: map[string]bool{}}
+				err := m.bindWritable()
 				done <- outcome{err: err, mounted: m.mounted[tc.path]}
 			}()
 			o := <-done
@@ -270,7 +274,7 @@ func TestRootRunSelfBindAbsentAtClone(t *testing.T) {
 				t.Fatalf("a private mount namespace for the test: %v", o.setup)
 			}
 			if (o.err != nil) != tc.wantErr || (o.err == nil && o.mounted) {
-				t.Errorf("selfBind(%s) = %v, mounted %v; want error %v and no mount", tc.path, o.err, o.mounted, tc.wantErr)
+				t.Errorf("bindWritable with %s = %v, mounted %v; want error %v and no mount", tc.path, o.err, o.mounted, tc.wantErr)
 			}
 		})
 	}

@@ -409,11 +409,15 @@ func openTerminal() (fd int, ok bool, err error) {
 
 // bindWritable makes every existing Write path a mount point of its own, so
 // that it can stay writable when the rest is made read-only; the writable
-// files of shadowed directories are writable with their overlay.
+// files of shadowed directories are writable with their overlay. In a root
+// run each must have come with its idmapped mount (or word of its absence).
 func (m *mounter) bindWritable() error {
 	paths := slices.DeleteFunc(slices.Clone(m.p.Write), m.routed)
 	slices.SortFunc(paths, func(a, b string) int { return depth(a) - depth(b) })
 	for _, w := range paths {
+		if _, ok := m.idmapped[w]; m.idmapped != nil && !ok {
+			return fmt.Errorf("pent prepared no idmapped mount for the writable path %s; report this as a bug", w)
+		}
 		if err := m.selfBind(w); err != nil {
 			return err
 		}

@@ -635,8 +635,9 @@ func TestEscape(t *testing.T) {
 
 // suidDumpable attacks init's threads with fs.suid_dumpable=1, under which
 // a thread that changes its ids becomes dumpable (ptraceable by its uid)
-// again unless the stage says otherwise; the sysctl is restored afterwards,
-// whatever happens.
+// again unless the stage says otherwise; in a root run it also looks for a
+// thread of init left with the command's ids. The sysctl is restored
+// afterwards, whatever happens.
 func (e *escaper) suidDumpable() {
 	t := e.t
 	const sysctl = "/proc/sys/fs/suid_dumpable"
@@ -652,7 +653,11 @@ func (e *escaper) suidDumpable() {
 	if err := os.WriteFile(sysctl, []byte("1\n"), 0); err != nil {
 		unavailable(t, "setting %s (needs root): %v", sysctl, err)
 	}
-	e.run("suid-dumpable", []string{"--network", "blocked"}, []escAttempt{helperArgs("ptrace-init-threads", "ptrace-init-threads")})
+	attempts := []escAttempt{helperArgs("ptrace-init-threads", "ptrace-init-threads")}
+	if e.r.mode == "root" { // rootless, init's threads all have the user's ids
+		attempts = append(attempts, helperArgs("init-thread-own-uid", "init-thread-own-uid"))
+	}
+	e.run("suid-dumpable", []string{"--network", "blocked"}, attempts)
 	if err := os.WriteFile(sysctl, old, 0); err != nil {
 		t.Errorf("restoring %s to %q: %v", sysctl, strings.TrimSpace(string(old)), err)
 	}

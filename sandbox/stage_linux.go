@@ -114,7 +114,7 @@ func runStage() int {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
-	return offLeader(runCommand)
+	return runCommand()
 }
 
 // nonDumpable makes the stage non-dumpable and checks that it is: the
@@ -138,29 +138,36 @@ func nonDumpable() error {
 	return nil
 }
 
-// offLeader runs f on a locked thread that is not the thread-group leader
-// and returns its result. The command is forked from that thread and
-// inherits its Landlock domain, which the leader — the task that signals
-// to PID 1 and /proc/1 are checked against — never joins: with Landlock's
-// signal scope the command cannot signal its init. A locked thread runs
-// only its own goroutine, so once this goroutine holds the leader, a new
-// locked goroutine gets another thread.
-func offLeader(f func() int) int {
-	runtime.LockOSThread()
-	if unix.Gettid() != unix.Getpid() {
-		return f()
-	}
-	done := make(chan int)
+// onSpentThread runs f on a thread of its own that is not the
+// thread-group leader and ends with f. startCommand changes that thread's
+// credentials (ids in a root run, capabilities, Landlock domain) and forks
+// the command from it; the command inherits them and nothing from the
+// stage's other threads. The leader — the task that signals to PID 1 and
+// /proc/1 are checked against — never joins the command's Landlock domain:
+// with Landlock's signal scope the command cannot signal its init. Once f
+// has returned, no thread of the stage carries the command's ids or domain,
+// so none shares the command's uid while sharing its address space with
+// the stage's privileged threads. A locked thread runs only its own
+// goroutine: a goroutine that lands on the leader holds it while another
+// one runs f.
+func onSpentThread(f func()) {
+	done := make(chan struct{})
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the stage
-		done <- f()
+		defer close(done)
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			onSpentThread(f)
+			runtime.UnlockOSThread() // the leader is as it was
+			return
+		}
+		f() // the thread stays locked: it ends with this goroutine
 	}()
-	return <-done
+	<-done
 }
 
-// runCommand builds the sandbox, runs the command in it, reaps every
-// process and reports to pent how the command ended. It runs on a locked
-// thread: the one startCommand restricts and forks the command from.
+// runCommand builds the sandbox, runs the command in it (startCommand, on
+// a spent thread), reaps every process and reports to pent how the command
+// ended.
 func runCommand() int {
 	ctrl, err := fileConn(controlFD, "pent-control")
 	if err != nil {
@@ -178,7 +185,8 @@ func runCommand() int {
 	go watchPent(ctrl, goAhead)
 
 	traced := slices.Contains(os.Environ(), traceEnv)
-	pid, pidfd, err := startCommand(ctrl, goAhead, traced, idmapped)
+	var pid, pidfd int
+	onSpentThread(func() { pid, pidfd, err = startCommand(ctrl, goAhead, traced, idmapped) })
 	if err != nil {
 		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
 		return 1
@@ -255,7 +263,7 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idma
 		return 0, -1, err
 	}
 	defer rs.close()
-	// The command is forked from this thread (locked by offLeader) and
+	// The command is forked from this thread (onSpentThread's) and
 	// inherits its credentials and Landlock domain, and nothing from the
 	// stage's other threads: dropping privileges and restricting this thread
 	// is enough for the command. Doing it on every thread would stop the

@@ -35,7 +35,7 @@ func main() {
 		"handle-read": handleRead, "write": writeFile, "truncate": truncateFile, "unlink": unlink,
 		"rename": rename, "rename-over": renameOver, "link": link, "tmpfile-linkat": tmpfileLinkat,
 		"chmod": chmod, "chown": chown, "utime": utime, "mkdir": mkdir, "tiocsti": tiocsti, "tioclinux": tioclinux,
-		"kill": kill, "ptrace": ptrace, "ptrace-init-threads": ptraceInitThreads, "init-kill": initKill, "open-init-fd": openInitFD,
+		"kill": kill, "ptrace": ptrace, "ptrace-init-threads": ptraceInitThreads, "init-thread-own-uid": initThreadOwnUID, "init-kill": initKill, "open-init-fd": openInitFD,
 		"unshare-user": unshareUser, "umount": umount, "mount-tmpfs": mountTmpfs, "setns": setns,
 		"tcp": dialTCP, "http-front": httpFront, "tls-sni": tlsSNI, "udp": udp, "ping": ping, "unix": dialUnix, "dns": dnsQuery,
 		"keyctl": keyctl, "bpf": bpf, "perf": perf, "io-uring": ioURing, "vsock": vsock,
@@ -324,6 +324,42 @@ func ptraceInitThreads(a []string) error {
 		return nil // no thread listed: init is not what it should be
 	}
 	return errors.New(strings.Join(why, "; "))
+}
+
+// initThreadOwnUID looks, for up to three seconds, for a thread of init
+// that still carries this process's uid once the command runs: the thread
+// the command was forked from must end, or nothing but its dumpable flag
+// keeps the command out of the address space of init's privileged threads.
+// Meaningful only where init's other threads have other ids (a root run).
+func initThreadOwnUID(a []string) error {
+	want := strconv.Itoa(os.Getuid())
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		tasks, err := os.ReadDir("/proc/1/task")
+		if err != nil {
+			return err
+		}
+		var own []string
+		for _, task := range tasks {
+			status, err := os.ReadFile("/proc/1/task/" + task.Name() + "/status")
+			if err != nil {
+				continue // ended meanwhile
+			}
+			for _, line := range strings.Split(string(status), "\n") {
+				if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == want {
+					own = append(own, task.Name())
+				}
+			}
+		}
+		if len(own) == 0 {
+			return fmt.Errorf("no thread of init has uid %s", want)
+		}
+		if time.Now().After(deadline) {
+			fmt.Printf("threads %v of init have uid %s\n", own, want)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // initKill sends the sandbox's init every deadly signal, then checks that it

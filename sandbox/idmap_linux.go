@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"slices"
@@ -286,4 +287,54 @@ func closeIdmapped(m map[string]int) {
 			unix.Close(fd)
 		}
 	}
+}
+
+// idmapCheck reports whether a root run could show dir (typically the
+// project pent doctor runs in) through an idmapped mount, as it shows every
+// granted path: it idmaps a clone of dir with a user namespace mapped as a
+// root run's is, held by a child that waits on its stdin, and discards it.
+func idmapCheck(dir string) Check {
+	c := Check{Name: "idmapped mounts (root runs)", Required: true}
+	fail := func(err error) Check {
+		c.Detail = err.Error()
+		c.Fix = "as root, pent shows every writable path through an idmapped mount and refuses without one: " +
+			"keep projects on ext4, xfs, btrfs or tmpfs with Linux 6.3 or later, or run pent as an ordinary user"
+		return c
+	}
+	maps, err := sandboxIDMaps()
+	if err != nil {
+		return fail(err)
+	}
+	cmd := exec.Command("/proc/self/exe", idmapProbeArg)
+	cmd.Args[0] = "pent-probe"
+	cmd.Env = []string{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER,
+		UidMappings: maps.uids,
+		GidMappings: maps.gids,
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return fail(err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fail(fmt.Errorf("creating a user namespace mapped as a root run's: %w", err))
+	}
+	defer func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}()
+	userns, err := unix.Open("/proc/"+strconv.Itoa(cmd.Process.Pid)+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail(fmt.Errorf("opening the probe's user namespace: %w", err))
+	}
+	defer unix.Close(userns)
+	fd, err := idmappedTree(dir, userns)
+	if err != nil {
+		return fail(err)
+	}
+	unix.Close(fd)
+	c.OK, c.Detail = true, fmt.Sprintf("work on %s; a root run's command is uid %d on the host, and its writable paths are idmapped", dir, maps.uids[0].HostID)
+	return c
 }

@@ -279,3 +279,24 @@ func TestRootRunBindWritable(t *testing.T) {
 		})
 	}
 }
+
+// TestRootRunIdmapCheck: pent doctor, as root, idmaps the directory it runs
+// in as a root run would; a filesystem that cannot be idmapped (procfs)
+// fails the check with what to do.
+func TestRootRunIdmapCheck(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root (CI runs the sandbox tests as root)")
+	}
+	for _, tc := range []struct {
+		dir    string
+		wantOK bool
+	}{
+		{t.TempDir(), true},
+		{"/proc/sys", false},
+	} {
+		c := idmapCheck(tc.dir)
+		if c.OK != tc.wantOK || !c.Required || (c.OK != (c.Fix == "")) {
+			t.Errorf("idmapCheck(%s) = %+v, want OK %v, required, a fix only when failed", tc.dir, c, tc.wantOK)
+		}
+	}
+}

@@ -27,8 +27,9 @@ import (
 
 // Arguments that select a re-executed stage (os.Args[1]).
 const (
-	stageArg = "__pent_sandbox_stage__"
-	probeArg = "__pent_sandbox_probe__"
+	stageArg      = "__pent_sandbox_stage__"
+	probeArg      = "__pent_sandbox_probe__"
+	idmapProbeArg = "__pent_sandbox_idmap_probe__"
 )
 
 // traceEnv, set in the stage's (otherwise empty) environment, has it
@@ -66,6 +67,9 @@ func Main() {
 		os.Exit(runStage())
 	case probeArg:
 		os.Exit(runProbe())
+	case idmapProbeArg:
+		_, _ = io.Copy(io.Discard, os.Stdin) // holds its user namespace until doctor is done (idmapCheck)
+		os.Exit(0)
 	}
 }
 

@@ -273,6 +273,7 @@ func (e *escaper) filesystemAttempts() []escAttempt {
 			t.Fatalf("control: the file handle of %s does not open outside the sandbox:\n%s", ssh, res)
 		}
 	}
+	rootOnly := rootOnlyEtcFile(t, r.marker)
 	secrets := both(unchanged(t, ssh), unchanged(t, aws))
 	protected := both(unchanged(t, pentToml), unchanged(t, preCommit), unchanged(t, gitCfg))
 	return []escAttempt{
@@ -291,6 +292,7 @@ func (e *escaper) filesystemAttempts() []escAttempt {
 		helperArgs("proc-1-cwd", "read", "/proc/1/cwd"+aws),
 		helperArgs("open-by-handle", "handle-read", r.project, handle),
 		helperArgs("etc-shadow", "read", "/etc/shadow"),
+		helperArgs("etc-root-only", "read", rootOnly),
 		{Name: "write-home", Args: []string{"write", filepath.Join(r.home, ".bashrc")}, changed: absent(filepath.Join(r.home, ".bashrc"))},
 		{Name: "write-outside", Args: []string{"write", filepath.Join(r.base, "planted")}, changed: absent(filepath.Join(r.base, "planted"))},
 		{Name: "write-evil-lib", Args: []string{"write", cache}, changed: absent(cache)},
@@ -327,6 +329,20 @@ func (e *escaper) filesystemAttempts() []escAttempt {
 		{Name: "sysctl-write", Sh: `echo 1 2>&1 > /proc/sys/vm/drop_caches && echo SUCCESS || echo BLOCKED`},
 		{Name: "sysctl-hostname", Sh: `echo pent-escape 2>&1 > /proc/sys/kernel/hostname && echo SUCCESS || echo BLOCKED`},
 	}
+}
+
+// rootOnlyEtcFile creates a root-owned 0600 file holding marker in /etc,
+// where no list of known secrets names it, and removes it when the test
+// ends. A root run reads /etc as an unprivileged uid, so it must not open
+// it (issue 14 item 5); a rootless run never could.
+func rootOnlyEtcFile(t *testing.T, marker string) string {
+	t.Helper()
+	path := fmt.Sprintf("/etc/pent-e2e-secret-%d-%d", os.Getpid(), time.Now().UnixNano())
+	if err := os.WriteFile(path, []byte(marker+"\n"), 0o600); err != nil {
+		t.Fatalf("creating a root-only file in /etc (the e2e tests run as root): %v", err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	return path
 }
 
 // processAttempts go after host processes, the init stage and the kernel.
@@ -643,6 +659,7 @@ func TestEscape(t *testing.T) {
 		e.run("host-exec-claude", []string{"--network", "blocked", "--profile", "@claude"}, e.hostExecAttempts(".claude", "settings.json", "hooks", "CLAUDE.md"))
 		e.ldPreload()
 		e.tiocsti()
+		e.suidDumpable()
 	})
 	// The host-integrity attacks that need a fixture of their own, each
 	// counted once per mode: one whose checks fail got out.
@@ -678,6 +695,36 @@ var hostIntegrityAttempts = []struct {
 	{"walk-errors", attemptWalkErrors},
 	{"rebase-state", attemptRebaseState},
 	{"guard-recovery", attemptRecovery},
+}
+
+// suidDumpable attacks init's threads with fs.suid_dumpable=1, under which
+// a thread that changes its ids becomes dumpable (ptraceable by its uid)
+// again unless the stage says otherwise; in a root run it also looks for a
+// thread of init left with the command's ids. The sysctl is restored
+// afterwards, whatever happens.
+func (e *escaper) suidDumpable() {
+	t := e.t
+	const sysctl = "/proc/sys/fs/suid_dumpable"
+	old, err := os.ReadFile(sysctl)
+	if err != nil {
+		unavailable(t, "reading %s: %v", sysctl, err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile(sysctl, old, 0); err != nil {
+			t.Errorf("restoring %s to %q: %v", sysctl, strings.TrimSpace(string(old)), err)
+		}
+	})
+	if err := os.WriteFile(sysctl, []byte("1\n"), 0); err != nil {
+		unavailable(t, "setting %s (needs root): %v", sysctl, err)
+	}
+	attempts := []escAttempt{helperArgs("ptrace-init-threads", "ptrace-init-threads")}
+	if e.r.mode == "root" { // rootless, init's threads all have the user's ids
+		attempts = append(attempts, helperArgs("init-thread-own-uid", "init-thread-own-uid"))
+	}
+	e.run("suid-dumpable", []string{"--network", "blocked"}, attempts)
+	if err := os.WriteFile(sysctl, old, 0); err != nil {
+		t.Errorf("restoring %s to %q: %v", sysctl, strings.TrimSpace(string(old)), err)
+	}
 }
 
 // hostExecAttempts go after what the host runs inside a directory a profile

@@ -65,7 +65,8 @@ type probeResult struct {
 // HostChecks tries each kernel feature pent relies on and says how to fix
 // what is missing: Landlock, the all-threads system calls (no cgo),
 // unprivileged user namespaces with mounts and a PID namespace procfs,
-// overlayfs in a user namespace, seccomp.
+// overlayfs in a user namespace, seccomp; as root, idmapped mounts of the
+// current directory (idmapCheck).
 func HostChecks() []Check {
 	checks := []Check{landlockCheck(LandlockABI(), "/sys/kernel/security/lsm")}
 	if c, ok := wslCheck("/proc/sys", "/proc/self/mountinfo"); ok {
@@ -78,7 +79,15 @@ func HostChecks() []Check {
 	checks = append(checks, stepCheck("overlayfs in a user namespace", probe, probeErr, probe.Overlay, false,
 		"pent shadows a hidden directory that holds writable files (~/.claude.json in ~) with an overlay and refuses such a policy without it: "+
 			"use Linux 5.11 or later with CONFIG_OVERLAY_FS=y; inside a container, allow mounting overlayfs in user namespaces"))
-	return append(checks, seccompCheck())
+	checks = append(checks, seccompCheck())
+	if os.Getuid() == 0 {
+		dir, err := os.Getwd()
+		if err != nil {
+			dir = "/"
+		}
+		checks = append(checks, idmapCheck(dir))
+	}
+	return checks
 }
 
 // landlockCheck reports the Landlock ABI the kernel answered the

@@ -42,6 +42,13 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	if LandlockABI() < 1 {
 		return Status{}, errNoLandlock
 	}
+	ids, err := sandboxIDMaps()
+	if err != nil {
+		return Status{}, err
+	}
+	if ids.idmapped {
+		p.Masked = append(p.Masked, closedAncestors(p)...)
+	}
 	sigs := catchSignals()
 	defer sigs.stop()
 	stg, err := prepareStaging(&p, opts, stdio.Stderr)
@@ -66,14 +73,28 @@ func Launch(p Policy, stdio Stdio, opts LaunchOptions) (Status, error) {
 	}
 	defer ctrl.Close()
 
+	var idmapped []string
+	if ids.idmapped {
+		if idmapped, err = idmapTargets(p, stg); err != nil {
+			return Status{}, err
+		}
+	}
+
 	// The stage's parent-death signal follows this thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	stage, err := startStage(p.Network, stdio, []*os.File{child, policy}, stg, opts.Observe != nil)
+	stage, err := startStage(p.Network, stdio, []*os.File{child, policy}, stg, opts.Observe != nil, ids)
 	if err != nil {
 		return Status{}, fmt.Errorf("creating the sandbox namespaces: %w (are unprivileged user namespaces enabled? see `pent doctor`)", err)
 	}
 	child.Close()
+	if ids.idmapped {
+		if err := sendIdmapped(ctrl, stage.pid, idmapped); err != nil {
+			stage.kill()
+			stage.wait()
+			return Status{}, err
+		}
+	}
 	return supervise(stage, ctrl, sigs, p, shadowDirsOf(stg), opts)
 }
 
@@ -111,21 +132,25 @@ type stage struct {
 }
 
 // startStage starts this binary re-executed as the init stage in new user,
-// mount, PID, IPC, UTS and (unless unrestricted) network namespaces, mapped
-// to the caller's own uid and gid. Its descriptors are stdio (/dev/null for
+// mount, PID, IPC, UTS and (unless unrestricted) network namespaces, with
+// the uid and gid maps of ids. Its descriptors are stdio (/dev/null for
 // a nil one), then extra (controlFD, policyFD), then the staging's; traced
 // adds the trace observer. It uses syscall.StartProcess, not os/exec:
 // os.StartProcess first probes pidfd support by starting a throw-away child,
 // a fork every run would pay for.
-func startStage(n scope.Network, stdio Stdio, extra []*os.File, stg *staging, traced bool) (*stage, error) {
+func startStage(n scope.Network, stdio Stdio, extra []*os.File, stg *staging, traced bool, ids idMaps) (*stage, error) {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
 	if n != scope.NetUnrestricted {
 		flags |= unix.CLONE_NEWNET
 	}
-	uid, gid := os.Getuid(), os.Getgid()
 	env := slices.Clone(stageEnv)
 	if traced {
 		env = append(env, traceEnv)
+	}
+	caps := stageCaps
+	if ids.idmapped {
+		env = append(env, idmapEnv)
+		caps = append(slices.Clone(stageCaps), idmapStageCaps...)
 	}
 	args := []string{"pent-sandbox", stageArg}
 	stg.attach(&args, &extra)
@@ -153,10 +178,10 @@ func startStage(n scope.Network, stdio Stdio, extra []*os.File, stg *staging, tr
 		Files: fds,
 		Sys: &syscall.SysProcAttr{
 			Cloneflags:                 flags,
-			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
-			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
-			GidMappingsEnableSetgroups: false,
-			AmbientCaps:                stageCaps,
+			UidMappings:                ids.uids,
+			GidMappings:                ids.gids,
+			GidMappingsEnableSetgroups: ids.idmapped,
+			AmbientCaps:                caps,
 			Pdeathsig:                  syscall.SIGKILL,
 			PidFD:                      &pidfd,
 		},

@@ -89,10 +89,13 @@ func depth(p string) int { return strings.Count(p, "/") }
 // mounter builds the sandbox's mount namespace from a policy.
 type mounter struct {
 	p       Policy
-	sources map[string]int  // allowed path → O_PATH fd, opened before masking
-	devices map[string]int  // host device node → O_PATH fd
-	mounted map[string]bool // paths that are mount roots in the sandbox
-	shadows []shadowDir     // directories shown through an overlay (overlay_linux.go)
+	sources map[string]int // allowed path → O_PATH fd, opened before masking
+	// idmapped are a root run's idmapped detached mounts (idmap_linux.go):
+	// path → mount fd, -1 for a path that does not exist; nil otherwise.
+	idmapped map[string]int
+	devices  map[string]int  // host device node → O_PATH fd
+	mounted  map[string]bool // paths that are mount roots in the sandbox
+	shadows  []shadowDir     // directories shown through an overlay (overlay_linux.go)
 	// writable are the mounts that stay writable when the tree is made read-only.
 	writable []string
 }
@@ -103,8 +106,10 @@ type mounter struct {
 // ancestors of protected ones) as mount points; the marker; then everything
 // read-only except the writable mounts, and the protected paths read-only
 // binds on top. The shadowed directories become overlays on their staging.
-func setupMounts(p Policy, shadows []shadowDir) error {
-	m := &mounter{p: p, sources: map[string]int{}, devices: map[string]int{}, mounted: map[string]bool{}, shadows: shadows}
+// In a root run the writable paths and the allowed paths inside masks are
+// attached from idmapped (which setupMounts closes) instead of bound.
+func setupMounts(p Policy, shadows []shadowDir, idmapped map[string]int) error {
+	m := &mounter{p: p, sources: map[string]int{}, idmapped: idmapped, devices: map[string]int{}, mounted: map[string]bool{}, shadows: shadows}
 	defer m.closeSources()
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("making / a slave mount: %w", err)
@@ -121,7 +126,6 @@ func setupMounts(p Policy, shadows []shadowDir) error {
 		m.pinProtectedAncestors,
 		m.writeMarker,
 		m.bindResolvConf,
-		m.hideRootSecrets,
 		m.makeReadOnly,
 		m.bindProtected,
 	}
@@ -181,6 +185,12 @@ func (m *mounter) openSources(ms []mask) error {
 	}
 	for _, a := range m.p.allowed() {
 		if !m.routed(a) && slices.ContainsFunc(ms, func(k mask) bool { return within(a, k.path) }) {
+			if fd, ok := m.idmapped[a]; ok {
+				if fd >= 0 {
+					m.sources[a] = fd
+				}
+				continue
+			}
 			if err := openSource(m.sources, a); err != nil {
 				return err
 			}
@@ -206,9 +216,13 @@ func openSource(fds map[string]int, path string) error {
 }
 
 func (m *mounter) closeSources() {
-	for _, fds := range []map[string]int{m.sources, m.devices} {
+	closed := map[int]bool{} // an idmapped mount can also be a source
+	for _, fds := range []map[string]int{m.sources, m.devices, m.idmapped} {
 		for _, fd := range fds {
-			unix.Close(fd)
+			if fd >= 0 && !closed[fd] {
+				closed[fd] = true
+				unix.Close(fd)
+			}
 		}
 	}
 }
@@ -303,8 +317,9 @@ func (m *mounter) bindRoots(dir string) []string {
 	return out
 }
 
-// bindSource bind-mounts the source opened for path onto path, creating the
-// mount point as a directory or an empty file like the source.
+// bindSource bind-mounts the source opened for path onto path (attaches it,
+// when it is path's idmapped mount), creating the mount point as a
+// directory or an empty file like the source.
 func (m *mounter) bindSource(path string, fd int) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -313,7 +328,11 @@ func (m *mounter) bindSource(path string, fd int) error {
 	if err := mountPoint(path, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
 		return err
 	}
-	if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(fd), path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if id, ok := m.idmapped[path]; ok && id == fd {
+		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("attaching the idmapped mount of %s: %w", path, err)
+		}
+	} else if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(fd), path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("binding %s: %w", path, err)
 	}
 	m.mounted[path] = true
@@ -397,11 +416,15 @@ func openTerminal() (fd int, ok bool, err error) {
 
 // bindWritable makes every existing Write path a mount point of its own, so
 // that it can stay writable when the rest is made read-only; the writable
-// files of shadowed directories are writable with their overlay.
+// files of shadowed directories are writable with their overlay. In a root
+// run each must have come with its idmapped mount (or word of its absence).
 func (m *mounter) bindWritable() error {
 	paths := slices.DeleteFunc(slices.Clone(m.p.Write), m.routed)
 	slices.SortFunc(paths, func(a, b string) int { return depth(a) - depth(b) })
 	for _, w := range paths {
+		if _, ok := m.idmapped[w]; m.idmapped != nil && !ok {
+			return fmt.Errorf("pent prepared no idmapped mount for the writable path %s; report this as a bug", w)
+		}
 		if err := m.selfBind(w); err != nil {
 			return err
 		}
@@ -410,11 +433,23 @@ func (m *mounter) bindWritable() error {
 }
 
 // selfBind binds an existing path onto itself, once, and keeps it writable.
+// A root run's path that pent found absent when it cloned the idmapped
+// mounts but that exists now is refused: a plain bind would show it
+// unmapped.
 func (m *mounter) selfBind(path string) error {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return err
+	}
+	fd, ok := m.idmapped[path]
+	if ok && fd < 0 {
+		return fmt.Errorf("%s appeared while the sandbox was being built, after pent prepared its idmapped mounts without it; run the command again", path)
+	}
+	if ok && !m.mounted[path] {
+		if err := m.bindSource(path, fd); err != nil {
+			return err
+		}
 	}
 	if !m.mounted[path] {
 		if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
@@ -506,46 +541,6 @@ func (m *mounter) bindResolvConf() error {
 	}
 	if err := unix.Mount(resolvConfPath, "/etc/resolv.conf", "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("binding the sandbox's resolv.conf over /etc/resolv.conf: %w", err)
-	}
-	return nil
-}
-
-// rootSecrets are host credentials inside the readable system trees that
-// only root may read. A command pent runs as root is uid 0 of the host: it
-// has no capabilities, but owner permissions still let it read root's own
-// 0600/0640 files. (Added for the e2e escape suite's etc-shadow attempt.)
-var rootSecrets = []string{"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
-	"/etc/security/opasswd", "/etc/ssl/private", "/etc/ssh/ssh_host_*_key"}
-
-// hideRootSecrets, in a sandbox that runs as root, covers every rootSecrets
-// entry that exists, is not world-readable and that no rule names exactly
-// with an empty, mode 0 file or directory; makeReadOnly then makes the
-// covers read-only. Unprivileged users cannot read these files anyway.
-func (m *mounter) hideRootSecrets() error {
-	if os.Getuid() != 0 {
-		return nil
-	}
-	covers := map[bool]string{false: "/run/pent/hidden-file", true: "/run/pent/hidden-dir"}
-	if err := os.WriteFile(covers[false], nil, 0); err != nil {
-		return fmt.Errorf("hiding root's secrets: %w", err)
-	}
-	if err := os.Mkdir(covers[true], 0); err != nil {
-		return fmt.Errorf("hiding root's secrets: %w", err)
-	}
-	for _, pattern := range rootSecrets {
-		paths, err := filepath.Glob(pattern)
-		if err != nil {
-			return fmt.Errorf("hiding root's secrets: %w", err)
-		}
-		for _, path := range paths {
-			fi, err := os.Lstat(path)
-			if err != nil || fi.Mode()&fs.ModeSymlink != 0 || fi.Mode().Perm()&0o004 != 0 || slices.Contains(m.p.allowed(), path) {
-				continue
-			}
-			if err := unix.Mount(covers[fi.IsDir()], path, "", unix.MS_BIND, ""); err != nil {
-				return fmt.Errorf("hiding %s: %w", path, err)
-			}
-		}
 	}
 	return nil
 }

@@ -38,13 +38,14 @@ const errNoOverlay = "pent needs overlayfs in user namespaces (Linux 5.11 or lat
 // on stagingFD and named in args (the stage's arguments: stagingArg, then
 // its path). It returns nil when Launch passed none. Call it before any
 // mount: it reopens the directory by path in this mount namespace (overlayfs
-// takes no layer from another one) and puts it on stagingFD, after checking
-// that it is the directory Launch passed.
-func stageShadows(args []string) ([]shadowDir, error) {
+// takes no layer from another one), or takes its idmapped mount in a root
+// run, and puts it on stagingFD, after checking that it is the directory
+// Launch passed.
+func stageShadows(args []string, idmapped map[string]int) ([]shadowDir, error) {
 	if len(args) < 4 || args[2] != stagingArg {
 		return nil, nil
 	}
-	if err := reopenStaging(args[3]); err != nil {
+	if err := reopenStaging(args[3], idmapped); err != nil {
 		return nil, err
 	}
 	fd, err := openBeneath(stagingFD, manifestName, unix.O_RDONLY, 0)
@@ -68,8 +69,17 @@ func stageShadows(args []string) ([]shadowDir, error) {
 }
 
 // reopenStaging opens dir and puts it on stagingFD if it is the directory
-// already there.
-func reopenStaging(dir string) error {
+// already there. In a root run it first attaches dir's idmapped mount (from
+// idmapped) over dir: overlayfs takes no layer from a detached mount.
+func reopenStaging(dir string, idmapped map[string]int) error {
+	if fd, ok := idmapped[dir]; ok {
+		if fd < 0 {
+			return fmt.Errorf("the staging directory %s disappeared while the sandbox started", dir)
+		}
+		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dir, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("attaching the idmapped staging directory: %w", err)
+		}
+	}
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("opening the staging directory: %w", err)

@@ -704,7 +704,11 @@ func TestHostChecks(t *testing.T) {
 			t.Errorf("%s failed on a host that supports it: %s", c.Name, c.Detail)
 		}
 	}
-	for _, want := range []string{"Landlock", "unprivileged user namespaces", "procfs in a PID namespace", "overlayfs in a user namespace", "seccomp filters"} {
+	wants := []string{"Landlock", "unprivileged user namespaces", "procfs in a PID namespace", "overlayfs in a user namespace", "seccomp filters"}
+	if os.Getuid() == 0 {
+		wants = append(wants, "idmapped mounts (root runs)")
+	}
+	for _, want := range wants {
 		if !names[want] {
 			t.Errorf("no %q check", want)
 		}

@@ -26,8 +26,9 @@ import (
 
 // Arguments that select a re-executed stage (os.Args[1]).
 const (
-	stageArg = "__pent_sandbox_stage__"
-	probeArg = "__pent_sandbox_probe__"
+	stageArg      = "__pent_sandbox_stage__"
+	probeArg      = "__pent_sandbox_probe__"
+	idmapProbeArg = "__pent_sandbox_idmap_probe__"
 )
 
 // traceEnv, set in the stage's (otherwise empty) environment, has it
@@ -50,7 +51,8 @@ const (
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
 	msgTrace   = 'T' // --trace: the observer's seccomp listener is attached (SCM_RIGHTS)
 	// Pent → stage.
-	msgGo = 'G' // proxy mode: the proxy serves the capture sockets; start the command
+	msgGo    = 'G' // proxy mode: the proxy serves the capture sockets; start the command
+	msgMount = 'M' // root run, before all else: payload a path, its idmapped mount attached, or none if absent; an empty payload ends the list (idmap_linux.go)
 )
 
 // Main runs the re-executed sandbox stage and exits when this process is one;
@@ -64,6 +66,9 @@ func Main() {
 		os.Exit(runStage())
 	case probeArg:
 		os.Exit(runProbe())
+	case idmapProbeArg:
+		_, _ = io.Copy(io.Discard, os.Stdin) // holds its user namespace until doctor is done (idmapCheck)
+		os.Exit(0)
 	}
 }
 
@@ -102,7 +107,7 @@ func defaultDispositions() error {
 // runStage is the whole life of the init stage.
 func runStage() int {
 	// Not dumpable: the command cannot open /proc/1/fd or ptrace its init.
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+	if err := nonDumpable(); err != nil {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
@@ -112,43 +117,79 @@ func runStage() int {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
-	return offLeader(runCommand)
+	return runCommand()
 }
 
-// offLeader runs f on a locked thread that is not the thread-group leader
-// and returns its result. The command is forked from that thread and
-// inherits its Landlock domain, which the leader — the task that signals
-// to PID 1 and /proc/1 are checked against — never joins: with Landlock's
-// signal scope the command cannot signal its init. A locked thread runs
-// only its own goroutine, so once this goroutine holds the leader, a new
-// locked goroutine gets another thread.
-func offLeader(f func() int) int {
-	runtime.LockOSThread()
-	if unix.Gettid() != unix.Getpid() {
-		return f()
+// nonDumpable makes the stage non-dumpable and checks that it is: the
+// command, even with the ids of the thread it was forked from, can then
+// neither ptrace any of the stage's threads (which share one address space,
+// the others with the stage's privileges) nor open their /proc files. The
+// kernel resets the flag to fs.suid_dumpable whenever a thread's ids
+// change, as becomeSandboxIDs does; startCommand sets it again just before
+// the fork.
+func nonDumpable() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("PR_SET_DUMPABLE: %w", err)
 	}
-	done := make(chan int)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the stage
-		done <- f()
-	}()
-	return <-done
+	d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if err != nil {
+		return fmt.Errorf("PR_GET_DUMPABLE: %w", err)
+	}
+	if d != 0 {
+		return fmt.Errorf("the sandbox's init stays dumpable (PR_GET_DUMPABLE %d), its command could take it over", d)
+	}
+	return nil
 }
 
-// runCommand builds the sandbox, runs the command in it, reaps every
-// process and reports to pent how the command ended. It runs on a locked
-// thread: the one startCommand restricts and forks the command from.
+// onSpentThread runs f on a thread of its own that is not the
+// thread-group leader and ends with f. startCommand changes that thread's
+// credentials (ids in a root run, capabilities, Landlock domain) and forks
+// the command from it; the command inherits them and nothing from the
+// stage's other threads. The leader — the task that signals to PID 1 and
+// /proc/1 are checked against — never joins the command's Landlock domain:
+// with Landlock's signal scope the command cannot signal its init. Once f
+// has returned, no thread of the stage carries the command's ids or domain,
+// so none shares the command's uid while sharing its address space with
+// the stage's privileged threads. A locked thread runs only its own
+// goroutine: a goroutine that lands on the leader holds it while another
+// one runs f.
+func onSpentThread(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			onSpentThread(f)
+			runtime.UnlockOSThread() // the leader is as it was
+			return
+		}
+		f() // the thread stays locked: it ends with this goroutine
+	}()
+	<-done
+}
+
+// runCommand builds the sandbox, runs the command in it (startCommand, on
+// a spent thread), reaps every process and reports to pent how the command
+// ended.
 func runCommand() int {
 	ctrl, err := fileConn(controlFD, "pent-control")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pent: sandbox init: %v\n", err)
 		return 1
 	}
+	var idmapped map[string]int
+	if slices.Contains(os.Environ(), idmapEnv) {
+		if idmapped, err = receiveIdmapped(ctrl); err != nil {
+			_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
+			return 1
+		}
+	}
 	goAhead := make(chan struct{}, 1)
 	go watchPent(ctrl, goAhead)
 
 	traced := slices.Contains(os.Environ(), traceEnv)
-	pid, pidfd, err := startCommand(ctrl, goAhead, traced)
+	var pid, pidfd int
+	onSpentThread(func() { pid, pidfd, err = startCommand(ctrl, goAhead, traced, idmapped) })
 	if err != nil {
 		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
 		return 1
@@ -192,7 +233,8 @@ func watchPent(ctrl *net.UnixConn, goAhead chan<- struct{}) {
 // mode it hands the capture sockets to pent and starts the command only
 // once pent's go-ahead has arrived on goAhead. When traced, the command
 // starts under the trace observer's filter, whose listener pent serves.
-func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid, pidfd int, err error) {
+// idmapped are the mounts of a root run (receiveIdmapped), nil otherwise.
+func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idmapped map[string]int) (pid, pidfd int, err error) {
 	p, err := readPolicy()
 	if err != nil {
 		return 0, -1, err
@@ -212,11 +254,11 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 		}
 		p.Env = withProxyEnv(p.Env, ProxyEnv(port))
 	}
-	shadows, err := stageShadows(os.Args)
+	shadows, err := stageShadows(os.Args, idmapped)
 	if err != nil {
 		return 0, -1, err
 	}
-	if err := setupMounts(p, shadows); err != nil {
+	if err := setupMounts(p, shadows, idmapped); err != nil {
 		return 0, -1, err
 	}
 	rs, err := newRuleset(LandlockABI(), append(policyRules(p), shadowRules(shadows)...))
@@ -224,12 +266,17 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 		return 0, -1, err
 	}
 	defer rs.close()
-	// The command is forked from this thread (locked by offLeader) and
+	// The command is forked from this thread (onSpentThread's) and
 	// inherits its credentials and Landlock domain, and nothing from the
 	// stage's other threads: dropping privileges and restricting this thread
 	// is enough for the command. Doing it on every thread would stop the
 	// world once per system call. The other threads run only the stage's
 	// own code; the seccomp filter still binds them all.
+	if idmapped != nil {
+		if err := becomeSandboxIDs(); err != nil {
+			return 0, -1, err
+		}
+	}
 	if err := dropPrivileges(); err != nil {
 		return 0, -1, fmt.Errorf("dropping privileges: %w", err)
 	}
@@ -258,6 +305,11 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool) (pid
 		if err := handOverObserver(ctrl); err != nil {
 			return 0, -1, err
 		}
+	}
+	// After every change of this thread's credentials (becomeSandboxIDs
+	// resets the flag): the command must never find its init dumpable.
+	if err := nonDumpable(); err != nil {
+		return 0, -1, err
 	}
 	pid, err = syscall.ForkExec(p.Command[0], p.Command, attr)
 	if err != nil {

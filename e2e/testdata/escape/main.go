@@ -36,7 +36,7 @@ func main() {
 		"handle-read": handleRead, "write": writeFile, "truncate": truncateFile, "unlink": unlink,
 		"rename": rename, "rename-over": renameOver, "link": link, "tmpfile-linkat": tmpfileLinkat,
 		"chmod": chmod, "chown": chown, "utime": utime, "mkdir": mkdir, "tiocsti": tiocsti, "tioclinux": tioclinux,
-		"kill": kill, "ptrace": ptrace, "init-kill": initKill, "open-init-fd": openInitFD,
+		"kill": kill, "ptrace": ptrace, "ptrace-init-threads": ptraceInitThreads, "init-thread-own-uid": initThreadOwnUID, "init-kill": initKill, "open-init-fd": openInitFD,
 		"unshare-user": unshareUser, "umount": umount, "mount-tmpfs": mountTmpfs, "setns": setns,
 		"tcp": dialTCP, "http-front": httpFront, "tls-sni": tlsSNI, "udp": udp, "ping": ping, "unix": dialUnix, "dns": dnsQuery,
 		"keyctl": keyctl, "bpf": bpf, "perf": perf, "io-uring": ioURing, "vsock": vsock,
@@ -338,6 +338,74 @@ func ptrace(a []string) error {
 		return fmt.Errorf("PTRACE_SEIZE %d: %w", pid, errno)
 	}
 	return nil
+}
+
+// ptraceInitThreads tries every thread of the sandbox's init: PTRACE_SEIZE,
+// then opening its memory. One thread that lets either through is a way
+// into the stage's address space, which its privileged threads share.
+func ptraceInitThreads(a []string) error {
+	tasks, err := os.ReadDir("/proc/1/task")
+	if err != nil {
+		return err
+	}
+	var why []string
+	for _, task := range tasks {
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil {
+			return fmt.Errorf("/proc/1/task/%s: %w", task.Name(), err)
+		}
+		_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, 0, 0, 0)
+		if errno == 0 {
+			return nil
+		}
+		why = append(why, fmt.Sprintf("PTRACE_SEIZE %d: %v", tid, errno))
+		f, err := os.Open("/proc/1/task/" + task.Name() + "/mem")
+		if err == nil {
+			f.Close()
+			return nil
+		}
+		why = append(why, err.Error())
+	}
+	if len(why) == 0 {
+		return nil // no thread listed: init is not what it should be
+	}
+	return errors.New(strings.Join(why, "; "))
+}
+
+// initThreadOwnUID looks, for up to three seconds, for a thread of init
+// that still carries this process's uid once the command runs: the thread
+// the command was forked from must end, or nothing but its dumpable flag
+// keeps the command out of the address space of init's privileged threads.
+// Meaningful only where init's other threads have other ids (a root run).
+func initThreadOwnUID(a []string) error {
+	want := strconv.Itoa(os.Getuid())
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		tasks, err := os.ReadDir("/proc/1/task")
+		if err != nil {
+			return err
+		}
+		var own []string
+		for _, task := range tasks {
+			status, err := os.ReadFile("/proc/1/task/" + task.Name() + "/status")
+			if err != nil {
+				continue // ended meanwhile
+			}
+			for _, line := range strings.Split(string(status), "\n") {
+				if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == want {
+					own = append(own, task.Name())
+				}
+			}
+		}
+		if len(own) == 0 {
+			return fmt.Errorf("no thread of init has uid %s", want)
+		}
+		if time.Now().After(deadline) {
+			fmt.Printf("threads %v of init have uid %s\n", own, want)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // initKill sends the sandbox's init every deadly signal, then checks that it

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pent-sandbox/pent/termtext"
@@ -100,16 +101,25 @@ func (s *session) attribute(d *Decision, from net.Addr) {
 		proto = "udp"
 	}
 	ap, err := netip.ParseAddrPort(from.String())
-	if err != nil || !s.scanning.CompareAndSwap(false, true) {
+	if err != nil || !s.attr.scanning.CompareAndSwap(false, true) {
 		return
 	}
-	defer s.scanning.Store(false)
+	defer s.attr.scanning.Store(false)
 	if !s.firstRefusal(*d) {
 		return
 	}
 	if o, ok := findOwner(procRoot, s.netns, proto, ap, newScanBudget(s.p.ownerScan)); ok {
 		d.Comm, d.ProcPID, d.Holders = o.comm, o.pid, o.holders
 	}
+}
+
+// attribution holds the refusals (kind of flow, name or address, port)
+// whose process was looked up, and scanning is set while a lookup runs:
+// each costs a scan of the host's process table, so a session gets one per
+// refused name and port and one at a time.
+type attribution struct {
+	seen     map[string]struct{} // guarded by the session's mu
+	scanning atomic.Bool
 }
 
 // firstRefusal records d's refusal (its kind of flow, name or address, and
@@ -125,13 +135,13 @@ func (s *session) firstRefusal(d Decision) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.attributed == nil {
-		s.attributed = map[string]struct{}{}
+	if s.attr.seen == nil {
+		s.attr.seen = map[string]struct{}{}
 	}
-	if _, seen := s.attributed[key]; seen || len(s.attributed) >= maxAttributed {
+	if _, seen := s.attr.seen[key]; seen || len(s.attr.seen) >= maxAttributed {
 		return false
 	}
-	s.attributed[key] = struct{}{}
+	s.attr.seen[key] = struct{}{}
 	return true
 }
 

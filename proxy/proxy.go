@@ -218,12 +218,9 @@ type session struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	// attributed holds the refusals (kind of flow, name or address, port)
-	// whose process was looked up, and scanning is set while a lookup runs
-	// (Linux): each costs a scan of the host's process table, so a session
-	// gets one per refused name and port and one at a time.
-	attributed map[string]struct{} // guarded by mu
-	scanning   atomic.Bool
+	// attr is what the refusals' process lookups keep (see attribute).
+	//lint:ignore U1000 only Linux attributes refusals (owner_linux.go)
+	attr attribution
 }
 
 // newSession returns a session without sockets, with an ID.

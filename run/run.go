@@ -228,15 +228,14 @@ func Policy(c *Config, h Host, argv []string) (sandbox.Policy, sandbox.Guard, er
 // guard adds the protected entries of the directories the command may
 // write to p, and returns their guard: the working root, an untrusted
 // project's root and every directory granted read-write are guarded like
-// a project (protected names, .git, and the repositories already inside
-// them), since any of them may be a repository or a directory the host's
-// direnv or editor opens. Not HOME or an
+// a project (protected names, .git), since any of them may be a repository
+// or a directory the host's direnv or editor opens. Not HOME or an
 // ancestor of it: there the list of host-executed locations applies, and
 // the names protected in a project (.claude, .vscode…) are the tools' own
 // state. Host-executed locations that do not exist yet beneath a grant are
 // guarded too; the projects' trees are searched for nested protected names
-// (a grant's tree only for repositories: caches and registries hold many
-// files, and their content is not a project the host's tools enter).
+// (a grant's tree is not: caches and registries hold many files, and their
+// content is not a project the host's tools enter).
 func (x *runner) guard(p *sandbox.Policy) (sandbox.Guard, error) {
 	l := x.c
 	var roots, trees, grants []string

@@ -526,11 +526,6 @@ func gitdirTarget(dot string, data []byte) (string, bool) {
 // maxGrantDirs is how many directories of one directory granted
 // read-write AddGrantRepos searches for repositories; past it pent
 // refuses to run (a repository it did not see would stay unguarded).
-// Directories their owner cannot write are not searched and not counted:
-// Go's module cache (a @go grant's ~/go/pkg/mod, often larger than the
-// limit) is made of them and holds no repositories; git needs to write in
-// a repository's work tree and its .git, so a user's repository is not
-// one.
 const maxGrantDirs = 50_000
 
 // AddGrantRepos guards the repositories inside each directory of grants
@@ -554,9 +549,6 @@ func (g *Guard) addGrantRepos(grants []string, limit int) error {
 				return fs.SkipDir
 			}
 			if d.IsDir() {
-				if fi, err := d.Info(); err == nil && fi.Mode().Perm()&0o200 == 0 {
-					return fs.SkipDir
-				}
 				if dirs++; dirs > limit {
 					return fmt.Errorf("it holds more than %d directories, the most pent searches for git repositories to keep their configuration and hooks read-only; grant a narrower directory", limit)
 				}

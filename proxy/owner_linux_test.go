@@ -117,7 +117,11 @@ func TestFindOwner(t *testing.T) {
 // client socket, found in the session's network namespace (here the test's
 // own); an allowed connection is never looked up. It needs SIOCGSKNS, which
 // needs CAP_NET_ADMIN over this namespace.
-func TestRefusalNamesTheProcess(t *testing.T) {
+// attributingProxy is a proxy for www.test whose refusals are attributed
+// with time to scan the whole host's process table (a busy host); the test
+// needs SIOCGSKNS, which needs CAP_NET_ADMIN over this namespace.
+func attributingProxy(t *testing.T) *Proxy {
+	t.Helper()
 	files, _, _, _ := captureLikeFiles(t)
 	if _, err := socketNetns(files[0]); err != nil {
 		if os.Geteuid() == 0 {
@@ -131,6 +135,11 @@ func TestRefusalNamesTheProcess(t *testing.T) {
 	u := startUpstream(t)
 	p := testProxy(t, u, "www.test")
 	p.ownerScan = time.Minute // the whole host's process table, on a busy host
+	return p
+}
+
+func TestRefusalNamesTheProcess(t *testing.T) {
+	p := attributingProxy(t)
 	proxyAddr, dnsUDP, _ := loopbackSession(t, p)
 	if r := query(t, "udp", dnsUDP, "denied-dns.test", dns.TypeA); r.Rcode != dns.RcodeNameError {
 		t.Fatalf("denied name answered: %v", r)
@@ -388,19 +397,7 @@ func TestProcessOwnerEscapes(t *testing.T) {
 // repeats are logged without one, so a sandbox cannot make every refusal
 // scan its descriptors.
 func TestRefusalAttributedOncePerName(t *testing.T) {
-	files, _, _, _ := captureLikeFiles(t)
-	if _, err := socketNetns(files[0]); err != nil {
-		if os.Geteuid() == 0 {
-			t.Fatalf("SIOCGSKNS as root: %v", err)
-		}
-		t.Skipf("needs CAP_NET_ADMIN over this network namespace (root; CI is): %v", err)
-	}
-	for _, f := range files {
-		f.Close()
-	}
-	u := startUpstream(t)
-	p := testProxy(t, u, "www.test")
-	p.ownerScan = time.Minute // the whole host's process table, on a busy host
+	p := attributingProxy(t)
 	_, dnsUDP, _ := loopbackSession(t, p)
 	for _, name := range []string{"once.test", "once.test", "once.test", "other.test"} {
 		if r := query(t, "udp", dnsUDP, name, dns.TypeA); r.Rcode != dns.RcodeNameError {

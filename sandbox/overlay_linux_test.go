@@ -223,22 +223,13 @@ ln -s `+secret+` link-beside
 ln -s `+secret+` proj/link-in-project
 rm .claude.json && ln -s `+secret+` .claude.json
 `)
-	// The removal of the allowed file may reach the host before the link
-	// replaces it (the sync saw it gone) or not (the sync saw only the link,
-	// which it refuses with a warning): both are right, a link or a changed
-	// file never is.
-	switch fi, err := os.Lstat(f.claude); {
-	case errors.Is(err, fs.ErrNotExist):
-		t.Logf("the removal of ~/.claude.json reached the host before the link replaced it")
-	case err != nil || !fi.Mode().IsRegular():
-		t.Fatalf("~/.claude.json on the host: %v %v", fi, err)
-	default:
-		if got := readString(t, f.claude); got != `{"v":0}` {
-			t.Errorf("real file changed: %q", got)
-		}
-		if !slices.ContainsFunc(f.warnings, func(w string) bool { return strings.Contains(w, "not a regular file") }) {
-			t.Errorf("no warning about the replaced file: %q", f.warnings)
-		}
+	// The user's file stays as it was: a removal reaches the host only at
+	// the end, and by then a link stands there, which pent does not copy.
+	if got := readString(t, f.claude); got != `{"v":0}` {
+		t.Errorf("real file changed: %q", got)
+	}
+	if !slices.ContainsFunc(f.warnings, func(w string) bool { return strings.Contains(w, "not a regular file") }) {
+		t.Errorf("no warning about the replaced file: %q", f.warnings)
 	}
 	fixtureSecrets := []string{secret, filepath.Join(f.home, ".aws", "credentials"), filepath.Join(f.home, "notes.txt")}
 	filepath.Walk(f.base, func(path string, fi os.FileInfo, err error) error {
@@ -250,6 +241,33 @@ rm .claude.json && ln -s `+secret+` .claude.json
 		return nil
 	})
 	f.assertNoStaging(t)
+}
+
+// TestSandboxOverlayRemoval: removing the writable file inside removes the
+// user's file on the host once the command has ended, not while it runs: a
+// file removed and, a sync pass later, replaced by a link stays as it was.
+func TestSandboxOverlayRemoval(t *testing.T) {
+	tests := []struct {
+		name, script string
+		want         string // the host's file at the end; "" for gone
+	}{
+		{"removed", `rm "$HOME/.claude.json"; sleep 0.3`, ""},
+		{"removed then linked", `rm "$HOME/.claude.json"; sleep 0.3; ln -s "$HOME/.ssh/id_ed25519" "$HOME/.claude.json"`, `{"v":0}`},
+		{"removed then rewritten", `rm "$HOME/.claude.json"; sleep 0.3; echo new > "$HOME/.claude.json"`, "new\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newShadowFixture(t)
+			f.run(t, tt.script)
+			got, err := os.ReadFile(f.claude)
+			switch {
+			case tt.want == "" && !errors.Is(err, fs.ErrNotExist):
+				t.Errorf("~/.claude.json is still on the host after the command removed it: %q %v", got, err)
+			case tt.want != "" && string(got) != tt.want:
+				t.Errorf("~/.claude.json on the host: %q %v, want %q", got, err, tt.want)
+			}
+		})
+	}
 }
 
 func TestSandboxOverlayNeedsStateDir(t *testing.T) {

@@ -371,7 +371,7 @@ func (sh *shadow) stageFiles() error {
 		if err := journalLine(sh.syncedLog, newSyncedFile(name, stampOf(st), up.sum)); err != nil {
 			return fmt.Errorf("staging %s: %w", filepath.Join(sh.Path, name), err)
 		}
-		sh.synced[name] = &entry{real: real, upper: up.stamp, copied: time.Now()}
+		sh.synced[name] = &entry{real: real, upper: up.stamp, copied: time.Now(), existed: true}
 	}
 	return nil
 }

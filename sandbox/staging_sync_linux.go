@@ -128,6 +128,11 @@ type entry struct {
 	// kids are, for a directory, what pent put in it by name; nil for a
 	// file.
 	kids map[string]*entry
+	// existed marks a writable file that was there when the run started:
+	// the user's own data, which a deletion inside removes only once the
+	// command has ended (so a file removed and then replaced by something
+	// pent does not copy stays as it was).
+	existed bool
 }
 
 // put stores e as m[name], or deletes m[name] when e is nil.
@@ -252,6 +257,8 @@ func (sh *shadow) syncEntry(parent *hostDir, up int, name, rel string, last *ent
 	var st unix.Stat_t
 	err := unix.Fstatat(up, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	switch {
+	case (errors.Is(err, unix.ENOENT) || err == nil && whiteout(&st)) && !final && last != nil && last.existed:
+		return last // the user's file: removed at the end if it stays deleted
 	case errors.Is(err, unix.ENOENT) || err == nil && whiteout(&st):
 		return sh.remove(parent, name, rel, last)
 	case err != nil:
@@ -326,7 +333,7 @@ func (sh *shadow) syncFile(parent *hostDir, up int, name, rel string, last *entr
 	if err := journalLine(sh.syncedLog, newSyncedFile(rel, written.stamp, written.sum)); err != nil {
 		sh.warnOnce(rel, fmt.Sprintf("journaling %s (a crash now would keep the run's version beside it): %v", sh.path(rel), err))
 	}
-	return &entry{real: [2]int64{written.dev, written.ino}, upper: stampOf(sst), copied: copied}
+	return &entry{real: [2]int64{written.dev, written.ino}, upper: stampOf(sst), copied: copied, existed: last != nil && last.existed}
 }
 
 // syncDir creates the real directory if it is absent, syncs every entry of

@@ -96,13 +96,18 @@ func TestRun_ExitStatus(t *testing.T) {
 }
 
 // TestRun_DeathBySignal: a child killed by signal N makes pent die by N, which
-// a shell reports as 128+N.
+// a shell reports as 128+N — the crash signals Go handles itself included,
+// without a Go traceback that would make pent look like what crashed.
 func TestRun_DeathBySignal(t *testing.T) {
 	bothModes(t, func(t *testing.T, r *runner) {
-		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL, syscall.SIGHUP} {
-			res := r.sandboxSh(fmt.Sprintf("kill -%d $$", int(sig)))
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL, syscall.SIGHUP,
+			syscall.SIGSEGV, syscall.SIGSYS, syscall.SIGABRT, syscall.SIGQUIT, syscall.SIGBUS, syscall.SIGFPE} {
+			res := r.sandboxSh(fmt.Sprintf("ulimit -c 0; kill -%d $$", int(sig)))
 			if res.signal != sig {
 				t.Errorf("child killed by %v: want pent killed by %v, got:\n%s", sig, sig, res)
+			}
+			if strings.Contains(res.stderr, "goroutine ") || strings.Contains(res.stderr, "PC=") {
+				t.Errorf("child killed by %v: pent printed a Go traceback:\n%s", sig, res)
 			}
 		}
 		res := r.host("sh", "-c", `"$0" run -- sh -c 'kill -TERM $$'; echo "rc=$?"`, pentBin)

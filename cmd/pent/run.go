@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -275,8 +274,7 @@ func exitLike(s sandbox.Status) error {
 	if s.Signal == 0 {
 		return exitError{s.Code}
 	}
-	signal.Reset(s.Signal)
-	_ = syscall.Kill(os.Getpid(), s.Signal)
+	dieBy(s.Signal)
 	// A signal that does not kill (or is blocked) falls back to the shell's
 	// convention.
 	time.Sleep(100 * time.Millisecond)

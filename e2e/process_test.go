@@ -286,3 +286,44 @@ func findProcesses(t *testing.T, cmdline string) []int {
 	}
 	return pids
 }
+
+// TestRun_JobControl: a command that stops itself (`kill -TSTP $$`, what an
+// agent does on Ctrl-Z) stops pent with it, so the shell gives the prompt
+// back; `fg` resumes both. Ctrl-Z typed at the terminal, which stops the
+// whole job at once, works the same and pent does not stop a second time
+// after `fg`. In bash, zsh and fish, with job control, root and rootless.
+func TestRun_JobControl(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		for _, kind := range shellKinds {
+			t.Run(kind.name, func(t *testing.T) {
+				r.writeShellRC(kind, posixQuote(pentBin))
+				sh := r.startShell(kind, r.project)
+				defer sh.stop()
+				// The markers are computed, so that the shell's job lines,
+				// which repeat the command, do not hold them.
+				out := sh.line(`pent run --no-config -- sh -c 'echo BEFORE-$((40+2)); kill -TSTP $$; echo RESUMED-$((40+2))'`)
+				if !strings.Contains(out, "BEFORE-42") || strings.Contains(out, "RESUMED-42") {
+					t.Fatalf("self-stop: want the prompt back before RESUMED-42, got:\n%s", out)
+				}
+				if out := sh.line("fg"); !strings.Contains(out, "RESUMED-42") {
+					t.Fatalf("fg after a self-stop: want RESUMED-42, got:\n%s", out)
+				}
+
+				sh.skipAll()
+				sh.write(`pent run --no-config -- sh -c 'echo READY-$((40+2)); read x; echo "GOT $x $((40+2))"'` + "\r")
+				sh.expect("READY-42", promptTimeout)
+				time.Sleep(200 * time.Millisecond) // let sh reach read(2)
+				sh.write("\x1a")
+				sh.next() // the prompt is back
+
+				sh.skipAll()
+				sh.write("fg\r")
+				time.Sleep(500 * time.Millisecond) // a second, wrong stop would come now
+				sh.write("hello\r")
+				if out, ok := sh.consume("GOT hello 42", promptTimeout); !ok {
+					t.Fatalf("fg after Ctrl-Z: want GOT hello 42, the terminal showed:\n%s", out+sh.output()[sh.seen:])
+				}
+			})
+		}
+	})
+}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/pent-sandbox/pent/scope"
@@ -262,6 +264,9 @@ loop:
 					break loop // the command has not started and never will
 				}
 				continue
+			case m.kind == msgStopped && pidfd >= 0:
+				stopWithCommand(pidfd)
+				continue
 			case m.kind == msgExit && len(m.data) == 4:
 				s := statusOf(syscall.WaitStatus(binary.LittleEndian.Uint32(m.data)))
 				status = &s
@@ -307,6 +312,49 @@ loop:
 	default:
 		return Status{}, fmt.Errorf("the sandbox's init stage ended without reporting how the command ended (%s)", ended)
 	}
+}
+
+// stopWithCommand stops pent while the command (pidfd) is stopped, so that
+// the shell that runs pent sees its job stop and gives the prompt back, as
+// it would for the command alone (a program that stops itself — `kill -TSTP
+// $$`, an agent's Ctrl-Z — left the shell waiting for pent). Once pent
+// continues (`fg`, `bg`, SIGCONT), so does the command. A command that
+// stopped with pent (Ctrl-Z in a terminal stops the whole job) and runs
+// again by the time pent reads the message is left alone.
+func stopWithCommand(pidfd int) {
+	if !stoppedProcess(pidfd) {
+		return
+	}
+	// To this thread, not the process: the stop takes it before the next
+	// line, which another thread taking SIGSTOP would not ensure.
+	runtime.LockOSThread()
+	_ = unix.Tgkill(os.Getpid(), unix.Gettid(), unix.SIGSTOP)
+	runtime.UnlockOSThread()
+	_ = unix.PidfdSendSignal(pidfd, unix.SIGCONT, nil, 0)
+}
+
+// stoppedProcess reports whether the process of pidfd is stopped now.
+func stoppedProcess(pidfd int) bool {
+	info, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", pidfd))
+	if err != nil {
+		return false
+	}
+	var pid int
+	for line := range strings.Lines(string(info)) {
+		if v, ok := strings.CutPrefix(line, "Pid:"); ok {
+			pid, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if pid <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) STATE …: comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'T'
 }
 
 // attach hands the capture sockets of msgNetwork to opts.Attach and, once

@@ -48,6 +48,7 @@ const (
 	msgNetwork = 'N' // proxy mode: the capture sockets are attached (SCM_RIGHTS, CaptureFiles.Files order)
 	msgStarted = 'S' // the command runs; its pidfd is attached (SCM_RIGHTS)
 	msgExit    = 'X' // the command ended; payload: wait status, uint32 LE
+	msgStopped = 'Z' // the command stopped (SIGTSTP, SIGSTOP…): pent stops too, as a shell's job
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
 	msgTrace   = 'T' // --trace: the observer's seccomp listener is attached (SCM_RIGHTS)
 	// Pent → stage.
@@ -199,7 +200,7 @@ func runCommand() int {
 	if err != nil {
 		return 1
 	}
-	ws, err := reap(pid)
+	ws, err := reap(pid, func() { _ = sendMsg(ctrl, msgStopped, nil, -1) })
 	if err != nil {
 		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
 		return 1
@@ -365,18 +366,20 @@ func (p Policy) withoutCovered() Policy {
 }
 
 // reap waits for every child, as PID 1 must, until the command has ended,
-// and returns the command's wait status.
-func reap(pid int) (unix.WaitStatus, error) {
+// and returns the command's wait status. stopped is called each time the
+// command stops.
+func reap(pid int, stopped func()) (unix.WaitStatus, error) {
 	for {
 		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, 0, nil)
-		if errors.Is(err, unix.EINTR) {
+		wpid, err := unix.Wait4(-1, &ws, unix.WUNTRACED, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			return 0, fmt.Errorf("waiting for the command: %w", err)
-		}
-		if wpid == pid {
+		case wpid == pid && ws.Stopped():
+			stopped()
+		case wpid == pid:
 			return ws, nil
 		}
 	}

@@ -78,7 +78,7 @@ func agentsDir(t *testing.T, pins []agent) string {
 			err = json.Unmarshal(data, &pkg)
 		}
 		if err != nil || pkg.Version != a.version {
-			unavailable(t, "%s %s is not installed in %s (found %q, %v); install the pinned CLIs with: npm install -g --prefix %s --ignore-scripts %s",
+			unavailable(t, "%s %s is not installed in %s (found %q, %v); install the pinned CLIs with: npm install -g --prefix %s %s",
 				a.pkg, a.version, dir, pkg.Version, err, dir, strings.Join(install, " "))
 		}
 	}

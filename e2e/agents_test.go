@@ -212,3 +212,26 @@ func TestAgents_ShellHookBash(t *testing.T) {
 		}
 	})
 }
+
+// TestAgents_CalledByName: a command that calls the CLIs by name (an agent
+// or a script: `sh -c '… claude …'`) finds each one working, not only the
+// first command: pent grants the npm packages the PATH links point into.
+func TestAgents_CalledByName(t *testing.T) {
+	pins := agentPins(t)
+	dir := agentsDir(t, pins)
+	bothModes(t, func(t *testing.T, r *runner) {
+		r.extraEnv = append(r.extraEnv, "PATH="+filepath.Join(dir, "bin")+":"+cleanPath)
+		var script []string
+		for _, a := range pins {
+			script = append(script, a.command+" --version")
+		}
+		res := r.pent("run", "--", "sh", "-c", strings.Join(script, " && "))
+		res.wantCode(t, 0)
+		for _, a := range pins {
+			if !strings.Contains(res.stdout, a.version) {
+				t.Errorf("%s called by name from sh: want %s:\n%s", a.command, a.version, res)
+			}
+		}
+		r.assertNoSecret(res)
+	})
+}

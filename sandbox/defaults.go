@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"cmp"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/pent-sandbox/pent/scope"
 )
@@ -82,14 +84,21 @@ func Defaults(h Host) Policy {
 
 	p.Execute = existing(systemExec)
 	p.Read = existing([]string{"/etc"})
+	var pathDirs []string
 	for _, dir := range h.Path {
 		dir = cleanAbs(dir)
 		if dir == "" || dir == "/" || dir == home {
 			continue
 		}
-		p.Execute = append(p.Execute, dir)
+		pathDirs = append(pathDirs, dir)
 	}
+	p.Execute = append(p.Execute, pathDirs...)
 	p.Execute = append(p.Execute, installTrees(h.Command, home)...)
+	// A PATH directory in the project is the sandbox's to write: where its
+	// links point must not widen the next run.
+	project := cmp.Or(cleanAbs(h.ProjectRoot), cleanAbs(h.Cwd))
+	pathDirs = slices.DeleteFunc(pathDirs, func(d string) bool { return project != "" && within(d, project) })
+	p.Execute = append(p.Execute, linkedTrees(pathDirs, p.Execute, home)...)
 	p.Execute = existing(dedupe(p.Execute))
 	// WSL puts the Windows PATH (/mnt/c/Windows/system32, …) after the
 	// Linux one; a program there would run as a Windows process, outside
@@ -133,10 +142,12 @@ func Defaults(h Host) Policy {
 
 // installTrees is where the command is installed: its directory and, for a
 // bin directory, the tree around it, both for the path as given and with
-// symlinks resolved (npm → ../lib/node_modules/npm/bin/npm-cli.js). A bin
-// directory directly in $HOME or one level below it (~/bin, ~/.local/bin,
-// ~/.cargo/bin) is not climbed out of: its parent holds unrelated data and
-// credentials.
+// symlinks resolved (npm → ../lib/node_modules/npm/bin/npm-cli.js). A file
+// inside an npm package (node_modules/NAME or node_modules/@SCOPE/NAME)
+// gets the whole package, whose package.json and dependencies it reads
+// (gemini's bundle/gemini.js). A bin directory directly in $HOME or one
+// level below it (~/bin, ~/.local/bin, ~/.cargo/bin) is not climbed out
+// of: its parent holds unrelated data and credentials.
 func installTrees(command, home string) []string {
 	command = cleanAbs(command)
 	if command == "" {
@@ -148,13 +159,87 @@ func installTrees(command, home string) []string {
 	}
 	var out []string
 	for _, c := range candidates {
-		dir := filepath.Dir(c)
-		parent := filepath.Dir(dir)
-		if filepath.Base(dir) == "bin" && parent != "/" && parent != home && (home == "" || filepath.Dir(parent) != home) {
-			dir = parent
-		}
-		if dir != "/" && dir != home {
+		if dir := installTree(c, home); dir != "/" && dir != home {
 			out = append(out, dir)
+		}
+	}
+	return out
+}
+
+// installTree is the tree the program file p is installed in: its npm
+// package, the tree around its bin directory (not climbing out of a bin
+// directory in or just below home), or its directory.
+func installTree(p, home string) string {
+	if pkg := npmPackage(p); pkg != "" {
+		return pkg
+	}
+	dir := filepath.Dir(p)
+	parent := filepath.Dir(dir)
+	if filepath.Base(dir) == "bin" && parent != "/" && parent != home && (home == "" || filepath.Dir(parent) != home) {
+		return parent
+	}
+	return dir
+}
+
+// npmPackage is the npm package directory holding p (the innermost
+// node_modules/NAME or node_modules/@SCOPE/NAME above it), or "".
+func npmPackage(p string) string {
+	parts := strings.Split(p, "/")
+	for i := len(parts) - 2; i > 0; i-- {
+		if parts[i] != "node_modules" {
+			continue
+		}
+		end := i + 2
+		if strings.HasPrefix(parts[i+1], "@") {
+			end++
+		}
+		if end >= len(parts) { // p is the package directory or its scope
+			return ""
+		}
+		return strings.Join(parts[:end], "/")
+	}
+	return ""
+}
+
+// maxLinks is how many entries of one PATH directory linkedTrees reads.
+const maxLinks = 1000
+
+// linkedTrees are the install trees of the programs that the PATH
+// directories in dirs, outside the system trees, link to, beyond the
+// granted trees: an npm prefix's
+// bin/claude → ../lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe,
+// a pipx venv. A command calls other tools by name (`sh -c '… claude …'`),
+// and a tool needs its tree to run. Only npm packages and trees around a
+// bin directory are granted, never one that is home, holds it, or lies
+// directly in it (a link into ~/.ssh grants nothing); links that point into
+// a tree already granted add nothing. A directory that does not answer
+// within probeTimeout, and entries past maxLinks, are left out.
+func linkedTrees(dirs, granted []string, home string) []string {
+	var out []string
+	for _, dir := range dirs {
+		if underAny(dir, systemExec) {
+			continue
+		}
+		entries, err := answerWithin(probeTimeout, func() ([]os.DirEntry, error) { return os.ReadDir(dir) })
+		if err != nil {
+			continue
+		}
+		for _, e := range entries[:min(len(entries), maxLinks)] {
+			if e.Type()&os.ModeSymlink == 0 {
+				continue
+			}
+			target, err := EvalSymlinks(filepath.Join(dir, e.Name()))
+			if err != nil || underAny(target, granted) || underAny(target, out) {
+				continue
+			}
+			tree := npmPackage(target)
+			if tree == "" && filepath.Base(filepath.Dir(target)) == "bin" {
+				tree = filepath.Dir(filepath.Dir(target))
+			}
+			if tree == "" || tree == "/" || within(home, tree) || filepath.Dir(tree) == home {
+				continue
+			}
+			out = append(out, tree)
 		}
 	}
 	return out

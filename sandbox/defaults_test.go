@@ -225,3 +225,96 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultsLinkedTrees: the trees PATH links point into are granted
+// for npm packages and bin directories, never home, a directory directly in
+// it, or anything reached from a PATH directory inside the project.
+func TestDefaultsLinkedTrees(t *testing.T) {
+	home := t.TempDir()
+	prefix := filepath.Join(home, ".local", "share", "agents")
+	proj := filepath.Join(home, "src", "app")
+	files := []string{
+		"lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe",
+		"lib/node_modules/@google/gemini-cli/bundle/gemini.js",
+		"lib/node_modules/plain/cli.js",
+	}
+	for _, f := range files {
+		mkfile(t, filepath.Join(prefix, f))
+	}
+	venv := filepath.Join(home, ".local", "share", "pipx", "venvs", "black")
+	mkfile(t, filepath.Join(venv, "bin", "black"))
+	mkfile(t, filepath.Join(home, ".ssh", "id_ed25519"))
+	mkfile(t, filepath.Join(home, ".ssh", "bin", "x"))
+	mkfile(t, filepath.Join(home, "work", "secret", "bin", "tool"))
+	links := map[string]string{
+		filepath.Join(prefix, "bin", "claude"):                     "../lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe",
+		filepath.Join(prefix, "bin", "gemini"):                     "../lib/node_modules/@google/gemini-cli/bundle/gemini.js",
+		filepath.Join(prefix, "bin", "plain"):                      "../lib/node_modules/plain/cli.js",
+		filepath.Join(home, ".local", "bin", "black"):              filepath.Join(venv, "bin", "black"),
+		filepath.Join(home, ".local", "bin", "key"):                filepath.Join(home, ".ssh", "id_ed25519"),
+		filepath.Join(home, ".local", "bin", "x"):                  filepath.Join(home, ".ssh", "bin", "x"),
+		filepath.Join(proj, "node_modules", ".bin", "tool"):        filepath.Join(home, "work", "secret", "bin", "tool"),
+		filepath.Join(home, ".local", "bin", "dangling"):           filepath.Join(home, "nowhere", "bin", "y"),
+		filepath.Join(home, ".local", "bin", "to-system"):          "/usr/bin/env",
+		filepath.Join(home, ".local", "bin", "in-granted-package"): filepath.Join(prefix, "lib", "node_modules", "plain", "cli.js"),
+	}
+	for link, target := range links {
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := []string{filepath.Join(prefix, "bin"), filepath.Join(home, ".local", "bin"), filepath.Join(proj, "node_modules", ".bin"), "/usr/bin"}
+	p := Defaults(Host{Home: home, Cwd: proj, ProjectRoot: proj, Path: path, Command: "/usr/bin/env"})
+	want := []string{
+		filepath.Join(prefix, "lib", "node_modules", "@anthropic-ai", "claude-code"),
+		filepath.Join(prefix, "lib", "node_modules", "@google", "gemini-cli"),
+		filepath.Join(prefix, "lib", "node_modules", "plain"),
+		venv,
+	}
+	for _, w := range want {
+		if !slices.Contains(p.Execute, w) {
+			t.Errorf("execute lacks %s:\n%s", w, strings.Join(p.Execute, "\n"))
+		}
+	}
+	for _, e := range p.Execute {
+		for _, bad := range []string{filepath.Join(home, ".ssh"), filepath.Join(home, "work"), filepath.Join(home, "nowhere")} {
+			if within(e, bad) {
+				t.Errorf("execute grants %s", e)
+			}
+		}
+		if e == home || e == filepath.Join(home, ".local") || e == filepath.Join(home, ".local", "share") {
+			t.Errorf("execute grants %s", e)
+		}
+	}
+}
+
+func TestInstallTrees(t *testing.T) {
+	home := "/home/u"
+	tests := []struct{ file, want string }{
+		{"/opt/n/lib/node_modules/@google/gemini-cli/bundle/gemini.js", "/opt/n/lib/node_modules/@google/gemini-cli"},
+		{"/opt/n/lib/node_modules/npm/bin/npm-cli.js", "/opt/n/lib/node_modules/npm"},
+		{"/p/node_modules/a/node_modules/b/x.js", "/p/node_modules/a/node_modules/b"},
+		{"/home/u/.nvm/versions/node/v20/bin/node", "/home/u/.nvm/versions/node/v20"},
+		{"/home/u/.local/bin/tool", "/home/u/.local/bin"},
+		{"/home/u/bin/tool", "/home/u/bin"},
+		{"/srv/tools/x", "/srv/tools"},
+	}
+	for _, tt := range tests {
+		if got := installTree(tt.file, home); got != tt.want {
+			t.Errorf("installTree(%s) = %s, want %s", tt.file, got, tt.want)
+		}
+	}
+}
+
+func mkfile(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}

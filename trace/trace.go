@@ -458,7 +458,7 @@ func groupTitle(g string) string {
 	titles := map[string]string{
 		"file read": "denied reads", "file write": "denied writes", "file create": "denied creations",
 		"file delete": "denied deletions", "file exec": "denied executions",
-		"file probe": "checks of hidden or refused paths (stat, access, readlink)",
+		"file probe":  "checks of hidden or refused paths (stat, access, readlink)",
 		"network dns": "names that did not resolve", "network connect": "refused connections",
 	}
 	if t, ok := titles[g]; ok {

@@ -33,9 +33,9 @@ const cgroupRoot = "/sys/fs/cgroup"
 // Skip is a fix pent does not propose, and why.
 type Skip struct {
 	// What names it: a path, or "a write grant for PATH".
-	What string
+	What string `json:"what"`
 	// Why is the reason and what to do instead.
-	Why string
+	Why string `json:"why"`
 }
 
 // String is the one-line hint: "pent does not suggest WHAT: WHY".

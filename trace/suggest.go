@@ -36,10 +36,17 @@ var suggestionOrder = []string{
 func (h Hinter) Suggest(entries []Entry) Suggestion {
 	s := Suggestion{Values: map[string][]string{}}
 	for _, e := range entries {
-		if e.Fix == nil {
+		var fix *Fix
+		var note string
+		var skip Skip
+		switch {
+		case e.Fix != nil:
+			fix, note, skip = h.vet(*e.Fix)
+		case e.Skip != nil:
+			skip = *e.Skip
+		default:
 			continue
 		}
-		fix, note, skip := h.vet(*e.Fix)
 		if fix == nil {
 			if !slices.Contains(s.Skipped, skip) {
 				s.Skipped = append(s.Skipped, skip)

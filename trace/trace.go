@@ -98,6 +98,9 @@ type Entry struct {
 	Fix *Fix `json:"fix,omitempty"`
 	// Hint tells the user what to do, in one line.
 	Hint string `json:"hint"`
+	// Skip says, for a file denial without a fix, which fix pent does not
+	// propose and why (a secret, a host-executed location…).
+	Skip *Skip `json:"skip,omitempty"`
 }
 
 // key identifies the repeats of one denial.
@@ -136,7 +139,7 @@ func (h Hinter) File(d sandbox.FileDenial) Entry {
 	}
 	fix, note, skip := h.fileFix(d.Grant, rule)
 	if fix == nil {
-		e.Hint = skip.String()
+		e.Skip, e.Hint = &skip, skip.String()
 		return e
 	}
 	e.Fix, e.Hint = fix, h.render(*fix)

@@ -118,6 +118,9 @@ func TestHints(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.want.Time, tc.want.Last, tc.want.Count = t0, t0, 1
+			if protected := tc.got.Hint == "pent protects ~/p/.pent.toml from the sandbox; change it outside the sandbox"; (tc.got.Fix == nil && !protected) != (tc.got.Skip != nil) {
+				t.Errorf("an entry without a fix must say what it skipped: %+v", tc.got)
+			}
 			if !equalEntry(tc.got, tc.want) {
 				t.Errorf("got  %+v %+v\nwant %+v %+v", tc.got, tc.got.Fix, tc.want, tc.want.Fix)
 			}
@@ -186,11 +189,17 @@ func TestNetworkProcess(t *testing.T) {
 	}
 }
 
+// equalEntry compares entries by value; a Skip must be what the hint says.
 func equalEntry(a, b Entry) bool {
 	if (a.Fix == nil) != (b.Fix == nil) || (a.Fix != nil && *a.Fix != *b.Fix) {
 		return false
 	}
-	a.Fix, b.Fix = nil, nil
+	for _, e := range []Entry{a, b} {
+		if e.Skip != nil && e.Skip.String() != e.Hint {
+			return false
+		}
+	}
+	a.Fix, b.Fix, a.Skip, b.Skip = nil, nil, nil, nil
 	return a == b
 }
 
@@ -327,6 +336,10 @@ domain_allowlist = ["denied.test", "allowed.test:8443"]
 	}
 	if !h.Suggest(entries[7:]).Empty() {
 		t.Error("a protected denial suggested something")
+	}
+	key := h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead, Path: "/home/u/.ssh/id_ed25519", Rule: "/home/u/.ssh/id_ed25519", Grant: sandbox.GrantRead})
+	if s := h.Suggest([]Entry{key}); !s.Empty() || len(s.Skipped) != 1 || s.Skipped[0].What != "~/.ssh/id_ed25519" {
+		t.Errorf("a skipped denial is not listed as skipped: %+v", s)
 	}
 }
 

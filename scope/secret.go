@@ -40,6 +40,8 @@ var secrets = []Secret{
 	{"~/Library/Keychains", "the macOS Keychain", "@keychain"},
 	{"~/.config/gh/hosts.yml", "the GitHub CLI's tokens", "@gh"},
 	{"/run/user", "the session's sockets: ssh and gpg agents, D-Bus, keyrings", ""},
+	{"/tmp/ssh-*", "ssh-agent sockets, which sign with your keys", ""},
+	{"/tmp/.X11-unix", "the X server's sockets, through which a client reads and types keys", ""},
 	{"/run/docker.sock", "the Docker daemon's socket, which is root on the host", ""},
 	{"/var/run/docker.sock", "the Docker daemon's socket, which is root on the host", ""},
 }

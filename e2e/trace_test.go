@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -58,7 +59,7 @@ func traceEntries(t *testing.T, r *runner) []traceEntry {
 	return out
 }
 
-// TestTrace_FiveDenials: a script that reads ~/.aws/credentials, writes a
+// TestTrace_FiveDenials: a script that reads a hidden file, writes a
 // file in /etc, execs a binary from a hidden directory, resolves a denied
 // name and connects to an allowed name on a denied port, run with --trace,
 // is denied all five — and the trace holds exactly those five, each with
@@ -80,10 +81,11 @@ func TestTrace_FiveDenials(t *testing.T) {
 		r.writeFileAnywhere(etcFile, "original\n")
 		tool := filepath.Join(r.home, "denied-bin", "tool")
 		r.writeFile(tool, "#!/bin/sh\necho TOOL-RAN\n", 0o755)
+		r.writeFile(filepath.Join(r.home, ".config", "tool", "settings"), "setting\n", 0o644)
 		writeProject(r, allowedName+":"+strconv.Itoa(n.tlsPort))
 
 		deniedPort := n.bannerTCP
-		script := probeLib + fmt.Sprintf(`try read cat "$HOME/.aws/credentials"
+		script := probeLib + fmt.Sprintf(`try read cat "$HOME/.config/tool/settings"
 try write sh -c 'echo changed > %[1]s'
 try exec "$HOME/denied-bin/tool"
 try resolve python3 %[2]s resolve %[3]s
@@ -120,7 +122,7 @@ try connect python3 %[2]s banner %[4]s %[5]d
 		}
 		connectTarget := allowedName + ":" + strconv.Itoa(deniedPort)
 		want := []string{
-			`file read ~/.aws/credentials -> [sandbox.paths] read += "~/.aws/credentials"`,
+			`file read ~/.config/tool/settings -> [sandbox.paths] read += "~/.config/tool/settings"`,
 			fmt.Sprintf(`file write %s -> [sandbox.paths] read_write += %q`, etcFile, etcFile),
 			`file exec ~/denied-bin/tool -> [sandbox.paths] execute += "~/denied-bin/tool"`,
 			fmt.Sprintf(`network dns %s -> [proxy] domain_allowlist += %q`, deniedName, deniedName),
@@ -133,14 +135,14 @@ try connect python3 %[2]s banner %[4]s %[5]d
 		}
 		human := r.pent("trace", "show")
 		human.wantCode(t, 0)
-		for _, s := range []string{"denied reads (1)", `add "~/.aws/credentials" to [sandbox.paths] read in .pent.toml`,
+		for _, s := range []string{"denied reads (1)", `add "~/.config/tool/settings" to [sandbox.paths] read in .pent.toml`,
 			fmt.Sprintf(`add %q to [proxy] domain_allowlist in .pent.toml`, connectTarget)} {
 			if !strings.Contains(human.stdout, s) {
 				t.Errorf("trace show lacks %q:\n%s", s, human.stdout)
 			}
 		}
 
-		applied := r.pent("trace", "suggest", "--apply")
+		applied := r.pent("trace", "suggest", "--apply", "--yes")
 		applied.wantCode(t, 0)
 		if !strings.Contains(applied.stderr, "pent allow") {
 			t.Errorf("suggest --apply did not say that the file needs pent allow again:\n%s", applied)
@@ -183,4 +185,115 @@ func (r *runner) waitDaemonPolicy(entry string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestTrace_GitCommitNamesGit: `git commit` without @git fails with
+// "Author identity unknown" because ~/.gitconfig is hidden — git only
+// checks it with access() — and the trace records that check as one probe
+// whose hint names @git, the profile that grants ~/.gitconfig. With @git
+// added (suggest --apply --yes, allow) the same commit works.
+func TestTrace_GitCommitNamesGit(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		hostGitInit(t, r)
+		r.writeFile(filepath.Join(r.home, ".gitconfig"), "[user]\n\tname = Host User\n\temail = host@example.test\n", 0o644)
+		r.allow()
+		commit := "echo one > a.txt && git add a.txt && git commit -qm one && echo COMMITTED"
+		res := r.sandboxSh(commit, "--trace")
+		if res.code == 0 || !strings.Contains(res.stderr, "Author identity unknown") {
+			t.Fatalf("git commit without @git did not fail for want of an identity:\n%s", res)
+		}
+		if strings.Contains(res.stderr, "trace: nothing was denied") {
+			t.Errorf("the trace saw nothing:\n%s", res.stderr)
+		}
+		var probesOfGitconfig []traceEntry
+		for _, e := range traceEntries(t, r) {
+			if e.Target == "~/.gitconfig" {
+				probesOfGitconfig = append(probesOfGitconfig, e)
+			}
+		}
+		if len(probesOfGitconfig) != 1 {
+			t.Fatalf("want one entry for ~/.gitconfig, got %v", probesOfGitconfig)
+		}
+		e := probesOfGitconfig[0]
+		if got := e.String(); got != `file probe ~/.gitconfig -> [] profiles += "@git"` {
+			t.Errorf("the ~/.gitconfig entry: %s", got)
+		}
+		if !strings.Contains(e.Hint, `add "@git" to profiles in .pent.toml`) {
+			t.Errorf("the hint does not name @git: %q", e.Hint)
+		}
+		show := r.pent("trace", "show")
+		if !strings.Contains(show.stdout, `add "@git" to profiles in .pent.toml`) {
+			t.Errorf("trace show does not name @git:\n%s", show)
+		}
+
+		r.pent("trace", "suggest", "--apply", "--yes").wantCode(t, 0)
+		r.allow()
+		if res := r.sandboxSh(commit); res.code != 0 || !strings.Contains(res.stdout, "COMMITTED") {
+			t.Errorf("git commit with the suggested @git still fails:\n%s", res)
+		}
+	})
+}
+
+// TestTrace_SuggestIsSafeAndPortable: node's cgroup probes, a new directory
+// in the home directory and a read of an SSH key, traced, give suggestions
+// that hold on any host and grant no secret: no /sys/fs/cgroup/... line of
+// this host, ~/newdir rather than ~, and no key — what is left out is said,
+// with the reason. --apply without a terminal refuses unless --yes, and
+// shows the change first.
+func TestTrace_SuggestIsSafeAndPortable(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		unavailable(t, "node is not installed")
+	}
+	bothModes(t, func(t *testing.T, r *runner) {
+		r.allow()
+		res := r.sandboxSh(`node -e 'require("os").constrainedMemory?.(); console.log("NODE-RAN")'
+mkdir "$HOME/newdir"
+cat "$HOME/.ssh/id_ed25519"
+true`, "--trace")
+		res.wantCode(t, 0)
+		r.assertNoSecret(res)
+		if !strings.Contains(res.stdout, "NODE-RAN") {
+			t.Fatalf("node did not run:\n%s", res)
+		}
+		sawCgroup := false
+		for _, e := range traceEntries(t, r) {
+			sawCgroup = sawCgroup || strings.HasPrefix(e.Target, "/sys/fs/cgroup/")
+		}
+
+		sug := r.pent("trace", "suggest")
+		sug.wantCode(t, 0)
+		for _, bad := range []string{"/sys/fs/cgroup/", "id_ed25519", `"~"`, `"/home"`, `"/"`, "/proc/"} {
+			if strings.Contains(sug.stdout, bad) {
+				t.Errorf("trace suggest proposes %s:\n%s", bad, sug.stdout)
+			}
+		}
+		if !strings.Contains(sug.stdout, `read_write = ["~/newdir"]`) {
+			t.Errorf("trace suggest does not grant the new directory by name:\n%s", sug.stdout)
+		}
+		if sawCgroup && !strings.Contains(sug.stdout, `"/sys/fs/cgroup"`) {
+			t.Errorf("node's cgroup reads were not generalised:\n%s", sug)
+		}
+		if !strings.Contains(sug.stderr, "pent: not suggested: ~/.ssh/id_ed25519: it holds secrets") {
+			t.Errorf("trace suggest does not say why the key is left out:\n%s", sug.stderr)
+		}
+
+		project := filepath.Join(r.project, ".pent.toml")
+		before, _ := os.ReadFile(project)
+		refused := r.pent("trace", "suggest", "--apply")
+		if refused.code == 0 || !strings.Contains(refused.stderr, "--yes") {
+			t.Errorf("suggest --apply without a terminal did not refuse:\n%s", refused)
+		}
+		r.assertFile(project, string(before))
+		applied := r.pent("trace", "suggest", "--apply", "--yes")
+		applied.wantCode(t, 0)
+		if !strings.Contains(applied.stdout, `+ read_write = ["~/newdir"]`) {
+			t.Errorf("suggest --apply did not show the change:\n%s", applied)
+		}
+		after, _ := os.ReadFile(project)
+		for _, bad := range []string{"/sys/fs/cgroup/", "id_ed25519", `"~"`} {
+			if strings.Contains(string(after), bad) {
+				t.Errorf("--apply wrote %s into the project file:\n%s", bad, after)
+			}
+		}
+	})
 }

@@ -16,6 +16,7 @@ const (
 	OpCreate = scope.OpCreate
 	OpDelete = scope.OpDelete
 	OpExec   = scope.OpExec
+	OpProbe  = scope.OpProbe
 )
 
 // Grant is the Policy list whose entry would allow a denied access.

@@ -23,8 +23,10 @@ import (
 // on the thread that forks the command and before it does, that returns
 // SECCOMP_RET_USER_NOTIF for the file system calls Landlock governs (open,
 // creat, openat, openat2, execve, execveat, mkdir, mknod, symlink, unlink,
-// rmdir, rename, link and their *at forms, truncate), and sends the filter's
-// listener to pent over the control socket. pent, an ancestor outside the
+// rmdir, rename, link and their *at forms, truncate) and for the existence
+// checks (stat, lstat, newfstatat, statx, access, faccessat, faccessat2,
+// readlink, readlinkat; fstat's AT_EMPTY_PATH form is let through in the
+// filter), and sends the filter's listener to pent over the control socket. pent, an ancestor outside the
 // Landlock domain, serves it: for each call it reads the path arguments from
 // the caller's memory, resolves them the way the caller sees them (through
 // /proc/PID/root, /proc/PID/cwd and /proc/PID/fd/N of its mount namespace),
@@ -45,14 +47,19 @@ import (
 //
 // What it cannot see: accesses that need no system call of the list (mmap
 // or read of a descriptor opened before, descriptors passed in from
-// outside, io_uring, which seccomp denies anyway), the files the kernel
-// opens itself (the ELF interpreter, a script's interpreter), and stat,
-// access and readlink, which Landlock does not restrict — a program that
-// only checks whether a hidden file exists is not reported. A path hidden
+// outside, io_uring, which seccomp denies anyway) and the files the kernel
+// opens itself (the ELF interpreter, a script's interpreter). A path hidden
 // by a mask (ENOENT in the sandbox) that exists on the host is reported as
 // the denial it is (`cat ~/.aws/credentials` is a denied read); a path that
 // exists nowhere is not. Writes refused by a read-only mount are reported
 // only for protected paths.
+//
+// Existence checks, which Landlock does not restrict, are reported as
+// probes (OpProbe) where the sandbox answers differently from the host: the
+// name is hidden (git's access("~/.gitconfig") finds nothing and git goes
+// on without the user's identity), or access() asks for a write or an
+// execution the sandbox refuses. A check of a visible name is not: it gets
+// the host's answer.
 
 // callKind is what a traced system call does.
 type callKind int
@@ -70,6 +77,13 @@ const (
 	callRename
 	callLink
 	callTruncate
+	// The existence checks: stat and its *at and statx forms (flags are
+	// AT_* flags), lstat, access and its *at forms (flags are the mode)
+	// and readlink.
+	callStat
+	callLstat
+	callAccess
+	callReadlink
 )
 
 // callSpec says where a traced call keeps its arguments: indexes of the
@@ -80,6 +94,12 @@ type callSpec struct {
 	kind                   callKind
 	dir, path, dir2, path2 int
 	flags                  int
+	// emptyPath is the index of the AT_* flags of a check whose
+	// AT_EMPTY_PATH makes it a check of a descriptor, not of a name (glibc's
+	// fstat is newfstatat(fd, "", AT_EMPTY_PATH)): the filter lets such a
+	// call through without a notification. 0: none (no call takes its
+	// flags first).
+	emptyPath int
 }
 
 // commonCalls are the traced calls every architecture has.
@@ -96,6 +116,12 @@ var commonCalls = map[uint32]callSpec{
 	unix.SYS_RENAMEAT2: {kind: callRename, dir: 0, path: 1, dir2: 2, path2: 3, flags: 4},
 	unix.SYS_LINKAT:    {kind: callLink, dir: 0, path: 1, dir2: 2, path2: 3, flags: 4},
 	unix.SYS_TRUNCATE:  {kind: callTruncate, dir: -1, path: 0, dir2: -1, path2: -1, flags: -1},
+
+	unix.SYS_NEWFSTATAT: {kind: callStat, dir: 0, path: 1, dir2: -1, path2: -1, flags: 3, emptyPath: 3},
+	unix.SYS_STATX:      {kind: callStat, dir: 0, path: 1, dir2: -1, path2: -1, flags: 2, emptyPath: 2},
+	unix.SYS_FACCESSAT:  {kind: callAccess, dir: 0, path: 1, dir2: -1, path2: -1, flags: 2},
+	unix.SYS_FACCESSAT2: {kind: callAccess, dir: 0, path: 1, dir2: -1, path2: -1, flags: 2, emptyPath: 3},
+	unix.SYS_READLINKAT: {kind: callReadlink, dir: 0, path: 1, dir2: -1, path2: -1, flags: -1},
 }
 
 // tracedCall returns the spec of a traced system call number.
@@ -122,10 +148,24 @@ func observerFilter() ([]unix.SockFilter, error) {
 	if x32 {
 		p.jump(unix.BPF_JSET, x32Bit, "allow", "")
 	}
+	var descriptorChecks []callSpec
 	for _, calls := range []map[uint32]callSpec{commonCalls, archCalls} {
-		for nr := range calls {
-			p.jump(unix.BPF_JEQ, nr, "notify", "")
+		for nr, spec := range calls {
+			target := "notify"
+			if spec.emptyPath > 0 {
+				target = fmt.Sprintf("empty%d", len(descriptorChecks))
+				descriptorChecks = append(descriptorChecks, spec)
+			}
+			p.jump(unix.BPF_JEQ, nr, target, "")
 		}
+	}
+	p.ret(retAllow)
+	// A check with AT_EMPTY_PATH is about a descriptor (fstat): no name,
+	// nothing hidden, and far too frequent to stop.
+	for i, spec := range descriptorChecks {
+		p.label(fmt.Sprintf("empty%d", i))
+		p.load(argLow(uint32(spec.emptyPath)))
+		p.jump(unix.BPF_JSET, unix.AT_EMPTY_PATH, "allow", "notify")
 	}
 	p.label("allow")
 	p.ret(retAllow)
@@ -456,14 +496,52 @@ func (o *observer) checks(pid int, kind callKind, flags uint64, first, second na
 			return nil
 		}
 		return []check{{OpWrite, l.path, l.path, unix.LANDLOCK_ACCESS_FS_TRUNCATE, l.hidden, false}}
+	case callStat:
+		return o.probeChecks(pid, first, flags&unix.AT_SYMLINK_NOFOLLOW == 0, 0)
+	case callLstat, callReadlink:
+		return o.probeChecks(pid, first, false, 0)
+	case callAccess:
+		return o.probeChecks(pid, first, true, uint32(flags))
 	}
 	return nil
+}
+
+// probeChecks are the rights an existence check of nm asks about: reading
+// it, and for access() the write (W_OK) or execution (X_OK) its mode names.
+// Landlock restricts none of these calls, so a check is reported only where
+// the sandbox answers differently from the host: the name is hidden (it
+// exists on the host only), or access asks about a write or an execution
+// the sandbox refuses. follow says whether a final symlink is followed.
+func (o *observer) probeChecks(pid int, nm name, follow bool, accessMode uint32) []check {
+	if nm.path == "" {
+		return nil // ENOENT, or a descriptor's AT_EMPTY_PATH form
+	}
+	l, ok := o.locate(pid, nm, follow)
+	if !ok || !l.present() {
+		return nil
+	}
+	need := uint64(unix.LANDLOCK_ACCESS_FS_READ_FILE)
+	if l.mode == unix.S_IFDIR {
+		need = unix.LANDLOCK_ACCESS_FS_READ_DIR
+	}
+	asks := false
+	if accessMode&unix.W_OK != 0 {
+		need, asks = need|unix.LANDLOCK_ACCESS_FS_WRITE_FILE, true
+	}
+	if accessMode&unix.X_OK != 0 && l.mode == unix.S_IFREG {
+		need, asks = need|unix.LANDLOCK_ACCESS_FS_EXECUTE, true
+	}
+	if !l.hidden && !asks {
+		return nil // the host's answer
+	}
+	special := l.mode != unix.S_IFREG && l.mode != unix.S_IFDIR
+	return []check{{OpProbe, l.path, l.path, need, l.hidden, special}}
 }
 
 // openChecks are the rights of open, openat, openat2 and creat.
 func (o *observer) openChecks(pid int, flags uint64, nm name) []check {
 	if flags&unix.O_PATH != 0 {
-		return nil
+		return o.probeChecks(pid, nm, flags&unix.O_NOFOLLOW == 0, 0)
 	}
 	l, ok := o.locate(pid, nm, flags&unix.O_NOFOLLOW == 0)
 	if !ok {

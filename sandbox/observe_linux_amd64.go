@@ -14,4 +14,9 @@ var archCalls = map[uint32]callSpec{
 	unix.SYS_RMDIR:   {kind: callRmdir, dir: -1, path: 0, dir2: -1, path2: -1, flags: -1},
 	unix.SYS_RENAME:  {kind: callRename, dir: -1, path: 0, dir2: -1, path2: 1, flags: -1},
 	unix.SYS_LINK:    {kind: callLink, dir: -1, path: 0, dir2: -1, path2: 1, flags: -1},
+
+	unix.SYS_STAT:     {kind: callStat, dir: -1, path: 0, dir2: -1, path2: -1, flags: -1},
+	unix.SYS_LSTAT:    {kind: callLstat, dir: -1, path: 0, dir2: -1, path2: -1, flags: -1},
+	unix.SYS_ACCESS:   {kind: callAccess, dir: -1, path: 0, dir2: -1, path2: -1, flags: 1},
+	unix.SYS_READLINK: {kind: callReadlink, dir: -1, path: 0, dir2: -1, path2: -1, flags: -1},
 }

@@ -70,7 +70,10 @@ echo done`, outside, readonly, hiddenBin)
 		{OpRead, filepath.Join(f.home, ".aws", "credentials"), filepath.Join(f.home, ".aws", "credentials"), GrantRead},
 		{OpRead, filepath.Join(f.home, ".aws", "credentials"), filepath.Join(f.home, ".aws", "credentials"), GrantRead},
 		{OpWrite, outside, outside, GrantWrite},
+		// rm checks the name first (lstat, twice), then unlinks it.
+		{OpProbe, filepath.Join(f.home, "notes.txt"), filepath.Join(f.home, "notes.txt"), GrantRead},
 		{OpDelete, filepath.Join(f.home, "notes.txt"), f.home, GrantWrite},
+		{OpProbe, filepath.Join(f.home, "notes.txt"), filepath.Join(f.home, "notes.txt"), GrantRead},
 		{OpExec, hiddenBin, hiddenBin, GrantExecute},
 		{OpCreate, filepath.Join(f.home, "newdir"), f.home, GrantWrite},
 		{OpWrite, filepath.Join(f.proj, ".pent.toml"), filepath.Join(f.proj, ".pent.toml"), GrantNone},
@@ -118,5 +121,85 @@ func TestObserverFilterAssembles(t *testing.T) {
 	}
 	if len(filter) < len(commonCalls)+4 {
 		t.Fatalf("filter has %d instructions for %d calls", len(filter), len(commonCalls)+len(archCalls))
+	}
+}
+
+// TestSandboxTraceObserverProbes: existence checks (stat, access, readlink,
+// open with O_PATH) of names the sandbox hides are reported as probes, as
+// are access() questions about a write or an execution the sandbox refuses;
+// checks that get the host's answer are not, and the command still sees
+// the sandbox's answer.
+func TestSandboxTraceObserverProbes(t *testing.T) {
+	f := newFixture(t)
+	gitconfig := filepath.Join(f.home, ".gitconfig")
+	tool := filepath.Join(f.home, "bin", "tool")
+	link := filepath.Join(f.home, "link")
+	for path, content := range map[string]string{gitconfig: "[user]\n", tool: "#!/bin/sh\n"} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("notes.txt", link); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf(`
+test -e "$HOME/.gitconfig" && echo SEES-GITCONFIG
+test -d "$HOME/.aws" && echo SEES-AWS
+readlink "$HOME/link"
+test -x %[1]s && echo SEES-TOOL
+test -w /etc/hostname && echo CAN-WRITE-ETC
+python3 -c 'import os, sys; os.open(sys.argv[1], os.O_PATH)' "$HOME/notes.txt" 2>/dev/null && echo SEES-NOTES
+test -e "$HOME/proj/main.go" || echo MISSES-MAIN
+test -w "$HOME/proj/main.go" || echo CANNOT-WRITE-MAIN
+test -e "$HOME/nowhere" && echo SEES-NOWHERE
+stat /usr >/dev/null
+echo done`, tool)
+
+	var mu sync.Mutex
+	var got []FileDenial
+	p := f.policy
+	p.Command = []string{"/bin/sh", "-c", script}
+	st, out, err := launchWith(p, LaunchOptions{Observe: func(d FileDenial) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, d)
+	}})
+	if err != nil || st.Code != 0 || !strings.Contains(out, "done") {
+		t.Fatalf("traced run: %+v %v\n%s", st, err, out)
+	}
+	for _, leak := range []string{"SEES-", "CAN-WRITE", "MISSES-MAIN", "CANNOT-WRITE-MAIN", "notes.txt"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("the sandbox answered a check differently under the observer (%s):\n%s", leak, out)
+		}
+	}
+
+	type key struct {
+		op    FileOp
+		path  string
+		grant Grant
+	}
+	want := []key{
+		{OpProbe, gitconfig, GrantRead},
+		{OpProbe, filepath.Join(f.home, ".aws"), GrantRead},
+		{OpProbe, link, GrantRead},
+		{OpProbe, tool, GrantExecute},
+		{OpProbe, "/etc/hostname", GrantWrite},
+		{OpProbe, filepath.Join(f.home, "notes.txt"), GrantRead},
+	}
+	var keys []key
+	for _, d := range got {
+		k := key{d.Op, d.Path, d.Grant}
+		if d.Rule != d.Path || d.PID <= 0 || d.Command == "" {
+			t.Errorf("probe with another rule than its path, or without process: %+v", d)
+		}
+		if !slices.Contains(keys, k) { // a program may check a name twice
+			keys = append(keys, k)
+		}
+	}
+	if !slices.Equal(keys, want) {
+		t.Errorf("probes:\n got %+v\nwant %+v\noutput:\n%s", keys, want, out)
 	}
 }

@@ -12,6 +12,11 @@ const (
 	OpCreate FileOp = "create" // create a file, directory, node or link; the new name of a rename
 	OpDelete FileOp = "delete" // unlink, rmdir; the old name of a rename
 	OpExec   FileOp = "exec"   // execve
+	// OpProbe is a check of a name — stat, access, readlink, open with
+	// O_PATH — that the sandbox answers differently from the host: the
+	// name is hidden inside, or access asks about a right the sandbox
+	// refuses.
+	OpProbe FileOp = "probe"
 )
 
 // Grant is the policy list whose entry would allow a denied access.

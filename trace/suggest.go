@@ -13,26 +13,52 @@ import (
 // Suggestion is the merged fixes of a log: values to add, by config key,
 // each list de-duplicated in order of first appearance.
 type Suggestion struct {
-	// Keys are "table.key" (e.g. "sandbox.paths.read") in output order.
+	// Keys are dotted keys ("profiles", "sandbox.paths.read") in output
+	// order.
 	Keys   []string
 	Values map[string][]string
+	// Notes say, one line each, how a path was generalised.
+	Notes []string
+	// Skipped are the fixes of the log that are not proposed, and why.
+	Skipped []Skip
 }
 
-// suggestionOrder is the order keys are written in.
+// suggestionOrder is the order keys are written in: the top-level key
+// before any table.
 var suggestionOrder = []string{
-	TablePaths + ".read", TablePaths + ".execute", TablePaths + ".read_write", TableProxy + "." + KeyAllow,
+	KeyProfiles, TablePaths + ".read", TablePaths + ".execute", TablePaths + ".read_write", TableProxy + "." + KeyAllow,
 }
 
-// Suggest merges the fixes of entries.
-func Suggest(entries []Entry) Suggestion {
+// Suggest merges the fixes of entries, each checked again as a new one is
+// made (a log may come from an older pent): secrets, host-executed
+// locations and wholesale grants are skipped, host-specific paths
+// generalised, paths a built-in profile grants replaced by the profile.
+func (h Hinter) Suggest(entries []Entry) Suggestion {
 	s := Suggestion{Values: map[string][]string{}}
 	for _, e := range entries {
-		if e.Fix == nil || !validFix(*e.Fix) {
+		var fix *Fix
+		var note string
+		var skip Skip
+		switch {
+		case e.Fix != nil:
+			fix, note, skip = h.vet(*e.Fix)
+		case e.Skip != nil:
+			skip = *e.Skip
+		default:
 			continue
 		}
-		k := e.Fix.Table + "." + e.Fix.Key
-		if !slices.Contains(s.Values[k], e.Fix.Value) {
-			s.Values[k] = append(s.Values[k], e.Fix.Value)
+		if fix == nil {
+			if !slices.Contains(s.Skipped, skip) {
+				s.Skipped = append(s.Skipped, skip)
+			}
+			continue
+		}
+		if note != "" && !slices.Contains(s.Notes, note) {
+			s.Notes = append(s.Notes, note)
+		}
+		k := fix.dottedKey()
+		if !slices.Contains(s.Values[k], fix.Value) {
+			s.Values[k] = append(s.Values[k], fix.Value)
 		}
 	}
 	for _, k := range suggestionOrder {
@@ -51,10 +77,12 @@ func (s Suggestion) TOML() string {
 	var b strings.Builder
 	table := ""
 	for _, k := range s.Keys {
-		i := strings.LastIndexByte(k, '.')
-		t, key := k[:i], k[i+1:]
+		t, key := "", k
+		if i := strings.LastIndexByte(k, '.'); i >= 0 {
+			t, key = k[:i], k[i+1:]
+		}
 		if t != table {
-			if table != "" {
+			if b.Len() > 0 {
 				b.WriteString("\n")
 			}
 			fmt.Fprintf(&b, "[%s]\n", t)
@@ -85,4 +113,64 @@ func Apply(data []byte, s Suggestion) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// Diff shows what Apply changed: the lines of before that are gone ("- "),
+// the lines of after that are new ("+ "), and one unchanged line of context
+// on each side ("  "); "…" stands for the unchanged lines left out. Each
+// line is escaped for the terminal.
+func Diff(before, after []byte) string {
+	a, b := strings.SplitAfter(string(before), "\n"), strings.SplitAfter(string(after), "\n")
+	// lcs[i][j] is the length of the longest common subsequence of a[i:]
+	// and b[j:]; config files are short.
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	type line struct {
+		mark string
+		text string
+	}
+	var lines []line
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			lines = append(lines, line{"  ", a[i]})
+			i, j = i+1, j+1
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
+			lines = append(lines, line{"- ", a[i]})
+			i++
+		default:
+			lines = append(lines, line{"+ ", b[j]})
+			j++
+		}
+	}
+	changed := func(k int) bool { return k >= 0 && k < len(lines) && lines[k].mark != "  " }
+	var out strings.Builder
+	gap := false
+	for k, l := range lines {
+		if l.text == "" {
+			continue // the empty piece after a final newline
+		}
+		if !changed(k) && !changed(k-1) && !changed(k+1) {
+			if !gap {
+				out.WriteString("  …\n")
+				gap = true
+			}
+			continue
+		}
+		gap = false
+		out.WriteString(l.mark + config.Escape(strings.TrimSuffix(l.text, "\n")) + "\n")
+	}
+	return out.String()
 }

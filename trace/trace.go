@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/profiles"
 	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/sandbox"
 	"github.com/pent-sandbox/pent/scope"
@@ -46,16 +47,26 @@ const (
 
 // Config tables and keys a Fix can name.
 const (
-	TablePaths = "sandbox.paths"
-	TableProxy = "proxy"
-	KeyAllow   = "domain_allowlist"
+	TableTop    = "" // the file's top level, before any [table]
+	KeyProfiles = "profiles"
+	TablePaths  = "sandbox.paths"
+	TableProxy  = "proxy"
+	KeyAllow    = "domain_allowlist"
 )
 
 // Fix is the config value that would allow a denied access.
 type Fix struct {
-	Table string `json:"table"` // TablePaths or TableProxy
-	Key   string `json:"key"`   // read, execute, read_write, domain_allowlist
-	Value string `json:"value"` // a path (~/… under $HOME) or a domain[:port]
+	Table string `json:"table"` // TableTop, TablePaths or TableProxy
+	Key   string `json:"key"`   // profiles; read, execute, read_write; domain_allowlist
+	Value string `json:"value"` // a built-in profile, a path (~/… under $HOME) or a domain[:port]
+}
+
+// dottedKey is the fix's key as a config file's dotted key.
+func (f Fix) dottedKey() string {
+	if f.Table == TableTop {
+		return f.Key
+	}
+	return f.Table + "." + f.Key
 }
 
 // Entry is one denial, with its repeats folded in.
@@ -64,7 +75,7 @@ type Entry struct {
 	Time time.Time `json:"time"`
 	Last time.Time `json:"last"`
 	// Kind is KindFile or KindNetwork; Op what was attempted (read, write,
-	// create, delete, exec; dns, connect).
+	// create, delete, exec, probe; dns, connect).
 	Kind string `json:"kind"`
 	Op   string `json:"op"`
 	// Target is the path, or the name or name:port (an address when there
@@ -87,6 +98,9 @@ type Entry struct {
 	Fix *Fix `json:"fix,omitempty"`
 	// Hint tells the user what to do, in one line.
 	Hint string `json:"hint"`
+	// Skip says, for a file denial without a fix, which fix pent does not
+	// propose and why (a secret, a host-executed location…).
+	Skip *Skip `json:"skip,omitempty"`
 }
 
 // key identifies the repeats of one denial.
@@ -107,7 +121,8 @@ type Hinter struct {
 	HostExecuted []scope.HostExecuted
 }
 
-// File turns an observed file denial into an Entry.
+// File turns an observed file denial into an Entry, with the fix that is
+// safe to propose (see fileFix) or the reason there is none.
 func (h Hinter) File(d sandbox.FileDenial) Entry {
 	e := Entry{Time: d.Time, Last: d.Time, Kind: KindFile, Op: string(d.Op), Target: h.tilde(d.Path),
 		PID: d.PID, Command: d.Command, Count: 1}
@@ -115,13 +130,25 @@ func (h Hinter) File(d sandbox.FileDenial) Entry {
 		e.Hint = "pent protects " + e.Target + " from the sandbox; change it outside the sandbox"
 		return e
 	}
-	if l, ok := scope.HostExecutedIn(d.Rule, h.HostExecuted); ok && d.Grant == sandbox.GrantWrite {
-		e.Hint = fmt.Sprintf("pent does not suggest a write grant for %s: %s runs or is trusted outside the sandbox (%s); change it outside the sandbox",
-			h.tilde(d.Rule), h.tilde(l.Path), l.Why)
+	// A creation or deletion needs its directory's grant; where that would
+	// be the home directory or more, the name itself is the grant (pent
+	// shows a granted name that does not exist yet through an overlay).
+	rule := d.Rule
+	if h.wholesale(rule) {
+		rule = d.Path
+	}
+	fix, note, skip := h.fileFix(d.Grant, rule)
+	if fix == nil {
+		e.Skip, e.Hint = &skip, skip.String()
 		return e
 	}
-	e.Fix = &Fix{Table: TablePaths, Key: string(d.Grant), Value: h.tilde(d.Rule)}
-	e.Hint = h.render(*e.Fix)
+	e.Fix, e.Hint = fix, h.render(*fix)
+	switch {
+	case fix.Table == TableTop:
+		e.Hint += fmt.Sprintf(" (it grants %s; or add %s to [%s] %s)", h.tilde(rule), strconv.Quote(h.tilde(rule)), TablePaths, d.Grant)
+	case note != "":
+		e.Hint += " (" + note + ")"
+	}
 	return e
 }
 
@@ -167,6 +194,9 @@ func (h Hinter) render(f Fix) string {
 	file := h.Config
 	if file == "" {
 		file = "your pent.toml"
+	}
+	if f.Table == TableTop {
+		return fmt.Sprintf("add %s to %s in %s", strconv.Quote(f.Value), f.Key, file)
 	}
 	return fmt.Sprintf("add %s to [%s] %s in %s", strconv.Quote(f.Value), f.Table, f.Key, file)
 }
@@ -240,10 +270,37 @@ func (r *Recorder) Entries() []Entry {
 }
 
 // fold adds e to entries, summing repeats, keeping the first occurrence's
-// process and the latest time.
+// process and the latest time. A path has one file entry: a probe of a path
+// that was also denied outright folds into that denial, whose fix covers
+// the check.
 func fold(entries []Entry, index map[string]int, e Entry) ([]Entry, map[string]int) {
 	if e.Count < 1 {
 		e.Count = 1
+	}
+	if e.Kind == KindFile {
+		probe := Entry{Kind: KindFile, Op: string(sandbox.OpProbe), Target: e.Target}.key()
+		if e.Op == string(sandbox.OpProbe) {
+			for _, op := range deniedOps {
+				if _, ok := index[Entry{Kind: KindFile, Op: op, Target: e.Target}.key()]; ok {
+					e.Op = op // one more of the denial
+					break
+				}
+			}
+		} else if i, ok := index[probe]; ok {
+			// The denial takes the probe's place and counts its checks.
+			p := entries[i]
+			delete(index, probe)
+			index[e.key()] = i
+			entries[i] = e
+			entries[i].Count += p.Count
+			if p.Time.Before(e.Time) {
+				entries[i].Time, entries[i].PID, entries[i].Command, entries[i].Holders = p.Time, p.PID, p.Command, p.Holders
+			}
+			if p.Last.After(e.Last) {
+				entries[i].Last = p.Last
+			}
+			return entries, index
+		}
 	}
 	i, ok := index[e.key()]
 	if !ok {
@@ -260,6 +317,10 @@ func fold(entries []Entry, index map[string]int, e Entry) ([]Entry, map[string]i
 	}
 	return entries, index
 }
+
+// deniedOps are the file operations other than a probe, in the order a
+// probe folds into them.
+var deniedOps = []string{string(sandbox.OpRead), string(sandbox.OpExec), string(sandbox.OpWrite), string(sandbox.OpCreate), string(sandbox.OpDelete)}
 
 // Merge aggregates entries (e.g. a whole log, several runs) by what was
 // denied, in order of first occurrence.
@@ -318,6 +379,9 @@ func ParseLine(line []byte) (Entry, error) {
 // validFix reports whether f names a key pent's config has.
 func validFix(f Fix) bool {
 	switch f.Table {
+	case TableTop:
+		_, known := profiles.Lookup(f.Value)
+		return f.Key == KeyProfiles && known && strings.HasPrefix(f.Value, "@")
 	case TablePaths:
 		return slices.Contains([]string{"read", "execute", "read_write"}, f.Key) && f.Value != ""
 	case TableProxy:
@@ -385,7 +449,7 @@ func Show(w io.Writer, entries []Entry) error {
 
 // groupRank orders the groups: files before the network, by operation.
 func groupRank(g string) string {
-	ranks := []string{"file read", "file write", "file create", "file delete", "file exec", "network dns", "network connect"}
+	ranks := []string{"file read", "file write", "file create", "file delete", "file exec", "file probe", "network dns", "network connect"}
 	if i := slices.Index(ranks, g); i >= 0 {
 		return strconv.Itoa(i)
 	}
@@ -397,6 +461,7 @@ func groupTitle(g string) string {
 	titles := map[string]string{
 		"file read": "denied reads", "file write": "denied writes", "file create": "denied creations",
 		"file delete": "denied deletions", "file exec": "denied executions",
+		"file probe":  "checks of hidden or refused paths (stat, access, readlink)",
 		"network dns": "names that did not resolve", "network connect": "refused connections",
 	}
 	if t, ok := titles[g]; ok {

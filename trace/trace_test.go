@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,14 +36,14 @@ func TestHints(t *testing.T) {
 		want Entry
 	}{
 		{"hidden read", h.File(sandbox.FileDenial{Time: t0, PID: 3, Command: "cat", Op: sandbox.OpRead,
-			Path: "/home/u/.aws/credentials", Rule: "/home/u/.aws/credentials", Grant: sandbox.GrantRead}), true,
-			Entry{Kind: KindFile, Op: "read", Target: "~/.aws/credentials", PID: 3, Command: "cat",
-				Fix:  &Fix{TablePaths, "read", "~/.aws/credentials"},
-				Hint: `add "~/.aws/credentials" to [sandbox.paths] read in .pent.toml`}},
-		{"create needs the directory", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpCreate,
+			Path: "/home/u/.config/tool/settings", Rule: "/home/u/.config/tool/settings", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "~/.config/tool/settings", PID: 3, Command: "cat",
+				Fix:  &Fix{TablePaths, "read", "~/.config/tool/settings"},
+				Hint: `add "~/.config/tool/settings" to [sandbox.paths] read in .pent.toml`}},
+		{"create needs the directory, which a profile grants", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpCreate,
 			Path: "/home/u/.cargo/x", Rule: "/home/u/.cargo", Grant: sandbox.GrantWrite}), true,
-			Entry{Kind: KindFile, Op: "create", Target: "~/.cargo/x", Fix: &Fix{TablePaths, "read_write", "~/.cargo"},
-				Hint: `add "~/.cargo" to [sandbox.paths] read_write in .pent.toml`}},
+			Entry{Kind: KindFile, Op: "create", Target: "~/.cargo/x", Fix: &Fix{TableTop, KeyProfiles, "@cargo"},
+				Hint: `add "@cargo" to profiles in .pent.toml (it grants ~/.cargo; or add "~/.cargo" to [sandbox.paths] read_write)`}},
 		{"exec outside home", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpExec,
 			Path: "/opt/x/bin/tool", Rule: "/opt/x/bin/tool", Grant: sandbox.GrantExecute}), true,
 			Entry{Kind: KindFile, Op: "exec", Target: "/opt/x/bin/tool", Fix: &Fix{TablePaths, "execute", "/opt/x/bin/tool"},
@@ -55,17 +56,71 @@ func TestHints(t *testing.T) {
 			Path: "/home/u/.bashrc", Rule: "/home/u/.bashrc", Grant: sandbox.GrantWrite}), true,
 			Entry{Kind: KindFile, Op: "write", Target: "~/.bashrc",
 				Hint: "pent does not suggest a write grant for ~/.bashrc: ~/.bashrc runs or is trusted outside the sandbox (interactive bash sources it); change it outside the sandbox"}},
-		{"reading a host-executed file is fine", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
+		{"reading a host-executed file is fine, and @git grants it", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
 			Path: "/home/u/.gitconfig", Rule: "/home/u/.gitconfig", Grant: sandbox.GrantRead}), true,
-			Entry{Kind: KindFile, Op: "read", Target: "~/.gitconfig", Fix: &Fix{TablePaths, "read", "~/.gitconfig"},
-				Hint: `add "~/.gitconfig" to [sandbox.paths] read in .pent.toml`}},
-		{"protected", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpWrite, Path: "/home/u/p/.pent.toml",
-			Rule: "/home/u/p/.pent.toml", Grant: sandbox.GrantNone}), true,
-			Entry{Kind: KindFile, Op: "write", Target: "~/p/.pent.toml",
-				Hint: "pent protects ~/p/.pent.toml from the sandbox; change it outside the sandbox"}},
+			Entry{Kind: KindFile, Op: "read", Target: "~/.gitconfig", Fix: &Fix{TableTop, KeyProfiles, "@git"},
+				Hint: `add "@git" to profiles in .pent.toml (it grants ~/.gitconfig; or add "~/.gitconfig" to [sandbox.paths] read)`}},
+		{"a probe of a hidden file names the profile", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpProbe,
+			Path: "/home/u/.gitconfig", Rule: "/home/u/.gitconfig", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "probe", Target: "~/.gitconfig", Fix: &Fix{TableTop, KeyProfiles, "@git"},
+				Hint: `add "@git" to profiles in .pent.toml (it grants ~/.gitconfig; or add "~/.gitconfig" to [sandbox.paths] read)`}},
+		{"the most specific profile", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
+			Path: "/home/u/.npmrc", Rule: "/home/u/.npmrc", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "~/.npmrc", Fix: &Fix{TableTop, KeyProfiles, "@npm"},
+				Hint: `add "@npm" to profiles in .pent.toml (it grants ~/.npmrc; or add "~/.npmrc" to [sandbox.paths] read)`}},
+		{"no secret", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
+			Path: "/home/u/.ssh/id_ed25519", Rule: "/home/u/.ssh/id_ed25519", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "~/.ssh/id_ed25519",
+				Hint: "pent does not suggest ~/.ssh/id_ed25519: it holds secrets (~/.ssh/id_*, SSH private keys); grant it yourself only if the command must have them"}},
+		{"no secret even where a profile grants it", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpProbe,
+			Path: "/home/u/.local/share/keyrings", Rule: "/home/u/.local/share/keyrings", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "probe", Target: "~/.local/share/keyrings",
+				Hint: "pent does not suggest ~/.local/share/keyrings: it holds secrets (~/.local/share/keyrings, Secret Service keyrings); grant it yourself only if the command must have them"}},
+		{"no agent sockets", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpProbe,
+			Path: "/run/user/1000/bus", Rule: "/run/user/1000/bus", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "probe", Target: "/run/user/1000/bus",
+				Hint: "pent does not suggest /run/user/1000/bus: it holds secrets (/run/user, the session's sockets: ssh and gpg agents, D-Bus, keyrings); grant it yourself only if the command must have them"}},
+		{"a new directory in home is granted by name, not home", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpCreate,
+			Path: "/home/u/newdir", Rule: "/home/u", Grant: sandbox.GrantWrite}), true,
+			Entry{Kind: KindFile, Op: "create", Target: "~/newdir", Fix: &Fix{TablePaths, "read_write", "~/newdir"},
+				Hint: `add "~/newdir" to [sandbox.paths] read_write in .pent.toml`}},
+		{"never home wholesale", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
+			Path: "/home/u", Rule: "/home/u", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "~",
+				Hint: "pent does not suggest ~: it would grant ~ wholesale; name the files the command needs"}},
+		{"never /home", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpDelete,
+			Path: "/home/u", Rule: "/home", Grant: sandbox.GrantWrite}), true,
+			Entry{Kind: KindFile, Op: "delete", Target: "~",
+				Hint: "pent does not suggest ~: it would grant ~ wholesale; name the files the command needs"}},
+		{"never /", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpCreate,
+			Path: "/", Rule: "/", Grant: sandbox.GrantWrite}), true,
+			Entry{Kind: KindFile, Op: "create", Target: "/",
+				Hint: "pent does not suggest /: it would grant / wholesale; name the files the command needs"}},
+		{"a control group stands for all of them", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
+			Path:  "/sys/fs/cgroup/memory/process_api/0704687c3573b334b1818810d46f8536/memory.limit_in_bytes",
+			Rule:  "/sys/fs/cgroup/memory/process_api/0704687c3573b334b1818810d46f8536/memory.limit_in_bytes",
+			Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "/sys/fs/cgroup/memory/process_api/0704687c3573b334b1818810d46f8536/memory.limit_in_bytes",
+				Fix:  &Fix{TablePaths, "read", "/sys/fs/cgroup"},
+				Hint: `add "/sys/fs/cgroup" to [sandbox.paths] read in .pent.toml (/sys/fs/cgroup stands for /sys/fs/cgroup/memory/process_api/0704687c3573b334b1818810d46f8536/memory.limit_in_bytes, this host's control groups)`}},
+		{"no writes to kernel state", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpWrite,
+			Path: "/sys/fs/cgroup/memory/memory.limit_in_bytes", Rule: "/sys/fs/cgroup/memory/memory.limit_in_bytes", Grant: sandbox.GrantWrite}), true,
+			Entry{Kind: KindFile, Op: "write", Target: "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+				Hint: "pent does not suggest /sys/fs/cgroup/memory/memory.limit_in_bytes: pent never suggests changing kernel state (/proc, /sys)"}},
+		{"no process directory", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead,
+			Path: "/proc/12/environ", Rule: "/proc/12/environ", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "read", Target: "/proc/12/environ",
+				Hint: "pent does not suggest /proc/12/environ: it names one process of one run (/proc/PID)"}},
+		{"no per-boot id", h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpProbe,
+			Path: "/run/systemd/sessions/4b0e6c1e-6d2a-4a3e-9d0e-1f2a3b4c5d6e/state", Rule: "/run/systemd/sessions/4b0e6c1e-6d2a-4a3e-9d0e-1f2a3b4c5d6e/state", Grant: sandbox.GrantRead}), true,
+			Entry{Kind: KindFile, Op: "probe", Target: "/run/systemd/sessions/4b0e6c1e-6d2a-4a3e-9d0e-1f2a3b4c5d6e/state",
+				Hint: "pent does not suggest /run/systemd/sessions/4b0e6c1e-6d2a-4a3e-9d0e-1f2a3b4c5d6e/state: it holds only on this host (4b0e6c1e-6d2a-4a3e-9d0e-1f2a3b4c5d6e is an id of this machine, boot or session)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.want.Time, tc.want.Last, tc.want.Count = t0, t0, 1
+			if protected := tc.got.Hint == "pent protects ~/p/.pent.toml from the sandbox; change it outside the sandbox"; (tc.got.Fix == nil && !protected) != (tc.got.Skip != nil) {
+				t.Errorf("an entry without a fix must say what it skipped: %+v", tc.got)
+			}
 			if !equalEntry(tc.got, tc.want) {
 				t.Errorf("got  %+v %+v\nwant %+v %+v", tc.got, tc.got.Fix, tc.want, tc.want.Fix)
 			}
@@ -134,11 +189,17 @@ func TestNetworkProcess(t *testing.T) {
 	}
 }
 
+// equalEntry compares entries by value; a Skip must be what the hint says.
 func equalEntry(a, b Entry) bool {
 	if (a.Fix == nil) != (b.Fix == nil) || (a.Fix != nil && *a.Fix != *b.Fix) {
 		return false
 	}
-	a.Fix, b.Fix = nil, nil
+	for _, e := range []Entry{a, b} {
+		if e.Skip != nil && e.Skip.String() != e.Hint {
+			return false
+		}
+	}
+	a.Fix, b.Fix, a.Skip, b.Skip = nil, nil, nil, nil
 	return a == b
 }
 
@@ -194,7 +255,7 @@ func TestLogRoundTripAndMerge(t *testing.T) {
 	if err := Show(&out, merged); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"denied reads (1)", "~/.npmrc  4x", `add "~/.npmrc" to [sandbox.paths] read in .pent.toml`} {
+	for _, want := range []string{"denied reads (1)", "~/.npmrc  4x", `add "@npm" to profiles in .pent.toml (it grants ~/.npmrc; or add "~/.npmrc" to [sandbox.paths] read)`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("show lacks %q:\n%s", want, out.String())
 		}
@@ -248,19 +309,23 @@ func TestReadRejectsBadLines(t *testing.T) {
 }
 
 func TestSuggestMerges(t *testing.T) {
+	h := testHinter(t)
 	entries := []Entry{
 		{Kind: KindNetwork, Fix: &Fix{TableProxy, KeyAllow, "denied.test"}},
-		{Kind: KindFile, Fix: &Fix{TablePaths, "read", "~/.aws/credentials"}},
-		{Kind: KindFile, Fix: &Fix{TablePaths, "read", "~/.aws/credentials"}},
+		{Kind: KindFile, Fix: &Fix{TablePaths, "read", "~/.config/tool"}},
+		{Kind: KindFile, Fix: &Fix{TablePaths, "read", "~/.config/tool"}},
 		{Kind: KindFile, Fix: &Fix{TablePaths, "read_write", "/etc/x"}},
-		{Kind: KindFile, Fix: &Fix{TablePaths, "execute", "~/bin/tool"}},
+		{Kind: KindFile, Fix: &Fix{TablePaths, "execute", "~/tools/tool"}},
+		{Kind: KindFile, Fix: &Fix{TableTop, KeyProfiles, "@git"}},
 		{Kind: KindNetwork, Fix: &Fix{TableProxy, KeyAllow, "allowed.test:8443"}},
 		{Kind: KindFile}, // protected: nothing to suggest
 	}
-	got := Suggest(entries).TOML()
-	want := `[sandbox.paths]
-read = ["~/.aws/credentials"]
-execute = ["~/bin/tool"]
+	got := h.Suggest(entries).TOML()
+	want := `profiles = ["@git"]
+
+[sandbox.paths]
+read = ["~/.config/tool"]
+execute = ["~/tools/tool"]
 read_write = ["/etc/x"]
 
 [proxy]
@@ -269,8 +334,110 @@ domain_allowlist = ["denied.test", "allowed.test:8443"]
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
-	if !Suggest(entries[6:]).Empty() {
+	if !h.Suggest(entries[7:]).Empty() {
 		t.Error("a protected denial suggested something")
+	}
+	key := h.File(sandbox.FileDenial{Time: t0, Op: sandbox.OpRead, Path: "/home/u/.ssh/id_ed25519", Rule: "/home/u/.ssh/id_ed25519", Grant: sandbox.GrantRead})
+	if s := h.Suggest([]Entry{key}); !s.Empty() || len(s.Skipped) != 1 || s.Skipped[0].What != "~/.ssh/id_ed25519" {
+		t.Errorf("a skipped denial is not listed as skipped: %+v", s)
+	}
+}
+
+// TestSuggestIsSafe: fixes read back from a log (an older pent wrote them,
+// or someone edited the log) are checked again as new ones are made: the
+// unsafe ones are skipped with their reason, host-specific ones
+// generalised, the ones a profile grants replaced by the profile.
+func TestSuggestIsSafe(t *testing.T) {
+	h := testHinter(t)
+	for _, tc := range []struct {
+		name    string
+		fix     Fix
+		want    string // the TOML, "" when skipped
+		skipped string
+		note    string
+	}{
+		{"ssh key", Fix{TablePaths, "read", "~/.ssh/id_ed25519"}, "",
+			"pent does not suggest ~/.ssh/id_ed25519: it holds secrets (~/.ssh/id_*, SSH private keys); grant it yourself only if the command must have them", ""},
+		{"the whole ssh directory", Fix{TablePaths, "read", "~/.ssh"}, "",
+			"pent does not suggest ~/.ssh: it holds secrets (~/.ssh/id_*, SSH private keys); grant it yourself only if the command must have them", ""},
+		{"aws", Fix{TablePaths, "read", "~/.aws/credentials"}, "",
+			"pent does not suggest ~/.aws/credentials: it holds secrets (~/.aws, AWS credentials); grant it yourself only if the command must have them", ""},
+		{"gnupg", Fix{TablePaths, "read_write", "~/.gnupg"}, "",
+			"pent does not suggest ~/.gnupg: it holds secrets (~/.gnupg, GnuPG private keys); grant it yourself only if the command must have them", ""},
+		{"home", Fix{TablePaths, "read_write", "~"}, "", "pent does not suggest ~: it would grant ~ wholesale; name the files the command needs", ""},
+		{"home spelt out", Fix{TablePaths, "read", "/home/u/"}, "", "pent does not suggest ~: it would grant ~ wholesale; name the files the command needs", ""},
+		{"/home", Fix{TablePaths, "read_write", "/home"}, "", "pent does not suggest /home: it would grant /home wholesale; name the files the command needs", ""},
+		{"/", Fix{TablePaths, "read", "/"}, "", "pent does not suggest /: it would grant / wholesale; name the files the command needs", ""},
+		{"rc file", Fix{TablePaths, "read_write", "~/.zshrc"}, "",
+			"pent does not suggest a write grant for ~/.zshrc: ~/.zshrc runs or is trusted outside the sandbox (interactive zsh sources it); change it outside the sandbox", ""},
+		{"PATH directory", Fix{TablePaths, "read_write", "/usr/bin"}, "",
+			"pent does not suggest a write grant for /usr/bin: /usr/bin runs or is trusted outside the sandbox (a directory on PATH); change it outside the sandbox", ""},
+		{"cgroup", Fix{TablePaths, "read", "/sys/fs/cgroup/memory/process_api/0704687c3573b334b1818810d46f8536/memory.limit_in_bytes"},
+			"[sandbox.paths]\nread = [\"/sys/fs/cgroup\"]\n", "",
+			"/sys/fs/cgroup stands for /sys/fs/cgroup/memory/process_api/0704687c3573b334b1818810d46f8536/memory.limit_in_bytes, this host's control groups"},
+		{"proc", Fix{TablePaths, "read", "/proc/4242/status"}, "", "pent does not suggest /proc/4242/status: it names one process of one run (/proc/PID)", ""},
+		{"relative", Fix{TablePaths, "read", "x/y"}, "", "pent does not suggest x/y: not an absolute path", ""},
+		{"unknown profile", Fix{TableTop, KeyProfiles, "@nope"}, "", "pent does not suggest @nope: not a value pent's config has for profiles", ""},
+		{"a profile grants it", Fix{TablePaths, "read", "~/.gitconfig"}, "profiles = [\"@git\"]\n", "", ""},
+		{"plain path", Fix{TablePaths, "read", "~/.config/tool"}, "[sandbox.paths]\nread = [\"~/.config/tool\"]\n", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := h.Suggest([]Entry{{Kind: KindFile, Fix: &tc.fix}})
+			if got := s.TOML(); got != tc.want {
+				t.Errorf("TOML:\n%s\nwant:\n%s", got, tc.want)
+			}
+			var skipped []string
+			for _, sk := range s.Skipped {
+				skipped = append(skipped, sk.String())
+			}
+			if got := strings.Join(skipped, "\n"); got != tc.skipped {
+				t.Errorf("skipped: %q\nwant     %q", got, tc.skipped)
+			}
+			if got := strings.Join(s.Notes, "\n"); got != tc.note {
+				t.Errorf("notes: %q\nwant   %q", got, tc.note)
+			}
+		})
+	}
+}
+
+// TestProbesFold: a path has one file entry. Checks of it fold into one
+// probe; a denial of it takes the probe's place and counts its checks.
+func TestProbesFold(t *testing.T) {
+	h := testHinter(t)
+	probe := sandbox.FileDenial{Time: t0, PID: 5, Command: "git", Op: sandbox.OpProbe, Path: "/home/u/.gitconfig", Rule: "/home/u/.gitconfig", Grant: sandbox.GrantRead}
+	read := probe
+	read.Op, read.Time, read.PID = sandbox.OpRead, t0.Add(time.Second), 6
+	other := probe
+	other.Path, other.Rule = "/home/u/.config/git/config", "/home/u/.config/git/config"
+	late := probe
+	late.Time, late.PID = t0.Add(2*time.Second), 7
+	for _, tc := range []struct {
+		name string
+		in   []sandbox.FileDenial
+		want []string // op target count pid
+	}{
+		{"checks fold", []sandbox.FileDenial{probe, probe, probe}, []string{"probe ~/.gitconfig 3 5"}},
+		{"a denial after checks takes their place", []sandbox.FileDenial{probe, probe, other, read},
+			[]string{"read ~/.gitconfig 3 5", "probe ~/.config/git/config 1 5"}},
+		{"checks after a denial count as the denial", []sandbox.FileDenial{read, late}, []string{"read ~/.gitconfig 2 6"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRecorder(h)
+			var all []Entry
+			for _, d := range tc.in {
+				r.AddFile(d)
+				all = append(all, h.File(d))
+			}
+			for _, entries := range [][]Entry{r.Entries(), Merge(all)} {
+				var got []string
+				for _, e := range entries {
+					got = append(got, fmt.Sprintf("%s %s %d %d", e.Op, e.Target, e.Count, e.PID))
+				}
+				if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+					t.Errorf("got  %q\nwant %q", got, tc.want)
+				}
+			}
+		})
 	}
 }
 
@@ -343,4 +510,22 @@ func FuzzParseLine(f *testing.F) {
 			t.Fatalf("round trip: %+v -> %+v", e, again)
 		}
 	})
+}
+
+func TestDiff(t *testing.T) {
+	for _, tc := range []struct{ name, before, after, want string }{
+		{"new file", "", "[proxy]\ndomain_allowlist = [\"a.test\"]\n", "+ [proxy]\n+ domain_allowlist = [\"a.test\"]\n"},
+		{"a changed line with context",
+			"# top\nwrap = []\n\n[sandbox.paths]\nread = [\"~/.npmrc\"] # mine\n\n[proxy]\n",
+			"# top\nwrap = []\n\n[sandbox.paths]\nread = [\"~/.npmrc\", \"~/x\"] # mine\n\n[proxy]\n",
+			"  …\n  [sandbox.paths]\n- read = [\"~/.npmrc\"] # mine\n+ read = [\"~/.npmrc\", \"~/x\"] # mine\n  \n  …\n"},
+		{"a top-level key", "wrap = []\n", "profiles = [\"@git\"]\nwrap = []\n", "+ profiles = [\"@git\"]\n  wrap = []\n"},
+		{"no change", "a = 1\n", "a = 1\n", "  …\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Diff([]byte(tc.before), []byte(tc.after)); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
 }

@@ -274,6 +274,8 @@ func TestTraceOptions(t *testing.T) {
 			{"show json", []string{"show", "--json", "--project", "/p"}, want(TraceOptions{Action: "show", JSON: true, Project: "/p"})},
 			{"clear", []string{"clear"}, want(TraceOptions{Action: "clear"})},
 			{"suggest apply", []string{"suggest", "--apply"}, want(TraceOptions{Action: "suggest", Apply: true})},
+			{"suggest apply yes", []string{"suggest", "--apply", "-y"}, want(TraceOptions{Action: "suggest", Apply: true, Yes: true})},
+			{"show has no --yes", []string{"show", "--yes"}, nil},
 			{"clear has no --apply", []string{"clear", "--apply"}, nil},
 		})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +25,9 @@ type TraceOptions struct {
 	Project string
 	JSON    bool
 	Apply   bool
+	// Yes applies the suggestion without asking; without a terminal
+	// --apply needs it.
+	Yes bool
 }
 
 // NewCmdTrace builds `pent trace show|clear|suggest`. runF replaces the run
@@ -47,12 +51,17 @@ access and every DNS query or connection the policy denied, with the process,
 how often, and the config key and value that would allow it. The log is
 .pent/trace.log in the project, or $XDG_STATE_HOME/pent/trace.log without one.
 
-What tracing cannot see: accesses through descriptors opened earlier or
-passed in (mmap, read of an open file), files the kernel opens itself (a
-script's interpreter), and stat or access() checks, which the sandbox does
-not restrict — a program that only tests whether a hidden file exists is not
-reported. A file hidden from the sandbox (ENOENT inside) that exists on the
-host is reported as the denial it is.`,
+Existence checks (stat, access, readlink) of a file the sandbox hides are
+recorded as probes: git finding no ~/.gitconfig gets a hint naming @git. A
+file hidden from the sandbox (ENOENT inside) that exists on the host is
+reported as the denial it is. What tracing cannot see: accesses through
+descriptors opened earlier or passed in (mmap, read of an open file) and
+files the kernel opens itself (a script's interpreter).
+
+Suggestions never name a secret (~/.ssh/id_*, ~/.aws, ~/.gnupg, keyrings,
+tokens), a write where the host runs or trusts files, or the home directory,
+/home or / wholesale; host-specific paths are generalised or left out, each
+with the reason.`,
 		Example: `  pent run --trace -- npm test
   pent trace show
   pent trace suggest --apply && pent allow
@@ -76,7 +85,8 @@ host is reported as the denial it is.`,
 		Example: "  pent trace suggest\n  pent trace suggest --apply   # then: pent allow",
 		RunE:    run("suggest"),
 	}
-	suggest.Flags().BoolVar(&opts.Apply, "apply", false, "add the snippet to the project's .pent.toml (it then needs `pent allow` again)")
+	suggest.Flags().BoolVar(&opts.Apply, "apply", false, "add the snippet to the project's .pent.toml after showing the change (it then needs `pent allow` again)")
+	suggest.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "with --apply: change the file as shown without asking (needed without a terminal)")
 	cmd.AddCommand(show, clearCmd, suggest)
 	return cmd
 }
@@ -160,9 +170,16 @@ func traceSuggest(o *TraceOptions) error {
 	if err != nil {
 		return err
 	}
-	s := trace.Suggest(entries)
+	h := trace.Hinter{Home: l.Home, HostExecuted: o.Factory.hostExecuted(l.Home, cmp.Or(l.Root(), l.Cwd))}
+	s := h.Suggest(entries)
+	for _, note := range s.Notes {
+		o.IO.Say("generalised: %s", note)
+	}
+	for _, sk := range s.Skipped {
+		o.IO.Say("not suggested: %s: %s", sk.What, sk.Why)
+	}
 	if s.Empty() {
-		o.IO.Say("nothing to suggest: %s records no denial a config value can allow", tilde(path, l.Home))
+		o.IO.Say("nothing to suggest: %s records no denial a config value can safely allow", tilde(path, l.Home))
 		return nil
 	}
 	if !o.Apply {
@@ -173,6 +190,7 @@ func traceSuggest(o *TraceOptions) error {
 		fmt.Fprint(o.IO.Out, s.TOML())
 		return errors.New("no project file to apply to: add the snippet above to your pent.toml yourself")
 	}
+	name := tilde(l.ProjectFile, l.Home)
 	data, err := config.ReadFile(l.ProjectFile)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", l.ProjectFile, err)
@@ -180,17 +198,36 @@ func traceSuggest(o *TraceOptions) error {
 	out, err := trace.Apply(data, s)
 	if err != nil {
 		fmt.Fprint(o.IO.Out, s.TOML())
-		return fmt.Errorf("%s: %w; add the snippet above by hand", tilde(l.ProjectFile, l.Home), err)
+		return fmt.Errorf("%s: %w; add the snippet above by hand", name, err)
 	}
 	if _, err := config.Parse(l.ProjectFile, out, config.Project); err != nil {
-		return fmt.Errorf("the edited %s would not be valid: %w", tilde(l.ProjectFile, l.Home), err)
+		return fmt.Errorf("the edited %s would not be valid: %w", name, err)
+	}
+	fmt.Fprintf(o.IO.Out, "%s:\n%s", config.Escape(name), trace.Diff(data, out))
+	if ok, err := o.confirm(name); err != nil || !ok {
+		return err
 	}
 	if err := writeFileKeepMode(l.ProjectFile, out); err != nil {
 		return err
 	}
-	fmt.Fprint(o.IO.Out, s.TOML())
-	o.IO.Say("added the above to %s; its content changed, so run `pent allow` to review and trust it again", tilde(l.ProjectFile, l.Home))
+	o.IO.Say("changed %s as shown; its content changed, so run `pent allow` to review and trust it again", name)
 	return nil
+}
+
+// confirm asks whether to change the project file as shown; without a
+// terminal it requires --yes, so that nothing is changed without a review.
+func (o *TraceOptions) confirm(name string) (bool, error) {
+	if o.Yes {
+		return true, nil
+	}
+	if !isTerminal(o.IO.In) {
+		return false, fmt.Errorf("nothing was changed: there is no terminal to ask on; run `pent trace suggest --apply --yes` to change %s as shown above", name)
+	}
+	if askYes(o.IO, "Change "+name+" as shown?") {
+		return true, nil
+	}
+	o.IO.Say("nothing was changed")
+	return false, exitError{exitFailure}
 }
 
 // writeFileKeepMode replaces path's content atomically, keeping its mode.

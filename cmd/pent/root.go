@@ -85,6 +85,7 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 		NewCmdProxy(f, nil),
 		NewCmdTrace(f, nil),
 		NewCmdQuarantine(f, nil),
+		NewCmdKeep(f, nil),
 	)
 	for _, extra := range extraCommands {
 		root.AddCommand(extra(f))

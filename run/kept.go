@@ -1,0 +1,64 @@
+package run
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+
+	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/keep"
+	"github.com/pent-sandbox/pent/sandbox"
+)
+
+// maxNamed is how many paths the summary of discarded writes names.
+const maxNamed = 3
+
+// keepDiscarded has the sandbox hand the writes it would discard to a
+// pending layer of h.Kept (none when h.Kept has no directory).
+func (x *runner) keepDiscarded(opts *sandbox.LaunchOptions) {
+	if x.h.Kept.Dir == "" {
+		return
+	}
+	x.kept = x.h.Kept.Begin(cmp.Or(x.c.Root(), x.c.Cwd))
+	opts.Discarded = x.kept.Add
+}
+
+// reportDiscarded closes the run's pending layer and says, in one line,
+// what the command wrote that did not reach the host.
+func (x *runner) reportDiscarded() {
+	if x.kept == nil {
+		return
+	}
+	layer, err := x.kept.Close()
+	if err != nil {
+		x.h.Out.Warn("some writes outside the allowed paths were lost: %v", err)
+	}
+	if len(layer.Files) > 0 {
+		x.h.Out.Say("%s", x.discardedSummary(layer.Files))
+	}
+}
+
+// discardedSummary is the line that names the files of a pending layer,
+// how to keep them and how to allow them next time.
+func (x *runner) discardedSummary(files []keep.File) string {
+	home := x.c.Home
+	names := make([]string, 0, maxNamed)
+	for _, f := range files[:min(len(files), maxNamed)] {
+		names = append(names, config.Tilde(f.Path, home))
+	}
+	list := strings.Join(names, ", ")
+	if more := len(files) - len(names); more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
+	}
+	example := "PATH"
+	for _, f := range files {
+		if where, _ := keep.Refusal(f.Path, home, x.h.HostExecuted); where == "" {
+			example = config.Tilde(f.Path, home)
+			break
+		}
+	}
+	if len(files) == 1 {
+		return fmt.Sprintf("1 write outside the allowed paths was not kept: %s — keep it with `pent keep`, allow it next time with --write %s (read_write in the config)", list, example)
+	}
+	return fmt.Sprintf("%d writes outside the allowed paths were not kept: %s — keep them with `pent keep`, allow them next time with --write %s (read_write in the config)", len(files), list, example)
+}

@@ -338,3 +338,20 @@ func mustSymlink(t *testing.T, target, link string) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkPendingNothingDiscarded is what a run that discarded nothing
+// adds when it ends: one read of each upper layer.
+func BenchmarkPendingNothingDiscarded(b *testing.B) {
+	upper := b.TempDir()
+	if err := os.WriteFile(filepath.Join(upper, ".claude.json"), []byte("{}"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	store := Store{Dir: filepath.Join(b.TempDir(), "kept")}
+	for b.Loop() {
+		p := store.Begin("/project")
+		p.Add(upper, "/home/u", []string{".claude.json"})
+		if _, err := p.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

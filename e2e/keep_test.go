@@ -32,7 +32,7 @@ func (r *runner) keptRun(script string) result {
 func summaryLines(stderr string) []string {
 	var out []string
 	for _, l := range strings.Split(stderr, "\n") {
-		if strings.Contains(l, discardedLine) {
+		if strings.Contains(l, "outside the allowed paths") {
 			out = append(out, l)
 		}
 	}
@@ -178,5 +178,31 @@ func TestKeepExpires(t *testing.T) {
 		if list := r.pent("keep", "--list"); strings.Contains(list.stdout, "~/new") {
 			t.Errorf("--clear left ~/new pending:\n%s", list)
 		}
+	})
+}
+
+// TestKeepAfterKilledRun: pent killed with SIGKILL after the command wrote
+// beside the granted file; the next pent command recovers the granted file
+// and keeps the other write, naming it.
+func TestKeepAfterKilledRun(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		claude, grant := r.claudeFile()
+		args := append(append([]string{"run"}, grant...), "--", "sh", "-c", `
+printf killed > "$HOME/.claude.json" && echo beside > "$HOME/junk" && echo WROTE
+sleep 60`)
+		out, wait, kill := r.startBackground(args...)
+		waitLine(t, out, "WROTE")
+		kill()
+		_, _ = wait()
+		res := r.pent("version")
+		res.wantCode(t, 0)
+		r.assertFile(claude, "killed")
+		r.assertAbsent(filepath.Join(r.home, "junk"))
+		if lines := summaryLines(res.stderr); len(lines) != 1 || !strings.Contains(lines[0], "~/junk") {
+			t.Errorf("the next pent command did not name the kept ~/junk:\n%s", res)
+		}
+		r.pent("keep", "--yes", filepath.Join(r.home, "junk")).wantCode(t, 0)
+		r.assertFile(filepath.Join(r.home, "junk"), "beside\n")
+		r.assertNoStaging()
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/keep"
 	"github.com/pent-sandbox/pent/sandbox"
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // maxNamed is how many paths the summary of discarded writes names.
@@ -34,14 +35,14 @@ func (x *runner) reportDiscarded() {
 		x.h.Out.Warn("some writes outside the allowed paths were lost: %v", err)
 	}
 	if len(layer.Files) > 0 {
-		x.h.Out.Say("%s", x.discardedSummary(layer.Files))
+		x.h.Out.Say("%s", DiscardedSummary(layer.Files, x.c.Home, x.h.HostExecuted))
 	}
 }
 
-// discardedSummary is the line that names the files of a pending layer,
-// how to keep them and how to allow them next time.
-func (x *runner) discardedSummary(files []keep.File) string {
-	home := x.c.Home
+// DiscardedSummary is the line that names the files of a pending layer,
+// how to keep them and how to allow them next time (a path `pent keep`
+// may write, from the locations the host executes, locs).
+func DiscardedSummary(files []keep.File, home string, locs []scope.HostExecuted) string {
 	names := make([]string, 0, maxNamed)
 	for _, f := range files[:min(len(files), maxNamed)] {
 		names = append(names, config.Tilde(f.Path, home))
@@ -52,7 +53,7 @@ func (x *runner) discardedSummary(files []keep.File) string {
 	}
 	example := "PATH"
 	for _, f := range files {
-		if where, _ := keep.Refusal(f.Path, home, x.h.HostExecuted); where == "" {
+		if where, _ := keep.Refusal(f.Path, home, locs); where == "" {
 			example = config.Tilde(f.Path, home)
 			break
 		}

@@ -495,8 +495,9 @@ func (s *staging) watch() {
 // so is a directory tree the run did not create itself. Deletions are not replayed. Runs still going are left alone. It
 // returns one message per thing done, for the user; call it when pent
 // starts, before any sandbox runs. It costs one lstat when there is
-// nothing to do.
-func RecoverStaging(stateDir string) ([]string, error) {
+// nothing to do. discarded, when not nil, is offered each upper layer
+// before it is removed, as LaunchOptions.Discarded is.
+func RecoverStaging(stateDir string, discarded func(upper, dir string, writable []string)) ([]string, error) {
 	root := filepath.Join(stateDir, stagingSub)
 	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -526,7 +527,7 @@ func RecoverStaging(stateDir string) ([]string, error) {
 		if lock != nil {
 			lock.Close()
 		}
-		msgs = append(msgs, recoverRun(dir)...)
+		msgs = append(msgs, recoverRun(dir, discarded)...)
 		if err := RemoveTree(dir); err != nil {
 			return msgs, fmt.Errorf("removing the staging directory of a killed pent run: %w", err)
 		}
@@ -535,8 +536,9 @@ func RecoverStaging(stateDir string) ([]string, error) {
 }
 
 // recoverRun copies the writes of a killed run's staging directory to the
-// real paths, flushes them to disk and says what it did.
-func recoverRun(dir string) []string {
+// real paths, flushes them to disk, offers the upper layers to discarded
+// (when not nil) and says what it did.
+func recoverRun(dir string, discarded func(upper, dir string, writable []string)) []string {
 	data, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // killed before the sandbox existed: nothing was written
@@ -559,6 +561,11 @@ func recoverRun(dir string) []string {
 	msgs := []string{"a pent run was killed before it ended; recovering its writes"}
 	for i, d := range m.Dirs {
 		msgs = append(msgs, recoverShadow(run, i, d)...)
+	}
+	if discarded != nil {
+		for i, d := range m.Dirs {
+			discarded(filepath.Join(dir, strconv.Itoa(i), "upper"), d.Path, d.Files)
+		}
 	}
 	return msgs
 }

@@ -20,7 +20,12 @@ func (f *Factory) keepStore() (keep.Store, error) {
 	if err != nil {
 		return keep.Store{}, err
 	}
-	return keep.Store{Dir: filepath.Join(dir, "kept")}, nil
+	return keepStoreIn(dir), nil
+}
+
+// keepStoreIn is the store of pending writes in pent's state directory.
+func keepStoreIn(stateDir string) keep.Store {
+	return keep.Store{Dir: filepath.Join(stateDir, "kept")}
 }
 
 // KeepOptions are the inputs of `pent keep`.

@@ -182,10 +182,6 @@ func (f *Factory) runHost(l *run.Loaded) (run.Host, error) {
 	if err != nil {
 		return run.Host{}, err
 	}
-	kept, err := f.keepStore()
-	if err != nil {
-		return run.Host{}, err
-	}
 	global, _ := f.GlobalConfigPath() // only named in trace hints
 	return run.Host{
 		Env:          f.Env,
@@ -194,7 +190,7 @@ func (f *Factory) runHost(l *run.Loaded) (run.Host, error) {
 		GlobalConfig: global,
 		HostExecuted: f.hostExecuted(l.Home, cmp.Or(l.Root(), l.Cwd)),
 		Quarantine:   store,
-		Kept:         kept,
+		Kept:         keepStoreIn(state),
 		Stdio:        sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Out:          f.IO,
 	}, nil

@@ -51,15 +51,20 @@ func DiscardedSummary(files []keep.File, home string, locs []scope.HostExecuted)
 	if more := len(files) - len(names); more > 0 {
 		list += fmt.Sprintf(" and %d more", more)
 	}
-	example := "PATH"
+	example := ""
 	for _, f := range files {
 		if where, _ := keep.Refusal(f.Path, home, locs); where == "" {
 			example = config.Tilde(f.Path, home)
 			break
 		}
 	}
+	head := fmt.Sprintf("%d writes outside the allowed paths were not kept: %s", len(files), list)
+	them := "them"
 	if len(files) == 1 {
-		return fmt.Sprintf("1 write outside the allowed paths was not kept: %s — keep it with `pent keep`, allow it next time with --write %s (read_write in the config)", list, example)
+		head, them = "1 write outside the allowed paths was not kept: "+list, "it"
 	}
-	return fmt.Sprintf("%d writes outside the allowed paths were not kept: %s — keep them with `pent keep`, allow them next time with --write %s (read_write in the config)", len(files), list, example)
+	if example == "" {
+		return head + " — pent keep writes none of them (places the host runs or trusts, or credentials); `pent keep --list` shows where their content is"
+	}
+	return fmt.Sprintf("%s — keep %s with `pent keep`, allow %s next time with --write %s (read_write in the config)", head, them, them, example)
 }

@@ -206,3 +206,31 @@ sleep 60`)
 		r.assertNoStaging()
 	})
 }
+
+// TestKeepAsksInATerminal: in a terminal `pent keep` shows the diff of a
+// text file that exists, asks, writes nothing on "n" and the file on "y".
+func TestKeepAsksInATerminal(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		// The sandbox's ~ does not show the host's notes.txt: the command
+		// writes a new one, which pent keep then offers over the host's.
+		notes := filepath.Join(r.home, "notes.txt")
+		r.writeFile(notes, "one\nTWO\n", 0o644)
+		r.keptRun(`mkdir -p ~/new && echo fresh > ~/new/file && printf 'one\nthree\n' > ~/notes.txt && echo DONE`).wantCode(t, 0)
+		for _, answer := range []string{"n", "y"} {
+			p := r.startInPty("keep", notes)
+			p.expect("-2: TWO", 10*time.Second)
+			p.expect("+2: three", 10*time.Second)
+			p.expect("write these 1 file(s)? [y/N]", 10*time.Second)
+			p.write(answer + "\n")
+			if ws := p.wait(10 * time.Second); ws.ExitStatus() != 0 {
+				t.Errorf("pent keep answered %q: %v\n%s", answer, ws, p.output())
+			}
+			want := "one\nTWO\n"
+			if answer == "y" {
+				want = "one\nthree\n"
+			}
+			r.assertFile(notes, want)
+		}
+		r.assertAbsent(filepath.Join(r.home, "new", "file")) // not selected
+	})
+}

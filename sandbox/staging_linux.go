@@ -24,7 +24,8 @@ import (
 // what the command made of the writable paths (a file, or a directory tree
 // where none existed) to the real ones while the run goes on (every
 // pollInterval) and once more when it ends (staging_sync_linux.go). All
-// else written there is discarded with the staging directory.
+// else written there is offered to LaunchOptions.Discarded, then removed
+// with the staging directory.
 //
 // Staging lives in <state dir>/staging/run-*, 0700, which no sandbox can
 // reach (Launch masks it where a rule would expose it). Each run holds a

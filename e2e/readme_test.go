@@ -799,7 +799,7 @@ func (r *runner) checkCommand(args []string) {
 var readOnlyCommands = map[string]bool{
 	"version": true, "doctor": true, "profiles": true, "profiles @npm": true, "config show": true,
 	"config path": true, "trace show": true, "trace show --json": true, "hook bash": true, "hook zsh": true,
-	"hook fish": true, "completion bash": true, "status": true,
+	"hook fish": true, "completion bash": true, "status": true, "keep --list": true,
 }
 
 // TestReadme_Commands: every pent command and flag the README shows, and

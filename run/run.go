@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/keep"
 	"github.com/pent-sandbox/pent/quarantine"
 	"github.com/pent-sandbox/pent/sandbox"
 	"github.com/pent-sandbox/pent/scope"
@@ -72,6 +73,9 @@ type Host struct {
 	// Quarantine is where the guard moves what the command creates at a
 	// protected name.
 	Quarantine quarantine.Store
+	// Kept is where the writes the sandbox does not let through are kept
+	// for `pent keep`; none are kept when it has no directory.
+	Kept keep.Store
 	// Stdio are the command's streams.
 	Stdio sandbox.Stdio
 	// Out takes the run's messages.
@@ -95,9 +99,10 @@ var ErrFailed = errors.New("the run failed")
 
 // runner is one run's inputs.
 type runner struct {
-	c *Config
-	h Host
-	r Request
+	c    *Config
+	h    Host
+	r    Request
+	kept *keep.Pending // the writes the sandbox discards; nil when none are kept
 }
 
 // Run runs r.Command under the policy of c and returns how it ended. The
@@ -129,9 +134,11 @@ func Run(c *Config, h Host, r Request) (sandbox.Status, error) {
 		release()
 		return sandbox.Status{}, err
 	}
+	x.keepDiscarded(&opts)
 	status, err := sandbox.Launch(policy, h.Stdio, opts)
 	guardErr := gr.finish(h.Out, c.Home)
 	release()
+	x.reportDiscarded()
 	if err != nil {
 		return sandbox.Status{}, err
 	}

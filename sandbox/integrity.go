@@ -23,6 +23,13 @@ var protectedNames = []string{
 	".mcp.json", ".gitmodules", ".codex", ".gemini", ".git",
 }
 
+// IsProtectedName reports whether name is one of the project entries a
+// sandboxed command may neither change nor create (.pent.toml, .envrc,
+// .git…).
+func IsProtectedName(name string) bool {
+	return slices.Contains(protectedNames, name)
+}
+
 // gitStateNames are the entries git writes at the top of a git directory in
 // normal work (add, commit, checkout, branch, stash, rebase, merge, tag, gc,
 // bisect, cherry-pick, revert): state files, objects, refs and logs. Any

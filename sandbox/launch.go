@@ -41,6 +41,15 @@ type LaunchOptions struct {
 	// (printf-style, one line); nil prints "pent: warning: ..." on
 	// stdio.Stderr.
 	Warn func(format string, args ...any)
+	// Discarded, when set, is offered what a run would otherwise discard
+	// with its staging directory (Linux): once per shadowed directory dir,
+	// after every process of the sandbox has ended and the writable paths
+	// are copied, upper is the directory's upper layer, holding the
+	// command's new and changed entries (writable, the names of the
+	// writable paths directly in dir, are already copied). Its content is
+	// the command's: it may move entries out of upper, and must follow no
+	// symbolic link in it. Whatever stays is removed with the staging.
+	Discarded func(upper, dir string, writable []string)
 	// Observe, when set, traces the command (pent run --trace): it is called,
 	// from one goroutine, with every file access of the command that the
 	// policy denies. Linux observes each access before the kernel refuses it

@@ -16,8 +16,10 @@ import (
 // is the run's staging directory, which holds the writable files. The
 // command can create, rename and delete anything there; pent copies out
 // only what it makes of the writable paths (a writable path that did not
-// exist may become a file or a directory tree), so every other write is
-// discarded with the staging directory when the run ends. A writable path
+// exist may become a file or a directory tree); every other write stays in
+// the upper layer, which is offered to LaunchOptions.Discarded (pent keeps
+// it for `pent keep`) and then removed with the staging directory when the
+// run ends. A writable path
 // is never bound back: the overlay shows it.
 
 // rightsShadow are the Landlock rights in a shadowed directory: what a

@@ -401,12 +401,12 @@ func TestRecoverStaging(t *testing.T) {
 	if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if msgs, err := RecoverStaging(state); err != nil || msgs != nil {
+	if msgs, err := RecoverStaging(state, nil); err != nil || msgs != nil {
 		t.Fatalf("nothing staged: %q %v", msgs, err)
 	}
 
 	killedRun(t, state, real, ".claude.json", "staged")
-	msgs, err := RecoverStaging(state)
+	msgs, err := RecoverStaging(state, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +428,7 @@ func TestRecoverStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chtimes(file, later, later)
-	if msgs, err = RecoverStaging(state); err != nil {
+	if msgs, err = RecoverStaging(state, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := readString(t, file); got != "edited after" {
@@ -443,7 +443,7 @@ func TestRecoverStaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msgs, err = RecoverStaging(state); err != nil || len(msgs) != 0 {
+	if msgs, err = RecoverStaging(state, nil); err != nil || len(msgs) != 0 {
 		t.Errorf("recovery touched a live run: %q %v", msgs, err)
 	}
 	if _, err := os.Stat(live.dir); err != nil {
@@ -461,7 +461,7 @@ func TestRecoverStagingRefusesSharedDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(filepath.Join(state, stagingSub), 0o777)
-	if _, err := RecoverStaging(state); err == nil || !strings.Contains(err.Error(), "0700") {
+	if _, err := RecoverStaging(state, nil); err == nil || !strings.Contains(err.Error(), "0700") {
 		t.Errorf("want a refusal of a world-writable staging directory, got %v", err)
 	}
 }
@@ -738,7 +738,7 @@ func TestRecoverStagingDecidesFromTheJournal(t *testing.T) {
 			if tc.host != nil {
 				tc.host(t, file)
 			}
-			msgs, err := RecoverStaging(state)
+			msgs, err := RecoverStaging(state, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -809,7 +809,7 @@ func TestSandboxRecoverStagingTree(t *testing.T) {
 	write(upper, ".other/z", "z")
 	s.close()
 
-	msgs, err := RecoverStaging(state)
+	msgs, err := RecoverStaging(state, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -869,4 +869,46 @@ func BenchmarkShadowTreePoll(b *testing.B) {
 		s.syncAll(false)
 	}
 	b.ReportMetric(float64(first.Microseconds())/1000, "ms-first-copy")
+}
+
+// TestStagingOffersDiscarded: when a run ends, and when the next pent
+// recovers a killed one, each upper layer is offered (with what the
+// command wrote beside the writable files) before it is removed.
+func TestStagingOffersDiscarded(t *testing.T) {
+	for _, killed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("killed=%v", killed), func(t *testing.T) {
+			base := t.TempDir()
+			state, real := filepath.Join(base, "state"), filepath.Join(base, "real")
+			if err := os.Mkdir(real, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".claude.json"}}}, t.Errorf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(s.dir, "0", "upper", "junk"), []byte("junk"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			offer := func(upper, dir string, writable []string) {
+				b, err := os.ReadFile(filepath.Join(upper, "junk"))
+				got = append(got, fmt.Sprintf("%s %s %v %v", dir, b, writable, err))
+			}
+			if killed {
+				s.close()
+				if _, err := RecoverStaging(state, offer); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				s.discarded = offer
+				s.finish()
+			}
+			if want := real + " junk [.claude.json] <nil>"; len(got) != 1 || got[0] != want {
+				t.Errorf("offered %q, want [%q]", got, want)
+			}
+			if _, err := os.Lstat(s.dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the staging directory is left: %v", err)
+			}
+		})
+	}
 }

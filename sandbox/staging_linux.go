@@ -24,7 +24,8 @@ import (
 // what the command made of the writable paths (a file, or a directory tree
 // where none existed) to the real ones while the run goes on (every
 // pollInterval) and once more when it ends (staging_sync_linux.go). All
-// else written there is discarded with the staging directory.
+// else written there is offered to LaunchOptions.Discarded, then removed
+// with the staging directory.
 //
 // Staging lives in <state dir>/staging/run-*, 0700, which no sandbox can
 // reach (Launch masks it where a rule would expose it). Each run holds a
@@ -144,8 +145,11 @@ type staging struct {
 	lock   *os.File // holds the run's lock
 	shadow []*shadow
 	warn   func(format string, args ...any)
-	stop   chan struct{} // closed by finish
-	done   chan struct{} // closed when the watch has stopped; nil without one
+	// discarded is offered the upper layers before they are removed
+	// (LaunchOptions.Discarded); nil when nobody takes them.
+	discarded func(upper, dir string, writable []string)
+	stop      chan struct{} // closed by finish
+	done      chan struct{} // closed when the watch has stopped; nil without one
 }
 
 // shadow is one shadowed directory: its real directory, its upper layer and
@@ -211,6 +215,7 @@ func prepareStaging(p *Policy, opts LaunchOptions, stderr *os.File) (*staging, e
 	if err != nil {
 		return nil, err
 	}
+	s.discarded = opts.Discarded
 	s.watch()
 	return s, nil
 }
@@ -253,7 +258,7 @@ func startStaging(root string, plan []shadowDir, warn func(string, ...any)) (s *
 	defer func() {
 		if err != nil {
 			s.close()
-			_ = removeTree(dir)
+			_ = RemoveTree(dir)
 		}
 	}()
 	if s.lock, err = lockFile(filepath.Join(dir, runLock), unix.LOCK_EX); err != nil {
@@ -402,10 +407,10 @@ func (s *staging) attach(args *[]string, files *[]*os.File) {
 }
 
 // finish copies the last changes once every process of the sandbox has
-// ended, flushes them to disk, then removes the staging directory; the
-// real paths hold every write by then. When something could not be copied
-// it leaves the directory to RecoverStaging instead. It is a no-op on a
-// nil staging.
+// ended, flushes them to disk, offers the upper layers to s.discarded, then
+// removes the staging directory; the real paths hold every write to a
+// writable path by then. When something could not be copied it leaves the
+// directory to RecoverStaging instead. It is a no-op on a nil staging.
 func (s *staging) finish() {
 	if s == nil {
 		return
@@ -428,7 +433,12 @@ func (s *staging) finish() {
 		s.warn("pent kept the sandboxed command's writes in %s; the next pent command tries again to copy them", s.dir)
 		return
 	}
-	if err := removeTree(s.dir); err != nil {
+	if s.discarded != nil {
+		for i, sh := range s.shadow {
+			s.discarded(filepath.Join(s.dir, strconv.Itoa(i), "upper"), sh.Path, sh.Files)
+		}
+	}
+	if err := RemoveTree(s.dir); err != nil {
 		s.warn("removing the staging directory %s: %v", s.dir, err)
 	}
 }
@@ -476,22 +486,6 @@ func (s *staging) watch() {
 	}()
 }
 
-// removeTree removes path like os.RemoveAll, also where the command (or
-// overlayfs, for its work directories) left directories without
-// permissions. Symbolic links are removed, never followed.
-func removeTree(path string) error {
-	if err := os.RemoveAll(path); err == nil {
-		return nil
-	}
-	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if d != nil && d.IsDir() {
-			_ = os.Chmod(p, 0o700) // before WalkDir reads it
-		}
-		return nil
-	})
-	return os.RemoveAll(path)
-}
-
 // RecoverStaging cleans up after pent runs that were killed (SIGKILL, a
 // crash, a power cut): for each staging directory below stateDir (pent's
 // $XDG_STATE_HOME/pent) whose run is gone, it copies to the real paths the
@@ -502,8 +496,9 @@ func removeTree(path string) error {
 // so is a directory tree the run did not create itself. Deletions are not replayed. Runs still going are left alone. It
 // returns one message per thing done, for the user; call it when pent
 // starts, before any sandbox runs. It costs one lstat when there is
-// nothing to do.
-func RecoverStaging(stateDir string) ([]string, error) {
+// nothing to do. discarded, when not nil, is offered each upper layer
+// before it is removed, as LaunchOptions.Discarded is.
+func RecoverStaging(stateDir string, discarded func(upper, dir string, writable []string)) ([]string, error) {
 	root := filepath.Join(stateDir, stagingSub)
 	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -533,8 +528,8 @@ func RecoverStaging(stateDir string) ([]string, error) {
 		if lock != nil {
 			lock.Close()
 		}
-		msgs = append(msgs, recoverRun(dir)...)
-		if err := removeTree(dir); err != nil {
+		msgs = append(msgs, recoverRun(dir, discarded)...)
+		if err := RemoveTree(dir); err != nil {
 			return msgs, fmt.Errorf("removing the staging directory of a killed pent run: %w", err)
 		}
 	}
@@ -542,8 +537,9 @@ func RecoverStaging(stateDir string) ([]string, error) {
 }
 
 // recoverRun copies the writes of a killed run's staging directory to the
-// real paths, flushes them to disk and says what it did.
-func recoverRun(dir string) []string {
+// real paths, flushes them to disk, offers the upper layers to discarded
+// (when not nil) and says what it did.
+func recoverRun(dir string, discarded func(upper, dir string, writable []string)) []string {
 	data, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // killed before the sandbox existed: nothing was written
@@ -566,6 +562,11 @@ func recoverRun(dir string) []string {
 	msgs := []string{"a pent run was killed before it ended; recovering its writes"}
 	for i, d := range m.Dirs {
 		msgs = append(msgs, recoverShadow(run, i, d)...)
+	}
+	if discarded != nil {
+		for i, d := range m.Dirs {
+			discarded(filepath.Join(dir, strconv.Itoa(i), "upper"), d.Path, d.Files)
+		}
 	}
 	return msgs
 }

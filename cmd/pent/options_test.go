@@ -280,6 +280,19 @@ func TestTraceOptions(t *testing.T) {
 		})
 }
 
+func TestKeepOptions(t *testing.T) {
+	f, _, _ := testFactory(t, "")
+	want := func(o KeepOptions) *KeepOptions { o.IO, o.Factory = f.IO, f; return &o }
+	checkOptions(t, func(runF func(*KeepOptions) error) *cobra.Command { return NewCmdKeep(f, runF) }, nil,
+		[]optionsCase[KeepOptions]{
+			{"all", nil, want(KeepOptions{Paths: []string{}})},
+			{"paths", []string{"-y", "a", "/b"}, want(KeepOptions{Paths: []string{"a", "/b"}, Yes: true})},
+			{"list", []string{"--list"}, want(KeepOptions{Paths: []string{}, List: true})},
+			{"clear", []string{"--clear"}, want(KeepOptions{Paths: []string{}, Clear: true})},
+			{"list and clear", []string{"--list", "--clear"}, nil},
+		})
+}
+
 func TestQuarantineOptions(t *testing.T) {
 	f, _, _ := testFactory(t, "")
 	want := func(o QuarantineOptions) *QuarantineOptions { o.IO, o.Factory = f.IO, f; return &o }

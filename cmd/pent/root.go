@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pent-sandbox/pent/run"
 	"github.com/pent-sandbox/pent/sandbox"
 )
 
@@ -85,6 +86,7 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 		NewCmdProxy(f, nil),
 		NewCmdTrace(f, nil),
 		NewCmdQuarantine(f, nil),
+		NewCmdKeep(f, nil),
 	)
 	for _, extra := range extraCommands {
 		root.AddCommand(extra(f))
@@ -96,18 +98,28 @@ the commands it lists (npm, cargo, claude, ...) inside the sandbox.`,
 var extraCommands []func(*Factory) *cobra.Command
 
 // recoverStaging finishes what a killed run left in staging (one lstat
-// when there is nothing to do) and says what it recovered.
+// when there is nothing to do), keeps what it would have discarded (see
+// `pent keep`) and says what it recovered.
 func recoverStaging(f *Factory) {
 	dir, err := f.StateDir()
 	if err != nil {
 		return
 	}
-	msgs, err := sandbox.RecoverStaging(dir)
+	pending := keepStoreIn(dir).Begin("")
+	msgs, err := sandbox.RecoverStaging(dir, pending.Add)
 	for _, m := range msgs {
 		f.IO.Say("%s", m)
 	}
 	if err != nil {
 		f.IO.Warn("%v", err)
+	}
+	layer, err := pending.Close()
+	if err != nil {
+		f.IO.Warn("some writes of the killed run outside the allowed paths were lost: %v", err)
+	}
+	if len(layer.Files) > 0 {
+		home, _ := f.Home()
+		f.IO.Say("%s", run.DiscardedSummary(layer.Files, home, f.hostExecuted(home, "")))
 	}
 }
 

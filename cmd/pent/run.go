@@ -189,6 +189,7 @@ func (f *Factory) runHost(l *run.Loaded) (run.Host, error) {
 		GlobalConfig: global,
 		HostExecuted: f.hostExecuted(l.Home, cmp.Or(l.Root(), l.Cwd)),
 		Quarantine:   store,
+		Kept:         keepStoreIn(state),
 		Stdio:        sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Out:          f.IO,
 	}, nil

@@ -23,7 +23,8 @@ import (
 // Refusal says where and why pent must not write path from the sandbox
 // ("" when it may): path is or lies in a location the host executes or
 // trusts (locs), passes through an entry protected in a project (.git,
-// .envrc, .vscode…), or is or lies in a credential location of home.
+// .envrc, .vscode…), or is or lies in a credential location of home or
+// in ~/.ssh.
 func Refusal(path, home string, locs []scope.HostExecuted) (where, why string) {
 	if l, ok := scope.HostExecutedIn(path, locs); ok {
 		return l.Path, l.Why
@@ -33,8 +34,11 @@ func Refusal(path, home string, locs []scope.HostExecuted) (where, why string) {
 			return filepath.Join(dir, name), "a project's protected entry: it configures pent, git, an editor or an agent"
 		}
 	}
-	if loc, ok := scope.SecretIn(path, home); ok {
-		return loc, "it holds credentials"
+	if s, ok := scope.SecretIn(path, home); ok {
+		return s.Pattern, "it holds credentials (" + s.Why + ")"
+	}
+	if ssh := filepath.Join(home, ".ssh"); home != "" && scope.Within(path, ssh) {
+		return ssh, "ssh trusts what is there (host keys, keys, configuration)"
 	}
 	return "", ""
 }

@@ -296,7 +296,8 @@ func TestRefusal(t *testing.T) {
 		{"/home/u/src/app/.envrc", "/home/u/src/app/.envrc"},
 		{"/home/u/src/app/.git/hooks/pre-commit", "/home/u/src/app/.git"},
 		{"/home/u/other/.vscode/settings.json", "/home/u/other/.vscode"},
-		{"/home/u/.ssh/id_ed25519", "/home/u/.ssh"},
+		{"/home/u/.ssh/id_ed25519", "/home/u/.ssh/id_ed25519"},
+		{"/home/u/.ssh/known_hosts", "/home/u/.ssh"},
 		{"/home/u/.aws/credentials", "/home/u/.aws"},
 		{"/home/u/.local/state/pent/kept/x", "/home/u/.local/state/pent"},
 	}

@@ -35,6 +35,9 @@ func Refusal(path, home string, locs []scope.HostExecuted) (where, why string) {
 		}
 	}
 	if s, ok := scope.SecretIn(path, home); ok {
+		if strings.ContainsAny(s.Pattern, "*?[") {
+			return path, "it holds credentials (" + s.Why + ")"
+		}
 		return s.Pattern, "it holds credentials (" + s.Why + ")"
 	}
 	if ssh := filepath.Join(home, ".ssh"); home != "" && scope.Within(path, ssh) {

@@ -91,8 +91,9 @@ type Tree struct {
 // t.Names, and the git directories (isGitDirectory) at any level, that
 // were not found at the start, and the directories the search could not
 // read (nothing beneath them is known). It does not descend into a match,
-// the top-level .git or a symlink. An entry deeper than PATH_MAX is listed
-// by its deepest ancestor within it.
+// the top-level .git or a symlink, nor past the HEAD of a git directory.
+// An entry deeper than PATH_MAX is listed by its deepest ancestor within
+// it.
 func (t Tree) Nested() ([]string, error) {
 	found, unread, err := t.search()
 	return movables(t.Root, append(found, unread...)), err
@@ -106,9 +107,14 @@ func (t Tree) search() (found, unread []string, err error) {
 		if top && d.Name() == ".git" {
 			return skipDir(d) // the project's own, guarded by NewGuard
 		}
-		repo := d.IsDir() && isGitDirectory(filepath.Join(t.Root, rel))
-		match := repo || slices.Contains(t.Names, d.Name())
-		if match && (!top || repo) && !slices.Contains(t.Existing, rel) {
+		if repo, ok := gitDirOfHead(t.Root, rel, d); ok {
+			if !slices.Contains(t.Existing, repo) {
+				found = append(found, repo)
+			}
+			return fs.SkipDir // the rest of the git directory
+		}
+		match := slices.Contains(t.Names, d.Name())
+		if match && !top && !slices.Contains(t.Existing, rel) {
 			found = append(found, rel)
 		}
 		if match {
@@ -470,6 +476,19 @@ func isGitDirectory(dir string) bool {
 	return err == nil
 }
 
+// gitDirOfHead reports whether the entry d that a walk of root found at
+// rel is the HEAD of a git directory below root (isGitDirectory), and that
+// directory, relative to root. A walk recognises git directories this way,
+// by an entry it lists anyway, rather than by a look into every directory
+// it enters.
+func gitDirOfHead(root, rel string, d fs.DirEntry) (string, bool) {
+	if d.Name() != "HEAD" || d.IsDir() {
+		return "", false
+	}
+	dir := path.Dir(rel)
+	return dir, dir != "." && isGitDirectory(filepath.Join(root, dir))
+}
+
 // isDirFollowed reports whether p is a directory, or a symlink to one (git
 // follows both).
 func isDirFollowed(p string) bool {
@@ -676,9 +695,9 @@ func (g *Guard) addGrantRepos(grants []string, limit int) error {
 				}
 				return skipDir(d)
 			}
-			if d.IsDir() && isGitDirectory(filepath.Join(root, rel)) {
-				found = append(found, rel)
-				return fs.SkipDir
+			if repo, ok := gitDirOfHead(root, rel, d); ok {
+				found = append(found, repo)
+				return fs.SkipDir // the rest of the git directory
 			}
 			if d.IsDir() {
 				if dirs++; dirs > limit {

@@ -700,6 +700,7 @@ var hostIntegrityAttempts = []struct {
 	{"bare-repo-as-grant", attemptBareRepoAsGrant},
 	{"separate-git-dir", attemptSeparateGitDir},
 	{"gitdir-in-other-root", attemptGitdirInOtherRoot},
+	{"git-dir-made-inside", attemptGitDirMadeInside},
 }
 
 // suidDumpable attacks init's threads with fs.suid_dumpable=1, under which

@@ -405,3 +405,24 @@ func attemptGitdirInOtherRoot(t *testing.T, r *runner) {
 	}
 	assertGitDirUnchanged(t, r, target, sub, marker, config)
 }
+
+// attemptGitDirMadeInside: a git directory the command makes in the
+// project, a bare repository in a subdirectory or the project root itself
+// made one (no .git there), does not remain one on the host: the host's
+// git working there runs no hook planted in it.
+func attemptGitDirMadeInside(t *testing.T, r *runner) {
+	marker := filepath.Join(r.home, "made-ran")
+	res := r.sandboxSh(`git init -q --bare . && git init -q --bare sub.git && ` +
+		plantInGitDir(".", marker) + ` && ` + plantInGitDir("sub.git", marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	for _, dir := range []string{r.project, filepath.Join(r.project, "sub.git")} {
+		if _, err := os.Lstat(dir); err == nil {
+			r.exec(dir, "sh", "-c", gitIdentity+`git update-ref refs/heads/pent-probe "$(git commit-tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904 -m probe)"`)
+		}
+		r.assertAbsent(marker)
+	}
+	r.assertAbsent(filepath.Join(r.project, "HEAD"))
+	r.assertAbsent(filepath.Join(r.project, "sub.git"))
+}

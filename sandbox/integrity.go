@@ -88,8 +88,9 @@ type Tree struct {
 }
 
 // Nested lists the entries of t below its top level whose name is one of
-// t.Names, and the git directories (isGitDirectory) at any level, that
-// were not found at the start, and the directories the search could not
+// t.Names, and the git directories (isGitDirectory) at any level (the
+// HEAD of the root itself when it became one), that were not found at the
+// start, and the directories the search could not
 // read (nothing beneath them is known). It does not descend into a match,
 // the top-level .git or a symlink, nor past the HEAD of a git directory.
 // An entry deeper than PATH_MAX is listed by its deepest ancestor within
@@ -108,8 +109,14 @@ func (t Tree) search() (found, unread []string, err error) {
 			return skipDir(d) // the project's own, guarded by NewGuard
 		}
 		if repo, ok := gitDirOfHead(t.Root, rel, d); ok {
+			if top {
+				repo = rel // the root made a git directory: its HEAD goes
+			}
 			if !slices.Contains(t.Existing, repo) {
 				found = append(found, repo)
+			}
+			if top {
+				return nil
 			}
 			return fs.SkipDir // the rest of the git directory
 		}
@@ -477,8 +484,8 @@ func isGitDirectory(dir string) bool {
 }
 
 // gitDirOfHead reports whether the entry d that a walk of root found at
-// rel is the HEAD of a git directory below root (isGitDirectory), and that
-// directory, relative to root. A walk recognises git directories this way,
+// rel is the HEAD of a git directory (isGitDirectory), and that directory,
+// relative to root ("." for root itself). A walk recognises git directories this way,
 // by an entry it lists anyway, rather than by a look into every directory
 // it enters.
 func gitDirOfHead(root, rel string, d fs.DirEntry) (string, bool) {
@@ -486,7 +493,7 @@ func gitDirOfHead(root, rel string, d fs.DirEntry) (string, bool) {
 		return "", false
 	}
 	dir := path.Dir(rel)
-	return dir, dir != "." && isGitDirectory(filepath.Join(root, dir))
+	return dir, isGitDirectory(filepath.Join(root, dir))
 }
 
 // isDirFollowed reports whether p is a directory, or a symlink to one (git
@@ -695,7 +702,7 @@ func (g *Guard) addGrantRepos(grants []string, limit int) error {
 				}
 				return skipDir(d)
 			}
-			if repo, ok := gitDirOfHead(root, rel, d); ok {
+			if repo, ok := gitDirOfHead(root, rel, d); ok && repo != "." {
 				found = append(found, repo)
 				return fs.SkipDir // the rest of the git directory
 			}

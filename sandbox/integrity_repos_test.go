@@ -149,24 +149,41 @@ func TestGuardCheckGitDirAtRoot(t *testing.T) {
 }
 
 // TestTreeNestedGitDirs: a git directory made during the run anywhere in
-// the project (a bare repository the host's git would enter) is found by
-// the final search, by its content, not one there at the start.
+// the project (a bare repository the host's git would enter, the project
+// root itself made one: its HEAD) is found by the final search, by its
+// content, not one there at the start; the search does not go past a git
+// directory's HEAD.
 func TestTreeNestedGitDirs(t *testing.T) {
-	root := t.TempDir()
-	mkTree(t, root, append(gitDirTree("old.git"), "src/")...)
-	var g Guard
-	if err := g.AddTrees([]string{root}, nil); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name        string
+		start, made []string
+		want        []string
+	}{
+		{"bare repositories", append(gitDirTree("old.git"), "src/", "old.git/.envrc"),
+			append(append(gitDirTree("new.git"), gitDirTree("src/deep/r")...), "src/HEAD", "src/objects/", "new.git/x/.envrc", "old.git/y/.envrc"),
+			[]string{"new.git", "src/deep/r"}},
+		{"the root made one", []string{"src/"}, []string{"HEAD", "objects/", "refs/", "config", "src/.envrc"}, []string{"HEAD", "src/.envrc"}},
+		{"the root one at the start", gitDirTree("."), []string{"src/.envrc"}, []string{"src/.envrc"}},
 	}
-	mkTree(t, root, append(append(gitDirTree("new.git"), gitDirTree("src/deep/r")...), "src/HEAD", "src/objects/")...)
-	got, err := g.Trees[0].Nested()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range got {
-		got[i] = got[i][len(root)+1:]
-	}
-	if want := []string{"new.git", "src/deep/r"}; !slices.Equal(got, want) {
-		t.Errorf("Nested() = %q, want %q", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			mkTree(t, root, tt.start...)
+			var g Guard
+			if err := g.AddTrees([]string{root}, nil); err != nil {
+				t.Fatal(err)
+			}
+			mkTree(t, root, tt.made...)
+			got, err := g.Trees[0].Nested()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				got[i] = got[i][len(root)+1:]
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Nested() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

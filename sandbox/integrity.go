@@ -74,9 +74,9 @@ type Guard struct {
 // subdirectory (a repository the host's git enters, or a gitlink whose
 // core.fsmonitor the host's `git status` runs), a git directory by its
 // content (a bare repository, anywhere but the project's own .git), an
-// .envrc direnv loads on cd, an agent's or editor's directory. The search is a walk of the whole
-// tree once at the start and once at the end, not a watch: such an entry
-// is visible on the host until the command ends.
+// .envrc direnv loads on cd, an agent's or editor's directory. The search
+// is a walk of the whole tree once at the start and once at the end, not
+// a watch: such an entry is visible on the host until the command ends.
 type Tree struct {
 	// Root is the project root.
 	Root string `json:"root"`
@@ -90,11 +90,10 @@ type Tree struct {
 // Nested lists the entries of t below its top level whose name is one of
 // t.Names, and the git directories (isGitDirectory) at any level (the
 // HEAD of the root itself when it became one), that were not found at the
-// start, and the directories the search could not
-// read (nothing beneath them is known). It does not descend into a match,
-// the top-level .git or a symlink, nor past the HEAD of a git directory.
-// An entry deeper than PATH_MAX is listed by its deepest ancestor within
-// it.
+// start, and the directories the search could not read (nothing beneath
+// them is known). It does not descend into a match, the top-level .git or
+// a symlink, nor past the HEAD of a git directory. An entry deeper than
+// PATH_MAX is listed by its deepest ancestor within it.
 func (t Tree) Nested() ([]string, error) {
 	found, unread, err := t.search()
 	return movables(t.Root, append(found, unread...)), err
@@ -414,9 +413,9 @@ func (g *Guard) addRoots(roots []string) {
 // have made: a root that is not an absolute clean path below /, a guarded
 // directory outside its root, a git directory outside its root or that is
 // neither a .git below it nor holds a HEAD, an allowlist anywhere but one
-// of its git directories,
-// and at home (the user's home directory) or one of its ancestors anything
-// but literal names (a forged "*" there would move the whole home aside).
+// of its git directories, and at home (the user's home directory) or one
+// of its ancestors anything but literal names (a forged "*" there would
+// move the whole home aside).
 func (g Guard) Check(home string) error {
 	root := func(r string) error {
 		if !filepath.IsAbs(r) || filepath.Clean(r) != r || r == "/" {
@@ -485,9 +484,9 @@ func isGitDirectory(dir string) bool {
 
 // gitDirOfHead reports whether the entry d that a walk of root found at
 // rel is the HEAD of a git directory (isGitDirectory), and that directory,
-// relative to root ("." for root itself). A walk recognises git directories this way,
-// by an entry it lists anyway, rather than by a look into every directory
-// it enters.
+// relative to root ("." for root itself). A walk recognises git
+// directories this way, by an entry it lists anyway, rather than by a look
+// into every directory it enters.
 func gitDirOfHead(root, rel string, d fs.DirEntry) (string, bool) {
 	if d.Name() != "HEAD" || d.IsDir() {
 		return "", false
@@ -634,13 +633,13 @@ func (g *Guard) addLinked(target string) error {
 	if err != nil || !isGitDirectory(real) {
 		return nil // nothing there, or not a git directory git would use
 	}
-	root, dir := "", ""
+	root, dir, deepest := "", "", ""
 	for _, r := range g.roots {
 		rr, err := EvalSymlinks(r)
-		if err != nil || rr == "/" || !within(real, rr) || len(r) <= len(root) {
+		if err != nil || rr == "/" || !within(real, rr) || len(rr) <= len(deepest) {
 			continue
 		}
-		root, dir = r, filepath.Join(r, strings.TrimPrefix(real, rr))
+		root, dir, deepest = r, filepath.Join(r, strings.TrimPrefix(real, rr)), rr
 	}
 	if root == "" {
 		return nil // outside every directory the command may write

@@ -64,12 +64,13 @@ func TestIsGitDirectory(t *testing.T) {
 // (in the project or in another writable root, through a symlink too), the
 // git directory a commondir file names; what follows a gitdir file in a
 // directory of a grant is searched too; not one outside every writable
-// root, however a gitdir file climbs to it.
+// root, however a gitdir file climbs to it. A .git symlink counts as a
+// gitdir file.
 func TestGuardGitDirsEverywhere(t *testing.T) {
 	base := t.TempDir()
 	project, grant, bare := filepath.Join(base, "p"), filepath.Join(base, "go"), filepath.Join(base, "lib.git")
 	var tree []string
-	for _, d := range []string{"p/mirror.git", "p/.idea/common", "go/pkg/mod/cache/vcs/0a1b", "go/x", "go/z", "go/w/y", "lib.git", "outside"} {
+	for _, d := range []string{"p/mirror.git", "p/.idea/common", "p/.idea/linked", "go/pkg/mod/cache/vcs/0a1b", "go/x", "go/z", "go/w/y", "lib.git", "outside"} {
 		tree = append(tree, gitDirTree(d)...)
 	}
 	mkTree(t, base, append(tree, "p/src/", "p/wt/", "p/up/", "p/root/", "p/common/")...)
@@ -88,6 +89,10 @@ func TestGuardGitDirsEverywhere(t *testing.T) {
 	if err := os.Symlink("../go", filepath.Join(project, "ln")); err != nil {
 		t.Fatal(err)
 	}
+	mkTree(t, project, "sym/")
+	if err := os.Symlink("../.idea/linked", filepath.Join(project, "sym", ".git")); err != nil {
+		t.Fatal(err) // a .git symlink, to a git directory the tree walk does not see
+	}
 	g, err := NewGuard([]string{project, grant, bare}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +110,7 @@ func TestGuardGitDirsEverywhere(t *testing.T) {
 		gits = append(gits, root+":"+rel)
 	}
 	slices.Sort(gits)
-	want := []string{"go:go/pkg/mod/cache/vcs/0a1b", "go:go/w/y", "go:go/x", "go:go/z", "lib.git:lib.git", "p:p/.idea/common", "p:p/.idea/wt", "p:p/mirror.git"}
+	want := []string{"go:go/pkg/mod/cache/vcs/0a1b", "go:go/w/y", "go:go/x", "go:go/z", "lib.git:lib.git", "p:p/.idea/common", "p:p/.idea/linked", "p:p/.idea/wt", "p:p/mirror.git"}
 	if !slices.Equal(gits, want) {
 		t.Errorf("git directories\n%q, want\n%q", gits, want)
 	}

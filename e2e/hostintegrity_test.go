@@ -306,11 +306,12 @@ echo DONE`, dir, marker)
 // assertGitDirUnchanged fails when the host's git, working in the git
 // directory dir (a ref update, which runs the reference-transaction hook,
 // and a status where there is a work tree), runs the command planted by
-// plantInGitDir, or when dir's config differs from config.
-func assertGitDirUnchanged(t *testing.T, r *runner, dir, workTree, marker, config string) {
+// plantInGitDir, or when config (unchanged of dir's config) reports a
+// change.
+func assertGitDirUnchanged(t *testing.T, r *runner, dir, workTree, marker string, config func() string) {
 	t.Helper()
-	if now, err := os.ReadFile(filepath.Join(dir, "config")); err != nil || string(now) != config {
-		t.Errorf("%s/config changed on the host: %q (%v)", dir, now, err)
+	if msg := config(); msg != "" {
+		t.Error(msg)
 	}
 	r.exec(dir, "sh", "-c", gitIdentity+`git update-ref refs/heads/pent-probe "$(git commit-tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904 -m probe)"`)
 	if workTree != "" {
@@ -320,23 +321,13 @@ func assertGitDirUnchanged(t *testing.T, r *runner, dir, workTree, marker, confi
 	r.assertAbsent(filepath.Join(dir, "hooks", "reference-transaction"))
 }
 
-// readConfig is the content of the git directory dir's config.
-func readConfig(t *testing.T, dir string) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "config"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
 // attemptBareRepoInGrant: a bare repository in a directory granted
 // read-write (Go's module cache under @go) keeps its hooks and
 // configuration: the host's git (run by `go get`) runs nothing planted.
 func attemptBareRepoInGrant(t *testing.T, r *runner) {
 	bare := filepath.Join(r.home, "go", "pkg", "mod", "cache", "vcs", "0123abcd")
 	hostBareRepo(t, r, bare)
-	config, marker := readConfig(t, bare), filepath.Join(r.home, "bare-ran")
+	config, marker := unchanged(t, filepath.Join(bare, "config")), filepath.Join(r.home, "bare-ran")
 	res := r.sandboxSh(plantInGitDir(bare, marker), "--network", "blocked", "--profile", "@go")
 	if !strings.Contains(res.stdout, "DONE") {
 		t.Fatalf("the planting script did not finish:\n%s", res)
@@ -349,7 +340,7 @@ func attemptBareRepoInGrant(t *testing.T, r *runner) {
 func attemptBareRepoInProject(t *testing.T, r *runner) {
 	bare := filepath.Join(r.project, "mirror.git")
 	hostBareRepo(t, r, bare)
-	config, marker := readConfig(t, bare), filepath.Join(r.home, "bare-ran")
+	config, marker := unchanged(t, filepath.Join(bare, "config")), filepath.Join(r.home, "bare-ran")
 	res := r.sandboxSh(plantInGitDir("mirror.git", marker))
 	if !strings.Contains(res.stdout, "DONE") {
 		t.Fatalf("the planting script did not finish:\n%s", res)
@@ -362,7 +353,7 @@ func attemptBareRepoInProject(t *testing.T, r *runner) {
 func attemptBareRepoAsGrant(t *testing.T, r *runner) {
 	bare := filepath.Join(r.home, "mirrors", "lib.git")
 	hostBareRepo(t, r, bare)
-	config, marker := readConfig(t, bare), filepath.Join(r.home, "bare-ran")
+	config, marker := unchanged(t, filepath.Join(bare, "config")), filepath.Join(r.home, "bare-ran")
 	res := r.sandboxSh(plantInGitDir(bare, marker), "--write", bare)
 	if !strings.Contains(res.stdout, "DONE") {
 		t.Fatalf("the planting script did not finish:\n%s", res)
@@ -379,7 +370,7 @@ func attemptSeparateGitDir(t *testing.T, r *runner) {
 	if res := r.host("git", "init", "-q", "--separate-git-dir="+store, "."); res.code != 0 {
 		t.Fatalf("git init --separate-git-dir on the host:\n%s", res)
 	}
-	config, marker := readConfig(t, store), filepath.Join(r.home, "separate-ran")
+	config, marker := unchanged(t, filepath.Join(store, "config")), filepath.Join(r.home, "separate-ran")
 	res := r.sandboxSh(plantInGitDir("store/app", marker))
 	if !strings.Contains(res.stdout, "DONE") {
 		t.Fatalf("the planting script did not finish:\n%s", res)
@@ -398,7 +389,7 @@ func attemptGitdirInOtherRoot(t *testing.T, r *runner) {
 	if res := r.exec(sub, "git", "init", "-q", "--separate-git-dir="+target, "."); res.code != 0 {
 		t.Fatalf("git init --separate-git-dir on the host:\n%s", res)
 	}
-	config, marker := readConfig(t, target), filepath.Join(r.home, "other-root-ran")
+	config, marker := unchanged(t, filepath.Join(target, "config")), filepath.Join(r.home, "other-root-ran")
 	res := r.sandboxSh(plantInGitDir(target, marker), "--write", grant)
 	if !strings.Contains(res.stdout, "DONE") {
 		t.Fatalf("the planting script did not finish:\n%s", res)

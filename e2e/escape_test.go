@@ -695,6 +695,12 @@ var hostIntegrityAttempts = []struct {
 	{"walk-errors", attemptWalkErrors},
 	{"rebase-state", attemptRebaseState},
 	{"guard-recovery", attemptRecovery},
+	{"bare-repo-in-grant", attemptBareRepoInGrant},
+	{"bare-repo-in-project", attemptBareRepoInProject},
+	{"bare-repo-as-grant", attemptBareRepoAsGrant},
+	{"separate-git-dir", attemptSeparateGitDir},
+	{"gitdir-in-other-root", attemptGitdirInOtherRoot},
+	{"git-dir-made-inside", attemptGitDirMadeInside},
 }
 
 // suidDumpable attacks init's threads with fs.suid_dumpable=1, under which

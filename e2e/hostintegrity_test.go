@@ -283,3 +283,137 @@ echo DONE`, fsmon("sub"), ran("sub-hook"), fsmon("sep"), inner, fsmon("granted")
 		r.assertAbsent(ran(what))
 	}
 }
+
+// hostBareRepo makes a bare repository at dir on the host, as Go's module
+// cache keeps one per module fetched from a VCS (cache/vcs/HASH).
+func hostBareRepo(t *testing.T, r *runner, dir string) {
+	t.Helper()
+	r.mkdir(filepath.Dir(dir), 0o755)
+	if res := r.exec(filepath.Dir(dir), "git", "init", "-q", "--bare", dir); res.code != 0 {
+		t.Fatalf("git init --bare on the host:\n%s", res)
+	}
+}
+
+// plantInGitDir is a script that plants, in the git directory dir, a
+// reference-transaction hook and a core.fsmonitor, core.sshCommand and
+// core.hooksPath configuration that each touch marker, and prints DONE.
+func plantInGitDir(dir, marker string) string {
+	return fmt.Sprintf(`printf '#!/bin/sh\ntouch %[2]s\n' > %[1]s/hooks/reference-transaction; chmod +x %[1]s/hooks/reference-transaction
+printf '[core]\n\tfsmonitor = "touch %[2]s; false"\n\tsshCommand = "touch %[2]s; false"\n' >> %[1]s/config
+echo DONE`, dir, marker)
+}
+
+// assertGitDirUnchanged fails when the host's git, working in the git
+// directory dir (a ref update, which runs the reference-transaction hook,
+// and a status where there is a work tree), runs the command planted by
+// plantInGitDir, or when config (unchanged of dir's config) reports a
+// change.
+func assertGitDirUnchanged(t *testing.T, r *runner, dir, workTree, marker string, config func() string) {
+	t.Helper()
+	if msg := config(); msg != "" {
+		t.Error(msg)
+	}
+	r.exec(dir, "sh", "-c", gitIdentity+`git update-ref refs/heads/pent-probe "$(git commit-tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904 -m probe)"`)
+	if workTree != "" {
+		r.exec(workTree, "git", "status")
+	}
+	r.assertAbsent(marker)
+	r.assertAbsent(filepath.Join(dir, "hooks", "reference-transaction"))
+}
+
+// attemptBareRepoInGrant: a bare repository in a directory granted
+// read-write (Go's module cache under @go) keeps its hooks and
+// configuration: the host's git (run by `go get`) runs nothing planted.
+func attemptBareRepoInGrant(t *testing.T, r *runner) {
+	bare := filepath.Join(r.home, "go", "pkg", "mod", "cache", "vcs", "0123abcd")
+	hostBareRepo(t, r, bare)
+	config, marker := unchanged(t, filepath.Join(bare, "config")), filepath.Join(r.home, "bare-ran")
+	res := r.sandboxSh(plantInGitDir(bare, marker), "--network", "blocked", "--profile", "@go")
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	assertGitDirUnchanged(t, r, bare, "", marker, config)
+}
+
+// attemptBareRepoInProject: a bare repository inside the project (a
+// mirror.git) keeps its hooks and configuration.
+func attemptBareRepoInProject(t *testing.T, r *runner) {
+	bare := filepath.Join(r.project, "mirror.git")
+	hostBareRepo(t, r, bare)
+	config, marker := unchanged(t, filepath.Join(bare, "config")), filepath.Join(r.home, "bare-ran")
+	res := r.sandboxSh(plantInGitDir("mirror.git", marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	assertGitDirUnchanged(t, r, bare, "", marker, config)
+}
+
+// attemptBareRepoAsGrant: a bare repository granted read-write itself
+// keeps its hooks and configuration.
+func attemptBareRepoAsGrant(t *testing.T, r *runner) {
+	bare := filepath.Join(r.home, "mirrors", "lib.git")
+	hostBareRepo(t, r, bare)
+	config, marker := unchanged(t, filepath.Join(bare, "config")), filepath.Join(r.home, "bare-ran")
+	res := r.sandboxSh(plantInGitDir(bare, marker), "--write", bare)
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	assertGitDirUnchanged(t, r, bare, "", marker, config)
+}
+
+// attemptSeparateGitDir: a project whose .git is a gitdir file (git init
+// --separate-git-dir) naming a git directory inside the project keeps that
+// git directory's hooks and configuration.
+func attemptSeparateGitDir(t *testing.T, r *runner) {
+	store := filepath.Join(r.project, "store", "app")
+	r.mkdir(filepath.Dir(store), 0o755)
+	if res := r.host("git", "init", "-q", "--separate-git-dir="+store, "."); res.code != 0 {
+		t.Fatalf("git init --separate-git-dir on the host:\n%s", res)
+	}
+	config, marker := unchanged(t, filepath.Join(store, "config")), filepath.Join(r.home, "separate-ran")
+	res := r.sandboxSh(plantInGitDir("store/app", marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	assertGitDirUnchanged(t, r, store, r.project, marker, config)
+}
+
+// attemptGitdirInOtherRoot: a nested repository of the project whose
+// gitdir file names a git directory in another directory granted
+// read-write keeps that git directory's hooks and configuration.
+func attemptGitdirInOtherRoot(t *testing.T, r *runner) {
+	grant := filepath.Join(r.home, "grant")
+	sub, target := filepath.Join(r.project, "sub"), filepath.Join(grant, "x")
+	r.mkdir(sub, 0o755)
+	r.mkdir(grant, 0o755)
+	if res := r.exec(sub, "git", "init", "-q", "--separate-git-dir="+target, "."); res.code != 0 {
+		t.Fatalf("git init --separate-git-dir on the host:\n%s", res)
+	}
+	config, marker := unchanged(t, filepath.Join(target, "config")), filepath.Join(r.home, "other-root-ran")
+	res := r.sandboxSh(plantInGitDir(target, marker), "--write", grant)
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	assertGitDirUnchanged(t, r, target, sub, marker, config)
+}
+
+// attemptGitDirMadeInside: a git directory the command makes in the
+// project, a bare repository in a subdirectory or the project root itself
+// made one (no .git there), does not remain one on the host: the host's
+// git working there runs no hook planted in it.
+func attemptGitDirMadeInside(t *testing.T, r *runner) {
+	marker := filepath.Join(r.home, "made-ran")
+	res := r.sandboxSh(`git init -q --bare . && git init -q --bare sub.git && ` +
+		plantInGitDir(".", marker) + ` && ` + plantInGitDir("sub.git", marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	for _, dir := range []string{r.project, filepath.Join(r.project, "sub.git")} {
+		if _, err := os.Lstat(dir); err == nil {
+			r.exec(dir, "sh", "-c", gitIdentity+`git update-ref refs/heads/pent-probe "$(git commit-tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904 -m probe)"`)
+		}
+		r.assertAbsent(marker)
+	}
+	r.assertAbsent(filepath.Join(r.project, "HEAD"))
+	r.assertAbsent(filepath.Join(r.project, "sub.git"))
+}

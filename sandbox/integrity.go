@@ -70,14 +70,20 @@ type Guard struct {
 	// Trees are the projects whose whole tree the final sweep searches for
 	// protected names created below the top level.
 	Trees []Tree `json:"trees,omitempty"`
+
+	// roots are the directories the command may write that the guard was
+	// made for: a git directory that a gitdir or commondir file (or a .git
+	// symlink) leads to is guarded when it lies in one of them.
+	roots []string
 }
 
 // Tree is a project searched below its top level: a .git created in a
 // subdirectory (a repository the host's git enters, or a gitlink whose
-// core.fsmonitor the host's `git status` runs), an .envrc direnv loads on
-// cd, an agent's or editor's directory. The search is a walk of the whole
-// tree once at the start and once at the end, not a watch: such an entry
-// is visible on the host until the command ends.
+// core.fsmonitor the host's `git status` runs), a git directory by its
+// content (a bare repository, anywhere but the project's own .git), an
+// .envrc direnv loads on cd, an agent's or editor's directory. The search
+// is a walk of the whole tree once at the start and once at the end, not
+// a watch: such an entry is visible on the host until the command ends.
 type Tree struct {
 	// Root is the project root.
 	Root string `json:"root"`
@@ -89,10 +95,12 @@ type Tree struct {
 }
 
 // Nested lists the entries of t below its top level whose name is one of
-// t.Names and that were not found at the start, and the directories the
-// search could not read (nothing beneath them is known). It does not
-// descend into a match, the top-level .git or a symlink. An entry deeper
-// than PATH_MAX is listed by its deepest ancestor within it.
+// t.Names, and the git directories (isGitDirectory) at any level (the
+// HEAD of the root itself when it became one), that were not found at the
+// start, and the directories the search could not read (nothing beneath
+// them is known). It does not descend into a match, the top-level .git or
+// a symlink, nor past the HEAD of a git directory. An entry deeper than
+// PATH_MAX is listed by its deepest ancestor within it.
 func (t Tree) Nested() ([]string, error) {
 	found, unread, err := t.search()
 	return movables(t.Root, append(found, unread...)), err
@@ -103,12 +111,27 @@ func (t Tree) Nested() ([]string, error) {
 func (t Tree) search() (found, unread []string, err error) {
 	unread, err = walkDir(t.Root, func(rel string, d fs.DirEntry) error {
 		top := !strings.Contains(rel, "/")
+		if top && d.Name() == ".git" {
+			return skipDir(d) // the project's own, guarded by NewGuard
+		}
+		if repo, ok := gitDirOfHead(t.Root, rel, d); ok {
+			if top {
+				repo = rel // the root made a git directory: its HEAD goes
+			}
+			if !slices.Contains(t.Existing, repo) {
+				found = append(found, repo)
+			}
+			if top {
+				return nil
+			}
+			return fs.SkipDir // the rest of the git directory
+		}
 		match := slices.Contains(t.Names, d.Name())
 		if match && !top && !slices.Contains(t.Existing, rel) {
 			found = append(found, rel)
 		}
-		if d.IsDir() && (match || top && d.Name() == ".git") {
-			return fs.SkipDir
+		if match {
+			return skipDir(d)
 		}
 		return nil
 	})
@@ -118,11 +141,23 @@ func (t Tree) search() (found, unread []string, err error) {
 	return found, unread, nil
 }
 
+// skipDir is what a walk's visit returns not to descend into d: SkipDir
+// for a directory, nil for anything else (where SkipDir would skip the
+// rest of its parent).
+func skipDir(d fs.DirEntry) error {
+	if d.IsDir() {
+		return fs.SkipDir
+	}
+	return nil
+}
+
 // AddTrees makes g search the trees of roots for the protected names
-// (built-in and extra ones without a slash) at its final sweep, and guards
-// the repositories it finds in them (a .git below the top level) like the
-// project's own (addNested).
+// (built-in and extra ones without a slash) and for new git directories
+// at its final sweep, and guards the repositories it finds in them (a .git
+// below the top level, a git directory by its content) like the project's
+// own (addRepo).
 func (g *Guard) AddTrees(roots, extra []string) error {
+	g.addRoots(roots)
 	var names []string
 	for _, n := range append(slices.Clone(protectedNames), extra...) {
 		if !strings.Contains(filepath.Clean(n), "/") && !slices.Contains(names, n) {
@@ -140,10 +175,7 @@ func (g *Guard) AddTrees(roots, extra []string) error {
 		t.Existing = found
 		g.Trees = append(g.Trees, t)
 		for _, rel := range found {
-			if path.Base(rel) != ".git" {
-				continue
-			}
-			if err := g.addNested(root, filepath.Join(root, rel)); err != nil {
+			if err := g.addRepo(root, filepath.Join(root, rel)); err != nil {
 				return err
 			}
 		}
@@ -357,29 +389,40 @@ func (d GuardDir) New() ([]string, error) {
 	return out, nil
 }
 
-// NewGuard makes the guard of the projects at roots: in each, the
-// protected names (built-in and extra, relative paths not under .git) at
-// their deepest existing directory, and an existing .git directory and its
-// objects/info by the allowlist of what git writes.
+// NewGuard makes the guard of the projects at roots, every directory the
+// command may write: in each, the protected names (built-in and extra,
+// relative paths not under .git) at their deepest existing directory, and
+// its git directory by the allowlist of what git writes: the root itself
+// when it is one (a bare repository granted read-write), its .git, and the
+// git directory a .git file names when that lies in one of roots.
 func NewGuard(roots, extra []string) (Guard, error) {
 	var g Guard
+	g.addRoots(roots)
 	for _, root := range roots {
-		one, err := guardOf(root, extra)
-		if err != nil {
+		if err := g.addProject(root, extra); err != nil {
 			return Guard{}, err
 		}
-		g.Dirs = append(g.Dirs, one.Dirs...)
-		g.Git = append(g.Git, one.Git...)
 	}
+	slices.SortFunc(g.Dirs, func(a, b GuardDir) int { return strings.Compare(a.Dir, b.Dir) })
 	return g, nil
+}
+
+// addRoots adds roots to the directories g knows the command may write.
+func (g *Guard) addRoots(roots []string) {
+	for _, r := range roots {
+		if !slices.Contains(g.roots, r) {
+			g.roots = append(g.roots, r)
+		}
+	}
 }
 
 // Check refuses a guard (read back from a record) that NewGuard would not
 // have made: a root that is not an absolute clean path below /, a guarded
-// directory outside its root, a git directory that is neither a .git nor
-// holds a HEAD, an allowlist anywhere but one of its git directories,
-// and at home (the user's home directory) or one of its ancestors anything
-// but literal names (a forged "*" there would move the whole home aside).
+// directory outside its root, a git directory outside its root or that is
+// neither a .git below it nor holds a HEAD, an allowlist anywhere but one
+// of its git directories, and at home (the user's home directory) or one
+// of its ancestors anything but literal names (a forged "*" there would
+// move the whole home aside).
 func (g Guard) Check(home string) error {
 	root := func(r string) error {
 		if !filepath.IsAbs(r) || filepath.Clean(r) != r || r == "/" {
@@ -411,42 +454,98 @@ func (g Guard) Check(home string) error {
 		if err := root(gd.Root); err != nil {
 			return err
 		}
-		// A git directory below its root: a .git, or (named by a gitdir
-		// file) one that holds a HEAD.
+		// A git directory at or below its root: a .git below it, or one
+		// that holds a HEAD (a bare repository, a root that is one, one a
+		// gitdir file names).
 		below := strings.HasPrefix(gd.Dir, gd.Root+"/") && filepath.Clean(gd.Dir) == gd.Dir
-		if head, err := os.Lstat(filepath.Join(gd.Dir, "HEAD")); !below || filepath.Base(gd.Dir) != ".git" && (err != nil || !head.Mode().IsRegular()) {
+		dotGit := below && filepath.Base(gd.Dir) == ".git"
+		if !below && gd.Dir != gd.Root || !dotGit && !holdsHead(gd.Dir) {
 			return fmt.Errorf("%q is not a git directory of %q", gd.Dir, gd.Root)
 		}
 	}
 	return nil
 }
 
-// guardOf is the guard of one project.
-func guardOf(root string, extra []string) (Guard, error) {
+// holdsHead reports whether dir holds a HEAD git would read: a regular
+// file or a symlink, not a directory.
+func holdsHead(dir string) bool {
+	head, err := os.Lstat(filepath.Join(dir, "HEAD"))
+	return err == nil && (head.Mode().IsRegular() || head.Mode()&fs.ModeSymlink != 0)
+}
+
+// isGitDirectory reports whether dir is a git directory by its content,
+// as git decides where no .git names it (is_git_directory): it holds a
+// HEAD and objects and refs directories, or a HEAD and a commondir file
+// naming where those are (a linked worktree's). Its name does not matter:
+// Go's module cache keeps bare repositories at cache/vcs/HASH.
+func isGitDirectory(dir string) bool {
+	if !holdsHead(dir) {
+		return false
+	}
+	if isDirFollowed(filepath.Join(dir, "objects")) && isDirFollowed(filepath.Join(dir, "refs")) {
+		return true
+	}
+	_, err := os.Lstat(filepath.Join(dir, "commondir"))
+	return err == nil
+}
+
+// gitDirOfHead reports whether the entry d that a walk of root found at
+// rel is the HEAD of a git directory (isGitDirectory), and that directory,
+// relative to root ("." for root itself). A walk recognises git
+// directories this way, by an entry it lists anyway, rather than by a look
+// into every directory it enters.
+func gitDirOfHead(root, rel string, d fs.DirEntry) (string, bool) {
+	if d.Name() != "HEAD" || d.IsDir() {
+		return "", false
+	}
+	dir := path.Dir(rel)
+	return dir, isGitDirectory(filepath.Join(root, dir))
+}
+
+// isDirFollowed reports whether p is a directory, or a symlink to one (git
+// follows both).
+func isDirFollowed(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// addProject adds the guard of one project (or grant) at root to g: the
+// root itself when it is a git directory, first, so that its allowlist
+// also forbids the protected names; the protected names; its .git.
+func (g *Guard) addProject(root string, extra []string) error {
+	if isGitDirectory(root) {
+		if err := g.addGitDir(root, root); err != nil {
+			return err
+		}
+	}
 	gitDir := filepath.Join(root, ".git")
-	var g Guard
+	_, err := os.Lstat(gitDir)
+	dotGit := err == nil
 	for _, name := range append(slices.Clone(protectedNames), extra...) {
-		if name == ".git" && isDir(gitDir) {
-			continue // guarded entry by entry below
+		if name == ".git" && dotGit {
+			continue // guarded below
 		}
 		dir, first := deepestDir(root, name)
 		if err := g.forbid(root, dir, first); err != nil {
-			return Guard{}, err
+			return err
 		}
 	}
-	if isDir(gitDir) {
-		if err := g.addGitDir(root, gitDir); err != nil {
-			return Guard{}, err
-		}
+	if dotGit {
+		return g.addNested(root, gitDir)
 	}
-	slices.SortFunc(g.Dirs, func(a, b GuardDir) int { return strings.Compare(a.Dir, b.Dir) })
-	return g, nil
+	return nil
 }
 
 // addGitDir guards the git directory gitDir of the project at root by the
 // allowlist of what git writes in normal work: gitDir itself, its
-// objects/info and its info.
+// objects/info and its info; and then the git directory its commondir file
+// names, where git reads the configuration and hooks from (addLinked).
+// A git directory already guarded, or held by one that is, is left as it
+// is.
 func (g *Guard) addGitDir(root, gitDir string) error {
+	if slices.ContainsFunc(g.Git, func(gd GitDir) bool { return within(gitDir, gd.Dir) }) {
+		return nil
+	}
 	names := slices.Clone(gitStateNames)
 	objects := filepath.Join(gitDir, "objects")
 	var dirs []GuardDir
@@ -488,14 +587,29 @@ func (g *Guard) addGitDir(root, gitDir string) error {
 	}
 	gd.Odd = odd
 	g.Git = append(g.Git, gd)
+	if data, err := readPlain(filepath.Join(gitDir, "commondir")); err == nil {
+		return g.addLinked(commonDirTarget(gitDir, data))
+	}
 	return nil
 }
 
-// addNested guards the entry dot, a .git found below the top level of the
-// project or grant at root, like the project's own: a git directory by
-// the allowlist (addGitDir); a gitdir file (or a symlink) stays as it is,
-// and the git directory a gitdir file names, when it lies inside root and
-// no guarded git directory holds it, is guarded by the allowlist too.
+// addRepo guards what a walk of the project or grant at root found at p:
+// a .git (addNested) or a git directory by its content (addGitDir).
+func (g *Guard) addRepo(root, p string) error {
+	switch {
+	case filepath.Base(p) == ".git":
+		return g.addNested(root, p)
+	case isGitDirectory(p):
+		return g.addGitDir(root, p)
+	}
+	return nil // a protected name
+}
+
+// addNested guards the entry dot, the .git of the project or grant at root
+// or one found below its top level, like the project's own: a git
+// directory by the allowlist (addGitDir); a gitdir file or a symlink stays
+// as it is, and the git directory it leads to is guarded by the allowlist
+// too when it lies in one of the roots g knows (addLinked).
 func (g *Guard) addNested(root, dot string) error {
 	if isDir(dot) {
 		return g.addGitDir(root, dot)
@@ -503,16 +617,41 @@ func (g *Guard) addNested(root, dot string) error {
 	if err := g.forbid(root, filepath.Dir(dot), ".git"); err != nil {
 		return err
 	}
+	if fi, err := os.Lstat(dot); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return g.addLinked(dot) // git follows a .git symlink
+	}
 	data, err := readPlain(dot)
 	if err != nil {
-		return nil // a symlink, or not a file git reads: kept as it is
+		return nil // not a file git reads: kept as it is
 	}
-	target, ok := gitdirTarget(dot, data)
-	if !ok || target == root || !within(target, root) || !isDir(target) ||
-		slices.ContainsFunc(g.Git, func(gd GitDir) bool { return within(target, gd.Dir) }) {
-		return nil
+	if target, ok := gitdirTarget(dot, data); ok {
+		return g.addLinked(target)
 	}
-	return g.addGitDir(root, target)
+	return nil
+}
+
+// addLinked guards the git directory at target, which a gitdir or
+// commondir file names or a .git symlink leads to, when it is one
+// (isGitDirectory) and, its symlinks resolved, lies at or beneath one of
+// the roots g knows: a project, or another directory the command may
+// write. It is guarded for the deepest such root, by its path beneath it.
+func (g *Guard) addLinked(target string) error {
+	real, err := EvalSymlinks(target)
+	if err != nil || !isGitDirectory(real) {
+		return nil // nothing there, or not a git directory git would use
+	}
+	root, dir, deepest := "", "", ""
+	for _, r := range g.roots {
+		rr, err := EvalSymlinks(r)
+		if err != nil || rr == "/" || !within(real, rr) || len(rr) <= len(deepest) {
+			continue
+		}
+		root, dir, deepest = r, filepath.Join(r, strings.TrimPrefix(real, rr)), rr
+	}
+	if root == "" {
+		return nil // outside every directory the command may write
+	}
+	return g.addGitDir(root, dir)
 }
 
 // gitdirTarget is the git directory the gitdir file dot (content data)
@@ -530,14 +669,27 @@ func gitdirTarget(dot string, data []byte) (string, bool) {
 	return filepath.Clean(target), true
 }
 
+// commonDirTarget is the directory the commondir file of gitDir (content
+// data) names, as git reads it: the whole file less trailing line ends,
+// relative to gitDir unless absolute.
+func commonDirTarget(gitDir string, data []byte) string {
+	common := strings.TrimRight(string(data), "\r\n")
+	if !filepath.IsAbs(common) {
+		common = filepath.Join(gitDir, common)
+	}
+	return filepath.Clean(common)
+}
+
 // maxGrantDirs is how many directories of one directory granted
 // read-write AddGrantRepos searches for repositories; past it pent
 // refuses to run (a repository it did not see would stay unguarded).
 const maxGrantDirs = 50_000
 
 // AddGrantRepos guards the repositories inside each directory of grants
-// (a .git below its top level, as AddTrees does for projects) like a
-// project's own. It searches at most maxGrantDirs directories of each.
+// (a .git below its top level, a git directory by its content such as the
+// bare repositories of Go's module cache, as AddTrees does for projects)
+// like a project's own. It searches at most maxGrantDirs directories of
+// each.
 func (g *Guard) AddGrantRepos(grants []string) error {
 	return g.addGrantRepos(grants, maxGrantDirs)
 }
@@ -545,6 +697,7 @@ func (g *Guard) AddGrantRepos(grants []string) error {
 // addGrantRepos is AddGrantRepos searching at most limit directories of
 // each grant.
 func (g *Guard) addGrantRepos(grants []string, limit int) error {
+	g.addRoots(grants)
 	for _, root := range grants {
 		var found []string
 		dirs := 0
@@ -553,7 +706,11 @@ func (g *Guard) addGrantRepos(grants []string, limit int) error {
 				if strings.Contains(rel, "/") {
 					found = append(found, rel)
 				}
-				return fs.SkipDir
+				return skipDir(d)
+			}
+			if repo, ok := gitDirOfHead(root, rel, d); ok && repo != "." {
+				found = append(found, repo)
+				return fs.SkipDir // the rest of the git directory
 			}
 			if d.IsDir() {
 				if dirs++; dirs > limit {
@@ -569,7 +726,7 @@ func (g *Guard) addGrantRepos(grants []string, limit int) error {
 			return fmt.Errorf("guarding %s, granted read-write: %w", root, err)
 		}
 		for _, rel := range found {
-			if err := g.addNested(root, filepath.Join(root, rel)); err != nil {
+			if err := g.addRepo(root, filepath.Join(root, rel)); err != nil {
 				return err
 			}
 		}

@@ -333,12 +333,12 @@ func FuzzExecLines(f *testing.F) {
 // top level are guarded like the project's own (their configuration and
 // hooks read-only, their directories watched by the allowlist); a gitdir
 // file stays as it is and the git directory it names inside the root is
-// guarded too, not one outside it; a grant larger than the limit is
+// guarded too (once), not one outside it; a grant larger than the limit is
 // refused.
 func TestGuardNestedRepos(t *testing.T) {
 	root := t.TempDir()
 	mkTree(t, root, "sub/.git/HEAD", "sub/.git/config", "sub/.git/hooks/", "sub/.git/objects/info/",
-		"sep.git/HEAD", "sep.git/config", "far/.git/HEAD", "in/.git/modules/m/config")
+		"sep.git/HEAD", "sep.git/config", "sep.git/objects/", "sep.git/refs/", "far/.git/HEAD", "in/.git/modules/m/config")
 	for _, f := range []struct{ rel, data string }{{"sep/.git", "gitdir: ../sep.git\n"}, {"out/.git", "gitdir: /etc\n"}, {"in/m/.git", "gitdir: ../.git/modules/m\n"}} {
 		mkTree(t, root, f.rel)
 		if err := os.WriteFile(filepath.Join(root, f.rel), []byte(f.data), 0o644); err != nil {

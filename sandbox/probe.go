@@ -124,5 +124,5 @@ func lookPath(stat func(string) (os.FileInfo, error), name, path, cwd string, d 
 			return candidate, nil
 		}
 	}
-	return "", fmt.Errorf("%s: command not found in PATH", name)
+	return "", notFound(name)
 }

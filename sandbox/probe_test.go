@@ -81,7 +81,7 @@ func TestLookPathHung(t *testing.T) {
 		{name: "tool", path: path, want: "/usr/bin/tool", probed: []string{"/usr/local/bin/tool", "/usr/bin/tool"}},
 		{name: "other", path: "/net/tools/bin:/usr/bin", err: `the PATH directory "/net/tools/bin" gave no answer within`},
 		{name: "missing", path: path, err: `the PATH directory "/net/tools/bin" gave no answer within`},
-		{name: "missing", path: "/usr/local/bin:/usr/bin", err: "missing: command not found in PATH"},
+		{name: "missing", path: "/usr/local/bin:/usr/bin", err: "missing: command not found"},
 		{name: "plain", path: "/usr/bin", err: "command not found"},
 		{name: "dir", path: "/usr/bin", err: "command not found"},
 		{name: "/opt/x/tool", path: path, want: "/opt/x/tool"},

@@ -265,8 +265,11 @@ func runNested(o *RunOptions) error {
 		return err
 	}
 	o.IO.Say("already inside a pent sandbox: running %s in it, under its policy (flags that widen it have no effect)", o.Command[0])
-	env := os.Environ()
-	return syscall.Exec(command, o.Command, env)
+	err = syscall.Exec(command, o.Command, os.Environ())
+	if errno, ok := err.(syscall.Errno); ok {
+		return sandbox.ExecFailure(command, errno)
+	}
+	return err
 }
 
 // exitLike ends pent the way the sandboxed command ended: the same exit

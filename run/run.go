@@ -119,6 +119,9 @@ func Run(c *Config, h Host, r Request) (sandbox.Status, error) {
 	if r.Trace || policy.Network == scope.NetProxy && !r.Quiet {
 		tr = x.newTraceRun()
 	}
+	if r.Trace {
+		AdoptTraceLog(h.Out, c.ProjectRoot, h.StateDir, c.Home)
+	}
 	opts, release, err := x.launchOptions(&policy, tr)
 	if err != nil {
 		return sandbox.Status{}, err

@@ -893,7 +893,7 @@ func TestReadme_TwoCommands(t *testing.T) {
 			r.extraEnv = append(r.extraEnv, "GOCACHE="+rootlessGoCache(t, a),
 				"GOPROXY=file://"+moduleMirror(t, goEnv["GOMODCACHE"]), "GOSUMDB=off")
 		}
-		res := timed(t, "command 1", func() result { return r.exec(tree, "bash", "-c", cmds[0].code) })
+		res := timed(t, "command 1", func() result { return r.execWithin(buildTimeout, tree, "bash", "-c", cmds[0].code) })
 		res.wantCode(t, 0)
 		r.assertNoSecret(res)
 		// The README shows how the output ends; nothing the sandbox refused

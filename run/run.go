@@ -28,6 +28,10 @@ import (
 type Output interface {
 	Say(format string, args ...any)
 	Warn(format string, args ...any)
+	// CommandEnded is called when the command has ended: the next message
+	// must start on a line of its own, whatever the command's output
+	// ended with.
+	CommandEnded()
 }
 
 // Config is the resolved configuration of one run.
@@ -133,6 +137,7 @@ func Run(c *Config, h Host, r Request) (sandbox.Status, error) {
 		return sandbox.Status{}, err
 	}
 	status, err := sandbox.Launch(policy, h.Stdio, opts)
+	h.Out.CommandEnded()
 	guardErr := gr.finish(h.Out, c.Home)
 	release()
 	if err != nil {

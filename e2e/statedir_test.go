@@ -30,6 +30,7 @@ func TestStateDir_OutOfTheProject(t *testing.T) {
 		for i := range 2 { // the second run finds what the first left
 			res := r.sandboxSh("touch "+denied+" || true", "--trace")
 			res.wantCode(t, 0)
+			assertOwnLines(t, res)
 			if !strings.Contains(res.stderr, "pent: trace: 1 denial(s) recorded in ~/.local/state/pent/projects/app-") ||
 				strings.Contains(res.stderr, "protects") {
 				t.Errorf("run %d: want the denial recorded in the state directory and no protected-path warning:\n%s", i+1, res)

@@ -289,6 +289,12 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idma
 	if err := rs.restrictSelf(); err != nil {
 		return 0, -1, err
 	}
+	// ForkExec fails alike whether the working directory or the command is
+	// missing; only the command's failure is execFailed.
+	var dir unix.Stat_t
+	if err := unix.Stat(p.Dir, &dir); err != nil {
+		return 0, -1, fmt.Errorf("entering the working directory %s: %w", p.Dir, err)
+	}
 	// Whatever pent inherited without close-on-exec stays out of the sandbox.
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, -1, fmt.Errorf("close_range: %w", err)

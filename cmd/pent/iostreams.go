@@ -69,6 +69,7 @@ func (s *IOStreams) Line(format string, args ...any) {
 // Notice prints a message made elsewhere (it starts with "pent: ") on
 // stderr, escaped like Say.
 func (s *IOStreams) Notice(msg string) {
+	s.beginMessage()
 	fmt.Fprintln(s.ErrOut, config.Escape(msg))
 }
 
@@ -80,10 +81,16 @@ func (s *IOStreams) CommandEnded() { s.freshLine.Store(true) }
 // sayWith prints "pent: ", the prefix pent chose (not escaped) and the
 // escaped message.
 func (s *IOStreams) sayWith(prefix, format string, args ...any) {
+	s.beginMessage()
+	fmt.Fprintf(s.ErrOut, "pent: %s%s\n", prefix, config.Escape(fmt.Sprintf(format, args...)))
+}
+
+// beginMessage starts the first message after a command on a line of its
+// own (startLine).
+func (s *IOStreams) beginMessage() {
 	if s.freshLine.Swap(false) {
 		s.startLine()
 	}
-	fmt.Fprintf(s.ErrOut, "pent: %s%s\n", prefix, config.Escape(fmt.Sprintf(format, args...)))
 }
 
 // startLine moves a terminal's cursor to the start of a line of its own

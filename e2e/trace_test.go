@@ -105,8 +105,8 @@ try connect python3 %[2]s banner %[4]s %[5]d
 		if !strings.Contains(res.stderr, "pent: trace: 5 denial(s) recorded") {
 			t.Errorf("pent did not say what it recorded:\n%s", res.stderr)
 		}
-		if _, err := os.Stat(filepath.Join(r.project, ".pent", "trace.log")); err != nil {
-			t.Errorf("the trace log is not in the project: %v", err)
+		if _, err := os.Stat(r.traceLog()); err != nil {
+			t.Errorf("the trace log is not in the project's state directory: %v", err)
 		}
 
 		entries := traceEntries(t, r)

@@ -18,8 +18,6 @@
 package quarantine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pent-sandbox/pent/statedir"
 )
 
 // Store is a quarantine directory.
@@ -72,11 +72,8 @@ func IsKept(path string) bool {
 	return strings.Contains(filepath.Base(path), KeptMark)
 }
 
-// ProjectKey is the directory name of a project's entries.
-func ProjectKey(root string) string {
-	sum := sha256.Sum256([]byte(root))
-	return hex.EncodeToString(sum[:8])
-}
+// ProjectKey is the directory name of a project's entries (statedir.Hash).
+func ProjectKey(root string) string { return statedir.Hash(root) }
 
 // Put moves path (inside the project at root) into the quarantine: by a
 // rename on the same file system, else by a copy then removal of the

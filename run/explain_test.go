@@ -59,6 +59,7 @@ func (o testOutput) Say(format string, args ...any) {
 }
 
 func (o testOutput) Warn(format string, args ...any) { o.Say("warning: "+format, args...) }
+func (o testOutput) CommandEnded()                   {}
 
 // TestExplainLineProcess: the summary names the process the proxy found
 // holding the socket by the explicit holder count, never by its name (a

@@ -29,6 +29,10 @@ import (
 type Output interface {
 	Say(format string, args ...any)
 	Warn(format string, args ...any)
+	// CommandEnded is called when the command has ended: the next message
+	// must start on a line of its own, whatever the command's output
+	// ended with.
+	CommandEnded()
 }
 
 // Config is the resolved configuration of one run.
@@ -124,6 +128,9 @@ func Run(c *Config, h Host, r Request) (sandbox.Status, error) {
 	if r.Trace || policy.Network == scope.NetProxy && !r.Quiet {
 		tr = x.newTraceRun()
 	}
+	if r.Trace {
+		AdoptTraceLog(h.Out, c.ProjectRoot, h.StateDir, c.Home)
+	}
 	opts, release, err := x.launchOptions(&policy, tr)
 	if err != nil {
 		return sandbox.Status{}, err
@@ -136,6 +143,7 @@ func Run(c *Config, h Host, r Request) (sandbox.Status, error) {
 	}
 	x.keepDiscarded(&opts)
 	status, err := sandbox.Launch(policy, h.Stdio, opts)
+	h.Out.CommandEnded()
 	guardErr := gr.finish(h.Out, c.Home)
 	release()
 	x.reportDiscarded()

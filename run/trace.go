@@ -2,7 +2,6 @@ package run
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -76,15 +75,7 @@ func (t *traceRun) collect(out Output) {
 // found.
 func (t *traceRun) finish(out Output, home string) error {
 	entries := t.recorder().Entries()
-	if err := os.MkdirAll(filepath.Dir(t.log), 0o700); err != nil {
-		return fmt.Errorf("creating the directory of the trace log: %w", err)
-	}
-	f, err := os.OpenFile(t.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening the trace log: %w", err)
-	}
-	defer f.Close()
-	if err := trace.Append(f, entries); err != nil {
+	if err := trace.AppendLog(t.log, entries); err != nil {
 		return err
 	}
 	if len(entries) == 0 {
@@ -122,4 +113,17 @@ func (t *traceRun) collectDaemon(rec *trace.Recorder, out Output) error {
 		out.Warn("trace: the project's proxy keeps its last %d decisions only; earlier network denials of this run may be missing", daemonLogLines)
 	}
 	return nil
+}
+
+// AdoptTraceLog moves the trace log of the project at root from where
+// earlier versions of pent kept it, inside the project, to pent's state
+// directory (trace.AdoptLegacyLog), and says so on out.
+func AdoptTraceLog(out Output, root, stateDir, home string) {
+	old, err := trace.AdoptLegacyLog(root, stateDir)
+	switch {
+	case err != nil:
+		out.Warn("%v", err)
+	case old != "":
+		out.Say("moved the trace log from %s to %s", config.Tilde(old, home), config.Tilde(trace.LogPath(root, stateDir), home))
+	}
 }

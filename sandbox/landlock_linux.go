@@ -161,6 +161,11 @@ func (rs *ruleset) close() { unix.Close(rs.fd) }
 // policyRules are the Landlock rules of a policy plus what every sandbox
 // needs: terminal and device nodes, the private temporary directories,
 // procfs, and the one sysfs file the Go runtime reads at start.
+//
+// A hidden directory (a maskHidden tmpfs: $HOME, /home, /run…) can be
+// listed like a Traverse one: it holds only the skeleton of what is
+// allowed beneath it (mount points, empty directories), never a hidden
+// entry, so `ls -A ~` shows the allowed names and no others.
 func policyRules(p Policy) []pathRule {
 	var rules []pathRule
 	add := func(paths []string, rights uint64) {
@@ -169,6 +174,11 @@ func policyRules(p Policy) []pathRule {
 		}
 	}
 	add(p.Traverse, rightsTraverse)
+	for _, m := range masks(p) {
+		if m.kind == maskHidden {
+			add([]string{m.path}, rightsTraverse)
+		}
+	}
 	add(p.Read, rightsRead)
 	add(p.Execute, rightsExecute)
 	add(p.Write, rightsAll)

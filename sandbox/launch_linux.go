@@ -237,6 +237,7 @@ func supervise(stage *stage, ctrl *net.UnixConn, sigs *caught, p Policy, shadows
 	var pending []syscall.Signal
 	var status *Status
 	var stageErr, attachErr, traceErr error
+	var notRun *NotRunnable
 	var session io.Closer
 	var obs *observer
 loop:
@@ -274,6 +275,8 @@ loop:
 				break loop // the stage's last word: it exits now, and the kill below only hurries it
 			case m.kind == msgError:
 				stageErr = errors.New(string(m.data))
+			case m.kind == msgNotRun && len(m.data) == 4:
+				notRun = ExecFailure(p.Command[0], syscall.Errno(binary.LittleEndian.Uint32(m.data)))
 			}
 			closeFDs(m.fds)
 		case s := <-sigs.C:
@@ -307,6 +310,8 @@ loop:
 		return Status{}, fmt.Errorf("attaching the sandbox to pent's proxy: %w", attachErr)
 	case stageErr != nil:
 		return Status{}, fmt.Errorf("building the sandbox: %w", stageErr)
+	case notRun != nil:
+		return Status{}, notRun
 	case status != nil:
 		return *status, nil
 	default:

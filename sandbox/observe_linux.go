@@ -662,7 +662,10 @@ const readRights = unix.LANDLOCK_ACCESS_FS_READ_FILE | unix.LANDLOCK_ACCESS_FS_R
 // judge reports whether c is denied and, if so, what would allow it.
 func (o *observer) judge(c check) (FileDenial, bool) {
 	d := FileDenial{Time: time.Now(), Op: c.op, Path: c.path, Rule: c.at}
-	if c.need&^readRights != 0 && underAny(c.path, o.policy.Protected) {
+	// A protected path that exists is a read-only mount. One that does not
+	// may be created: that succeeds, and the guard moves it to the
+	// quarantine and says so — it is no denial.
+	if c.need&^readRights != 0 && underAny(c.path, o.policy.Protected) && o.readOnlyMount(c.at) {
 		d.Grant, d.Rule = GrantNone, c.path
 		return d, true
 	}

@@ -33,6 +33,7 @@ rm -f "$HOME/notes.txt"
 %[3]s
 mkdir "$HOME/newdir"
 echo hi > "$HOME/proj/.pent.toml"
+echo created > "$HOME/proj/.envrc"
 echo ok > "$HOME/proj/allowed.txt"
 cat /etc/hostname /dev/null >/dev/null
 echo to-stdout > /dev/stdout

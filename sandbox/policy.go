@@ -53,7 +53,8 @@ type Policy struct {
 	Guarded []string
 	// Masked directories are replaced by empty, private directories; the
 	// allowed paths at or beneath them are put back. Everything else under
-	// them is absent (ENOENT), including UNIX sockets. An allowed path above
+	// them is absent (ENOENT), including UNIX sockets; listing one shows
+	// only the way to the allowed paths. An allowed path above
 	// a masked directory does not unmask it. /run is always masked: the
 	// sandbox keeps its own state there.
 	Masked []string

@@ -97,6 +97,8 @@ func EvalSymlinks(path string) (string, error) {
 // probing no directory after that one. The probes share one bound,
 // probeTimeout: a directory that does not answer in time makes LookPath
 // fail, naming it, as which program the shell would run is not known.
+// A name it does not find is a NotRunnable: 127, or 126 when PATH holds a
+// file of that name that is not executable (as bash and zsh say).
 func LookPath(name, path, cwd string) (string, error) {
 	return lookPath(os.Stat, name, path, cwd, probeTimeout)
 }
@@ -110,6 +112,7 @@ func lookPath(stat func(string) (os.FileInfo, error), name, path, cwd string, d 
 		return filepath.Join(cwd, name), nil
 	}
 	deadline := time.Now().Add(d)
+	plain := false // a file of that name that is not executable: a shell's 126
 	for _, dir := range filepath.SplitList(path) {
 		if !filepath.IsAbs(dir) {
 			continue
@@ -122,7 +125,12 @@ func lookPath(stat func(string) (os.FileInfo, error), name, path, cwd string, d 
 				name, dir, d)
 		case err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0:
 			return candidate, nil
+		case err == nil && !fi.IsDir():
+			plain = true
 		}
 	}
-	return "", fmt.Errorf("%s: command not found in PATH", name)
+	if plain {
+		return "", &NotRunnable{Name: name, Reason: "permission denied (it is not executable: chmod +x it)", Code: ExitNotExecutable}
+	}
+	return "", notFound(name)
 }

@@ -50,6 +50,7 @@ const (
 	msgExit    = 'X' // the command ended; payload: wait status, uint32 LE
 	msgStopped = 'Z' // the command stopped (SIGTSTP, SIGSTOP…): pent stops too, as a shell's job
 	msgError   = 'E' // the sandbox could not be built; payload: the reason
+	msgNotRun  = 'F' // the sandbox was built but execve of the command failed; payload: errno, uint32 LE
 	msgTrace   = 'T' // --trace: the observer's seccomp listener is attached (SCM_RIGHTS)
 	// Pent → stage.
 	msgGo    = 'G' // proxy mode: the proxy serves the capture sockets; start the command
@@ -191,6 +192,11 @@ func runCommand() int {
 	traced := slices.Contains(os.Environ(), traceEnv)
 	var pid, pidfd int
 	onSpentThread(func() { pid, pidfd, err = startCommand(ctrl, goAhead, traced, idmapped) })
+	var notRun execFailed
+	if errors.As(err, &notRun) {
+		_ = sendMsg(ctrl, msgNotRun, binary.LittleEndian.AppendUint32(nil, uint32(notRun.errno)), -1)
+		return 1
+	}
 	if err != nil {
 		_ = sendMsg(ctrl, msgError, []byte(err.Error()), -1)
 		return 1
@@ -284,6 +290,12 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idma
 	if err := rs.restrictSelf(); err != nil {
 		return 0, -1, err
 	}
+	// ForkExec fails alike whether the working directory or the command is
+	// missing; only the command's failure is execFailed.
+	var dir unix.Stat_t
+	if err := unix.Stat(p.Dir, &dir); err != nil {
+		return 0, -1, fmt.Errorf("entering the working directory %s: %w", p.Dir, err)
+	}
 	// Whatever pent inherited without close-on-exec stays out of the sandbox.
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, -1, fmt.Errorf("close_range: %w", err)
@@ -313,6 +325,9 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idma
 		return 0, -1, err
 	}
 	pid, err = syscall.ForkExec(p.Command[0], p.Command, attr)
+	if errno, ok := err.(syscall.Errno); ok {
+		return 0, -1, execFailed{errno}
+	}
 	if err != nil {
 		return 0, -1, fmt.Errorf("starting %s in %s: %w", p.Command[0], p.Dir, err)
 	}
@@ -323,6 +338,12 @@ func startCommand(ctrl *net.UnixConn, goAhead <-chan struct{}, traced bool, idma
 	}
 	return pid, pidfd, nil
 }
+
+// execFailed is the command's execve failing in the built sandbox: pent
+// reports it the way a shell does (NotRunnable), not as a broken sandbox.
+type execFailed struct{ errno syscall.Errno }
+
+func (e execFailed) Error() string { return "execve: " + e.errno.Error() }
 
 // readPolicy decodes the policy Launch wrote to policyFD.
 func readPolicy() (Policy, error) {

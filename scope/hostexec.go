@@ -75,7 +75,7 @@ var hostExecutedInHome = []struct{ rel, why string }{
 	{".gemini/extensions", "host Gemini CLI runs their commands"},
 	{".config/pent", "pent's own global configuration"},
 	{".local/share/pent", "pent's trust store"},
-	{".local/state/pent", "pent's quarantine and run records, which the next pent acts on"},
+	{".local/state/pent", "pent's quarantine, trace logs and run records, which the next pent acts on"},
 	{".npm/_npx", "host npx runs the packages installed there"},
 	{".config/direnv", "host direnv runs its configuration"},
 	{".local/share/direnv", "host direnv's allow list"},

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -468,13 +467,4 @@ func groupTitle(g string) string {
 		return t
 	}
 	return "denied " + g
-}
-
-// LogPath is where a run's denials go: <project root>/.pent/trace.log, or
-// <state dir>/trace.log ($XDG_STATE_HOME/pent) without a project.
-func LogPath(projectRoot, stateDir string) string {
-	if projectRoot != "" {
-		return filepath.Join(projectRoot, ".pent", "trace.log")
-	}
-	return filepath.Join(stateDir, "trace.log")
 }

@@ -130,11 +130,15 @@ func Execute(f *Factory, args []string) int {
 	err := root.Execute()
 	var exit exitError
 	var usage usageError
+	var notRun *sandbox.NotRunnable
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &exit):
 		return exit.code
+	case errors.As(err, &notRun): // 127 or 126, as a shell would
+		f.IO.Say("%v", notRun)
+		return notRun.Code
 	case errors.As(err, &usage) || isCobraUsage(err):
 		f.IO.Say("%v", err)
 		f.IO.Say("run `pent --help` or `pent COMMAND --help` for usage")

@@ -243,7 +243,7 @@ func (f *Factory) hostExecuted(home, projectRoot string) []scope.HostExecuted {
 	for _, d := range []struct{ variable, fallback, why string }{
 		{"XDG_CONFIG_HOME", ".config", "pent's own global configuration"},
 		{"XDG_DATA_HOME", ".local/share", "pent's trust store"},
-		{"XDG_STATE_HOME", ".local/state", "pent's quarantine and run records, which the next pent acts on"},
+		{"XDG_STATE_HOME", ".local/state", "pent's quarantine, trace logs and run records, which the next pent acts on"},
 	} {
 		dir, err := f.xdgDir(d.variable, d.fallback)
 		if err == nil && !slices.ContainsFunc(locs, func(l scope.HostExecuted) bool { return l.Path == dir }) {
@@ -265,8 +265,11 @@ func runNested(o *RunOptions) error {
 		return err
 	}
 	o.IO.Say("already inside a pent sandbox: running %s in it, under its policy (flags that widen it have no effect)", o.Command[0])
-	env := os.Environ()
-	return syscall.Exec(command, o.Command, env)
+	err = syscall.Exec(command, o.Command, os.Environ())
+	if errno, ok := err.(syscall.Errno); ok {
+		return sandbox.ExecFailure(command, errno)
+	}
+	return err
 }
 
 // exitLike ends pent the way the sandboxed command ended: the same exit

@@ -49,7 +49,10 @@ func NewCmdTrace(f *Factory, runF func(*TraceOptions) error) *cobra.Command {
 		Long: `pent run --trace runs a command under the same policy and records every file
 access and every DNS query or connection the policy denied, with the process,
 how often, and the config key and value that would allow it. The log is
-.pent/trace.log in the project, or $XDG_STATE_HOME/pent/trace.log without one.
+in pent's state directory, never in the project: $XDG_STATE_HOME/pent/
+projects/NAME-HASH/trace.log for a project, $XDG_STATE_HOME/pent/trace.log
+without one. A log an earlier pent left in the project (.pent/trace.log) is
+moved there on first use.
 
 Existence checks (stat, access, readlink) of a file the sandbox hides are
 recorded as probes: git finding no ~/.gitconfig gets a hint naming @git. A
@@ -114,6 +117,7 @@ func (o *TraceOptions) traceLog() (string, *run.Loaded, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	run.AdoptTraceLog(o.IO, l.ProjectRoot, state, l.Home)
 	return trace.LogPath(l.ProjectRoot, state), l, nil
 }
 

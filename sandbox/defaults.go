@@ -210,8 +210,9 @@ const maxLinks = 1000
 // bin/claude → ../lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe,
 // a pipx venv. A command calls other tools by name (`sh -c '… claude …'`),
 // and a tool needs its tree to run. Only npm packages and trees around a
-// bin directory are granted, never one that is home, holds it, or lies
-// directly in it (a link into ~/.ssh grants nothing); links that point into
+// bin directory are granted, never one that is home, holds it, lies
+// directly in it (a link into ~/.ssh grants nothing) or holds a secret
+// (scope.SecretIn); links that point into
 // a tree already granted add nothing. A directory that does not answer
 // within probeTimeout, and entries past maxLinks, are left out.
 func linkedTrees(dirs, granted []string, home string) []string {
@@ -236,7 +237,7 @@ func linkedTrees(dirs, granted []string, home string) []string {
 			if tree == "" && filepath.Base(filepath.Dir(target)) == "bin" {
 				tree = filepath.Dir(filepath.Dir(target))
 			}
-			if tree == "" || tree == "/" || within(home, tree) || filepath.Dir(tree) == home {
+			if _, secret := scope.SecretIn(tree, home); secret || tree == "" || tree == "/" || within(home, tree) || filepath.Dir(tree) == home {
 				continue
 			}
 			out = append(out, tree)

@@ -22,6 +22,7 @@ var tools = []tool{
 	{"fish", "fish"},
 	{"strace", "strace"},
 	{"setpriv", "util-linux"},
+	{"time", "time"}, // GNU time, for minor faults and RSS
 }
 
 // missingError lists the packages to install; main exits 2 on it.

@@ -106,6 +106,7 @@ func run(ctx context.Context, o options) error {
 		fn   func(context.Context, *workspace, iters, *report)
 	}{
 		{"shell prompt and cd", measurePrompts},
+		{"pent version and pent export", measureHotPaths},
 		{"pent run start-up", measureStartup},
 		{"proxy", measureProxy},
 		{"--trace", measureTrace},

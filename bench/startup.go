@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,6 +24,10 @@ func measureStartup(ctx context.Context, w *workspace, it iters, rep *report) {
 		fmt.Sprintf("unprivileged (%s)", u.name))
 }
 
+// startTarget is what `pent run -- true` may cost against bubblewrap
+// running pent's policy and against firejail.
+const startTarget = "≤ 2.0× bwrap (pent's policy) and ≤ 0.5× firejail"
+
 func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r runner, who string) {
 	cands := []hfCmd{
 		{"true", "/bin/true"},
@@ -32,10 +37,15 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 		{"floor", w.self + " floor -- /bin/true"},
 		{"floor-stage", w.self + " floor -stage -- /bin/true"},
 	}
+	if line, err := policyBwrap(ctx, r, w.pent, "/bin/true"); err != nil {
+		rep.unavailable(startupSection, "bwrap with pent's policy as "+who, "", err)
+	} else {
+		cands = append(cands, hfCmd{"bwrap-policy", line})
+	}
 	var cmds []hfCmd
 	for _, c := range cands {
 		if err := r.probe(ctx, strings.Fields(c.cmd)...); err != nil {
-			rep.unavailable(startupSection, fmt.Sprintf("`%s` as %s", c.cmd, who), "", err)
+			rep.unavailable(startupSection, fmt.Sprintf("`%s` as %s", c.name, who), "", err)
 			continue
 		}
 		cmds = append(cmds, c)
@@ -45,12 +55,26 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 		rep.unavailable(startupSection, "start-up as "+who, "", err)
 		return
 	}
+	use := func(c hfCmd) string {
+		u, err := r.usage(ctx, it.runs, strings.Fields(c.cmd)...)
+		if err != nil {
+			return "usage not available: " + err.Error()
+		}
+		return u.String()
+	}
 	base := med["true"]
 	for _, c := range cmds {
 		if c.name == "pent" || floorRows[c.name] != "" {
 			continue
 		}
-		rw := row{section: startupSection, metric: fmt.Sprintf("`%s` as %s", shortCmd(c.cmd), who), value: ms(med[c.name])}
+		metric := fmt.Sprintf("`%s` as %s", shortCmd(c.cmd), who)
+		if c.name == "bwrap-policy" {
+			metric = fmt.Sprintf("`bwrap` with pent's mounts and namespaces (no seccomp, no Landlock; %d options) as %s", len(strings.Fields(c.cmd))-2, who)
+		}
+		rw := row{section: startupSection, metric: metric, value: ms(med[c.name]) + "; " + use(c)}
+		if c.name == "bwrap-policy" || c.name == "firejail" {
+			rw.explains = true
+		}
 		if c.name != "true" && base > 0 {
 			rw.ratio = ratio(float64(med[c.name]), float64(base)) + " true"
 		}
@@ -60,22 +84,23 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 	if !ok {
 		return
 	}
-	rw := row{section: startupSection, metric: fmt.Sprintf("`pent run -- true` (blocked) as %s", who), value: ms(p),
-		target: "≤ 1.5× bwrap and faster than firejail"}
-	b, hasB := med["bwrap"]
+	pent := cmds[slices.IndexFunc(cmds, func(c hfCmd) bool { return c.name == "pent" })]
+	rw := row{section: startupSection, metric: fmt.Sprintf("`pent run -- true` (blocked) as %s", who),
+		value: ms(p) + "; " + use(pent), target: startTarget}
+	b, hasB := med["bwrap-policy"]
 	f, hasF := med["firejail"]
 	var parts []string
 	if hasB {
-		parts = append(parts, ratio(float64(p), float64(b))+" bwrap")
+		parts = append(parts, ratio(float64(p), float64(b))+" bwrap (pent's policy)")
 	}
 	if hasF {
 		parts = append(parts, ratio(float64(p), float64(f))+" firejail")
 	}
 	rw.ratio = strings.Join(parts, ", ")
 	if hasB && hasF {
-		rw.met = metIf(float64(p) <= 1.5*float64(b) && p < f)
-		if float64(p) > 1.5*float64(b) {
-			rw.value += fmt.Sprintf(" (gap to 1.5× bwrap: %s)", ms(p-time.Duration(1.5*float64(b))))
+		rw.met = metIf(float64(p) <= 2.0*float64(b) && float64(p) <= 0.5*float64(f))
+		if float64(p) > 2.0*float64(b) {
+			rw.value += fmt.Sprintf(" (gap to 2.0× bwrap: %s)", ms(p-time.Duration(2.0*float64(b))))
 		}
 	} else {
 		rw.met = metNA
@@ -85,7 +110,7 @@ func startupGroup(ctx context.Context, w *workspace, it iters, rep *report, r ru
 		if d, ok := med[name]; ok {
 			fr := row{section: startupSection, metric: fmt.Sprintf("%s as %s", floorRows[name], who), value: ms(d), explains: true}
 			if hasB {
-				fr.ratio = ratio(float64(d), float64(b)) + " bwrap"
+				fr.ratio = ratio(float64(d), float64(b)) + " bwrap (pent's policy)"
 			}
 			rep.add(fr)
 		}

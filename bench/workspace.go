@@ -20,6 +20,7 @@ type workspace struct {
 	bin         string // holds pent and the bench binary itself
 	pent        string
 	self        string // the bench binary, runnable inside the sandbox
+	hello       string // a Go hello-world, the baseline of the commands a user waits on
 	home        string
 	proj        string // project with a trusted .pent.toml (wrap) and an allowed .envrc
 	plain       string // directory with no project file
@@ -85,6 +86,9 @@ func (w *workspace) setup(ctx context.Context, o options) error {
 		return fmt.Errorf("finding the bench binary: %w", err)
 	}
 	if err := copyFile(self, w.self); err != nil {
+		return err
+	}
+	if w.hello, err = buildHello(ctx, w.dir); err != nil {
 		return err
 	}
 	out, err := w.output(ctx, w.plain, w.pent, "version")

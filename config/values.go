@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/pent-sandbox/pent/profiles"
-	"github.com/pent-sandbox/pent/proxy"
 	"github.com/pent-sandbox/pent/scope"
 )
 
@@ -160,19 +159,19 @@ func isIP(s string) bool {
 
 // NormalizeDestination checks a [proxy] destinations entry, a CIDR range or a
 // single address, optionally a loopback range marked "upstream:"
-// (proxy.ParseDestination), and returns it as a canonical prefix, marked
+// (scope.ParseDestination), and returns it as a canonical prefix, marked
 // the same. A range with host bits set is an error that suggests the range
 // the user probably meant.
 func NormalizeDestination(s string) (string, error) {
-	if rest, upstream := strings.CutPrefix(s, proxy.UpstreamLoopbackPrefix); upstream {
+	if rest, upstream := strings.CutPrefix(s, scope.UpstreamLoopbackPrefix); upstream {
 		norm, err := NormalizeDestination(rest)
 		if err != nil {
 			return "", err
 		}
-		if _, _, err := proxy.ParseDestination(proxy.UpstreamLoopbackPrefix + norm); err != nil {
+		if _, _, err := scope.ParseDestination(scope.UpstreamLoopbackPrefix + norm); err != nil {
 			return "", problemf("%q: %v", s, err)
 		}
-		return proxy.UpstreamLoopbackPrefix + norm, nil
+		return scope.UpstreamLoopbackPrefix + norm, nil
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {

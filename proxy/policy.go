@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/pent-sandbox/pent/scope"
 )
 
 // Settings is the proxy part of pent's configuration ([proxy] in pent.toml).
@@ -20,7 +22,7 @@ type Settings struct {
 	// Destinations lists CIDRs of otherwise refused ranges (loopback, private,
 	// link-local, …) that allowed names may resolve to. A loopback address
 	// is for host-local names only (Policy.Local) unless the entry is
-	// written UpstreamLoopbackPrefix+CIDR.
+	// written scope.UpstreamLoopbackPrefix+CIDR.
 	Destinations []string
 	// HostNames are the names the host resolves itself (ParseHosts of its
 	// hosts file), read by the caller.
@@ -72,7 +74,7 @@ func Compile(s Settings, hostResolvers []string) (*Policy, error) {
 		return nil, fmt.Errorf("proxy: no upstream DNS server: set [proxy] upstream_dns")
 	}
 	for _, d := range s.Destinations {
-		pfx, upstream, err := ParseDestination(d)
+		pfx, upstream, err := scope.ParseDestination(d)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: destinations %q: %w", d, err)
 		}
@@ -82,30 +84,6 @@ func Compile(s Settings, hostResolvers []string) (*Policy, error) {
 		}
 	}
 	return p, nil
-}
-
-// UpstreamLoopbackPrefix marks a destinations entry, a loopback range,
-// that names resolved upstream may reach too.
-const UpstreamLoopbackPrefix = "upstream:"
-
-// ParseDestination parses a destinations entry: a CIDR range or a single
-// address, optionally a loopback range marked UpstreamLoopbackPrefix
-// (upstream is then true). The prefix is returned masked.
-func ParseDestination(d string) (pfx netip.Prefix, upstream bool, err error) {
-	d, upstream = strings.CutPrefix(d, UpstreamLoopbackPrefix)
-	pfx, err = netip.ParsePrefix(d)
-	if err != nil {
-		a, aerr := netip.ParseAddr(d)
-		if aerr != nil || a.Zone() != "" {
-			return netip.Prefix{}, false, fmt.Errorf("not a CIDR range such as 127.0.0.0/8 or fd00::/8: %w", err)
-		}
-		pfx = netip.PrefixFrom(a, a.BitLen())
-	}
-	pfx = pfx.Masked()
-	if upstream && !(pfx.Addr().IsLoopback() && (pfx.Bits() >= 8 && pfx.Addr().Is4() || pfx.Bits() == 128)) {
-		return netip.Prefix{}, false, fmt.Errorf("%s marks loopback ranges only (within 127.0.0.0/8, or ::1/128), not %s", UpstreamLoopbackPrefix, pfx)
-	}
-	return pfx, upstream, nil
 }
 
 // localhostAddrs are what localhost always means (RFC 6761).

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,7 +44,7 @@ const apparmorMaxProfile = 1 << 20
 
 // apparmorSafePath matches the binary paths a generated profile may name:
 // no AppArmor glob or quoting characters, no spaces.
-var apparmorSafePath = regexp.MustCompile(`^/[A-Za-z0-9/._+@-]*$`)
+var apparmorSafePath = lazyRegexp(`^/[A-Za-z0-9/._+@-]*$`)
 
 // apparmorProfileName is the profile (and file) name for the binary at exe:
 // pent for the .deb's path, else pent with the path's slashes as dashes.
@@ -59,7 +60,7 @@ func apparmorProfileName(exe string) string {
 // bwrap, chrome and podman do. exe must be absolute, clean and match
 // apparmorSafePath.
 func apparmorProfile(exe string) (string, error) {
-	if filepath.Clean(exe) != exe || !apparmorSafePath.MatchString(exe) {
+	if filepath.Clean(exe) != exe || !apparmorSafePath().MatchString(exe) {
 		return "", fmt.Errorf("the path %q holds characters an AppArmor profile would read as a pattern", exe)
 	}
 	name := apparmorProfileName(exe)
@@ -93,11 +94,11 @@ func apparmorFix(exe string) string {
 }
 
 // shellPlain matches the words sh takes as they are.
-var shellPlain = regexp.MustCompile(`^[A-Za-z0-9/._+@=-]+$`)
+var shellPlain = lazyRegexp(`^[A-Za-z0-9/._+@=-]+$`)
 
 // shellWord is s quoted for sh when it needs to be.
 func shellWord(s string) string {
-	if shellPlain.MatchString(s) {
+	if shellPlain().MatchString(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
@@ -151,11 +152,11 @@ type apparmorAttachment struct {
 
 // apparmorHeader matches a top-level profile header: "profile NAME
 // [ATTACH]" or a bare "ATTACH", optional flags, then "{".
-var apparmorHeader = regexp.MustCompile(`^(?:profile\s+("[^"]*"|\S+)(?:\s+("[^"]*"|/\S*))?|("[^"]*"|/\S*))\s*(?:flags\s*=\s*\([^)]*\)\s*)?\{\s*$`)
+var apparmorHeader = lazyRegexp(`^(?:profile\s+("[^"]*"|\S+)(?:\s+("[^"]*"|/\S*))?|("[^"]*"|/\S*))\s*(?:flags\s*=\s*\([^)]*\)\s*)?\{\s*$`)
 
 // apparmorUserns matches a rule that grants user namespaces: "userns,",
 // "userns create," and their "allow" forms (not "deny").
-var apparmorUserns = regexp.MustCompile(`^(?:allow\s+)?userns(?:\s+create)?\s*,$`)
+var apparmorUserns = lazyRegexp(`^(?:allow\s+)?userns(?:\s+create)?\s*,$`)
 
 // apparmorAttachments lists the top-level profiles of an AppArmor profile
 // file, reading just enough of the syntax: comments, headers, braces, and
@@ -172,7 +173,7 @@ func apparmorAttachments(text []byte) []apparmorAttachment {
 		}
 		line = strings.TrimSpace(line)
 		if depth == 0 {
-			if m := apparmorHeader.FindStringSubmatch(line); m != nil {
+			if m := apparmorHeader().FindStringSubmatch(line); m != nil {
 				attach := m[2]
 				if m[1] == "" {
 					attach = m[3]
@@ -182,7 +183,7 @@ func apparmorAttachments(text []byte) []apparmorAttachment {
 			}
 			continue
 		}
-		if depth == 1 && apparmorUserns.MatchString(line) {
+		if depth == 1 && apparmorUserns().MatchString(line) {
 			out[len(out)-1].userns = true
 		}
 		depth += strings.Count(line, "{") - strings.Count(line, "}")
@@ -218,4 +219,11 @@ func apparmorProfileLoaded(list []byte, name string) bool {
 		}
 	}
 	return false
+}
+
+// lazyRegexp compiles expr on first use rather than when the package
+// initialises: every start of pent, and of its init stage, runs this
+// package's initialisation, and only diagnostics use these expressions.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

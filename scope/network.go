@@ -1,6 +1,7 @@
 // Package scope is the plain-data vocabulary that config, sandbox, seatbelt
 // and trace share without importing one another: the network modes a sandbox
-// can have, the locations outside a project that the host executes or
+// can have, the destinations entries the proxy lets allowed names reach,
+// the locations outside a project that the host executes or
 // trusts, and the file denials a trace reports. It imports no other pent
 // package.
 package scope

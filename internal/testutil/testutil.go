@@ -1,11 +1,13 @@
 // Package testutil holds the helpers that the tests of several packages
 // share: counting a process's descriptors and serving TCP or Unix
-// connections until a test ends. Only tests import it.
+// connections until a test ends, and measuring what a package costs at
+// initialisation. Only tests import it.
 package testutil
 
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -78,4 +80,32 @@ func ServeBanner(t testing.TB, network, addr, banner string, hits *atomic.Int32)
 		_, _ = c.Write([]byte(banner))
 		c.Close()
 	})
+}
+
+// InitAllocs is how many allocations the initialisation of package pkg
+// (an import path) makes in the running test binary: it starts the binary
+// again with GODEBUG=inittrace=1 and no test to run, and reads the
+// runtime's line for pkg (none: 0). Pass pkg from reflect (PkgPath) so that
+// a misspelt path cannot pass. Every start of pent pays for what its packages
+// do at initialisation, so the hot paths' packages keep it small.
+func InitAllocs(t testing.TB, pkg string) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("starting the test binary with inittrace: %v: %s", err, out)
+	}
+	// init PKG @T ms, C ms clock, B bytes, N allocs
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) == 11 && f[0] == "init" && f[1] == pkg && f[10] == "allocs" {
+			n, err := strconv.Atoi(f[9])
+			if err != nil {
+				t.Fatalf("inittrace line %q: %v", line, err)
+			}
+			return n
+		}
+	}
+	return 0 // the runtime has no line for a package whose init does nothing
 }

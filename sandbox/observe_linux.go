@@ -396,11 +396,18 @@ func (o *observer) open(pid int) bool {
 	o.root = root
 	handled := handledFS(o.abi)
 	// The rules the stage built: startCommand's list. The private
-	// directories' and the overlays' rules are scratch: they grant their
-	// own content, not the host files they hide.
+	// directories', the hidden directories' (listing their skeleton) and
+	// the overlays' rules are scratch: they grant their own content, not
+	// the host files they hide.
 	own := policyRules(o.policy)
+	var skeletons []string
+	for _, m := range masks(o.policy) {
+		if m.kind == maskHidden {
+			skeletons = append(skeletons, m.path)
+		}
+	}
 	for i, r := range append(own, shadowRules(o.shadows)...) {
-		scratch := i >= len(own) || slices.Contains(o.policy.PrivateTmp, r.path)
+		scratch := i >= len(own) || slices.Contains(o.policy.PrivateTmp, r.path) || slices.Contains(skeletons, r.path)
 		fd, err := o.openInRoot(r.path, true)
 		if err != nil {
 			continue // the stage skipped it too

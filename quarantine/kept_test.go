@@ -51,8 +51,18 @@ func TestPutFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k.Kept != fifo+KeptMark+k.ID || !IsKept(k.Kept) || IsKept(fifo) {
+	if k.Kept != fifo+KeptMark+k.ID || !s.IsKept(shm, k.Kept) || s.IsKept(shm, fifo) {
 		t.Fatalf("kept in place as %q", k.Kept)
+	}
+	// A name the sandboxed command chose is not one pent kept: no record,
+	// another ID, or another project's record.
+	for _, forged := range []string{filepath.Join(shm, "tools"+KeptMark+"1"), filepath.Join(shm, "x"+KeptMark+k.ID), filepath.Join(shm, "sub", ".envrc"+KeptMark+k.ID)} {
+		if s.IsKept(shm, forged) {
+			t.Errorf("IsKept(%s) with no such record", forged)
+		}
+	}
+	if s.IsKept(root, k.Kept) {
+		t.Errorf("IsKept of another project's entry")
 	}
 	if _, err := os.Lstat(fifo); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the FIFO kept its protected name: %v", err)

@@ -67,9 +67,27 @@ const (
 // its ID.
 const KeptMark = ".pent-kept-"
 
-// IsKept reports whether path names an entry renamed in place.
-func IsKept(path string) bool {
-	return strings.Contains(filepath.Base(path), KeptMark)
+// IsKept reports whether path is an entry of the project at root that
+// s renamed in place: its name ends in KeptMark and the ID of a record of
+// s whose Kept is path. A name alone proves nothing: the sandboxed command
+// chooses names, and one called NAME.pent-kept-X must be moved like any
+// other.
+func (s Store) IsKept(root, path string) bool {
+	base := filepath.Base(path)
+	i := strings.LastIndex(base, KeptMark)
+	if i < 0 {
+		return false
+	}
+	id := base[i+len(KeptMark):]
+	if id == "" || id == "." || id == ".." {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(s.Dir, ProjectKey(root), id, metaFile))
+	if err != nil {
+		return false
+	}
+	var e Entry
+	return json.Unmarshal(data, &e) == nil && e.Kept == path && e.Root == root
 }
 
 // ProjectKey is the directory name of a project's entries (statedir.Hash).

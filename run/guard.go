@@ -46,7 +46,7 @@ type mover struct {
 
 // move quarantines one entry; one already renamed in place is left so.
 func (m *mover) move(root, path string) error {
-	if quarantine.IsKept(path) {
+	if m.store.IsKept(root, path) {
 		return nil
 	}
 	e, err := m.store.Put(root, path)

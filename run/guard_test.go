@@ -2,6 +2,7 @@ package run
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -39,12 +40,29 @@ func TestMoverReport(t *testing.T) {
 			t.Errorf("%s: want ErrFailed, got %v", tt.name, err)
 		}
 	}
+	// An entry the store renamed in place (its record says so) is left;
+	// the same kind of name without a record is the command's and is taken.
+	store := quarantine.Store{Dir: t.TempDir()}
 	kept := envrc + quarantine.KeptMark + "3"
-	if err := os.WriteFile(kept, nil, 0o644); err != nil {
+	forged := envrc + quarantine.KeptMark + "4"
+	for _, p := range []string{kept, forged} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record := filepath.Join(store.Dir, quarantine.ProjectKey(root), "3")
+	if err := os.MkdirAll(record, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	m := &mover{store: quarantine.Store{Dir: t.TempDir()}}
+	meta, _ := json.Marshal(quarantine.Entry{Path: envrc, Root: root, Kept: kept})
+	if err := os.WriteFile(filepath.Join(record, "meta.json"), meta, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &mover{store: store}
 	if err := m.move(root, kept); err != nil || len(m.moved) != 0 {
 		t.Errorf("an entry renamed in place was taken again: %v %v", m.moved, err)
+	}
+	if err := m.move(root, forged); err != nil || len(m.moved) != 1 {
+		t.Errorf("a name the command chose like pent's was left in place: %v %v", m.moved, err)
 	}
 }

@@ -261,13 +261,15 @@ func readPlain(p string) ([]byte, error) {
 
 // stray reports whether the entry d at rel (relative to a git directory) is
 // one git does not leave there: anything but a directory or a regular file;
-// a regular file with more than one link outside objects/ (git links loose
-// objects into place, and never writes into one); and, once the command
-// has ended (final), a lock file, which stops the host's git until removed.
+// a directory in objects/ that is not one of git's (a repository hidden
+// there, which a symlink elsewhere can point the host's git at); a regular
+// file with more than one link outside objects/ (git links loose objects
+// into place, and never writes into one); and, once the command has ended
+// (final), a lock file, which stops the host's git until removed.
 func stray(rel string, d fs.DirEntry, final bool) (bool, error) {
 	switch t := d.Type(); {
 	case t.IsDir():
-		return false, nil
+		return strings.HasPrefix(rel, "objects/") && !objectsDir(strings.TrimPrefix(rel, "objects/")), nil
 	case final && strings.HasSuffix(d.Name(), ".lock"):
 		return true, nil
 	case !t.IsRegular():
@@ -280,6 +282,29 @@ func stray(rel string, d fs.DirEntry, final bool) (bool, error) {
 		return false, err
 	}
 	return links(fi) > 1, nil
+}
+
+// objectsDir reports whether rel (relative to objects/) is a directory git
+// makes there: a loose-object fan-out directory (two hex digits), pack,
+// info and its commit-graphs, and the temporary object directories of a
+// push or a bulk check-in (incoming-*, tmp_objdir-*), which hold the same.
+func objectsDir(rel string) bool {
+	first, rest, nested := strings.Cut(rel, "/")
+	switch {
+	case rel == "info/commit-graphs":
+		return true
+	case !nested:
+		return fanOut(first) || first == "pack" || first == "info" ||
+			strings.HasPrefix(first, "incoming-") || strings.HasPrefix(first, "tmp_objdir-")
+	case strings.HasPrefix(first, "incoming-") || strings.HasPrefix(first, "tmp_objdir-"):
+		return !strings.Contains(rest, "/") && (fanOut(rest) || rest == "pack" || rest == "info")
+	}
+	return false
+}
+
+// fanOut reports whether name is two lower-case hex digits.
+func fanOut(name string) bool {
+	return len(name) == 2 && strings.Trim(name, "0123456789abcdef") == ""
 }
 
 // links is the link count of fi, 1 when the platform does not say.
@@ -475,18 +500,22 @@ func holdsHead(dir string) bool {
 
 // isGitDirectory reports whether dir is a git directory by its content,
 // as git decides where no .git names it (is_git_directory): it holds a
-// HEAD and objects and refs directories, or a HEAD and a commondir file
-// naming where those are (a linked worktree's). Its name does not matter:
-// Go's module cache keeps bare repositories at cache/vcs/HASH.
+// HEAD, and objects and refs, or a commondir file naming where those are (a
+// linked worktree's). git asks only that objects and refs be searchable
+// (access X_OK), which an executable file is too, so any entry at those
+// names counts: guarding a directory that git would not take costs
+// nothing, missing one it would take lets the host run what it configures.
+// Its name does not matter: Go's module cache keeps bare repositories at
+// cache/vcs/HASH.
 func isGitDirectory(dir string) bool {
 	if !holdsHead(dir) {
 		return false
 	}
-	if isDirFollowed(filepath.Join(dir, "objects")) && isDirFollowed(filepath.Join(dir, "refs")) {
-		return true
+	exists := func(name string) bool {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		return err == nil
 	}
-	_, err := os.Lstat(filepath.Join(dir, "commondir"))
-	return err == nil
+	return exists("objects") && exists("refs") || exists("commondir")
 }
 
 // gitDirOfHead reports whether the entry d that a walk of root found at
@@ -500,13 +529,6 @@ func gitDirOfHead(root, rel string, d fs.DirEntry) (string, bool) {
 	}
 	dir := path.Dir(rel)
 	return dir, isGitDirectory(filepath.Join(root, dir))
-}
-
-// isDirFollowed reports whether p is a directory, or a symlink to one (git
-// follows both).
-func isDirFollowed(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
 }
 
 // addProject adds the guard of one project (or grant) at root to g: the

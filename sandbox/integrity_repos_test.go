@@ -44,6 +44,8 @@ func TestIsGitDirectory(t *testing.T) {
 		{"no HEAD", []string{"d/objects/", "d/refs/", "d/config"}, false},
 		{"HEAD a directory", []string{"d/HEAD/", "d/objects/", "d/refs/"}, false},
 		{"no refs", []string{"d/HEAD", "d/objects/"}, false},
+		// git asks only that objects and refs be searchable: files too.
+		{"objects and refs files", []string{"d/HEAD", "d/objects", "d/refs", "d/config"}, true},
 		{"plain directory", []string{"d/src/"}, false},
 	}
 	for _, tt := range tests {

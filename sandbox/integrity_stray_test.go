@@ -45,16 +45,23 @@ func TestGitDirStrays(t *testing.T) {
 		{"objects/ab/linked", func(p string) error { return os.Link(filepath.Join(git, "objects", "ab", "cdef"), p) }, false},
 		{"index.lock", func(p string) error { return os.WriteFile(p, nil, 0o644) }, true},
 		{"refs/heads/main.lock", func(p string) error { return os.WriteFile(p, nil, 0o644) }, true},
+		// A repository hidden in objects/, which a symlink in the work
+		// tree can point the host's git at; and a directory where git
+		// keeps only files.
+		{"objects/zz", func(p string) error { return os.Mkdir(p, 0o755) }, false},
+		{"objects/ab/sub", func(p string) error { return os.Mkdir(p, 0o755) }, false},
 	}
 	for _, pl := range plant {
 		if err := pl.make(filepath.Join(git, pl.rel)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The directories git makes in objects/ are not strays.
+	mkTree(t, git, "objects/pack/", "objects/info/commit-graphs/", "objects/0f/", "objects/incoming-Ab12/cd/", "objects/tmp_objdir-bulk-fsync-x/pack/")
 	// HEAD has two links now (ORIG_HEAD is its twin), and so has the object.
 	want := map[bool][]string{
-		false: {"COMMIT_EDITMSG", "FETCH_HEAD", "HEAD", "ORIG_HEAD", "logs/HEAD", "logs/refs/heads/main"},
-		true:  {"COMMIT_EDITMSG", "FETCH_HEAD", "HEAD", "ORIG_HEAD", "index.lock", "logs/HEAD", "logs/refs/heads/main", "refs/heads/main.lock"},
+		false: {"COMMIT_EDITMSG", "FETCH_HEAD", "HEAD", "ORIG_HEAD", "logs/HEAD", "logs/refs/heads/main", "objects/ab/sub", "objects/zz"},
+		true:  {"COMMIT_EDITMSG", "FETCH_HEAD", "HEAD", "ORIG_HEAD", "index.lock", "logs/HEAD", "logs/refs/heads/main", "objects/ab/sub", "objects/zz", "refs/heads/main.lock"},
 	}
 	for final, w := range want {
 		got, err := g.Git[0].Strays(final)

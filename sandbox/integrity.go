@@ -211,23 +211,57 @@ var gitTodoFiles = []string{"rebase-merge/git-rebase-todo", "sequencer/todo"}
 // inside PS1, where anything but a number would run as code.
 var gitCounterFiles = []string{"rebase-merge/msgnum", "rebase-merge/end", "rebase-apply/next", "rebase-apply/last"}
 
+// gitStrategyFiles name the merge strategy of a stopped rebase,
+// cherry-pick or revert, relative to the git directory: the host's `git
+// rebase --continue` (or --skip) runs git-merge-STRATEGY, and a strategy
+// holding a slash runs as a path (x/../.git/objects/evil).
+var gitStrategyFiles = []string{"rebase-merge/strategy", "sequencer/opts"}
+
 // unsafeState reports whether the git state file at rel (relative to dir)
 // holds what the host would run: a todo list with an exec line not in
-// exec, or a counter that is not a plain number.
+// exec, a counter that is not a plain number, or a merge strategy that is
+// not a plain name.
 func unsafeState(dir, rel string, exec []string) (bool, error) {
-	todo, counter := slices.Contains(gitTodoFiles, rel), slices.Contains(gitCounterFiles, rel)
-	if !todo && !counter {
+	todo, counter, strategy := slices.Contains(gitTodoFiles, rel), slices.Contains(gitCounterFiles, rel), slices.Contains(gitStrategyFiles, rel)
+	if !todo && !counter && !strategy {
 		return false, nil
 	}
 	data, err := readPlain(filepath.Join(dir, rel))
 	if err != nil {
 		return false, err
 	}
-	if counter {
+	switch {
+	case counter:
 		n := strings.TrimSuffix(string(data), "\n")
 		return n == "" || strings.Trim(n, "0123456789") != "", nil
+	case strategy:
+		return !plainStrategies(rel, data), nil
 	}
 	return slices.ContainsFunc(execLines(rel, data), func(l string) bool { return !slices.Contains(exec, l) }), nil
+}
+
+// plainStrategies reports whether the strategy file rel (content data)
+// names only plain strategies (ort, recursive, resolve, octopus, ours,
+// subtree, or a git-merge-NAME on PATH): letters, digits, '-' and '_'.
+// rebase-merge/strategy holds the name; sequencer/opts is in git's config
+// format, with the name in its strategy key.
+func plainStrategies(rel string, data []byte) bool {
+	plain := func(name string) bool {
+		name = strings.Trim(strings.TrimSpace(name), `"`)
+		return strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == ""
+	}
+	if rel != "sequencer/opts" {
+		return plain(string(data))
+	}
+	for line := range strings.Lines(string(data)) {
+		key, value, ok := strings.Cut(line, "=")
+		// The key is the last word before '=': git also reads
+		// "[options] strategy = NAME" on one line.
+		if words := strings.Fields(key); ok && len(words) > 0 && strings.EqualFold(words[len(words)-1], "strategy") && !plain(value) {
+			return false
+		}
+	}
+	return true
 }
 
 // execLines lists the exec lines (exec or x commands) of the todo list

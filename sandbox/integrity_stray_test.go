@@ -301,6 +301,14 @@ func TestUnsafeState(t *testing.T) {
 		{"rebase-apply/last", "2\n\n", nil, true},
 		{"rebase-merge/head-name", "$(x)", nil, false},
 		{"rebase-merge/done", "exec x\n", nil, false},
+		{"rebase-merge/strategy", "ort\n", nil, false},
+		{"rebase-merge/strategy", "x/../.git/objects/ev\n", nil, true},
+		{"rebase-merge/strategy", "ort; touch x\n", nil, true},
+		{"sequencer/opts", "[options]\n\tstrategy = recursive\n\tstrategy-option = theirs\n", nil, false},
+		{"sequencer/opts", "[options]\n\tstrategy = x/../../evil\n", nil, true},
+		{"sequencer/opts", "[options]\n\tStrategy = \"x/../evil\"\n", nil, true},
+		{"sequencer/opts", "[options] strategy = x/../evil\n", nil, true},
+		{"sequencer/opts", "[options]\n\tstrategy = x\\\n/../evil\n", nil, true},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()

@@ -825,6 +825,17 @@ func (g Guard) Protected() []string {
 			}
 		}
 	}
+	// The protected names found below a project's top level (pkg/.envrc,
+	// pkg/.claude): the final sweep moves only new ones, so the existing
+	// ones stay read-only. A repository's .git is guarded entry by entry
+	// instead (addNested), and a git directory by content is not a name.
+	for _, t := range g.Trees {
+		for _, rel := range t.Existing {
+			if slices.Contains(t.Names, path.Base(rel)) && path.Base(rel) != ".git" {
+				out = append(out, filepath.Join(t.Root, rel))
+			}
+		}
+	}
 	return out
 }
 

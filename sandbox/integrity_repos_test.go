@@ -194,3 +194,30 @@ func TestTreeNestedGitDirs(t *testing.T) {
 		})
 	}
 }
+
+// TestGuardProtectsNestedNames: the protected names that exist below a
+// project's top level when the run starts stay read-only inside (the final
+// sweep takes only new ones): pkg/.envrc, pkg/.claude, pkg/.vscode. A nested
+// repository's .git is guarded entry by entry instead.
+func TestGuardProtectsNestedNames(t *testing.T) {
+	root := t.TempDir()
+	mkTree(t, root, "pkg/.envrc", "pkg/.claude/settings.json", "pkg/.vscode/", "a/b/.mcp.json", "sub/.git/HEAD", "sub/.git/objects/", "sub/.git/refs/", "src/main.go")
+	g, err := NewGuard([]string{root}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddTrees([]string{root}, nil); err != nil {
+		t.Fatal(err)
+	}
+	protected := g.Protected()
+	for _, rel := range []string{"pkg/.envrc", "pkg/.claude", "pkg/.vscode", "a/b/.mcp.json"} {
+		if !slices.Contains(protected, filepath.Join(root, rel)) {
+			t.Errorf("%s is not protected: %q", rel, protected)
+		}
+	}
+	for _, rel := range []string{"sub/.git", "src/main.go", "src"} {
+		if slices.Contains(protected, filepath.Join(root, rel)) {
+			t.Errorf("%s is protected as a whole", rel)
+		}
+	}
+}

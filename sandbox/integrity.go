@@ -744,8 +744,9 @@ const maxGrantDirs = 50_000
 // AddGrantRepos guards the repositories inside each directory of grants
 // (a .git below its top level, a git directory by its content such as the
 // bare repositories of Go's module cache, as AddTrees does for projects)
-// like a project's own. It searches at most maxGrantDirs directories of
-// each.
+// like a project's own, and has the final sweep search them again for
+// repositories made during the run (moved aside). It searches at most
+// maxGrantDirs directories of each.
 func (g *Guard) AddGrantRepos(grants []string) error {
 	return g.addGrantRepos(grants, maxGrantDirs)
 }
@@ -786,6 +787,10 @@ func (g *Guard) addGrantRepos(grants []string, limit int) error {
 				return err
 			}
 		}
+		// The final sweep searches the grant again: a repository the
+		// command creates there (git init --bare in Go's VCS cache) is one
+		// the host's tools would run git in later.
+		g.Trees = append(g.Trees, Tree{Root: root, Names: []string{".git"}, Existing: found})
 	}
 	return nil
 }

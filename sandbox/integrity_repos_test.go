@@ -221,3 +221,33 @@ func TestGuardProtectsNestedNames(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardGrantReposMadeDuringRun: a repository the command creates in a
+// grant (a bare one in Go's VCS cache, a .git anywhere) is found by the
+// final sweep; the ones that were there are not.
+func TestGuardGrantReposMadeDuringRun(t *testing.T) {
+	base := t.TempDir()
+	grant := filepath.Join(base, "go")
+	mkTree(t, base, gitDirTree("go/pkg/mod/cache/vcs/old")...)
+	mkTree(t, base, "go/src/x/.git/HEAD", "go/pkg/mod/m@v1/go.mod")
+	var g Guard
+	if err := g.AddGrantRepos([]string{grant}); err != nil {
+		t.Fatal(err)
+	}
+	mkTree(t, base, gitDirTree("go/pkg/mod/cache/vcs/new")...)
+	mkTree(t, base, "go/src/y/.git/HEAD", "go/pkg/mod/m@v1/other.go")
+	var moved []string
+	if err := g.FinalSweep(func(root, p string) error {
+		if root != grant {
+			t.Errorf("moved %s for root %s", p, root)
+		}
+		moved = append(moved, p[len(grant)+1:])
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(moved)
+	if want := []string{"pkg/mod/cache/vcs/new", "src/y/.git"}; !slices.Equal(moved, want) {
+		t.Errorf("moved %q, want %q", moved, want)
+	}
+}

@@ -417,3 +417,24 @@ func attemptGitDirMadeInside(t *testing.T, r *runner) {
 	r.assertAbsent(filepath.Join(r.project, "HEAD"))
 	r.assertAbsent(filepath.Join(r.project, "sub.git"))
 }
+
+// TestHostIntegrity_OthersDirectoryStays: a directory in the project that
+// pent's user can neither read nor write (root's 0700, as docker leaves
+// one) holds nothing the command could have put there: a run leaves it
+// where it is and does not fail (it was renamed in place on every run).
+func TestHostIntegrity_OthersDirectoryStays(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		data := filepath.Join(r.project, "docker-data")
+		if err := os.Mkdir(data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(data, "db"), []byte("important\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r.pent("run", "--", "true").wantCode(t, 0)
+		if fi, err := os.Lstat(data); err != nil || !fi.IsDir() {
+			t.Fatalf("docker-data after a run: %v %v", fi, err)
+		}
+		r.assertFile(filepath.Join(data, "db"), "important\n")
+	})
+}

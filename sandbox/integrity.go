@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // protectedNames are the project entries a sandboxed command must not change
@@ -92,6 +94,11 @@ type Tree struct {
 	// Existing are the matching entries, relative to Root, found at the
 	// start.
 	Existing []string `json:"existing"`
+	// Sealed are the directories, relative to Root, that pent's user could
+	// neither read nor write at the start (another user's, as docker
+	// leaves them): the command could put nothing in them, so an unread
+	// one that is still sealed at the end is left where it is.
+	Sealed []string `json:"sealed,omitempty"`
 }
 
 // Nested lists the entries of t below its top level whose name is one of
@@ -103,7 +110,18 @@ type Tree struct {
 // PATH_MAX is listed by its deepest ancestor within it.
 func (t Tree) Nested() ([]string, error) {
 	found, unread, err := t.search()
+	unread = slices.DeleteFunc(unread, func(rel string) bool { return slices.Contains(t.Sealed, rel) && sealed(filepath.Join(t.Root, rel)) })
 	return movables(t.Root, append(found, unread...)), err
+}
+
+// sealed reports whether pent's user can neither read nor write the
+// directory dir, and does not own it (so cannot change that).
+func sealed(dir string) bool {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) == os.Geteuid() {
+		return false
+	}
+	return unix.Access(dir, unix.R_OK) != nil && unix.Access(dir, unix.W_OK) != nil
 }
 
 // search lists, relative to t.Root, the new matches of Nested and the
@@ -167,12 +185,18 @@ func (g *Guard) AddTrees(roots, extra []string) error {
 	for _, root := range roots {
 		t := Tree{Root: root, Names: names}
 		// What the search could not read is not Existing: the final
-		// sweep moves it aside.
-		found, _, err := t.search()
+		// sweep moves it aside, unless the command could not have
+		// written in it either.
+		found, unread, err := t.search()
 		if err != nil {
 			return err
 		}
 		t.Existing = found
+		for _, rel := range unread {
+			if sealed(filepath.Join(root, rel)) {
+				t.Sealed = append(t.Sealed, rel)
+			}
+		}
 		g.Trees = append(g.Trees, t)
 		for _, rel := range found {
 			if err := g.addRepo(root, filepath.Join(root, rel)); err != nil {

@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -436,5 +438,24 @@ func TestHostIntegrity_OthersDirectoryStays(t *testing.T) {
 			t.Fatalf("docker-data after a run: %v %v", fi, err)
 		}
 		r.assertFile(filepath.Join(data, "db"), "important\n")
+	})
+}
+
+// TestHostIntegrity_ReadOnlyParent: a repository the command plants and
+// whose directory it then makes read-only is moved aside all the same (pent
+// gives the owner write permission back for the move, then restores the
+// mode); it used to stay live, with only an error.
+func TestHostIntegrity_ReadOnlyParent(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		res := r.sandboxSh(`mkdir -p ro/sub && git init -q ro/sub && git -C ro/sub config core.fsmonitor "touch planted; false" && chmod 555 ro/sub`, "--write", ".")
+		res.wantCode(t, 0)
+		sub := filepath.Join(r.project, "ro", "sub")
+		if _, err := os.Lstat(filepath.Join(sub, ".git")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the planted repository is still in place: %v\n%s", err, res)
+		}
+		if fi, err := os.Lstat(sub); err != nil || fi.Mode().Perm() != 0o555 {
+			t.Errorf("its directory's mode after the move: %v %v", fi, err)
+		}
+		os.Chmod(sub, 0o755)
 	})
 }

@@ -136,28 +136,48 @@ func (s Store) Put(root, path string) (Entry, error) {
 }
 
 // moveWritable moves path to a new to; when that fails, it gives the owner
-// write permission on path (a directory needs it to be renamed elsewhere),
-// tries again, and puts the permission back on the moved entry.
+// write permission on what lacks it — path's directory (whose entries the
+// move changes: a command can plant an entry, then make its directory
+// read-only) and path itself when it is a directory (a directory needs it
+// to be renamed elsewhere) — tries again, and puts the permissions back
+// (on the moved entry for path's own).
 func moveWritable(path, to string) error {
 	err := moveNoReplace(path, to)
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+	parent := filepath.Dir(path)
+	pfi, perr := os.Lstat(parent)
 	fi, lerr := os.Lstat(path)
-	if lerr != nil || !fi.IsDir() || fi.Mode().Perm()&0o200 != 0 {
+	fixParent := perr == nil && pfi.IsDir() && pfi.Mode().Perm()&0o300 != 0o300
+	fixEntry := lerr == nil && fi.IsDir() && fi.Mode().Perm()&0o200 == 0
+	if !fixParent && !fixEntry {
 		return err
 	}
 	if err := os.RemoveAll(to); err != nil { // part of a failed copy
 		return err
 	}
-	if err := os.Chmod(path, fi.Mode().Perm()|0o200); err != nil {
-		return err
+	if fixParent {
+		if err := os.Chmod(parent, pfi.Mode().Perm()|0o300); err != nil {
+			return err
+		}
+		defer os.Chmod(parent, pfi.Mode().Perm())
+	}
+	if fixEntry {
+		if err := os.Chmod(path, fi.Mode().Perm()|0o200); err != nil {
+			return err
+		}
 	}
 	if err := moveNoReplace(path, to); err != nil {
-		os.Chmod(path, fi.Mode().Perm())
+		if fixEntry {
+			os.Chmod(path, fi.Mode().Perm())
+		}
 		return err
 	}
-	return os.Chmod(to, fi.Mode().Perm())
+	if fixEntry {
+		return os.Chmod(to, fi.Mode().Perm())
+	}
+	return nil
 }
 
 // List returns the entries of the project at root, or of every project

@@ -306,3 +306,36 @@ func attemptRecovery(t *testing.T, r *runner) {
 	// The planted symlink no longer stops the next run.
 	r.pent("run", "--", "true").wantCode(t, 0)
 }
+
+// TestIntegrity_KilledRunLeavesHostWork: the next pent sweeps a killed run's
+// guarded directories for what its command made, not for what the user
+// made there on the host after the kill (a .vscode, `git worktree add`):
+// entries born more than two beats of the run's record after its last one
+// stay.
+func TestIntegrity_KilledRunLeavesHostWork(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		envrc, vscode := filepath.Join(r.project, ".envrc"), filepath.Join(r.project, ".vscode")
+		started := filepath.Join(r.project, "started")
+		cmd := r.command(t.Context(), r.project, pentBin, "run", "--", "sh", "-c", "echo planted > .envrc; touch started; sleep 300")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		if !waitFor(30*time.Second, func() bool { _, err := os.Lstat(started); return err == nil }) {
+			t.Fatal("the sandboxed command never started")
+		}
+		if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil { // no final sweep, no watch
+			t.Fatal(err)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		time.Sleep(3 * time.Second) // past two beats of the dead run's record
+		r.mkdir(vscode, 0o755)
+		res := r.pent("version")
+		res.wantCode(t, 0)
+		r.assertAbsent(envrc)
+		if fi, err := os.Lstat(vscode); err != nil || !fi.IsDir() {
+			t.Errorf("the user's .vscode, made after the kill, was taken: %v\n%s", err, res)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, path, content string) {
@@ -136,20 +137,28 @@ func TestAbandoned(t *testing.T) {
 	}
 	// A record whose pent died: written, never locked.
 	write(t, filepath.Join(s.Dir, runsDir, "1-1.json"), "dead")
+	beat := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(filepath.Join(s.Dir, runsDir, "1-1.json"), beat, beat); err != nil {
+		t.Fatal(err)
+	}
 	var got []string
-	finish := func(data []byte) error { got = append(got, string(data)); return nil }
+	var alive time.Time
+	finish := func(data []byte, last time.Time) error { got, alive = append(got, string(data)), last; return nil }
 	if err := s.Abandoned(finish); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0] != "dead" {
 		t.Fatalf("finished %q, want only the dead run", got)
 	}
+	if !alive.Equal(beat) {
+		t.Errorf("the dead run was last alive at %v, want its record's last beat %v", alive, beat)
+	}
 	if _, err := os.Stat(filepath.Join(s.Dir, runsDir, "1-1.json")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the finished record is still there: %v", err)
 	}
 	// A failing finish keeps the record for the next pent.
 	write(t, filepath.Join(s.Dir, runsDir, "2-2.json"), "dead")
-	if err := s.Abandoned(func([]byte) error { return errors.New("no") }); err == nil {
+	if err := s.Abandoned(func([]byte, time.Time) error { return errors.New("no") }); err == nil {
 		t.Error("the error of finish was lost")
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir, runsDir, "2-2.json")); err != nil {

@@ -45,6 +45,14 @@ func (s Store) BeginRun(data []byte) (*Run, error) {
 	return &Run{f: f}, nil
 }
 
+// Beat marks the record as alive now (its modification time): a run
+// whose pent was killed is known to have ended no later than a beat
+// interval after the last one (Abandoned's alive).
+func (r *Run) Beat() error {
+	now := time.Now()
+	return os.Chtimes(r.f.Name(), now, now)
+}
+
 // End removes the record.
 func (r *Run) End() error {
 	err := os.Remove(r.f.Name())
@@ -56,8 +64,9 @@ func (r *Run) End() error {
 }
 
 // Abandoned calls finish with the data of every record whose pent died
-// (its lock is free) and removes the record when finish succeeds.
-func (s Store) Abandoned(finish func(data []byte) error) error {
+// (its lock is free), and the time its pent last marked it alive (Beat),
+// and removes the record when finish succeeds.
+func (s Store) Abandoned(finish func(data []byte, alive time.Time) error) error {
 	dir := filepath.Join(s.Dir, runsDir)
 	names, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -79,7 +88,7 @@ func (s Store) Abandoned(finish func(data []byte) error) error {
 }
 
 // finishRun handles one record if its owner is gone.
-func (s Store) finishRun(name string, finish func([]byte) error) error {
+func (s Store) finishRun(name string, finish func([]byte, time.Time) error) error {
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // finished meanwhile
@@ -99,7 +108,7 @@ func (s Store) finishRun(name string, finish func([]byte) error) error {
 	if err != nil {
 		return fmt.Errorf("reading the run record %s: %w", name, err)
 	}
-	if err := finish(data); err != nil {
+	if err := finish(data, time.Unix(st.Mtim.Unix())); err != nil {
 		return err
 	}
 	if err := os.Remove(name); err != nil {

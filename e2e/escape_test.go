@@ -707,6 +707,7 @@ var hostIntegrityAttempts = []struct {
 	{"repo-in-git-objects", attemptRepoInGitObjects},
 	{"rebase-strategy-path", attemptRebaseStrategyPath},
 	{"bare-repo-made-in-grant", attemptBareRepoMadeInGrant},
+	{"read-only-parent", attemptReadOnlyParent},
 }
 
 // suidDumpable attacks init's threads with fs.suid_dumpable=1, under which

@@ -558,6 +558,20 @@ func attemptBareRepoMadeInGrant(t *testing.T, r *runner) {
 	r.assertAbsent(marker)
 }
 
+// attemptReadOnlyParent (rt4 F1): a repository planted in a directory the
+// command made read-only (0555), which pent's user cannot rename from, is
+// not left for the host's git, even when pent reports it could not move it.
+func attemptReadOnlyParent(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	sub, marker := filepath.Join(r.project, "ro", "sub"), filepath.Join(r.home, "read-only-ran")
+	res := r.sandboxSh(fmt.Sprintf(`mkdir ro && git init -q ro/sub && git -C ro/sub config core.fsmonitor "touch %s; false" && chmod 555 ro/sub && echo DONE`, marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	hostGitIn(r, sub, "git status")
+	r.assertAbsent(marker)
+}
+
 // TestHostIntegrity_OthersDirectoryStays: a directory in the project that
 // pent's user can neither read nor write (root's 0700, as docker leaves
 // one) holds nothing the command could have put there: a run leaves it

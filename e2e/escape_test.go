@@ -701,6 +701,13 @@ var hostIntegrityAttempts = []struct {
 	{"separate-git-dir", attemptSeparateGitDir},
 	{"gitdir-in-other-root", attemptGitdirInOtherRoot},
 	{"git-dir-made-inside", attemptGitDirMadeInside},
+	{"git-dir-exec-files", attemptGitDirExecFiles},
+	{"kept-mark-name", attemptKeptMarkName},
+	{"nested-existing-protected", attemptNestedExistingProtected},
+	{"repo-in-git-objects", attemptRepoInGitObjects},
+	{"rebase-strategy-path", attemptRebaseStrategyPath},
+	{"bare-repo-made-in-grant", attemptBareRepoMadeInGrant},
+	{"read-only-parent", attemptReadOnlyParent},
 }
 
 // suidDumpable attacks init's threads with fs.suid_dumpable=1, under which

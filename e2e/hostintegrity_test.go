@@ -296,6 +296,20 @@ func hostBareRepo(t *testing.T, r *runner, dir string) {
 	}
 }
 
+// hostGitIn runs script (sh, with a git identity) in dir as the host's
+// user who works there after the run would, when dir is still there.
+func hostGitIn(r *runner, dir, script string) {
+	r.t.Helper()
+	if _, err := os.Stat(dir); err == nil {
+		r.exec(dir, "sh", "-c", gitIdentity+script)
+	}
+}
+
+// refUpdate is a host git command that updates a ref, which runs the
+// repository's reference-transaction hook (as cmd/go's git fetch in its
+// VCS cache does).
+const refUpdate = `git update-ref refs/heads/pent-probe "$(git commit-tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904 -m probe)"`
+
 // plantInGitDir is a script that plants, in the git directory dir, a
 // reference-transaction hook and a core.fsmonitor, core.sshCommand and
 // core.hooksPath configuration that each touch marker, and prints DONE.
@@ -315,7 +329,7 @@ func assertGitDirUnchanged(t *testing.T, r *runner, dir, workTree, marker string
 	if msg := config(); msg != "" {
 		t.Error(msg)
 	}
-	r.exec(dir, "sh", "-c", gitIdentity+`git update-ref refs/heads/pent-probe "$(git commit-tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904 -m probe)"`)
+	r.exec(dir, "sh", "-c", gitIdentity+refUpdate)
 	if workTree != "" {
 		r.exec(workTree, "git", "status")
 	}
@@ -411,13 +425,153 @@ func attemptGitDirMadeInside(t *testing.T, r *runner) {
 		t.Fatalf("the planting script did not finish:\n%s", res)
 	}
 	for _, dir := range []string{r.project, filepath.Join(r.project, "sub.git")} {
-		if _, err := os.Lstat(dir); err == nil {
-			r.exec(dir, "sh", "-c", gitIdentity+`git update-ref refs/heads/pent-probe "$(git commit-tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904 -m probe)"`)
-		}
+		hostGitIn(r, dir, refUpdate)
 		r.assertAbsent(marker)
 	}
 	r.assertAbsent(filepath.Join(r.project, "HEAD"))
 	r.assertAbsent(filepath.Join(r.project, "sub.git"))
+}
+
+// execFilesGitDir is a script that makes dir a git directory that only
+// git's own check accepts: HEAD, objects and refs as executable files
+// rather than directories, and a config naming dir as the work tree and a
+// core.fsmonitor command that touches marker.
+func execFilesGitDir(dir, marker string) string {
+	return fmt.Sprintf(`(cd %[1]s && printf 'ref: refs/heads/main\n' > HEAD && printf '#!/bin/sh\n' > objects && printf '#!/bin/sh\n' > refs && chmod +x objects refs &&
+printf '[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = %%s\n\tfsmonitor = "touch %[2]s; false"\n' "$PWD" > config)`, dir, marker)
+}
+
+// selfWorkTreeRepo is a script that makes dir an ordinary bare repository
+// that is its own work tree, with a core.fsmonitor command that touches
+// marker: the host's git status in dir runs it.
+func selfWorkTreeRepo(dir, marker string) string {
+	return fmt.Sprintf(`git init -q --bare %[1]s && git -C %[1]s config core.bare false && git -C %[1]s config core.worktree %[1]s && git -C %[1]s config core.fsmonitor "touch %[2]s; false"`, dir, marker)
+}
+
+// attemptGitDirExecFiles (rt4 E1): a git directory whose objects and refs
+// are executable files, planted at the root of a project without .git and
+// in a subdirectory, is not left for the host's git status there.
+func attemptGitDirExecFiles(t *testing.T, r *runner) {
+	if err := os.RemoveAll(filepath.Join(r.project, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	lib, marker := filepath.Join(r.project, "lib"), filepath.Join(r.home, "exec-files-ran")
+	res := r.sandboxSh(execFilesGitDir(".", marker) + ` && mkdir lib && ` + execFilesGitDir("lib", marker) + ` && echo DONE`)
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	for _, dir := range []string{r.project, lib} {
+		hostGitIn(r, dir, "git status")
+		r.assertAbsent(marker)
+	}
+}
+
+// attemptKeptMarkName (rt4 E3): a repository the command names like one
+// pent renamed in place (NAME.pent-kept-X) is not left for the host's git.
+func attemptKeptMarkName(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	kept, marker := filepath.Join(r.project, "tools.pent-kept-1"), filepath.Join(r.home, "kept-ran")
+	res := r.sandboxSh(selfWorkTreeRepo(kept, marker) + ` && echo DONE`)
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	hostGitIn(r, kept, "git status")
+	r.assertAbsent(marker)
+}
+
+// attemptNestedExistingProtected (rt4 E4): protected names that exist
+// below the project's top level before the run (pkg/.envrc,
+// pkg/.claude/settings.json, pkg/.mcp.json, pkg/.vscode) keep their
+// content, and no repository planted in one of them is left for the
+// host's git.
+func attemptNestedExistingProtected(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	pkg := filepath.Join(r.project, "pkg")
+	var kept []func() string
+	for _, rel := range []string{".envrc", ".claude/settings.json", ".mcp.json", ".vscode/settings.json"} {
+		r.writeFile(filepath.Join(pkg, rel), "# host fixture\n", 0o644)
+		kept = append(kept, unchanged(t, filepath.Join(pkg, rel)))
+	}
+	inner, marker := filepath.Join(pkg, ".vscode", "inner"), filepath.Join(r.home, "nested-ran")
+	res := r.sandboxSh(fmt.Sprintf(`echo 'touch %[1]s' >> pkg/.envrc
+echo '{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"touch %[1]s"}]}]}}' > pkg/.claude/settings.json
+echo '{"mcpServers":{"x":{"command":"sh","args":["-c","touch %[1]s"]}}}' > pkg/.mcp.json
+echo '{"task.allowAutomaticTasks":"on"}' > pkg/.vscode/settings.json
+git init -q pkg/.vscode/inner && git -C pkg/.vscode/inner config core.fsmonitor "touch %[1]s; false"
+echo DONE`, marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	if msg := both(kept...)(); msg != "" {
+		t.Error(msg)
+	}
+	hostGitIn(r, inner, "git status")
+	r.assertAbsent(marker)
+}
+
+// attemptRepoInGitObjects (rt4 E5): a repository hidden in the project's
+// own .git/objects and reached from the work tree by a symlink is not left
+// for the host's git.
+func attemptRepoInGitObjects(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	hidden, marker := filepath.Join(r.project, ".git", "objects", "zz"), filepath.Join(r.home, "objects-ran")
+	res := r.sandboxSh(selfWorkTreeRepo(hidden, marker) + ` && ln -s .git/objects/zz docs && echo DONE`)
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	hostGitIn(r, filepath.Join(r.project, "docs"), "git status")
+	r.assertAbsent(marker)
+}
+
+// attemptRebaseStrategyPath (rt4 E6): a stopped rebase whose merge
+// strategy the command set to a path (git runs "git-merge-STRATEGY", and
+// one with a slash relative to the work tree) runs nothing planted when
+// the host continues it. The pick left is not a fast-forward (b is
+// dropped), so git merges, with the strategy.
+func attemptRebaseStrategyPath(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	marker := filepath.Join(r.home, "strategy-ran")
+	res := r.sandboxSh(gitIdentity + fmt.Sprintf(`set -e
+for f in a b c; do echo $f > $f; git add $f; git commit -qm $f; done
+GIT_SEQUENCE_EDITOR='sed -i -e "1s/^pick/drop/" -e "1i break"' git rebase -qi HEAD~2
+mkdir git-merge-x
+printf '#!/bin/sh\ntouch %s\nexit 1\n' > .git/objects/ev; chmod +x .git/objects/ev
+echo x/../.git/objects/ev > .git/rebase-merge/strategy
+echo DONE`, marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	r.host("sh", "-c", gitIdentity+"git rebase --continue")
+	r.assertAbsent(marker)
+}
+
+// attemptBareRepoMadeInGrant (rt4 E2): a bare repository the command makes
+// in a directory granted read-write (Go's VCS cache under @go, where the
+// next go get runs git fetch) is not left for the host's git.
+func attemptBareRepoMadeInGrant(t *testing.T, r *runner) {
+	vcs := filepath.Join(r.home, "go", "pkg", "mod", "cache", "vcs")
+	r.mkdir(vcs, 0o755)
+	bare, marker := filepath.Join(vcs, "0123abcd"), filepath.Join(r.home, "made-in-grant-ran")
+	res := r.sandboxSh(`git init -q --bare `+bare+` && `+plantInGitDir(bare, marker), "--network", "blocked", "--profile", "@go")
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	hostGitIn(r, bare, refUpdate)
+	r.assertAbsent(marker)
+}
+
+// attemptReadOnlyParent (rt4 F1): a repository planted in a directory the
+// command made read-only (0555), which pent's user cannot rename from, is
+// not left for the host's git, even when pent reports it could not move it.
+func attemptReadOnlyParent(t *testing.T, r *runner) {
+	hostGitInit(t, r)
+	sub, marker := filepath.Join(r.project, "ro", "sub"), filepath.Join(r.home, "read-only-ran")
+	res := r.sandboxSh(fmt.Sprintf(`mkdir ro && git init -q ro/sub && git -C ro/sub config core.fsmonitor "touch %s; false" && chmod 555 ro/sub && echo DONE`, marker))
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	hostGitIn(r, sub, "git status")
+	r.assertAbsent(marker)
 }
 
 // TestHostIntegrity_OthersDirectoryStays: a directory in the project that

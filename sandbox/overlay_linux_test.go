@@ -340,20 +340,23 @@ func TestPlanShadows(t *testing.T) {
 		write, read []string
 		want        []shadowDir
 	}{
-		{"file in home", h(".claude.json"), nil, []shadowDir{{home, []string{".claude.json"}}}},
-		{"missing file", h(".new.json"), nil, []shadowDir{{home, []string{".new.json"}}}},
+		{"file in home", h(".claude.json"), nil, []shadowDir{{Path: home, Files: []string{".claude.json"}}}},
+		{"missing file", h(".new.json"), nil, []shadowDir{{Path: home, Files: []string{".new.json"}}}},
 		{"nested and sorted", h(".config/gh.yml", ".claude.json", ".b"), nil,
-			[]shadowDir{{home, []string{".b", ".claude.json"}}, {filepath.Join(home, ".config"), []string{"gh.yml"}}}},
+			[]shadowDir{{Path: home, Files: []string{".b", ".claude.json"}}, {Path: filepath.Join(home, ".config"), Files: []string{"gh.yml"}}}},
 		{"directory stays a bind", h(".npm"), nil, nil},
 		{"symlink stays a bind", h(".rc"), nil, nil},
 		{"readable directory is not shadowed", h("dotfiles/rc"), h("dotfiles"), nil},
 		{"inside a writable directory", h("dotfiles/rc"), nil, nil},
 		{"parent missing on the host", h("nodir/x.json"), nil, nil},
 		{"not hidden", []string{filepath.Join(base, "x.json")}, nil, nil},
+		{"protected beneath a missing directory", h(".cargo"), nil,
+			[]shadowDir{{Path: home, Files: []string{".cargo"}, Never: []string{".cargo/bin", ".cargo/config.toml"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Policy{Masked: []string{home}, Write: tt.write, Read: tt.read}
+			p := Policy{Masked: []string{home}, Write: tt.write, Read: tt.read,
+				Protected: h(".cargo/config.toml", ".cargo/bin", ".cargo", ".bashrc", ".claude.json")}
 			if tt.name == "inside a writable directory" {
 				p.Write = append(p.Write, filepath.Join(home, "dotfiles"))
 			}
@@ -373,7 +376,7 @@ func TestPlanShadows(t *testing.T) {
 // the lock goes, nothing is copied back.
 func killedRun(t *testing.T, state, dir, file, content string) {
 	t.Helper()
-	s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{dir, []string{file}}}, t.Errorf)
+	s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{Path: dir, Files: []string{file}}}, t.Errorf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +442,7 @@ func TestRecoverStaging(t *testing.T) {
 	}
 
 	// A run that still holds its lock is left alone.
-	live, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".claude.json"}}}, t.Errorf)
+	live, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{Path: real, Files: []string{".claude.json"}}}, t.Errorf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -723,7 +726,7 @@ func TestRecoverStagingDecidesFromTheJournal(t *testing.T) {
 			if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".claude.json"}}}, t.Errorf)
+			s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{Path: real, Files: []string{".claude.json"}}}, t.Errorf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -773,7 +776,7 @@ func TestSandboxRecoverStagingTree(t *testing.T) {
 	if err := os.Mkdir(real, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".npm", ".other"}}}, t.Errorf)
+	s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{Path: real, Files: []string{".npm", ".other"}}}, t.Errorf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -844,7 +847,7 @@ func BenchmarkShadowTreePoll(b *testing.B) {
 	if err := os.Mkdir(real, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	s, err := startStaging(filepath.Join(base, "state", stagingSub), []shadowDir{{real, []string{".npm"}}}, b.Errorf)
+	s, err := startStaging(filepath.Join(base, "state", stagingSub), []shadowDir{{Path: real, Files: []string{".npm"}}}, b.Errorf)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -882,7 +885,7 @@ func TestStagingOffersDiscarded(t *testing.T) {
 			if err := os.Mkdir(real, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{real, []string{".claude.json"}}}, t.Errorf)
+			s, err := startStaging(filepath.Join(state, stagingSub), []shadowDir{{Path: real, Files: []string{".claude.json"}}}, t.Errorf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -911,4 +914,33 @@ func TestStagingOffersDiscarded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSandboxOverlayNeverCopied: in a writable directory that did not exist
+// when the run started (a first use of ~/.cargo), what the command makes at
+// a protected path (the host-executed ~/.cargo/config.toml and ~/.cargo/bin)
+// is never copied to the host; the rest of the tree is.
+func TestSandboxOverlayNeverCopied(t *testing.T) {
+	f := newShadowFixture(t)
+	cargo := filepath.Join(f.home, ".cargo")
+	f.policy.Write = append(f.policy.Write, cargo)
+	f.policy.Protected = append(f.policy.Protected, filepath.Join(cargo, "config.toml"), filepath.Join(cargo, "bin"))
+	f.run(t, `
+mkdir -p ~/.cargo/bin ~/.cargo/registry
+printf '[target.x]\nrunner = "evil"\n' > ~/.cargo/config.toml
+printf '#!/bin/sh\n' > ~/.cargo/bin/ls && chmod +x ~/.cargo/bin/ls
+echo kept > ~/.cargo/registry/index
+`)
+	if got := readString(t, filepath.Join(cargo, "registry", "index")); got != "kept\n" {
+		t.Errorf("the grant's ordinary file on the host: %q", got)
+	}
+	for _, never := range []string{"config.toml", "bin"} {
+		if _, err := os.Lstat(filepath.Join(cargo, never)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("~/.cargo/%s reached the host: %v", never, err)
+		}
+	}
+	if !slices.ContainsFunc(f.warnings, func(w string) bool { return strings.Contains(w, "config.toml") && strings.Contains(w, "did not copy") }) {
+		t.Errorf("no warning about ~/.cargo/config.toml: %q", f.warnings)
+	}
+	f.assertNoStaging(t)
 }

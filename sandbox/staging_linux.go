@@ -66,6 +66,19 @@ type shadowDir struct {
 	// Files are the names of the writable paths directly in it: regular
 	// files, or paths that did not exist when the run started.
 	Files []string `json:"files"`
+	// Never are the paths, relative to Path, beneath a writable path that
+	// pent never copies out: the policy's protected ones there, such as the
+	// host-executed locations of a grant that did not exist yet
+	// (~/.cargo/config.toml, ~/.cargo/bin, ~/.claude/settings.json). What
+	// the command makes there is discarded like any other write outside the
+	// allowed paths.
+	Never []string `json:"never,omitempty"`
+}
+
+// never reports whether rel (relative to d.Path) is at or beneath one of
+// d.Never.
+func (d shadowDir) never(rel string) bool {
+	return slices.ContainsFunc(d.Never, func(n string) bool { return within(rel, n) })
 }
 
 // manifest is what a run's staging directory shadows: Dirs[i] has its
@@ -111,7 +124,14 @@ func planShadows(p Policy) ([]shadowDir, error) {
 	out := make([]shadowDir, 0, len(files))
 	for dir, names := range files {
 		slices.Sort(names)
-		out = append(out, shadowDir{Path: dir, Files: names})
+		d := shadowDir{Path: dir, Files: names}
+		for _, pr := range p.Protected {
+			if rel, ok := strings.CutPrefix(pr, dir+"/"); ok && slices.ContainsFunc(names, func(n string) bool { return within(rel, n) && rel != n }) {
+				d.Never = append(d.Never, rel)
+			}
+		}
+		slices.Sort(d.Never)
+		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b shadowDir) int {
 		if d := depth(a.Path) - depth(b.Path); d != 0 {
@@ -132,6 +152,11 @@ func validManifest(m manifest) error {
 		for _, n := range d.Files {
 			if n == "" || n == "." || n == ".." || strings.ContainsRune(n, '/') {
 				return fmt.Errorf("staging manifest: bad file name %q in %s", n, d.Path)
+			}
+		}
+		for _, n := range d.Never {
+			if n == "" || filepath.IsAbs(n) || filepath.Clean(n) != n || n == ".." || strings.HasPrefix(n, "../") {
+				return fmt.Errorf("staging manifest: bad path %q in %s", n, d.Path)
 			}
 		}
 	}
@@ -774,6 +799,8 @@ func (r *recovery) into(parent *hostDir, up int, name, target, rel string, id [2
 		case err != nil:
 			r.say("not recovering %s: the staged entry: %v", path, err)
 		case whiteout(&kst):
+		case r.sh.never(rel + "/" + n):
+			r.say("not recovering %s: pent keeps it read-only in the sandbox (the host runs or trusts it)", path)
 		case kst.Mode&unix.S_IFMT == unix.S_IFREG:
 			switch target, err := recoverFile(d, upd, n, r.recorded(rel+"/"+n)); {
 			case err != nil:

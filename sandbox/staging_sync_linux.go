@@ -254,6 +254,13 @@ func (sh *shadow) fail(rel, format string, args ...any) {
 // last is what pent put there so far. It returns what pent has there now.
 // final is the pass at the end of the run.
 func (sh *shadow) syncEntry(parent *hostDir, up int, name, rel string, last *entry, final bool) *entry {
+	if sh.never(rel) {
+		var st unix.Stat_t
+		if unix.Fstatat(up, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && !whiteout(&st) {
+			sh.warnOnce(rel, "the sandboxed command made "+sh.path(rel)+", where pent lets nothing through (the host runs or trusts what is there); pent did not copy it")
+		}
+		return last
+	}
 	var st unix.Stat_t
 	err := unix.Fstatat(up, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	switch {

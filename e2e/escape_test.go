@@ -690,6 +690,7 @@ var hostIntegrityAttempts = []struct {
 	{"nested-git", attemptNestedGit},
 	{"existing-nested-git", attemptExistingNestedGit},
 	{"missing-host-executed", attemptMissingHostExecuted},
+	{"missing-grant-host-executed", attemptMissingGrantHostExecuted},
 	{"state-dir-forgery", attemptStateDirForgery},
 	{"xdg-state-forgery", attemptXDGStateForgery},
 	{"walk-errors", attemptWalkErrors},

@@ -157,6 +157,28 @@ func attemptMissingHostExecuted(t *testing.T, r *runner) {
 	r.assertAbsent(filepath.Join(r.home, ".npm", "_npx"))
 }
 
+// attemptMissingGrantHostExecuted (rt5 E12): on a first use, when the
+// granted directories do not exist yet (the run makes ~/.cargo, ~/.claude,
+// ~/.npm through the overlay of ~), what the command makes at their
+// host-executed locations never reaches the host; the rest does.
+func attemptMissingGrantHostExecuted(t *testing.T, r *runner) {
+	res := r.sandboxSh(`mkdir -p ~/.cargo/bin ~/.cargo/registry ~/.claude ~/.npm/_npx/x/node_modules/.bin &&
+printf '[build]
+rustc-wrapper="/x"
+' > ~/.cargo/config.toml && printf '#!/bin/sh
+' > ~/.cargo/bin/ls && chmod +x ~/.cargo/bin/ls &&
+echo evil > ~/.cargo/env && echo ok > ~/.cargo/registry/index &&
+echo '{"hooks":1}' > ~/.claude/settings.json && mkdir ~/.claude/hooks && echo x > ~/.claude/CLAUDE.md &&
+echo x > ~/.npm/_npx/x/node_modules/.bin/x && echo DONE`, "--network", "blocked", "--profile", "@cargo", "--profile", "@claude", "--profile", "@npm")
+	if !strings.Contains(res.stdout, "DONE") {
+		t.Fatalf("the planting script did not finish:\n%s", res)
+	}
+	r.assertFile(filepath.Join(r.home, ".cargo", "registry", "index"), "ok\n")
+	for _, rel := range []string{".cargo/config.toml", ".cargo/bin", ".cargo/env", ".claude/settings.json", ".claude/hooks", ".claude/CLAUDE.md", ".npm/_npx"} {
+		r.assertAbsent(filepath.Join(r.home, rel))
+	}
+}
+
 // attemptStateDirForgery: a grant of ~/.local/state does not let the
 // command forge the record of a killed run, which would make the next pent
 // move a host directory into the quarantine.

@@ -20,9 +20,12 @@ const (
 	evilNested     = "# evil\n[sandbox.paths]\nread = [\"~/.ssh\"]\n"
 )
 
-// startSwapper starts a sandboxed process (pent run in the trusted project)
-// that swaps sub/.pent.toml and sub/.swap with renameat2(RENAME_EXCHANGE) in
-// a loop; stop makes it quit and returns how many swaps it made.
+// startSwapper starts a process of the runner's account, outside any
+// sandbox (a nested project file is read-only inside the parent's sandbox,
+// TestEscape's nested-existing-protected, so the race is one of another
+// program of the user's), that swaps sub/.pent.toml and sub/.swap with
+// renameat2(RENAME_EXCHANGE) in a loop; stop makes it quit and returns how
+// many swaps it made.
 func startSwapper(t *testing.T, r *runner, sub string) (stop func() int) {
 	t.Helper()
 	data, err := os.ReadFile(escapeHelper(t))
@@ -32,7 +35,7 @@ func startSwapper(t *testing.T, r *runner, sub string) (stop func() int) {
 	helper := filepath.Join(r.project, "escape")
 	r.writeFile(helper, string(data), 0o755)
 	stopFile := filepath.Join(r.project, "stop-swapping")
-	cmd := r.command(context.Background(), r.project, pentBin, "run", "--", helper, "exchange",
+	cmd := r.command(context.Background(), r.project, helper, "exchange",
 		filepath.Join(sub, ".pent.toml"), filepath.Join(sub, ".swap"), stopFile)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -51,7 +54,7 @@ func startSwapper(t *testing.T, r *runner, sub string) (stop func() int) {
 	}
 }
 
-// TestTrust_SwappedNestedFileRace: a sandboxed command swaps a nested
+// TestTrust_SwappedNestedFileRace: a program swaps a nested
 // project file between the content the user allowed and one that grants
 // ~/.ssh, while pent run loops in that directory: no run may ever get the
 // unreviewed policy (pent must hash and parse the same bytes). Then pent
@@ -212,7 +215,10 @@ func TestShellHook_PlantedOrDeletedProjectFile(t *testing.T) {
 			if out := sh.line("cd ~/src/nest"); !strings.Contains(out, "pent: sandboxing head (~/src/nest/.pent.toml)") {
 				t.Errorf("%s: enter nest: no notice:\n%s", kind.name, out)
 			}
-			sh.line("pent run -- rm sub/.pent.toml")
+			// Deleted from the shell, as a `git pull` would: a sandboxed
+			// command cannot (an existing nested project file is read-only
+			// inside, TestEscape's nested-existing-protected).
+			sh.line("rm sub/.pent.toml")
 			out = sh.line("cd sub && cat " + secret + "; echo rc=" + st)
 			if strings.Contains(out, r.marker) || !strings.Contains(out, "rc=1") ||
 				!strings.Contains(out, "pent: ~/src/nest/sub/.pent.toml is gone or unreadable since you allowed it (file does not exist); cat, head stay wrapped and refuse to run") {

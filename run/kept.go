@@ -69,7 +69,11 @@ func DiscardedSummary(layer keep.Layer, home string, locs []scope.HostExecuted) 
 	}
 	switch keepable {
 	case 0:
-		return head + " — pent keep writes none of them (configuration, credentials or places the host runs or trusts); `pent keep --list` shows where their content is"
+		none := "writes none of them"
+		if len(files) == 1 {
+			none = "does not write it"
+		}
+		return head + " — pent keep " + none + " (configuration, credentials or places the host runs or trusts); `pent keep --list` shows where their content is"
 	case len(files):
 		return fmt.Sprintf("%s — keep %s with `pent keep`, allow %s next time with --write %s (read_write in the config)", head, them, them, example)
 	}

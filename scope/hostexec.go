@@ -79,7 +79,7 @@ var hostExecutedInHome = []struct{ rel, why string }{
 	{".npm/_npx", "host npx runs the packages installed there"},
 	{".config/direnv", "host direnv runs its configuration"},
 	{".local/share/direnv", "host direnv's allow list"},
-	{".bash_aliases", "interactive bash sources it (the default ~/.bashrc)"},
+	{".bash_aliases", "interactive bash sources it from the default ~/.bashrc"},
 	{".bash_completion", "bash-completion sources it"},
 	{".bashrc.d", "interactive bash sources its files (the default ~/.bashrc on some systems)"},
 	{".local/share/bash-completion", "bash-completion sources its completions"},

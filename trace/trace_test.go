@@ -384,7 +384,7 @@ func TestSuggestIsSafe(t *testing.T) {
 			"pent does not suggest a write grant for /srv/www: it lies outside your home directory, where the system's programs and services run or trust files (/etc, /usr, /var, /opt…); change it outside the sandbox, or write to a directory of your home or /tmp, which is private inside", ""},
 		{"reading outside home is fine", Fix{TablePaths, "read", "/etc/tool.conf"}, "[sandbox.paths]\nread = [\"/etc/tool.conf\"]\n", "", ""},
 		{"E10 .bash_aliases", Fix{TablePaths, "read_write", "~/.bash_aliases"}, "",
-			"pent does not suggest a write grant for ~/.bash_aliases: ~/.bash_aliases runs or is trusted outside the sandbox (interactive bash sources it (the default ~/.bashrc)); change it outside the sandbox", ""},
+			"pent does not suggest a write grant for ~/.bash_aliases: ~/.bash_aliases runs or is trusted outside the sandbox (interactive bash sources it from the default ~/.bashrc); change it outside the sandbox", ""},
 		{"E10 .local/share/applications", Fix{TablePaths, "read_write", "~/.local/share/applications"}, "",
 			"pent does not suggest a write grant for ~/.local/share/applications: ~/.local/share/applications runs or is trusted outside the sandbox (the desktop runs the commands its entries name); change it outside the sandbox", ""},
 		{"E10 .local/share/systemd", Fix{TablePaths, "read_write", "~/.local/share/systemd"}, "",

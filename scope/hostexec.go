@@ -123,10 +123,10 @@ var hostExecutedInHome = []struct{ rel, why string }{
 	{".gradle/init.d", "host Gradle runs its init scripts"},
 	{".gradle/init.gradle", "host Gradle runs it"},
 	{".local/lib/*/site-packages", "host Python runs its .pth files at every start"},
-	{".config/go/env", "host go runs the programs it names (GOFLAGS=-toolexec)"},
+	{".config/go/env", "host go runs the programs it names, as GOFLAGS=-toolexec"},
 	{".curlrc", "host curl trusts the options it sets"},
 	{".wgetrc", "host wget trusts the options it sets"},
-	{".pki", "host browsers and tools trust its certificates (NSS)"},
+	{".pki", "host browsers and tools trust its NSS certificates"},
 }
 
 // HostExecutedLocations lists the host-executed locations of a user with

@@ -13,8 +13,9 @@ import (
 
 // This file decides what a fix may propose (SPEC §7, §13): never a secret
 // (scope.SecretIn), never a write where the host runs or trusts files
-// (scope.HostExecutedIn) or outside the home directory, where the system
-// does (/etc, /var…), never the home directory, /home or / wholesale,
+// (scope.HostExecutedIn), in a directory that holds such a place (but by a
+// built-in profile), or outside the home directory, where the system does
+// (/etc, /var…), never the home directory, /home or / wholesale,
 // and nothing that holds only on this host (a process's /proc directory, a
 // control group, a boot or session id) — those are generalised or dropped
 // with the reason. Where a built-in profile grants the path, the fix is the
@@ -119,6 +120,10 @@ func (h Hinter) fileFix(grant scope.Grant, path string) (fix *Fix, note string, 
 	}
 	if name := h.profileFor(grant, abs); name != "" {
 		return &Fix{Table: TableTop, Key: KeyProfiles, Value: name}, note, Skip{}
+	}
+	if in := scope.HostExecutedBeneath(abs, h.HostExecuted); len(in) > 0 && grant == scope.GrantWrite {
+		return nil, "", Skip{"a write grant for " + h.tilde(abs),
+			fmt.Sprintf("it holds %s, which runs or is trusted outside the sandbox (%s); grant the files the command writes by name", h.tilde(in[0].Path), in[0].Why)}
 	}
 	return &Fix{Table: TablePaths, Key: string(grant), Value: h.tilde(abs)}, note, Skip{}
 }

@@ -57,7 +57,7 @@ echo t > /tmp/t && echo v > /var/tmp/v && echo s > /dev/shm/s && echo DONE`)
 			r.assertAbsent(filepath.Join(r.home, name))
 		}
 		lines := summaryLines(res.stderr)
-		want := "pent: 3 " + discardedLine + " ~/.npmrc, ~/newfile, ~/outside.txt — keep them with `pent keep`, allow them next time with --write ~/newfile"
+		want := "pent: 3 " + discardedLine + " ~/.npmrc, ~/newfile, ~/outside.txt — `pent keep` writes 2 of them, not configuration, credentials or places the host runs or trusts; allow ~/newfile next time with --write ~/newfile"
 		if len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
 			t.Errorf("want one summary line starting %q:\n%s", want, res)
 		}
@@ -139,6 +139,44 @@ echo 'eval evil' > ~/other/.envrc && echo 'evil' > ~/.bashrc && echo DONE`)
 		if fi, err := os.Lstat(filepath.Join(r.home, "newfile")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			t.Errorf("the symbolic link at ~/newfile was replaced: %v", err)
 		}
+	})
+}
+
+// TestKeepRefusesConfiguration (rt5 E1, E4): pent keep writes only plain
+// files. ~/.bashrc is a link into a dotfiles repository (hidden inside):
+// the command's version of the link's target is refused, as are a new
+// ~/.bash_aliases and a file in a dot directory no list names; each
+// refusal names the stored copy; a plain new file is kept; the host's
+// interactive bash runs nothing planted.
+func TestKeepRefusesConfiguration(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *runner) {
+		target := filepath.Join(r.home, "dotfiles", "bashrc")
+		r.mkdir(filepath.Dir(target), 0o755)
+		r.writeFile(target, "# host bashrc\n", 0o644)
+		if err := os.Symlink("dotfiles/bashrc", filepath.Join(r.home, ".bashrc")); err != nil {
+			t.Fatal(err)
+		}
+		marker := filepath.Join(r.home, "PWNED")
+		res := r.keptRun(`mkdir -p ~/dotfiles && printf '# host bashrc\ntouch ` + marker + `\n' > ~/dotfiles/bashrc && echo "touch ` + marker + `" > ~/.bash_aliases &&
+mkdir -p ~/.myapp/hooks && echo "touch ` + marker + `" > ~/.myapp/hooks/run.sh &&
+echo notes > ~/notes.txt && echo DONE`)
+		res.wantCode(t, 0)
+		kept := r.pent("keep", "--yes")
+		kept.wantCode(t, 1)
+		r.assertFile(target, "# host bashrc\n")
+		r.assertAbsent(filepath.Join(r.home, ".bash_aliases"))
+		r.assertAbsent(filepath.Join(r.home, ".myapp"))
+		r.assertFile(filepath.Join(r.home, "notes.txt"), "notes\n")
+		for _, want := range []string{"not keeping ~/dotfiles/bashrc", "not keeping ~/.bash_aliases", "not keeping ~/.myapp/hooks/run.sh"} {
+			if !strings.Contains(kept.stderr, want) {
+				t.Errorf("pent keep lacks %q:\n%s", want, kept)
+			}
+		}
+		if !strings.Contains(kept.stderr, filepath.Join(r.home, ".local", "state", "pent", "kept")) {
+			t.Errorf("a refusal does not name the stored copy:\n%s", kept)
+		}
+		r.host("bash", "-i", "-c", "true")
+		r.assertAbsent(marker)
 	})
 }
 

@@ -282,28 +282,77 @@ func TestClear(t *testing.T) {
 	}
 }
 
+// TestRefusal: pent keep writes only plain paths of the home directory or
+// the project (rt5 E1, E4).
 func TestRefusal(t *testing.T) {
-	home := "/home/u"
-	locs := scope.HostExecutedLocations(home, []string{"/usr/bin"}, "")
+	home := t.TempDir()
+	// E4: ~/.bashrc and ~/.vim are links into a dotfiles repository.
+	for _, d := range []string{"dotfiles/vim", "src/app"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{".bashrc": "dotfiles/bashrc", ".vim": "dotfiles/vim", ".myrc": "dotfiles/myrc"} {
+		if err := os.Symlink(target, filepath.Join(home, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guard := NewGuard(home, scope.HostExecutedLocations(home, []string{"/usr/bin"}, ""))
+	h := func(rel string) string { return filepath.Join(home, rel) }
+	project := h("src/app")
 	tests := []struct {
-		path, where string
+		path, project, where string
 	}{
-		{"/home/u/newfile", ""},
-		{"/home/u/src/outside.txt", ""},
-		{"/home/u/.npmrc", "/home/u/.npmrc"},
-		{"/home/u/.bashrc", "/home/u/.bashrc"},
-		{"/home/u/.local/bin/tool", "/home/u/.local/bin"},
-		{"/home/u/src/app/.envrc", "/home/u/src/app/.envrc"},
-		{"/home/u/src/app/.git/hooks/pre-commit", "/home/u/src/app/.git"},
-		{"/home/u/other/.vscode/settings.json", "/home/u/other/.vscode"},
-		{"/home/u/.ssh/id_ed25519", "/home/u/.ssh/id_ed25519"},
-		{"/home/u/.ssh/known_hosts", "/home/u/.ssh"},
-		{"/home/u/.aws/credentials", "/home/u/.aws"},
-		{"/home/u/.local/state/pent/kept/x", "/home/u/.local/state/pent"},
+		{h("newfile"), project, ""},
+		{h("src/outside.txt"), project, ""},
+		{h("src/app/main.go"), project, ""},
+		{h("dotfiles/README"), project, ""},
+		{"/srv/app/main.go", "/srv/app", ""},
+		{h(".npmrc"), project, h(".npmrc")},
+		{h(".bashrc"), project, h(".bashrc")},
+		{h(".local/bin/tool"), project, h(".local/bin")},
+		{h("src/app/.envrc"), project, h("src/app/.envrc")},
+		{h("src/app/.git/hooks/pre-commit"), project, h("src/app/.git")},
+		{h("other/.vscode/settings.json"), project, h("other/.vscode")},
+		{h(".ssh/id_ed25519"), project, h(".ssh/id_ed25519")},
+		{h(".ssh/known_hosts"), project, h(".ssh")},
+		{h(".aws/credentials"), project, h(".aws")},
+		{h(".local/state/pent/kept/x"), project, h(".local/state/pent")},
+		// rt5 E1 and k1: configuration no list named.
+		{h(".bash_aliases"), project, h(".bash_aliases")},
+		{h(".local/lib/python3.11/site-packages/zz.pth"), project, h(".local")},
+		{h(".config/go/env"), project, h(".config/go/env")},
+		{h(".local/share/systemd/user/evil.service"), project, h(".local/share/systemd")},
+		{h(".local/share/applications/firefox.desktop"), project, h(".local/share/applications")},
+		{h(".local/share/dbus-1/services/x.service"), project, h(".local/share/dbus-1")},
+		{h(".config/emacs/init.el"), project, h(".config/emacs")},
+		{h(".local/share/nvim/site/plugin/x.lua"), project, h(".local/share/nvim")},
+		{h(".bash_completion"), project, h(".bash_completion")},
+		{h(".bashrc.d/x.sh"), project, h(".bashrc.d")},
+		{h(".tmux.conf"), project, h(".tmux.conf")},
+		{h(".gdbinit"), project, h(".gdbinit")},
+		{h(".zcompdump"), project, h(".zcompdump")},
+		{h(".config/containers/containers.conf"), project, h(".config")},
+		{h(".config/zsh/.zshrc"), project, h(".config")},
+		{h(".xonshrc"), project, h(".xonshrc")},
+		{h(".Xresources"), project, h(".Xresources")},
+		{h(".bashrc.local"), project, h(".bashrc.local")},
+		{h(".m2/settings.xml"), project, h(".m2/settings.xml")},
+		{h("src/app/.eslintrc"), project, h("src/app/.eslintrc")},
+		// E4: the targets of links that are dot entries or host-executed.
+		{h("dotfiles/bashrc"), project, h("dotfiles/bashrc")},
+		{h("dotfiles/vim/plugin/x.vim"), project, h("dotfiles/vim")},
+		{h("dotfiles/myrc"), project, h("dotfiles/myrc")},
+		// Outside the home directory: only inside the project.
+		{"/etc/profile.d/x.sh", project, "/etc/profile.d/x.sh"},
+		{"/srv/other/x", "/srv/app", "/srv/other/x"},
+		{"/srv/app/x", "/", "/srv/app/x"},
+		{"/srv/app/x", "", "/srv/app/x"},
+		{"/srv/app/.config/x", "/srv/app", "/srv/app/.config"},
 	}
 	for _, tt := range tests {
-		if where, why := Refusal(tt.path, home, locs); where != tt.where || (where != "") != (why != "") {
-			t.Errorf("Refusal(%s) = %q, %q; want %q", tt.path, where, why, tt.where)
+		if where, why := guard.Refusal(tt.path, tt.project); where != tt.where || (where != "") != (why != "") {
+			t.Errorf("Refusal(%s, %s) = %q, %q; want %q", tt.path, tt.project, where, why, tt.where)
 		}
 	}
 }

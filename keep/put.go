@@ -10,23 +10,95 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pent-sandbox/pent/config"
 	"github.com/pent-sandbox/pent/sandbox"
 	"github.com/pent-sandbox/pent/scope"
 )
 
-// Refusal says where and why pent must not write path from the sandbox
-// ("" when it may): path is or lies in a location the host executes or
-// trusts (locs), passes through an entry protected in a project (.git,
-// .envrc, .vscode…), or is or lies in a credential location of home or
-// in ~/.ssh.
-func Refusal(path, home string, locs []scope.HostExecuted) (where, why string) {
-	if l, ok := scope.HostExecutedIn(path, locs); ok {
+// Guard holds what Refusal checks a path against: the home directory and
+// the locations the host executes or trusts, with the real targets of the
+// symbolic links among them and among the home directory's dot entries
+// (~/.bashrc → ~/dotfiles/bashrc: writing the target is writing ~/.bashrc).
+type Guard struct {
+	home string
+	locs []scope.HostExecuted
+}
+
+// maxDotEntries bounds how many entries of the home directory NewGuard
+// reads looking for dot entries that are symbolic links.
+const maxDotEntries = 4096
+
+// NewGuard returns the Guard of the user with home directory home, whose
+// host executes or trusts locs (scope.HostExecutedLocations).
+func NewGuard(home string, locs []scope.HostExecuted) Guard {
+	g := Guard{home: scope.CleanAbs(home), locs: slices.Clone(locs)}
+	links := slices.Clone(locs)
+	if g.home != "" && g.home != "/" {
+		if d, err := os.Open(g.home); err == nil {
+			names, _ := d.Readdirnames(maxDotEntries)
+			d.Close()
+			for _, name := range names {
+				if strings.HasPrefix(name, ".") {
+					links = append(links, scope.HostExecuted{Path: filepath.Join(g.home, name), Why: "a dot entry of your home directory, which is configuration"})
+				}
+			}
+		}
+	}
+	for _, l := range links {
+		target := resolve(l.Path)
+		if target == "" || target == l.Path {
+			continue
+		}
+		g.locs = append(g.locs, scope.HostExecuted{Path: target, Why: "the target of the symbolic link " + config.Tilde(l.Path, g.home) + ", " + l.Why})
+	}
+	return g
+}
+
+// maxLinks bounds how many symbolic links resolve follows.
+const maxLinks = 40
+
+// resolve is the real path of p, following symbolic links in every name
+// of it, also a last one that leads to nothing yet (a dangling ~/.bashrc:
+// writing its target creates it); "" when it cannot tell.
+func resolve(p string) string {
+	for range maxLinks {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return real
+		}
+		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+		if err != nil {
+			return ""
+		}
+		p = filepath.Join(dir, filepath.Base(p))
+		target, err := os.Readlink(p)
+		if err != nil {
+			return p
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target)
+		}
+		p = filepath.Clean(target)
+	}
+	return ""
+}
+
+// Refusal says where and why pent keep must not write path, which a
+// command run in project wrote ("" when it may). It writes only plain
+// files: none that is or lies in a location the host executes or trusts
+// or the target of a symbolic link to one, passes through an entry
+// protected in a project (.git, .envrc, .vscode…), is or lies in a
+// credential location or in ~/.ssh, has a name below the home directory
+// (or the project) that starts with "." (dot files and dot directories are
+// configuration), or lies outside both the home directory and the project.
+func (g Guard) Refusal(path, project string) (where, why string) {
+	if l, ok := scope.HostExecutedIn(path, g.locs); ok {
 		return l.Path, l.Why
 	}
 	for dir, name := filepath.Dir(path), filepath.Base(path); name != "/" && name != "."; dir, name = filepath.Dir(dir), filepath.Base(dir) {
@@ -34,16 +106,43 @@ func Refusal(path, home string, locs []scope.HostExecuted) (where, why string) {
 			return filepath.Join(dir, name), "a project's protected entry: it configures pent, git, an editor or an agent"
 		}
 	}
-	if s, ok := scope.SecretIn(path, home); ok {
+	if s, ok := scope.SecretIn(path, g.home); ok {
 		if strings.ContainsAny(s.Pattern, "*?[") {
 			return path, "it holds credentials (" + s.Why + ")"
 		}
 		return s.Pattern, "it holds credentials (" + s.Why + ")"
 	}
-	if ssh := filepath.Join(home, ".ssh"); home != "" && scope.Within(path, ssh) {
+	if ssh := filepath.Join(g.home, ".ssh"); g.home != "" && scope.Within(path, ssh) {
 		return ssh, "ssh trusts what is there (host keys, keys, configuration)"
 	}
+	base := g.home
+	if project = scope.CleanAbs(project); base == "" || base == "/" || !scope.Within(path, base) {
+		base = project
+		if base == "" || base == "/" || !scope.Within(path, base) {
+			return path, "it lies outside your home directory and the project, where the system's programs and services run or trust files"
+		}
+	}
+	if dot := dotIn(path, base); dot != "" {
+		return dot, "dot files and dot directories are configuration, which host programs run or trust"
+	}
 	return "", ""
+}
+
+// dotIn is the first path below base (path lies in base) whose name starts
+// with ".", or "".
+func dotIn(path, base string) string {
+	rel, err := filepath.Rel(base, path)
+	if err != nil || rel == "." {
+		return ""
+	}
+	dir := base
+	for _, name := range strings.Split(rel, string(filepath.Separator)) {
+		dir = filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") {
+			return dir
+		}
+	}
+	return ""
 }
 
 // maxDiff is the largest file Preview compares line by line.

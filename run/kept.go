@@ -35,14 +35,16 @@ func (x *runner) reportDiscarded() {
 		x.h.Out.Warn("some writes outside the allowed paths were lost: %v", err)
 	}
 	if len(layer.Files) > 0 {
-		x.h.Out.Say("%s", DiscardedSummary(layer.Files, x.c.Home, x.h.HostExecuted))
+		x.h.Out.Say("%s", DiscardedSummary(layer, x.c.Home, x.h.HostExecuted))
 	}
 }
 
 // DiscardedSummary is the line that names the files of a pending layer,
-// how to keep them and how to allow them next time (a path `pent keep`
-// may write, from the locations the host executes, locs).
-func DiscardedSummary(files []keep.File, home string, locs []scope.HostExecuted) string {
+// how to keep them and how to allow them next time. It suggests --write
+// only for a path `pent keep` may write (keep.Guard, from the locations
+// the host executes, locs).
+func DiscardedSummary(layer keep.Layer, home string, locs []scope.HostExecuted) string {
+	files := layer.Files
 	names := make([]string, 0, maxNamed)
 	for _, f := range files[:min(len(files), maxNamed)] {
 		names = append(names, config.Tilde(f.Path, home))
@@ -51,11 +53,13 @@ func DiscardedSummary(files []keep.File, home string, locs []scope.HostExecuted)
 	if more := len(files) - len(names); more > 0 {
 		list += fmt.Sprintf(" and %d more", more)
 	}
-	example := ""
+	guard := keep.NewGuard(home, locs)
+	example, keepable := "", 0
 	for _, f := range files {
-		if where, _ := keep.Refusal(f.Path, home, locs); where == "" {
-			example = config.Tilde(f.Path, home)
-			break
+		if where, _ := guard.Refusal(f.Path, layer.Project); where == "" {
+			if keepable++; example == "" {
+				example = config.Tilde(f.Path, home)
+			}
 		}
 	}
 	head := fmt.Sprintf("%d writes outside the allowed paths were not kept: %s", len(files), list)
@@ -63,8 +67,15 @@ func DiscardedSummary(files []keep.File, home string, locs []scope.HostExecuted)
 	if len(files) == 1 {
 		head, them = "1 write outside the allowed paths was not kept: "+list, "it"
 	}
-	if example == "" {
-		return head + " — pent keep writes none of them (places the host runs or trusts, or credentials); `pent keep --list` shows where their content is"
+	switch keepable {
+	case 0:
+		none := "writes none of them"
+		if len(files) == 1 {
+			none = "does not write it"
+		}
+		return head + " — pent keep " + none + " (configuration, credentials or places the host runs or trusts); `pent keep --list` shows where their content is"
+	case len(files):
+		return fmt.Sprintf("%s — keep %s with `pent keep`, allow %s next time with --write %s (read_write in the config)", head, them, them, example)
 	}
-	return fmt.Sprintf("%s — keep %s with `pent keep`, allow %s next time with --write %s (read_write in the config)", head, them, them, example)
+	return fmt.Sprintf("%s — `pent keep` writes %d of them, not configuration, credentials or places the host runs or trusts; allow %s next time with --write %s (read_write in the config)", head, keepable, example, example)
 }

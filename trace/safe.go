@@ -13,7 +13,9 @@ import (
 
 // This file decides what a fix may propose (SPEC §7, §13): never a secret
 // (scope.SecretIn), never a write where the host runs or trusts files
-// (scope.HostExecutedIn), never the home directory, /home or / wholesale,
+// (scope.HostExecutedIn), in a directory that holds such a place (but by a
+// built-in profile), or outside the home directory, where the system does
+// (/etc, /var…), never the home directory, /home or / wholesale,
 // and nothing that holds only on this host (a process's /proc directory, a
 // control group, a boot or session id) — those are generalised or dropped
 // with the reason. Where a built-in profile grants the path, the fix is the
@@ -85,6 +87,13 @@ func (h Hinter) wholesale(abs string) bool {
 	return home != "" && scope.Within(home, abs)
 }
 
+// inHome reports whether abs lies in the home directory (false when there
+// is none).
+func (h Hinter) inHome(abs string) bool {
+	home := scope.CleanAbs(h.Home)
+	return home != "" && home != "/" && scope.Within(abs, home)
+}
+
 // fileFix is the fix that allows grant on path (absolute): a built-in
 // profile that grants it, or the path itself as it holds on any host. A nil
 // fix comes with the reason why none is proposed; a fix may come with a
@@ -105,8 +114,16 @@ func (h Hinter) fileFix(grant scope.Grant, path string) (fix *Fix, note string, 
 		return nil, "", Skip{"a write grant for " + h.tilde(abs),
 			fmt.Sprintf("%s runs or is trusted outside the sandbox (%s); change it outside the sandbox", h.tilde(l.Path), l.Why)}
 	}
+	if grant == scope.GrantWrite && !h.inHome(abs) {
+		return nil, "", Skip{"a write grant for " + h.tilde(abs),
+			"it lies outside your home directory, where the system's programs and services run or trust files (/etc, /usr, /var, /opt…); change it outside the sandbox, or write to a directory of your home or /tmp, which is private inside"}
+	}
 	if name := h.profileFor(grant, abs); name != "" {
 		return &Fix{Table: TableTop, Key: KeyProfiles, Value: name}, note, Skip{}
+	}
+	if in := scope.HostExecutedBeneath(abs, h.HostExecuted); len(in) > 0 && grant == scope.GrantWrite {
+		return nil, "", Skip{"a write grant for " + h.tilde(abs),
+			fmt.Sprintf("it holds %s, which runs or is trusted outside the sandbox (%s); grant the files the command writes by name", h.tilde(in[0].Path), in[0].Why)}
 	}
 	return &Fix{Table: TablePaths, Key: string(grant), Value: h.tilde(abs)}, note, Skip{}
 }

@@ -172,14 +172,14 @@ func (o *KeepOptions) selected(all []keep.Entry) ([]keep.Entry, error) {
 }
 
 // plan shows what keep will write for each entry and returns the plans of
-// those it may write: not refused (keep.Refusal), readable, and not
+// those it may write: not refused (keep.Guard), readable, and not
 // already on the host. refused counts the others, but for those the host
 // already holds.
 func (o *KeepOptions) plan(store keep.Store, entries []keep.Entry, home string) (plans []keep.Plan, refused int) {
-	locs := o.Factory.hostExecuted(home, "")
+	guard := keep.NewGuard(home, o.Factory.hostExecuted(home, ""))
 	for _, e := range entries {
 		path := tilde(e.Path, home)
-		if where, why := keep.Refusal(e.Path, home, locs); where != "" {
+		if where, why := guard.Refusal(e.Path, e.Layer.Project); where != "" {
 			o.IO.Say("not keeping %s: pent never writes %s from a sandbox (%s); read %s and copy what you want yourself", path, tilde(where, home), why, e.Source())
 			refused++
 			continue

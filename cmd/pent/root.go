@@ -119,7 +119,7 @@ func recoverStaging(f *Factory) {
 	}
 	if len(layer.Files) > 0 {
 		home, _ := f.Home()
-		f.IO.Say("%s", run.DiscardedSummary(layer.Files, home, f.hostExecuted(home, "")))
+		f.IO.Say("%s", run.DiscardedSummary(layer, home, f.hostExecuted(home, "")))
 	}
 }
 

@@ -3,6 +3,8 @@ package keep
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pent-sandbox/pent/termtext"
 )
 
 // maxDiffCells bounds the work of Diff (lines of old × lines of new).
@@ -17,32 +19,13 @@ func Diff(old, new string) string {
 	if len(a)*len(b) > maxDiffCells {
 		return fmt.Sprintf("(%d lines replaced by %d lines; too long to compare)\n", len(a), len(b))
 	}
-	// lcs[i][j] is the length of the longest common subsequence of a[i:] and b[j:].
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
 	var out strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			i, j = i+1, j+1
-		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-			fmt.Fprintf(&out, "-%d: %s\n", i+1, a[i])
-			i++
-		default:
-			fmt.Fprintf(&out, "+%d: %s\n", j+1, b[j])
-			j++
+	for _, e := range termtext.LineEdits(a, b) {
+		switch e.Op {
+		case '-':
+			fmt.Fprintf(&out, "-%d: %s\n", e.Old, e.Text)
+		case '+':
+			fmt.Fprintf(&out, "+%d: %s\n", e.New, e.Text)
 		}
 	}
 	return out.String()

@@ -8,6 +8,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/pent-sandbox/pent/config"
+	"github.com/pent-sandbox/pent/termtext"
 )
 
 // Suggestion is the merged fixes of a log: values to add, by config key,
@@ -121,39 +122,15 @@ func Apply(data []byte, s Suggestion) ([]byte, error) {
 // line is escaped for the terminal.
 func Diff(before, after []byte) string {
 	a, b := strings.SplitAfter(string(before), "\n"), strings.SplitAfter(string(after), "\n")
-	// lcs[i][j] is the length of the longest common subsequence of a[i:]
-	// and b[j:]; config files are short.
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
+	// Config files are short: no bound on LineEdits.
 	type line struct {
 		mark string
 		text string
 	}
+	marks := map[byte]string{' ': "  ", '-': "- ", '+': "+ "}
 	var lines []line
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			lines = append(lines, line{"  ", a[i]})
-			i, j = i+1, j+1
-		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-			lines = append(lines, line{"- ", a[i]})
-			i++
-		default:
-			lines = append(lines, line{"+ ", b[j]})
-			j++
-		}
+	for _, e := range termtext.LineEdits(a, b) {
+		lines = append(lines, line{marks[e.Op], e.Text})
 	}
 	changed := func(k int) bool { return k >= 0 && k < len(lines) && lines[k].mark != "  " }
 	var out strings.Builder

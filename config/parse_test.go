@@ -203,6 +203,8 @@ func TestParseErrors(t *testing.T) {
 		{"empty path", Project, "[sandbox.paths]\nread = [\"\"]\n", `p.toml:2:9: sandbox.paths.read: empty path`},
 		{"other variable in path", Project, "[sandbox.paths]\nread = [\"$XDG_CONFIG_HOME/x\"]\n",
 			`p.toml:2:9: sandbox.paths.read: only ~ and $HOME expand in paths: "$XDG_CONFIG_HOME/x"`},
+		{"variable after $HOME", Project, "[sandbox.paths]\nread = [\"$HOME/$X\"]\n",
+			`p.toml:2:9: sandbox.paths.read: only ~ and $HOME expand in paths: "$HOME/$X"`},
 		{"tilde user", Project, "[sandbox.paths]\nread = [\"~root/x\"]\n",
 			`p.toml:2:9: sandbox.paths.read: only ~ and ~/… expand (not ~user): "~root/x"`},
 		{"wrap in global", Global, "wrap = [\"npm\"]\n",

@@ -263,11 +263,11 @@ func checkPath(p string, relativeOK bool) error {
 	case strings.ContainsRune(p, 0):
 		return problemf("path contains a NUL byte")
 	}
-	if _, ok := homePrefix(p); ok {
+	if rest, ok := homePrefix(p); ok && !strings.Contains(rest, "$") {
 		return nil
 	}
 	switch {
-	case strings.HasPrefix(p, "~"):
+	case strings.HasPrefix(p, "~") && !strings.HasPrefix(p, "~/") && p != "~":
 		return problemf("only ~ and ~/… expand (not ~user): %q", p)
 	case strings.Contains(p, "$"):
 		return problemf("only ~ and $HOME expand in paths: %q", p)

@@ -421,11 +421,18 @@ func (e *escaper) startHostSockets() *hostSockets {
 			r.chown(path)
 		}
 	}
-	// Control: outside the sandbox, the account reaches every one.
-	for _, path := range append(mapValues(h.paths), h.abstract) {
+	// Control: outside the sandbox, the account reaches every one. The
+	// helper's connect returns before the accept loop counts it: wait for
+	// every count before starting from zero, or a late one is blamed on the
+	// first attempt (and every one after it).
+	all := append(mapValues(h.paths), h.abstract)
+	for _, path := range all {
 		if res := r.host(e.helper, "unix", path); !strings.Contains(res.stdout, "SUCCESS") {
 			t.Fatalf("control: %s is not reachable outside the sandbox either:\n%s", path, res)
 		}
+	}
+	if !waitFor(30*time.Second, func() bool { return h.accepted.Load() == int32(len(all)) }) {
+		t.Fatalf("control: the host sockets counted %d of the %d connections made outside the sandbox", h.accepted.Load(), len(all))
 	}
 	h.accepted.Store(0)
 	return h
